@@ -1,0 +1,129 @@
+"""The ABIs in `abis/`: encoding calls, and decoding calldata back by its 4-byte selector.
+
+Review and apply decode what will be signed from the bytes themselves, so the ABI files are the one
+source of truth for what a selector means.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import function_signature_to_4byte_selector
+
+from mammon.errors import InputError, TamperedPlanError
+
+ROOT = Path(__file__).resolve().parent.parent
+ABI_DIR = Path(os.environ.get("MAMMON_ABI_DIR", ROOT / "abis"))
+
+
+def _type_str(param: dict[str, Any]) -> str:
+    if param["type"].startswith("tuple"):
+        inner = ",".join(_type_str(c) for c in param["components"])
+        return f"({inner}){param['type'][5:]}"
+    return str(param["type"])
+
+
+@dataclass(frozen=True)
+class Function:
+    """One ABI function: where it came from, its signature and its parameters."""
+
+    abi_file: str
+    name: str
+    inputs: tuple[dict[str, Any], ...]
+    outputs: tuple[dict[str, Any], ...]
+
+    @property
+    def signature(self) -> str:
+        return f"{self.name}({','.join(_type_str(p) for p in self.inputs)})"
+
+    @property
+    def selector(self) -> bytes:
+        return function_signature_to_4byte_selector(self.signature)
+
+    def encode(self, args: dict[str, Any]) -> str:
+        """Calldata hex for named arguments (tuples as dicts of their component names)."""
+        values = [_to_abi(p, args[p["name"]]) for p in self.inputs]
+        return "0x" + (self.selector + abi_encode([_type_str(p) for p in self.inputs], values)).hex()
+
+    def decode_args(self, data: bytes) -> dict[str, Any]:
+        values = abi_decode([_type_str(p) for p in self.inputs], data[4:], strict=True)
+        return {p["name"]: _from_abi(p, v) for p, v in zip(self.inputs, values, strict=True)}
+
+    def decode_output(self, data: bytes) -> tuple[Any, ...]:
+        return tuple(abi_decode([_type_str(p) for p in self.outputs], data))
+
+
+def _to_abi(param: dict[str, Any], value: Any) -> Any:
+    kind = param["type"]
+    if kind.startswith("tuple"):
+        if kind.endswith("[]"):
+            return [_to_abi({**param, "type": "tuple"}, v) for v in value]
+        return tuple(_to_abi(c, value[c["name"]]) for c in param["components"])
+    return value
+
+
+def _from_abi(param: dict[str, Any], value: Any) -> Any:
+    kind = param["type"]
+    if kind.startswith("tuple"):
+        if kind.endswith("[]"):
+            return [_from_abi({**param, "type": "tuple"}, v) for v in value]
+        return {c["name"]: _from_abi(c, v) for c, v in zip(param["components"], value, strict=True)}
+    if kind == "address":
+        from eth_utils import to_checksum_address
+
+        return to_checksum_address(value)
+    if kind.startswith("bytes"):
+        return "0x" + bytes(value).hex() if not isinstance(value, list) else ["0x" + bytes(v).hex() for v in value]
+    return value
+
+
+@cache
+def load_abi(name: str) -> dict[str, Function]:
+    """Functions of `abis/<name>.json` by function name, e.g. load_abi('aave_v3/Pool')."""
+    path = ABI_DIR / f"{name}.json"
+    if not path.exists():
+        raise InputError(f"ABI file {path} is missing", where="abis")
+    entries = json.loads(path.read_text())
+    return {
+        e["name"]: Function(name, e["name"], tuple(e["inputs"]), tuple(e.get("outputs", ())))
+        for e in entries
+        if e.get("type") == "function"
+    }
+
+
+def function(abi: str, name: str) -> Function:
+    return load_abi(abi)[name]
+
+
+@cache
+def _by_selector() -> dict[bytes, list[Function]]:
+    index: dict[bytes, list[Function]] = {}
+    for path in sorted(ABI_DIR.rglob("*.json")):
+        name = path.relative_to(ABI_DIR).with_suffix("").as_posix()
+        for fn in load_abi(name).values():
+            index.setdefault(fn.selector, []).append(fn)
+    return index
+
+
+def decode_call(data: str, abi: str | None = None) -> tuple[Function, dict[str, Any]]:
+    """Decode calldata by selector; with `abi` given, only that contract's functions may match."""
+    raw = bytes.fromhex(data.removeprefix("0x"))
+    if len(raw) < 4:
+        raise TamperedPlanError(f"calldata {data[:18]} is shorter than a selector")
+    candidates = _by_selector().get(raw[:4], [])
+    if abi is not None:
+        candidates = [f for f in candidates if f.abi_file == abi]
+    if not candidates:
+        raise TamperedPlanError(f"selector 0x{raw[:4].hex()} matches no function in abis/{abi or ''}")
+    fn = candidates[0]
+    try:
+        return fn, fn.decode_args(raw)
+    except Exception as exc:  # eth-abi raises several decoding errors; all mean the bytes are malformed
+        raise TamperedPlanError(f"calldata does not decode as {fn.signature}: {exc}") from None

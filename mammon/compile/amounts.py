@@ -1,0 +1,46 @@
+"""Amounts as the compiler carries them: a literal, or a reference to earlier steps' outputs with bounds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mammon.units import UINT256_MAX
+
+
+@dataclass(frozen=True)
+class Amount:
+    """`expected` is what gets encoded; a runner may substitute any actual value within [min, max].
+
+    With `ref` set, the runner computes the value as sum(actual outputs named in `ref`) * num // den,
+    so a swap's amountOutMinimum can follow its input proportionally.
+    """
+
+    expected: int
+    min: int
+    max: int
+    ref: str | None = None  # '<step>.<output>' or several joined with ' + '
+    num: int = 1
+    den: int = 1
+
+    @classmethod
+    def exact(cls, value: int) -> Amount:
+        return cls(value, value, value)
+
+    @property
+    def is_all(self) -> bool:
+        """The protocol's own "everything" sentinel (type(uint256).max)."""
+        return self.expected == UINT256_MAX and self.ref is None
+
+    def scaled(self, num: int, den: int) -> Amount:
+        """A fixed share of this amount (still bound to the same outputs when it is a reference)."""
+        if self.ref is None:
+            return Amount.exact(self.expected * num // den) if self.min == self.max else Amount(self.expected * num // den, self.min * num // den, self.max * num // den)
+        return Amount(self.expected * num // den, self.min * num // den, self.max * num // den, self.ref, self.num * num, self.den * den)
+
+
+ALL = Amount.exact(UINT256_MAX)
+
+
+def widen(expected: int, bps: int) -> tuple[int, int]:
+    """Bounds `expected` ± bps, rounded outward (min down, max up)."""
+    return expected * (10_000 - bps) // 10_000, -(-expected * (10_000 + bps) // 10_000)

@@ -1,0 +1,290 @@
+"""Stage 2: a recommendation becomes a sealed plan.
+
+recipe (Jinja2) -> abstract actions -> venue adapters -> drafts -> exact approvals inserted ->
+typed steps with calldata, decoded view, gas, effects, guards -> preconditions, totals, hash.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from mammon.chains import ChainConfig, load_chain
+from mammon.compile import recipes
+from mammon.compile.amounts import ALL, Amount
+from mammon.compile.gas import static_gas
+from mammon.errors import InputError
+from mammon.market import Market, load_market
+from mammon.plan import dag
+from mammon.plan.decode import view
+from mammon.plan.model import (
+    AllowanceChange, ArgRef, Call, ChainRef, Effect, Gas, Plan, Policy, Precondition, Pull, Step, StepOutput, Tolerance, Totals,
+)
+from mammon.plan.model import Market as MarketInfo
+from mammon.plan.planfile import seal
+from mammon.protocols import venue_class
+from mammon.protocols.base import Asset, Context, Draft, Venue
+from mammon.protocols.erc20 import approve
+from mammon.recommend import Recommendation
+from mammon.types import checksum
+from mammon.units import format_amount, parse_amount
+
+_REF = re.compile(r"^\$\{([A-Za-z0-9_\-]+)\.([A-Za-z0-9_]+)\}$")
+_RATIO = re.compile(r"^(.*?)\s*\*\s*(\d+)\s*/\s*(\d+)$")
+
+
+@dataclass
+class _Build:
+    """Mutable state while one plan is assembled."""
+
+    ctx: Context
+    labels: dict[str, str]
+    prefix: str = ""
+    steps: list[Step] = field(default_factory=list)
+    outputs: dict[str, StepOutput] = field(default_factory=dict)
+    preconditions: list[Precondition] = field(default_factory=list)
+    wallet_needs: dict[str, tuple[Asset, int]] = field(default_factory=dict)
+    last_pull: dict[tuple[str, str], str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _amount(b: _Build, text: str, token: Asset, where: str) -> Amount:
+    """Parse a recipe amount: literal, 'all', or `${step.output}` terms joined by '+', optionally `* n/d`."""
+    num, den = 1, 1
+    ratio = _RATIO.match(text)
+    if ratio:
+        text, num, den = ratio.group(1), int(ratio.group(2)), int(ratio.group(3))
+    terms = [t.strip() for t in text.split(" + ")]
+    if len(terms) == 1 and not terms[0].startswith("${"):
+        if terms[0].lower() == "all":
+            if ratio:
+                raise InputError("'all' cannot be split; withdraw it first", where=where)
+            return ALL
+        return Amount.exact(parse_amount(terms[0], token.decimals, symbol=token.symbol, where=where)).scaled(num, den)
+    parts: list[Amount] = []
+    for term in terms:
+        m = _REF.match(term)
+        if not m:
+            raise InputError(f"cannot read amount term {term!r} (expected a number, 'all' or ${{step.output}})", where=where)
+        key = f"{b.prefix}{m.group(1)}.{m.group(2)}"
+        if key not in b.outputs:
+            raise InputError(f"amount refers to {term}, which no earlier step provides", where=where)
+        out = b.outputs[key]
+        if out.token != token.symbol:
+            raise InputError(f"amount refers to {term}, which is {out.token}, not {token.symbol}", where=where)
+        parts.append(Amount(out.expected, out.min, out.max, key))
+    total = Amount(sum(p.expected for p in parts), sum(p.min for p in parts), sum(p.max for p in parts), " + ".join(p.ref or "" for p in parts))
+    return total.scaled(num, den)
+
+
+def _tolerance(flow_tol: Tolerance, amount: Amount) -> Tolerance:
+    """A flow whose amount is only bounded widens an exact/wei tolerance to the bounds."""
+    spread = max(amount.expected - amount.min, amount.max - amount.expected)
+    if spread and flow_tol.kind in ("exact", "wei"):
+        return Tolerance(kind="wei", value=flow_tol.value + spread)
+    return flow_tol
+
+
+def _deps_of(amounts: Sequence[Amount]) -> list[str]:
+    deps: list[str] = []
+    for amount in amounts:
+        for term in (amount.ref or "").split(" + "):
+            if term and term.rpartition(".")[0] not in deps:
+                deps.append(term.rpartition(".")[0])
+    return deps
+
+
+def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[str]) -> Step:
+    units = {path: (asset.symbol, asset.decimals) for path, asset in draft.arg_tokens.items()}
+    data = _encode(draft)
+    refs = [
+        ArgRef(arg=path, ref=a.ref, num=a.num, den=a.den, expected=a.expected, min=a.min, max=a.max)
+        for path, a in draft.arg_amounts.items() if a.ref
+    ]
+    effects = [
+        Effect(account=f.account, account_label=f.label, token=f.token.symbol, token_address=f.token.address, decimals=f.token.decimals,
+               delta=f.sign * f.amount.expected, tolerance=_tolerance(f.tolerance, f.amount))
+        for f in draft.flows
+    ]
+    outputs = {
+        name: StepOutput(token=o.token.symbol, token_address=o.token.address, decimals=o.token.decimals, account=b.ctx.wallet,
+                         expected=o.amount.expected, min=o.amount.min, max=o.amount.max)
+        for name, o in draft.outputs.items()
+    }
+    for name, out in outputs.items():
+        b.outputs[f"{step_id}.{name}"] = out
+    gas_venue = "erc20" if draft.kind == "approve" else venue
+    return Step(
+        id=step_id, kind=draft.kind, venue=gas_venue, description=draft.description, depends_on=depends_on,
+        call=Call(to=draft.target, value=0, data=data),
+        decoded=view(data, draft.target_label, units, b.labels, draft.abi),
+        gas=Gas(estimate=static_gas(gas_venue, draft.gas_action), source="static"),
+        effects=effects,
+        pulls=[Pull(token=s.token.symbol, token_address=s.token.address, spender=s.spender, amount=s.amount.max) for s in draft.spends],
+        guards=draft.guards, outputs=outputs, refs=refs,
+    )
+
+
+def _encode(draft: Draft) -> str:
+    from mammon.abi import function
+
+    return function(draft.abi, draft.function).encode(draft.args)
+
+
+def _current_allowance(ctx: Context, token: Asset, spender: str) -> int | None:
+    portfolio = ctx.portfolio
+    if portfolio is None:
+        return None
+    for allowance in portfolio.allowances:
+        if allowance.token == token.symbol and allowance.spender.lower() == spender.lower():
+            return parse_amount(allowance.amount, token.decimals, symbol=token.symbol, where="portfolio.allowances") if allowance.amount != "0" else 0
+    return 0
+
+
+def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> None:
+    where = f"recipe action {action.id}"
+    venue = venues.setdefault(action.venue, venue_class(action.venue, where=f"{where}: venue")(b.ctx))
+    token = venue.token(action.token)
+    amount = _amount(b, action.amount, token, f"{where}: amount")
+    other = venue.token(action.to_token) if action.to_token else None
+    if action.action == "withdraw":
+        if not amount.is_all and amount.ref is None:
+            held = venue.position_value(token)
+            if held is not None and held < amount.expected:
+                raise InputError(f"the {venue.display} {token.symbol} position is {format_amount(held, token.decimals, token.symbol)}, "
+                                 f"less than the {format_amount(amount.expected, token.decimals, token.symbol)} to withdraw", where="recommendation.amount")
+        draft = venue.withdraw(token, amount)
+    elif action.action == "deposit":
+        draft = venue.deposit(token, _no_all(amount, where))
+    elif action.action == "swap":
+        draft = venue.swap(token, _need(other, where), _no_all(amount, where))
+    elif action.action == "add_liquidity":
+        partner = _need(other, where)
+        amount_b = _amount(b, _need(action.amount_b, where), partner, f"{where}: amount_b")
+        draft = venue.add_liquidity(token, partner, _no_all(amount, where), amount_b)
+    else:
+        draft = venue.remove_liquidity(token, _need(other, where), amount)
+    step_id = b.prefix + action.id
+    depends = [b.prefix + d for d in action.depends_on] + _deps_of(list(draft.arg_amounts.values()))
+    for spend in draft.spends:
+        key = (spend.token.address.lower(), spend.spender.lower())
+        depends_here = _deps_of([spend.amount]) + ([b.last_pull[key]] if key in b.last_pull else [])
+        current = _current_allowance(b.ctx, spend.token, spend.spender)
+        if spend.amount.ref is None:
+            have, need = b.wallet_needs.get(spend.token.symbol, (spend.token, 0))
+            b.wallet_needs[spend.token.symbol] = (spend.token, need + spend.amount.max)
+        if current is not None and current >= spend.amount.max and key not in b.last_pull:
+            b.preconditions.append(Precondition(
+                kind="allowance", description=f"{spend.spender_label} may already spend {format_amount(spend.amount.max, spend.token.decimals, spend.token.symbol)} (approval left out)",
+                contract=spend.token.address, account=b.ctx.wallet, spender=spend.spender, token=spend.token.symbol,
+                decimals=spend.token.decimals, op="gte", value=spend.amount.max))
+        else:
+            approve_id = f"{step_id}_approve" if len(draft.spends) == 1 else f"{step_id}_approve_{spend.token.symbol}"
+            approval = _step(b, approve_id, "erc20", approve(spend.token, spend.spender, spend.spender_label, spend.amount), depends_here)
+            approval = approval.model_copy(update={"allowances": [AllowanceChange(
+                owner=b.ctx.wallet, spender=spend.spender, spender_label=spend.spender_label, token=spend.token.symbol,
+                token_address=spend.token.address, before=current, after=spend.amount.max)]})
+            b.steps.append(approval)
+            depends.append(approve_id)
+        b.last_pull[key] = step_id
+    for req in draft.requires:
+        b.preconditions.append(Precondition(kind="balance", description=req.description, contract=req.token.address, account=req.account,
+                                            token=req.token.symbol, decimals=req.token.decimals, op="gte", value=req.amount))
+    b.notes += draft.notes
+    b.steps.append(_step(b, step_id, venue.name, draft, list(dict.fromkeys(depends))))
+
+
+def _no_all(amount: Amount, where: str) -> Amount:
+    if amount.is_all:
+        raise InputError("amount 'all' is only allowed when withdrawing from a venue (the wallet balance is not known)", where="recommendation.amount")
+    return amount
+
+
+def _need(value: object, where: str):  # type: ignore[no-untyped-def]
+    if value is None:
+        raise InputError("this action needs to_token/amount_b", where=where)
+    return value
+
+
+def _partner_finder(ctx: Context):  # type: ignore[no-untyped-def]
+    def pool_partner(venue: str, token: str) -> str:
+        adapter = venue_class(venue)(ctx)
+        entry, first, second = adapter.pool_with(adapter.token(token))  # type: ignore[attr-defined]
+        return second.symbol if first.symbol == token else first.symbol
+    return pool_partner
+
+
+def _wallet_preconditions(b: _Build) -> None:
+    portfolio = b.ctx.portfolio
+    for symbol, (token, need) in b.wallet_needs.items():
+        if portfolio is not None:
+            held = portfolio.wallet.get(symbol, "0")
+            have = 0 if held in ("0", "0.0") else parse_amount(held, token.decimals, symbol=symbol, where=f"portfolio.wallet.{symbol}")
+            if have < need:
+                raise InputError(f"the wallet holds {format_amount(have, token.decimals, symbol)} but the plan spends {format_amount(need, token.decimals, symbol)}",
+                                 where="recommendation.amount")
+        b.preconditions.insert(0, Precondition(kind="balance", description=f"wallet holds at least the {symbol} it spends",
+                                               contract=token.address, account=b.ctx.wallet, token=symbol, decimals=token.decimals, op="gte", value=need))
+
+
+def _totals(steps: list[Step], market: Market, chain: ChainConfig, wallet: str) -> Totals:
+    gas = sum(s.gas.estimate for s in steps)
+    cost_eth = Decimal(gas) * market.gas_price_gwei / Decimal(10**9)
+    eth_price = market.prices_usd.get("ETH", market.prices_usd.get("WETH", Decimal(0)))
+    spend: dict[str, int] = {}
+    symbols = {t.symbol for t in chain.tokens}
+    for step in steps:
+        for pull in step.pulls:
+            if pull.token in symbols:
+                spend[pull.token] = spend.get(pull.token, 0) + pull.amount
+    return Totals(gas=gas, cost_eth=cost_eth.quantize(Decimal("1e-12")), cost_usd=(cost_eth * eth_price).quantize(Decimal("0.0001")), spend=spend)
+
+
+def compile_plan(
+    recommendations: Recommendation | Sequence[Recommendation],
+    *,
+    chain: str | ChainConfig = "base",
+    wallet: str,
+    market: Market | None = None,
+    now: datetime | None = None,
+    chain_configs: Sequence[str] = (),
+) -> Plan:
+    """Compile one recommendation, or several into one combined plan, into a sealed plan."""
+    recs = [recommendations] if isinstance(recommendations, Recommendation) else list(recommendations)
+    if not recs:
+        raise InputError("nothing to compile", where="recommendations")
+    chain_cfg = chain if isinstance(chain, ChainConfig) else load_chain(chain, chain_configs)
+    market = market or load_market()
+    try:
+        wallet = checksum(wallet)
+    except ValueError as exc:
+        raise InputError(str(exc), where="--wallet") from None
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    valid_until = now + min(r.valid_for for r in recs)
+    slippage = min(r.slippage_bps for r in recs)
+    ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=slippage, deadline=int(valid_until.timestamp()))
+    b = _Build(ctx=ctx, labels=chain_cfg.known_addresses())
+    for n, rec in enumerate(recs, start=1):
+        b.prefix = f"r{n}-" if len(recs) > 1 else ""
+        rec_ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=rec.slippage_bps, deadline=ctx.deadline)
+        b.ctx = rec_ctx
+        _, actions = recipes.render(rec, {"pool_partner": _partner_finder(rec_ctx)})
+        venues: dict[str, Venue] = {}
+        for action in actions:
+            _add_action(b, action, venues)
+    b.ctx = ctx
+    _wallet_preconditions(b)
+    plan = Plan(
+        chain=ChainRef(id=chain_cfg.chain_id, name=chain_cfg.name), wallet=wallet, created_at=now, valid_until=valid_until,
+        recommendations=recs, policy=Policy(slippage_bps=slippage),
+        market=MarketInfo(source=market.source, gas_price_gwei=market.gas_price_gwei, prices_usd=market.prices_usd),
+        preconditions=b.preconditions, steps=b.steps, totals=_totals(b.steps, market, chain_cfg, wallet), notes=b.notes,
+    )
+    plan = Plan(**{**plan.__dict__, "steps": dag.order(plan)})
+    problems = dag.problems(plan)
+    if problems:
+        raise InputError("compiled plan is invalid (a recipe bug): " + "; ".join(problems), where="compile")
+    return seal(plan)

@@ -1,0 +1,64 @@
+"""What mammon believes about the chain when it compiles: prices, gas price, venue rates and holdings.
+
+One model serves two readers: the compiler (expected amounts, USD cost, preconditions) and the
+simulator (its starting world). `plans/worlds/default.yaml` is the embedded default for both, so a
+plan compiled on defaults applies cleanly on the default simulated world.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mammon.files import load_model
+from mammon.types import Address
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WORLD = ROOT / "plans" / "worlds" / "default.yaml"
+
+
+class Allowance(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    token: str
+    spender: Address
+    amount: str = Field(description="token units")
+
+
+class Portfolio(BaseModel):
+    """Holdings of one address, in token units (human), positions keyed by venue then token or pair."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    wallet: dict[str, str] = {}
+    positions: dict[str, dict[str, str]] = {}
+    allowances: list[Allowance] = []
+
+
+class Market(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    gas_price_gwei: Decimal = Field(Decimal("0.01"), gt=0)
+    prices_usd: dict[str, Decimal] = Field(description="USD price per token symbol (ETH for gas)")
+    venues: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per-venue state, validated by the venue")
+    portfolio: Portfolio | None = Field(None, description="holdings assumed for the plan's wallet; None = unknown")
+    holdings: dict[Address, Portfolio] = Field(default_factory=dict, description="holdings of named addresses")
+    source: str = "embedded defaults"
+
+    def portfolio_of(self, address: str) -> Portfolio | None:
+        for owner, portfolio in self.holdings.items():
+            if owner.lower() == address.lower():
+                return portfolio
+        return self.portfolio
+
+    def with_overrides(self, *, gas_price_gwei: Decimal | None = None) -> Market:
+        if gas_price_gwei is None:
+            return self
+        return self.model_copy(update={"gas_price_gwei": gas_price_gwei})
+
+
+def load_market(path: str | Path | None = None) -> Market:
+    """Read a market/world file (the embedded default world when `path` is None)."""
+    market = load_model(Market, path or DEFAULT_WORLD)
+    return market.model_copy(update={"source": str(path) if path else "embedded defaults (plans/worlds/default.yaml)"})

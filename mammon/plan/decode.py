@@ -1,0 +1,82 @@
+"""The human view of a call, built from its bytes: review trusts this, never a stored description.
+
+`view()` decodes calldata with the ABIs and flattens arguments to dotted names
+(`params.amountIn`, `routes[0].from`); `verify()` rebuilds the view of a stored step and
+refuses the plan where the bytes and the stored view disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mammon.abi import decode_call
+from mammon.errors import TamperedPlanError
+from mammon.plan.model import Decoded, DecodedArg, Step
+from mammon.units import format_amount
+
+Units = dict[str, tuple[str, int]]  # arg path -> (token symbol, decimals)
+
+
+def _flatten(params: tuple[dict[str, Any], ...] | list[dict[str, Any]], values: dict[str, Any], prefix: str = "") -> list[tuple[str, str, Any]]:
+    out: list[tuple[str, str, Any]] = []
+    for param in params:
+        name, kind, value = prefix + param["name"], param["type"], values[param["name"]]
+        if kind == "tuple":
+            out += _flatten(param["components"], value, name + ".")
+        elif kind == "tuple[]":
+            for i, item in enumerate(value):
+                out += _flatten(param["components"], item, f"{name}[{i}].")
+        else:
+            out.append((name, kind, value))
+    return out
+
+
+def _json_value(kind: str, value: Any) -> Any:
+    if kind.startswith(("uint", "int")) and not kind.endswith("]"):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_json_value(kind.rstrip("[]"), v) for v in value]
+    return value
+
+
+def view(data: str, contract: str, units: Units, labels: dict[str, str], abi: str | None = None) -> Decoded:
+    """Decode `data` and render each argument: token amounts in units, known addresses by name."""
+    fn, args = decode_call(data, abi)
+    decoded: list[DecodedArg] = []
+    for name, kind, value in _flatten(fn.inputs, args):
+        token, display = None, None
+        if name in units and kind.startswith("uint"):
+            token, decimals = units[name]
+            display = format_amount(int(value), decimals, token)
+        elif kind == "address":
+            label = labels.get(value.lower())
+            display = f"{label} ({value})" if label else value
+        places = units[name][1] if token else None
+        decoded.append(DecodedArg(name=name, type=kind, value=_json_value(kind, value), token=token, decimals=places, display=display))
+    return Decoded(contract=contract, function=fn.signature, args=decoded)
+
+
+def units_of(step: Step) -> Units:
+    return {arg.name: (arg.token, arg.decimals or 0) for arg in step.decoded.args if arg.token}
+
+
+def verify(step: Step, labels: dict[str, str], abi: str | None = None) -> Decoded:
+    """Re-decode the step's bytes and refuse it if the stored view says anything else."""
+    where = f"step {step.id}"
+    try:
+        fresh = view(step.call.data, step.decoded.contract, units_of(step), labels, abi)
+    except TamperedPlanError as exc:
+        raise TamperedPlanError(exc.message, where=where) from None
+    if fresh.function != step.decoded.function:
+        raise TamperedPlanError(f"calldata is {fresh.function} but the view says {step.decoded.function}", where=where)
+    stored = {a.name: a for a in step.decoded.args}
+    for arg in fresh.args:
+        old = stored.get(arg.name)
+        if old is None or old.value != arg.value:
+            shown = old.value if old else "(missing)"
+            raise TamperedPlanError(f"argument {arg.name}: calldata says {arg.value} but the view says {shown}", where=where)
+        if old.display is not None and arg.display is not None and old.display.split(" (")[0] != arg.display.split(" (")[0] and arg.token:
+            raise TamperedPlanError(f"argument {arg.name}: calldata is {arg.display} but the view says {old.display}", where=where)
+    if len(stored) != len(fresh.args):
+        raise TamperedPlanError("the view lists arguments the calldata does not have", where=where)
+    return fresh

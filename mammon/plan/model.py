@@ -1,0 +1,203 @@
+"""The plan file format: what will be signed, what it should do, and what it assumes.
+
+Versioned with semver in `format_version`: a minor bump only adds optional fields, a major bump breaks.
+Every integer amount is in base units and serialised as a string (uint256 overflows JSON numbers).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mammon.recommend import Recommendation
+from mammon.types import Address, HexData, Wei
+
+FORMAT_VERSION = "1.0.0"
+
+StepKind = Literal["approve", "withdraw", "deposit", "swap", "add_liquidity", "remove_liquidity", "check"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Call(_Model):
+    """The transaction exactly as it will be signed (nonce, fees and gas limit are chosen at apply time)."""
+
+    to: Address
+    value: Wei = 0
+    data: HexData
+
+
+class DecodedArg(_Model):
+    """One argument as decoded from `data`; `token` names the unit an amount is shown in."""
+
+    name: str
+    type: str
+    value: Any = Field(description="ABI value as JSON (integers as strings, tuples as lists)")
+    token: str | None = Field(None, description="token symbol whose units this amount is in")
+    decimals: int | None = None
+    display: str | None = Field(None, description="human form, e.g. '1,000.00 USDC' or 'USDC (0x8335…)'")
+
+
+class Decoded(_Model):
+    contract: str = Field(description="human name of the target, from the chain registry")
+    function: str = Field(description="canonical signature, e.g. supply(address,uint256,address,uint16)")
+    args: list[DecodedArg]
+
+
+class Gas(_Model):
+    estimate: int = Field(ge=0)
+    source: Literal["static", "node"]
+
+
+class Tolerance(_Model):
+    """How far an actual effect may differ: exactly, by a few wei, or down to a stated minimum."""
+
+    kind: Literal["exact", "wei", "bps", "min_out"]
+    value: Wei = 0
+
+
+class Effect(_Model):
+    """Expected change of `account`'s balance of `token` (positive = gains)."""
+
+    account: Address
+    account_label: str = Field(description="'wallet' or the contract's registry name")
+    token: str
+    token_address: Address
+    decimals: int
+    delta: Wei
+    tolerance: Tolerance = Tolerance(kind="exact")
+
+
+class AllowanceChange(_Model):
+    owner: Address
+    spender: Address
+    spender_label: str
+    token: str
+    token_address: Address
+    before: Wei | None = Field(None, description="current allowance when known at plan time")
+    after: Wei
+
+
+class Guard(_Model):
+    """A condition the runner checks on the step's outcome."""
+
+    kind: Literal["min_out", "return_code"]
+    token: str | None = None
+    value: Wei = 0
+    description: str
+
+
+class StepOutput(_Model):
+    """A value later steps can use, measured as `account`'s balance change of `token` in this step."""
+
+    token: str
+    token_address: Address
+    decimals: int
+    account: Address
+    expected: Wei
+    min: Wei
+    max: Wei
+
+
+class ArgRef(_Model):
+    """An argument of this step's call bound to an earlier step's output (`${step.output}`)."""
+
+    arg: str = Field(description="dotted path of the argument, e.g. 'amount' or 'params.amountIn'")
+    ref: str = Field(description="'<step id>.<output name>', several joined by ' + ' are summed")
+    num: Wei = Field(1, description="the value is sum(outputs) * num // den")
+    den: Wei = 1
+    expected: Wei
+    min: Wei
+    max: Wei
+
+
+class Pull(_Model):
+    """Tokens the call pulls from the wallet with transferFrom: needs an allowance for `spender`."""
+
+    token: str
+    token_address: Address
+    spender: Address
+    amount: Wei = Field(description="most the step can pull (upper bound when the amount is a reference)")
+
+
+class Step(_Model):
+    id: str
+    kind: StepKind
+    venue: str
+    description: str
+    depends_on: list[str] = []
+    call: Call
+    decoded: Decoded
+    gas: Gas
+    effects: list[Effect] = []
+    allowances: list[AllowanceChange] = []
+    pulls: list[Pull] = []
+    guards: list[Guard] = []
+    outputs: dict[str, StepOutput] = {}
+    refs: list[ArgRef] = []
+
+
+class Precondition(_Model):
+    """What the plan assumes about the chain before the first step; apply re-checks each one."""
+
+    kind: Literal["balance", "allowance", "rate"]
+    description: str
+    contract: Address = Field(description="the token (balance, allowance) or the contract whose rate is read")
+    account: Address | None = None
+    spender: Address | None = None
+    token: str
+    decimals: int
+    op: Literal["gte", "eq", "lte"]
+    value: Wei
+
+
+class Policy(_Model):
+    slippage_bps: int = Field(ge=0, le=5000)
+    max_spend: dict[str, str] = Field(default_factory=dict, description="per-token spend limit in token units")
+
+
+class Market(_Model):
+    """Prices and gas price the plan's totals and swap expectations were computed with."""
+
+    source: str = Field(description="where these came from: a file, the embedded defaults, or an RPC")
+    gas_price_gwei: Decimal
+    prices_usd: dict[str, Decimal]
+
+
+class Totals(_Model):
+    gas: int
+    cost_eth: Decimal
+    cost_usd: Decimal
+    spend: dict[str, Wei] = Field(default_factory=dict, description="wallet outflow per token (base units)")
+
+
+class ChainRef(_Model):
+    id: int
+    name: str
+
+
+class Plan(_Model):
+    format_version: str = FORMAT_VERSION
+    chain: ChainRef
+    wallet: Address
+    created_at: datetime
+    valid_until: datetime
+    recommendations: list[Recommendation]
+    policy: Policy
+    market: Market
+    preconditions: list[Precondition] = []
+    steps: list[Step]
+    totals: Totals
+    notes: list[str] = Field(default_factory=list, description="compile-time caveats a reviewer must read")
+    content_hash: str = ""
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)

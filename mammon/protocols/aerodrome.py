@@ -1,0 +1,199 @@
+"""Aerodrome (v2 volatile pools): Router swaps with its Route struct, and LP positions (add/remove).
+
+The Router pulls tokens for swaps and adds, and pulls the LP token itself for `removeLiquidity`
+(`IERC20(pool).safeTransferFrom(msg.sender, pool, liquidity)`), so exits approve the pool to the Router.
+Every call carries the plan's valid_until as its `deadline`. Stable pools are not supported.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from mammon.compile.amounts import Amount, widen
+from mammon.compile.quote import constant_product_out, price_out
+from mammon.errors import InputError
+from mammon.plan.model import Guard, Tolerance
+from mammon.protocols.base import Asset, Draft, Flow, Output, Requirement, Spend, Venue
+from mammon.types import Address, Wei
+from mammon.units import parse_amount
+
+VOLATILE_FEE_PPM = 3_000  # 0.30%, the volatile default of Aerodrome's PoolFactory
+
+
+class PoolEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    token_a: str
+    token_b: str
+    stable: bool = False
+    address: Address
+
+
+class AerodromeConfig(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    router: Address
+    pool_factory: Address
+    pools: list[PoolEntry] = []
+
+
+class PoolState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reserve_a: Wei
+    reserve_b: Wei
+    total_supply: Wei
+
+
+class Aerodrome(Venue):
+    name = "aerodrome"
+    display = "Aerodrome"
+    Config = AerodromeConfig
+
+    class State(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        pools: dict[str, PoolState] = {}  # keyed "A/B" as in the chain config
+
+    def pool_with(self, token: Asset, other: Asset | None = None) -> tuple[PoolEntry, Asset, Asset]:
+        """The volatile pool holding `token` (and `other` if given), with its tokens in config order."""
+        config: AerodromeConfig = self.config  # type: ignore[assignment]
+        for entry in config.pools:
+            pair = {entry.token_a, entry.token_b}
+            if not entry.stable and token.symbol in pair and (other is None or other.symbol in pair) and len(pair) == 2:
+                return entry, self.token(entry.token_a), self.token(entry.token_b)
+        wanted = f"{token.symbol}/{other.symbol}" if other else token.symbol
+        raise InputError(f"no Aerodrome volatile pool with {wanted} on {self.ctx.chain.name}", where="recommendation.token")
+
+    def lp_token(self, entry: PoolEntry) -> Asset:
+        return Asset(f"vAMM-{entry.token_a}/{entry.token_b}", entry.address, 18)
+
+    def pool_state(self, entry: PoolEntry) -> PoolState | None:
+        pools = self.state.pools if self.state else {}  # type: ignore[attr-defined]
+        return pools.get(f"{entry.token_a}/{entry.token_b}")
+
+    def quote(self, entry: PoolEntry, token_in: Asset, token_out: Asset, amount_in: int) -> int:
+        state = self.pool_state(entry)
+        if state is None:
+            return price_out(self.ctx, token_in, token_out, amount_in, VOLATILE_FEE_PPM)
+        reserves = (state.reserve_a, state.reserve_b) if token_in.symbol == entry.token_a else (state.reserve_b, state.reserve_a)
+        return constant_product_out(amount_in, *reserves, VOLATILE_FEE_PPM)
+
+    def swap(self, token_in: Asset, token_out: Asset, amount: Amount) -> Draft:
+        entry, _, _ = self.pool_with(token_in, token_out)
+        wallet, router = self.ctx.wallet, self.config.router  # type: ignore[attr-defined]
+        expected = self.quote(entry, token_in, token_out, amount.expected)
+        min_out, max_out = widen(expected, self.ctx.slippage_bps)
+        low = self.quote(entry, token_in, token_out, amount.min) * (10_000 - self.ctx.slippage_bps) // 10_000
+        received = Amount(expected, low, max(max_out, self.quote(entry, token_in, token_out, amount.max)))
+        route = {"from": token_in.address, "to": token_out.address, "stable": False, "factory": self.config.pool_factory}  # type: ignore[attr-defined]
+        label = f"Aerodrome {self.lp_token(entry).symbol} pool"
+        return Draft(
+            kind="swap",
+            description=f"Swap {token_in.symbol} for {token_out.symbol} on Aerodrome (volatile pool)",
+            target=router,
+            target_label="Aerodrome Router",
+            abi="aerodrome/Router",
+            function="swapExactTokensForTokens",
+            args={"amountIn": amount.expected, "amountOutMin": min_out, "routes": [route], "to": wallet, "deadline": self.ctx.deadline},
+            arg_tokens={"amountIn": token_in, "amountOutMin": token_out},
+            arg_amounts={"amountIn": amount, "amountOutMin": amount.scaled(min_out, amount.expected)},
+            spends=[Spend(token_in, router, "Aerodrome Router", amount)],
+            flows=[
+                Flow(wallet, "wallet", token_in, amount, -1),
+                Flow(entry.address, label, token_in, amount, +1),
+                Flow(entry.address, label, token_out, received, -1, Tolerance(kind="bps", value=self.ctx.slippage_bps)),
+                Flow(wallet, "wallet", token_out, received, +1, Tolerance(kind="min_out", value=min_out)),
+            ],
+            outputs={"amount_out": Output(token_out, received)},
+            guards=[Guard(kind="min_out", token=token_out.symbol, value=min_out, description=f"receive at least amountOutMin of {token_out.symbol}")],
+            gas_action="swap",
+        )
+
+    def add_liquidity(self, token_a: Asset, token_b: Asset, amount_a: Amount, amount_b: Amount) -> Draft:
+        entry, first, second = self.pool_with(token_a, token_b)
+        if first.symbol != token_a.symbol:
+            token_a, token_b, amount_a, amount_b = token_b, token_a, amount_b, amount_a
+        wallet, router, lp = self.ctx.wallet, self.config.router, self.lp_token(entry)  # type: ignore[attr-defined]
+        bps = self.ctx.slippage_bps
+        state = self.pool_state(entry)
+        minted_expected = 0
+        if state is not None and state.reserve_a and state.reserve_b:
+            minted_expected = min(amount_a.expected * state.total_supply // state.reserve_a, amount_b.expected * state.total_supply // state.reserve_b)
+        minted = Amount(minted_expected, *widen(minted_expected, bps))
+        min_a, min_b = amount_a.scaled(10_000 - bps, 10_000), amount_b.scaled(10_000 - bps, 10_000)
+        label = f"Aerodrome {lp.symbol} pool"
+        used = Tolerance(kind="bps", value=bps)
+        return Draft(
+            kind="add_liquidity",
+            description=f"Add {token_a.symbol} and {token_b.symbol} liquidity to Aerodrome {lp.symbol}",
+            target=router,
+            target_label="Aerodrome Router",
+            abi="aerodrome/Router",
+            function="addLiquidity",
+            args={
+                "tokenA": token_a.address, "tokenB": token_b.address, "stable": False,
+                "amountADesired": amount_a.expected, "amountBDesired": amount_b.expected,
+                "amountAMin": min_a.expected, "amountBMin": min_b.expected, "to": wallet, "deadline": self.ctx.deadline,
+            },
+            arg_tokens={"amountADesired": token_a, "amountBDesired": token_b, "amountAMin": token_a, "amountBMin": token_b},
+            arg_amounts={"amountADesired": amount_a, "amountBDesired": amount_b, "amountAMin": min_a, "amountBMin": min_b},
+            spends=[Spend(token_a, router, "Aerodrome Router", amount_a), Spend(token_b, router, "Aerodrome Router", amount_b)],
+            flows=[
+                Flow(wallet, "wallet", token_a, amount_a, -1, used),
+                Flow(wallet, "wallet", token_b, amount_b, -1, used),
+                Flow(entry.address, label, token_a, amount_a, +1, used),
+                Flow(entry.address, label, token_b, amount_b, +1, used),
+                Flow(wallet, "wallet", lp, minted, +1, used),
+            ],
+            guards=[Guard(kind="min_out", token=lp.symbol, value=0, description="amountAMin / amountBMin bound the tokens the pool takes")],
+            gas_action="deposit",
+            notes=[] if state else [f"LP tokens minted by the Aerodrome add are unknown without the pool's reserves in --prices"],
+        )
+
+    def lp_balance(self, entry: PoolEntry, amount: Amount) -> int:
+        lp = self.lp_token(entry)
+        if not amount.is_all:
+            return amount.expected
+        portfolio = self.ctx.portfolio
+        key = f"{entry.token_a}/{entry.token_b}"
+        if portfolio is None or key not in portfolio.positions.get(self.name, {}):
+            raise InputError(f"amount 'all' needs the Aerodrome {key} LP balance: give a portfolio in --prices or use --rpc", where="recommendation.amount")
+        return parse_amount(portfolio.positions[self.name][key], lp.decimals, symbol=lp.symbol, where=f"portfolio.positions.aerodrome.{key}")
+
+    def remove_liquidity(self, token_a: Asset, token_b: Asset, amount: Amount) -> Draft:
+        entry, first, second = self.pool_with(token_a, token_b)
+        wallet, router, lp = self.ctx.wallet, self.config.router, self.lp_token(entry)  # type: ignore[attr-defined]
+        liquidity = self.lp_balance(entry, amount)
+        state = self.pool_state(entry)
+        if state is None:
+            raise InputError(f"removing Aerodrome liquidity needs the {entry.token_a}/{entry.token_b} pool reserves in --prices (venues.aerodrome.pools), or --rpc", where="--prices")
+        bps = self.ctx.slippage_bps
+        out_a = liquidity * state.reserve_a // state.total_supply
+        out_b = liquidity * state.reserve_b // state.total_supply
+        got_a, got_b = Amount(out_a, *widen(out_a, bps)), Amount(out_b, *widen(out_b, bps))
+        label = f"Aerodrome {lp.symbol} pool"
+        used = Tolerance(kind="bps", value=bps)
+        lp_amount = Amount.exact(liquidity)
+        return Draft(
+            kind="remove_liquidity",
+            description=f"Remove {'all ' if amount.is_all else ''}liquidity from Aerodrome {lp.symbol}",
+            target=router,
+            target_label="Aerodrome Router",
+            abi="aerodrome/Router",
+            function="removeLiquidity",
+            args={
+                "tokenA": first.address, "tokenB": second.address, "stable": False, "liquidity": liquidity,
+                "amountAMin": got_a.min, "amountBMin": got_b.min, "to": wallet, "deadline": self.ctx.deadline,
+            },
+            arg_tokens={"liquidity": lp, "amountAMin": first, "amountBMin": second},
+            spends=[Spend(lp, router, "Aerodrome Router", lp_amount)],
+            flows=[
+                Flow(wallet, "wallet", lp, lp_amount, -1),
+                Flow(wallet, "wallet", first, got_a, +1, used),
+                Flow(wallet, "wallet", second, got_b, +1, used),
+                Flow(entry.address, label, first, got_a, -1, used),
+                Flow(entry.address, label, second, got_b, -1, used),
+            ],
+            outputs={f"out_{first.symbol}": Output(first, got_a), f"out_{second.symbol}": Output(second, got_b)},
+            guards=[Guard(kind="min_out", token=first.symbol, value=got_a.min, description=f"amountAMin of {first.symbol}"),
+                    Guard(kind="min_out", token=second.symbol, value=got_b.min, description=f"amountBMin of {second.symbol}")],
+            requires=[Requirement(lp, wallet, liquidity, f"wallet holds the {lp.symbol} LP tokens it removes")],
+            gas_action="withdraw",
+        )

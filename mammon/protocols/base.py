@@ -1,0 +1,168 @@
+"""The venue adapter interface: one venue turns one abstract action into one contract call.
+
+A venue is one module in this package plus its ABI under `abis/<venue>/`, registered in the
+`mammon.venues` entry-point group (built-ins are registered exactly like third-party venues).
+An adapter never decides the order of steps or the approvals: recipes order actions, and the
+compiler inserts an exact `approve` before each spend the adapter declares.
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel
+
+from mammon.chains import ChainConfig, Token
+from mammon.compile.amounts import Amount
+from mammon.errors import InputError
+from mammon.files import parse_model
+from mammon.market import Market, Portfolio
+from mammon.plan.model import Guard, StepKind, Tolerance
+from mammon.units import parse_amount
+
+S = TypeVar("S", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A token as a venue sees it: underlying tokens, and position tokens (aTokens, mTokens, shares, LP)."""
+
+    symbol: str
+    address: str
+    decimals: int
+
+    @classmethod
+    def of(cls, token: Token) -> Asset:
+        return cls(token.symbol, token.address, token.decimals)
+
+
+@dataclass(frozen=True)
+class Spend:
+    """`spender` pulls up to `amount` of `token` from the wallet: the compiler adds an approve first."""
+
+    token: Asset
+    spender: str
+    spender_label: str
+    amount: Amount
+
+
+@dataclass(frozen=True)
+class Flow:
+    """An expected balance change: `account` gains `amount` of `token` (negative `sign` = loses)."""
+
+    account: str
+    label: str
+    token: Asset
+    amount: Amount
+    sign: int
+    tolerance: Tolerance = Tolerance(kind="exact")
+
+
+@dataclass(frozen=True)
+class Output:
+    token: Asset
+    amount: Amount
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A precondition: `account` holds at least `amount` of `token` (position tokens included)."""
+
+    token: Asset
+    account: str
+    amount: int
+    description: str
+    op: str = "gte"
+
+
+@dataclass
+class Draft:
+    """One call a venue wants made, with everything the plan must say about it."""
+
+    kind: StepKind
+    description: str
+    target: str
+    target_label: str
+    abi: str
+    function: str
+    args: dict[str, Any]
+    arg_tokens: dict[str, Asset] = field(default_factory=dict)  # arg path -> unit the amount is shown in
+    arg_amounts: dict[str, Amount] = field(default_factory=dict)  # arg path -> amount (refs bind these)
+    spends: list[Spend] = field(default_factory=list)
+    flows: list[Flow] = field(default_factory=list)
+    outputs: dict[str, Output] = field(default_factory=dict)
+    guards: list[Guard] = field(default_factory=list)
+    requires: list[Requirement] = field(default_factory=list)
+    gas_action: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What an adapter may know: the chain, the market snapshot, the wallet and the plan's policy."""
+
+    chain: ChainConfig
+    market: Market
+    wallet: str
+    slippage_bps: int
+    deadline: int  # unix seconds: the plan's valid_until
+
+    @property
+    def portfolio(self) -> Portfolio | None:
+        return self.market.portfolio_of(self.wallet)
+
+    def price(self, symbol: str) -> Decimal:
+        try:
+            return self.market.prices_usd[symbol]
+        except KeyError:
+            raise InputError(f"no USD price for {symbol}: add it to prices_usd", where="--prices") from None
+
+    def held_position(self, venue: str, key: str, decimals: int) -> int | None:
+        """Raw position size in underlying units from the snapshot, None when unknown."""
+        portfolio = self.portfolio
+        if portfolio is None or key not in portfolio.positions.get(venue, {}):
+            return None
+        return parse_amount(portfolio.positions[venue][key], decimals, symbol=key, where=f"portfolio.positions.{venue}.{key}")
+
+
+class Venue(ABC):
+    """Base class of venue adapters; override the actions the venue supports."""
+
+    name: ClassVar[str]
+    display: ClassVar[str]
+    Config: ClassVar[type[BaseModel]]
+    State: ClassVar[type[BaseModel] | None] = None
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.config = ctx.chain.section(self.name, self.Config)
+        raw_state = ctx.market.venues.get(self.name)
+        self.state = parse_model(self.State, raw_state, where=f"market venues.{self.name}") if self.State and raw_state is not None else None
+
+    def token(self, symbol: str) -> Asset:
+        return Asset.of(self.ctx.chain.token(symbol, where="recommendation"))
+
+    def unsupported(self, action: str) -> InputError:
+        return InputError(f"{self.display} does not support {action}", where="recommendation")
+
+    def withdraw(self, token: Asset, amount: Amount) -> Draft:
+        raise self.unsupported("withdraw")
+
+    def deposit(self, token: Asset, amount: Amount) -> Draft:
+        raise self.unsupported("deposit")
+
+    def swap(self, token_in: Asset, token_out: Asset, amount: Amount) -> Draft:
+        raise self.unsupported("swaps")
+
+    def add_liquidity(self, token_a: Asset, token_b: Asset, amount_a: Amount, amount_b: Amount) -> Draft:
+        raise self.unsupported("liquidity positions")
+
+    def remove_liquidity(self, token_a: Asset, token_b: Asset, amount: Amount) -> Draft:
+        raise self.unsupported("liquidity positions")
+
+    def position_value(self, token: Asset) -> int | None:
+        """Raw underlying held in this venue for `token` per the snapshot (for withdraw-all)."""
+        return self.ctx.held_position(self.name, token.symbol, token.decimals)

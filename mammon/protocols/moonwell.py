@@ -1,0 +1,122 @@
+"""Moonwell mTokens (Compound v2): `mint`, `redeemUnderlying`, and `redeem(max)` to withdraw everything.
+
+Compound-style calls report most failures as a non-zero return code instead of reverting, so every
+call carries a `return_code == 0` guard that the runner checks. Conversions truncate like MToken.sol:
+mTokens = underlying * 1e18 / exchangeRate, underlying = mTokens * exchangeRate / 1e18.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from mammon.compile.amounts import ALL, Amount, widen
+from mammon.errors import InputError
+from mammon.plan.model import Guard, Tolerance
+from mammon.protocols.base import Asset, Draft, Flow, Output, Requirement, Spend, Venue
+from mammon.types import Address, Wei
+
+EXP_SCALE = 10**18
+NO_ERROR = Guard(kind="return_code", value=0, description="Compound error code must be 0 (NO_ERROR); mTokens return codes instead of reverting")
+
+
+class MoonwellConfig(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    markets: dict[str, Address]
+    m_token_decimals: int = 8
+    redeems_native: list[str] = []
+
+
+class MarketState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    exchange_rate: Wei  # underlying raw per mToken raw, scaled by 1e18
+
+
+class Moonwell(Venue):
+    name = "moonwell"
+    display = "Moonwell"
+    Config = MoonwellConfig
+
+    class State(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        markets: dict[str, MarketState] = {}
+
+    def m_token(self, token: Asset) -> Asset:
+        config: MoonwellConfig = self.config  # type: ignore[assignment]
+        if token.symbol not in config.markets:
+            raise InputError(f"Moonwell on {self.ctx.chain.name} has no {token.symbol} market (known: {', '.join(config.markets)})", where="recommendation.token")
+        return Asset(f"m{token.symbol}", config.markets[token.symbol], config.m_token_decimals)
+
+    def rate(self, token: Asset) -> int:
+        markets = self.state.markets if self.state else {}  # type: ignore[attr-defined]
+        if token.symbol not in markets:
+            raise InputError(f"Moonwell m{token.symbol} needs its exchange rate: add venues.moonwell.markets.{token.symbol}.exchange_rate to --prices, or use --rpc", where="--prices")
+        return markets[token.symbol].exchange_rate
+
+    def deposit(self, token: Asset, amount: Amount) -> Draft:
+        m_token, wallet, rate = self.m_token(token), self.ctx.wallet, self.rate(token)
+        minted = Amount(*(v * EXP_SCALE // rate for v in (amount.expected, amount.min, amount.max)))
+        return Draft(
+            kind="deposit",
+            description=f"Mint m{token.symbol} with {token.symbol} on Moonwell",
+            target=m_token.address,
+            target_label=f"Moonwell {m_token.symbol}",
+            abi="moonwell/MToken",
+            function="mint",
+            args={"mintAmount": amount.expected},
+            arg_tokens={"mintAmount": token},
+            arg_amounts={"mintAmount": amount},
+            spends=[Spend(token, m_token.address, f"Moonwell {m_token.symbol}", amount)],
+            flows=[
+                Flow(wallet, "wallet", token, amount, -1),
+                Flow(m_token.address, f"Moonwell {m_token.symbol}", token, amount, +1),
+                Flow(wallet, "wallet", m_token, minted, +1, Tolerance(kind="wei", value=1)),
+            ],
+            guards=[NO_ERROR],
+            gas_action="deposit",
+        )
+
+    def withdraw(self, token: Asset, amount: Amount) -> Draft:
+        config: MoonwellConfig = self.config  # type: ignore[assignment]
+        if token.symbol in config.redeems_native:
+            raise InputError(
+                f"Moonwell m{token.symbol} on {self.ctx.chain.name} redeems to native ETH, not {token.symbol} (MWethDelegate); mammon does not wrap ETH",
+                where="recommendation.token",
+            )
+        m_token, wallet, rate = self.m_token(token), self.ctx.wallet, self.rate(token)
+        if amount.is_all:
+            held = self.position_value(token)
+            if held is None:
+                raise InputError(f"amount 'all' needs the Moonwell {token.symbol} position size: give a portfolio in --prices or use --rpc", where="recommendation.amount")
+            m_balance = held * EXP_SCALE // rate
+            out = m_balance * rate // EXP_SCALE
+            low, high = widen(out, self.ctx.slippage_bps)
+            moved, burned = Amount(out, low, high), Amount.exact(m_balance)
+            function, args, arg_tokens = "redeem", {"redeemTokens": ALL.expected}, {"redeemTokens": m_token}
+            arg_amounts: dict[str, Amount] = {}
+            requires = [Requirement(m_token, wallet, m_balance, f"wallet holds its {m_token.symbol}")]
+        else:
+            moved = amount
+            burned = Amount(*(v * EXP_SCALE // rate for v in (amount.expected, amount.min, amount.max)))
+            function, args, arg_tokens = "redeemUnderlying", {"redeemAmount": amount.expected}, {"redeemAmount": token}
+            arg_amounts = {"redeemAmount": amount}
+            requires = [Requirement(m_token, wallet, burned.max, f"wallet holds at least the {m_token.symbol} to redeem")]
+        return Draft(
+            kind="withdraw",
+            description=f"Redeem {'all ' if amount.is_all else ''}{token.symbol} from Moonwell",
+            target=m_token.address,
+            target_label=f"Moonwell {m_token.symbol}",
+            abi="moonwell/MToken",
+            function=function,
+            args=args,
+            arg_tokens=arg_tokens,
+            arg_amounts=arg_amounts,
+            flows=[
+                Flow(wallet, "wallet", token, moved, +1),
+                Flow(m_token.address, f"Moonwell {m_token.symbol}", token, moved, -1),
+                Flow(wallet, "wallet", m_token, burned, -1, Tolerance(kind="wei", value=1)),
+            ],
+            outputs={"amount_out": Output(token, moved)},
+            guards=[NO_ERROR],
+            requires=requires,
+            gas_action="withdraw",
+        )
