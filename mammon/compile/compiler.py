@@ -266,7 +266,7 @@ def compile_plan(
     valid_until = now + min(r.valid_for for r in recs)
     slippage = min(r.slippage_bps for r in recs)
     ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=slippage, deadline=int(valid_until.timestamp()))
-    b = _Build(ctx=ctx, labels=chain_cfg.known_addresses())
+    b = _Build(ctx=ctx, labels={**chain_cfg.known_addresses(), wallet.lower(): "wallet"})
     for n, rec in enumerate(recs, start=1):
         b.prefix = f"r{n}-" if len(recs) > 1 else ""
         rec_ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=rec.slippage_bps, deadline=ctx.deadline)

@@ -12,35 +12,21 @@ Tests use ``running(cache_dir)``: the chain is deployed once into an anvil state
 
 from __future__ import annotations
 
-try:  # pragma: no cover - depends on what exists in the tree at import time
-    from mammon.errors import MammonError as _ErrorBase
-except ImportError:  # pragma: no cover
-    _ErrorBase = Exception  # type: ignore[misc,assignment]
+import fcntl
+import hashlib
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
 
-
-class DevnetError(_ErrorBase):  # type: ignore[misc,valid-type]
-    """The devnet could not start or deploy (e.g. node_modules/anvil missing).
-
-    TODO: move next to the other errors in ``mammon.errors`` once that module settles;
-    it already subclasses ``mammon.errors.MammonError`` when that class exists.
-    """
-
-
-# Submodules import DevnetError from this package, so they are imported after it.
-import fcntl  # noqa: E402
-import hashlib  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Iterator, Sequence  # noqa: E402
-
-from mammon.devnet import anvil as _anvil  # noqa: E402
-from mammon.devnet import deploy as _deploy  # noqa: E402
-from mammon.devnet.artifacts import package_version  # noqa: E402
-from mammon.devnet.deploy import Deployment  # noqa: E402
-from mammon.devnet.solc import sources_hash  # noqa: E402
+from mammon.devnet import anvil as _anvil
+from mammon.devnet import deploy as _deploy
+from mammon.devnet.artifacts import package_version
+from mammon.devnet.deploy import Deployment
+from mammon.devnet.solc import sources_hash
+from mammon.errors import DevnetError
 
 __all__ = ["DevnetError", "DevnetInfo", "Deployment", "down", "running", "snapshot", "up"]
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mammon.devnet import DevnetError
+from mammon.errors import DevnetError
 from mammon.devnet.artifacts import INSTALL_HINT, node_modules_dir
 
 CHAIN_ID = 31337
@@ -140,10 +140,10 @@ def pin_block_times(rpc_url: str) -> None:
     """Make every next block exactly BLOCK_INTERVAL_SECONDS after the latest one.
 
     anvil does not restore its clock from --load-state (the next block would jump to wall
-    clock time), so the next timestamp is set from the latest block before the interval.
+    clock time), so the clock is first set back to the latest block's timestamp.
     """
     latest = rpc(rpc_url, "eth_getBlockByNumber", ["latest", False])
-    rpc(rpc_url, "evm_setNextBlockTimestamp", [int(latest["timestamp"], 16) + BLOCK_INTERVAL_SECONDS])
+    rpc(rpc_url, "anvil_setTime", [int(latest["timestamp"], 16)])
     rpc(rpc_url, "anvil_setBlockTimestampInterval", [BLOCK_INTERVAL_SECONDS])
 
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from mammon.devnet import DevnetError
+from mammon.errors import DevnetError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

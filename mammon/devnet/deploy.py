@@ -25,7 +25,7 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
-from mammon.devnet import DevnetError
+from mammon.errors import DevnetError
 from mammon.devnet.anvil import CHAIN_ID
 from mammon.devnet.artifacts import (
     AAVE_CONFIGURATOR_LIBRARIES,

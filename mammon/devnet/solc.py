@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mammon.devnet import DevnetError
+from mammon.errors import DevnetError
 from mammon.devnet.artifacts import node_modules_dir, package_version
 
 CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"

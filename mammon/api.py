@@ -1,0 +1,39 @@
+"""The library API the CLI is a thin shell over: compile, load, validate, review.
+
+    from mammon import Recommendation, compile_plan, load_plan, validate_plan
+    plan = compile_plan(Recommendation(from_protocol="moonwell", to_protocol="aave_v3", token="USDC", amount="1000"),
+                        chain="base", wallet="0x…")
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mammon import clock
+from mammon.chains import ChainConfig, load_chain_file
+from mammon.compile.compiler import compile_plan
+from mammon.plan.model import Plan
+from mammon.plan.planfile import dump as dump_plan
+from mammon.plan.planfile import dumps as dumps_plan
+from mammon.plan.planfile import load as load_plan
+from mammon.review import Review, review
+
+__all__ = ["compile_plan", "dump_plan", "dumps_plan", "load_plan", "plan_schema", "validate_plan"]
+
+
+def validate_plan(path: str | Path, *, chain_config: str | Path | None = None, now: datetime | None = None) -> Review:
+    """Load a plan and run every check review runs (hash, schema, DAG, calldata vs view, expiry)."""
+    plan = load_plan(path)
+    chain: ChainConfig | None = load_chain_file(chain_config) if chain_config else None
+    return review(plan, chain=chain, now=now or clock.now(), where=str(path))
+
+
+def plan_schema() -> dict[str, Any]:
+    schema = Plan.model_json_schema(mode="serialization")
+    schema["$id"] = "https://mammon.invalid/schema/plan-1.json"
+    schema["title"] = "mammon plan (format 1.x)"
+    return schema
+
+

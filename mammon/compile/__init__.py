@@ -1,0 +1,1 @@
+"""Stage 2: compiling recommendations into plans (recipes, venue adapters, approvals, gas)."""

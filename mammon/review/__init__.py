@@ -1,0 +1,101 @@
+"""Stage 3: review. Verify a loaded plan against its own bytes and the chain registry, then render it.
+
+`review()` re-decodes every step's calldata with the ABIs (refusing a plan whose bytes and view
+disagree), orders the steps, and collects warnings; `render` turns the result into text, JSON or
+Markdown. Nothing here trusts a stored description.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from mammon.chains import ChainConfig, load_chain
+from mammon.errors import ExpiredPlanError, InputError, MammonError, TamperedPlanError
+from mammon.plan import dag
+from mammon.plan.decode import verify
+from mammon.plan.model import Decoded, Plan, Step
+from mammon.units import format_amount, parse_amount
+
+EXPIRY_WARNING = timedelta(minutes=1)
+
+
+@dataclass
+class Review:
+    plan: Plan
+    steps: list[tuple[Step, Decoded]]
+    warnings: list[str] = field(default_factory=list)
+    chain: ChainConfig | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def check_structure(plan: Plan, *, where: str = "plan") -> None:
+    problems = dag.problems(plan)
+    if problems:
+        raise TamperedPlanError("invalid step graph: " + "; ".join(problems), where=where)
+
+
+def check_expiry(plan: Plan, now: datetime, *, where: str = "plan") -> None:
+    if now >= plan.valid_until:
+        raise ExpiredPlanError(f"valid_until {plan.valid_until.isoformat()} has passed (now {now.replace(microsecond=0).isoformat()}); compile it again", where=f"{where}: valid_until")
+
+
+def _chain_for(plan: Plan, chain: ChainConfig | None, warnings: list[str]) -> ChainConfig | None:
+    if chain is not None:
+        if chain.chain_id != plan.chain.id:
+            raise InputError(f"chain config {chain.name} is chain id {chain.chain_id}, the plan is for {plan.chain.id}", where="--chain-config")
+        return chain
+    try:
+        found = load_chain(plan.chain.name)
+    except MammonError:
+        warnings.append(f"chain {plan.chain.name} is not in the registry: targets cannot be checked (pass --chain-config)")
+        return None
+    if found.chain_id != plan.chain.id:
+        raise InputError(f"the plan says chain {plan.chain.name} is id {plan.chain.id}, the registry says {found.chain_id}", where="plan: chain.id")
+    return found
+
+
+def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None = None, where: str = "plan",
+           allow_expired: bool = False, max_spend: dict[str, str] | None = None) -> Review:
+    """Verify and annotate a plan for a human: raises on tampering, warns on risk."""
+    now = now or datetime.now(UTC)
+    warnings: list[str] = []
+    check_structure(plan, where=where)
+    if not allow_expired:
+        check_expiry(plan, now, where=where)
+    cfg = _chain_for(plan, chain, warnings)
+    labels = {**(cfg.known_addresses() if cfg else {}), plan.wallet.lower(): "wallet"}
+    ordered = []
+    for step in dag.order(plan):
+        try:
+            fresh = verify(step, labels)
+        except TamperedPlanError as exc:
+            raise TamperedPlanError(exc.message, where=f"{where}: {exc.where}") from None
+        ordered.append((step, fresh))
+        if cfg and step.call.to.lower() not in labels:
+            warnings.append(f"step {step.id}: target {step.call.to} is not in the {cfg.name} registry")
+        if step.kind == "swap" and not any(g.kind == "min_out" and g.value > 0 for g in step.guards):
+            warnings.append(f"step {step.id}: swap without a minimum output (any price is accepted)")
+        if step.kind == "swap" and any(a.name.lower().endswith(("amountoutminimum", "amountoutmin")) and a.value == "0" for a in fresh.args):
+            warnings.append(f"step {step.id}: swap calldata sets no minimum output")
+    left = plan.valid_until - now
+    if timedelta(0) < left <= EXPIRY_WARNING:
+        warnings.append(f"plan expires in {int(left.total_seconds())} s")
+    elif left <= timedelta(0):
+        warnings.append("plan has EXPIRED: apply will refuse it")
+    limits = {**plan.policy.max_spend, **(max_spend or {})}
+    decimals = {p.token: p.decimals for s in plan.steps for p in s.effects}
+    for token, limit in limits.items():
+        spent = plan.totals.spend.get(token, 0)
+        if token in decimals and spent > parse_amount(limit, decimals[token], symbol=token, where="policy.max_spend"):
+            warnings.append(f"spends {format_amount(spent, decimals[token], token)}, above the policy limit of {limit} {token}")
+    return Review(plan=plan, steps=ordered, warnings=warnings, chain=cfg, now=now)
+
+
+def short(address: str) -> str:
+    return f"{address[:6]}…{address[-4:]}"
+
+
+def usd(value: Decimal) -> str:
+    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"

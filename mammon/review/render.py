@@ -1,0 +1,161 @@
+"""Renderers of a reviewed plan: text (a terminal table), JSON (for tools), Markdown (for PRs and chats)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from mammon.plan.model import Decoded, Effect, Step, Tolerance
+from mammon.review import Review, short, usd
+from mammon.units import format_amount
+
+
+def _amounts(decoded: Decoded) -> str:
+    return "; ".join(f"{a.name} {a.display}" for a in decoded.args if a.token)
+
+
+def _tolerance(t: Tolerance, decimals: int, token: str) -> str:
+    if t.kind == "exact":
+        return "exact"
+    if t.kind == "wei":
+        return f"±{t.value} wei" if t.value < 10**max(decimals - 4, 1) else f"±{format_amount(t.value, decimals, token)}"
+    if t.kind == "bps":
+        return f"±{t.value} bps"
+    return f"at least {format_amount(t.value, decimals, token)}"
+
+
+def _effect(e: Effect) -> str:
+    sign = "+" if e.delta >= 0 else "-"
+    return f"{sign} {format_amount(abs(e.delta), e.decimals, e.token)} {e.account_label} ({_tolerance(e.tolerance, e.decimals, e.token)})"
+
+
+def _refs(step: Step) -> list[str]:
+    lines = []
+    for r in step.refs:
+        decimals = next((a.decimals for a in step.decoded.args if a.name == r.arg), None) or 0
+        token = next((a.token for a in step.decoded.args if a.name == r.arg), "") or ""
+        share = f" × {r.num}/{r.den}" if (r.num, r.den) != (1, 1) else ""
+        lines.append(f"{r.arg} = ${{{r.ref}}}{share}: expected {format_amount(r.expected, decimals, token)}, "
+                     f"at least {format_amount(r.min, decimals)}, at most {format_amount(r.max, decimals)} {token}")
+    return lines
+
+
+def _header(rv: Review) -> list[str]:
+    p = rv.plan
+    left = int((p.valid_until - rv.now).total_seconds())
+    recs = []
+    for r in p.recommendations:
+        apy = f" · expected APY {r.expected_apy:.2%}" if r.expected_apy is not None else ""
+        swap = f" as {r.to_token}" if r.to_token else ""
+        recs.append(f"{r.from_protocol or 'wallet'} -> {r.to_protocol or 'wallet'}: {r.amount} {r.token}{swap} · confidence {r.confidence}{apy}"
+                    + (f' · "{r.reason}"' if r.reason else ""))
+    return [
+        f"plan      {p.content_hash}  (format {p.format_version})",
+        f"chain     {p.chain.name} ({p.chain.id})",
+        f"wallet    {p.wallet}",
+        f"created   {p.created_at:%Y-%m-%d %H:%M:%S} UTC",
+        f"valid     until {p.valid_until:%Y-%m-%d %H:%M:%S} UTC ({'expired' if left <= 0 else f'{left // 60} min {left % 60} s left'})",
+        *[f"moves     {r}" for r in recs],
+    ]
+
+
+def _totals(rv: Review) -> str:
+    t, m = rv.plan.totals, rv.plan.market
+    decimals = {e.token: e.decimals for s in rv.plan.steps for e in s.effects}
+    spends = ", ".join(format_amount(v, decimals.get(k, 0), k) for k, v in t.spend.items()) or "nothing"
+    return f"gas {t.gas:,} · {t.cost_eth.normalize():f} ETH ({usd(t.cost_usd)}) at {m.gas_price_gwei} gwei · spends at most {spends}"
+
+
+def text(rv: Review, width: int = 160) -> str:
+    out = io.StringIO()
+    console = Console(file=out, width=width, color_system=None, force_terminal=False, highlight=False, emoji=False)
+    for line in _header(rv):
+        console.print(line, soft_wrap=True)
+    table = Table(box=box.SIMPLE_HEAD, title="Steps, in execution order", title_justify="left", pad_edge=False)
+    for col in ("#", "step", "venue", "call", "amounts", "target", "gas", "after"):
+        table.add_column(col, justify="right" if col in ("#", "gas") else "left", overflow="fold")
+    for n, (step, decoded) in enumerate(rv.steps, start=1):
+        table.add_row(str(n), step.id, step.venue, decoded.function.split("(")[0], _amounts(decoded),
+                      f"{decoded.contract} {short(step.call.to)}", f"{step.gas.estimate:,} {step.gas.source}", ", ".join(step.depends_on) or "-")
+    console.print(table)
+    for n, (step, decoded) in enumerate(rv.steps, start=1):
+        console.print(f"{n}. {step.id}: {step.description}", soft_wrap=True)
+        console.print(f"   call    {decoded.contract} {step.call.to} {decoded.function}", soft_wrap=True)
+        for arg in decoded.args:
+            console.print(f"           {arg.name} = {arg.display or arg.value}", soft_wrap=True)
+        for line in _refs(step):
+            console.print(f"   uses    {line}", soft_wrap=True)
+        for effect in step.effects:
+            console.print(f"   effect  {_effect(effect)}", soft_wrap=True)
+        for a in step.allowances:
+            before = format_amount(a.before, next((x.decimals for x in decoded.args if x.token), 0)) if a.before is not None else "unknown"
+            console.print(f"   allow   {a.spender_label} may spend {a.token}: {before} -> {_arg_display(decoded, 'value')}", soft_wrap=True)
+        for g in step.guards:
+            console.print(f"   guard   {g.description}", soft_wrap=True)
+        for name, o in step.outputs.items():
+            console.print(f"   output  {name}: expected {format_amount(o.expected, o.decimals, o.token)} "
+                          f"(at least {format_amount(o.min, o.decimals)}, at most {format_amount(o.max, o.decimals)})", soft_wrap=True)
+    console.print("Preconditions (checked again before apply)")
+    for pre in rv.plan.preconditions:
+        op = {"gte": ">=", "eq": "==", "lte": "<="}[pre.op]
+        console.print(f"   {pre.kind:<9} {pre.token} {op} {format_amount(pre.value, pre.decimals, pre.token)}: {pre.description}", soft_wrap=True)
+    console.print(f"Totals    {_totals(rv)}", soft_wrap=True)
+    for note in rv.plan.notes:
+        console.print(f"Note      {note}", soft_wrap=True)
+    if rv.warnings:
+        for w in rv.warnings:
+            console.print(f"WARNING   {w}", soft_wrap=True)
+    else:
+        console.print("Warnings  none")
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
+
+
+def _arg_display(decoded: Decoded, name: str) -> str:
+    return next((str(a.display or a.value) for a in decoded.args if a.name == name), "?")
+
+
+def as_dict(rv: Review) -> dict[str, Any]:
+    p = rv.plan
+    return {
+        "content_hash": p.content_hash,
+        "chain": p.chain.model_dump(),
+        "wallet": p.wallet,
+        "valid_until": p.valid_until.isoformat(),
+        "steps": [
+            {"n": n, "id": s.id, "kind": s.kind, "venue": s.venue, "depends_on": s.depends_on,
+             "to": s.call.to, "value": str(s.call.value), "data": s.call.data, "decoded": d.model_dump(mode="json", exclude_none=True),
+             "gas": s.gas.model_dump(), "effects": [_effect(e) for e in s.effects], "uses": _refs(s)}
+            for n, (s, d) in enumerate(rv.steps, start=1)
+        ],
+        "preconditions": [pre.model_dump(mode="json", exclude_none=True) for pre in p.preconditions],
+        "totals": p.totals.model_dump(mode="json"),
+        "notes": p.notes,
+        "warnings": rv.warnings,
+    }
+
+
+def as_json(rv: Review) -> str:
+    return json.dumps(as_dict(rv), indent=2, ensure_ascii=False) + "\n"
+
+
+def markdown(rv: Review) -> str:
+    lines = [f"### mammon plan `{rv.plan.content_hash[:19]}…`", ""]
+    lines += [f"- {line.split(maxsplit=1)[0]}: {line.split(maxsplit=1)[1]}" for line in _header(rv)[1:]]
+    lines += ["", "| # | step | venue | call | amounts | target | gas | after |", "|---|---|---|---|---|---|---|---|"]
+    for n, (s, d) in enumerate(rv.steps, start=1):
+        lines.append(f"| {n} | `{s.id}` | {s.venue} | `{d.function}` | {_amounts(d)} | {d.contract} `{s.call.to}` | {s.gas.estimate:,} | {', '.join(s.depends_on) or '-'} |")
+    lines += ["", "**Effects**", ""]
+    for s, _ in rv.steps:
+        lines += [f"- `{s.id}`: {_effect(e)}" for e in s.effects]
+    lines += ["", f"**Totals**: {_totals(rv)}", ""]
+    lines += [f"> **Note**: {n}" for n in rv.plan.notes]
+    lines += [f"> **Warning**: {w}" for w in rv.warnings] or ["No warnings."]
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {"text": text, "json": as_json, "markdown": markdown}
