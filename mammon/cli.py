@@ -105,6 +105,93 @@ def schema() -> None:
     click.echo(json.dumps(plan_schema(), indent=2))
 
 
+@cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--runner", "runner_name", default="sim", show_default=True, help="runner from the mammon.runners entry points")
+@click.option("--world", type=click.Path(dir_okay=False), help="sim: world file (default plans/worlds/default.yaml)")
+@click.option("--rpc-url", envvar="ETH_RPC_URL", help="rpc: JSON-RPC endpoint (env ETH_RPC_URL)")
+@click.option("--keystore", type=click.Path(dir_okay=False), help="rpc: encrypted JSON keystore (else MAMMON_PRIVATE_KEY)")
+@click.option("--fork-url", help="dry-run: apply on an anvil fork of this URL")
+@click.option("--confirmations", default=1, show_default=True, type=click.IntRange(min=0), help="rpc: blocks to wait per step")
+@click.option("--yes", is_flag=True, help="do not ask before sending to a real chain")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="run record (default: <plan>.run.json; an existing one is resumed)")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="policy TOML (default mammon.toml if present)")
+@click.option("--state-dir", type=click.Path(file_okay=False), help="stop flag, spend ledger, audit log (default .mammon/state)")
+@click.option("--chain-config", type=click.Path(dir_okay=False))
+@click.option("--quiet", is_flag=True, help="print only the diff")
+def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, keystore: str | None, fork_url: str | None,
+          confirmations: int, yes: bool, output: str | None, policy_file: str | None, state_dir: str | None,
+          chain_config: str | None, quiet: bool) -> None:
+    """Run PLAN through a runner, journal every step, and print the expected-vs-actual diff."""
+    from mammon.run.api import apply_file
+
+    echo = (lambda _m: None) if quiet else (lambda m: click.echo(m))
+    record, report = apply_file(
+        plan, runner_name=runner_name, record_path=output, policy_file=policy_file, state_dir=state_dir, chain_config=chain_config,
+        confirm=None if yes else _confirm, progress=echo, show_review=not quiet,
+        runner_options={"world": world, "rpc_url": rpc_url, "keystore": keystore, "fork_url": fork_url, "confirmations": confirmations},
+    )
+    click.echo(report, nl=False)
+    if not (record.status == "ok" and report.rstrip().endswith("within tolerance")):
+        sys.exit(1)
+
+
+def _confirm(summary: str) -> bool:
+    if not sys.stdin.isatty():
+        raise InputError("refusing to send without confirmation: pass --yes", where="apply")
+    return click.confirm(summary, default=False)
+
+
+@cli.command("diff")
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.argument("record", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff_cmd(plan: str, record: str, fmt: str) -> None:
+    """Compare PLAN's expected effects and gas with RECORD; exit 1 when outside tolerance."""
+    from mammon.diff import diff, render_json, render_text
+    from mammon.plan.planfile import load
+    from mammon.run import record as journal
+
+    loaded, rec = load(plan), journal.load(record)
+    if rec.plan_hash != loaded.content_hash:
+        raise InputError(f"run record is for plan {rec.plan_hash[:19]}…, not {loaded.content_hash[:19]}…", where=record)
+    result = diff(loaded, rec)
+    click.echo((render_json if fmt == "json" else render_text)(result), nl=False)
+    if not result.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--clear", is_flag=True, help="remove the stop flag")
+@click.option("--state-dir", type=click.Path(file_okay=False))
+def stop(clear: bool, state_dir: str | None) -> None:
+    """Emergency stop: a running apply halts before its next step (until --clear)."""
+    from mammon.run import state
+
+    directory = state.state_dir(state_dir)
+    if clear:
+        click.echo("stop flag cleared" if state.clear_stop(directory) else "no stop flag was set")
+    else:
+        state.set_stop(directory, f"set {clock.now().isoformat()}\n")
+        click.echo(f"stop flag set in {directory}: applies halt before their next step")
+
+
+@cli.group()
+def audit() -> None:
+    """The append-only audit log of applies."""
+
+
+@audit.command("verify")
+@click.option("--state-dir", type=click.Path(file_okay=False))
+def audit_verify(state_dir: str | None) -> None:
+    """Check the audit log's hash chain; exit 1 if it was edited or truncated."""
+    from mammon.run import audit as audit_log
+    from mammon.run import state
+
+    directory = state.state_dir(state_dir)
+    click.echo(f"ok: {audit_log.verify(directory)} entries, chain intact ({directory / 'audit.jsonl'})")
+
+
 def main() -> None:
     cli(prog_name="mammon")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,6 +108,9 @@ def _ensure_snapshot(cache_dir: Path) -> tuple[Path, float]:
         dep.deploy_seconds = round(seconds, 3)
         dep_file.write_text(dep.to_json())
         tmp.replace(state)
+        for old in cache_dir.glob("devnet-*.json"):  # snapshots of older sources/versions
+            if old not in (state, dep_file):
+                old.unlink(missing_ok=True)
     return state, seconds
 
 
@@ -176,7 +180,10 @@ def down(state_dir: Path = DEFAULT_STATE_DIR) -> bool:
 
 @contextmanager
 def running(cache_dir: Path, port: int | None = None) -> Iterator[DevnetInfo]:
-    """Boot a devnet from the cached snapshot on a free port; stop it on exit (tests)."""
+    """Boot a devnet from the cached snapshot on a free port; stop it on exit (tests).
+
+    Its chain.yaml and devnet.json live in ``<cache_dir>/run-<port>/``, removed on exit.
+    """
     cache_dir = Path(cache_dir)
     port = port or _anvil.free_port()
     run_dir = cache_dir / f"run-{port}"
@@ -185,4 +192,4 @@ def running(cache_dir: Path, port: int | None = None) -> Iterator[DevnetInfo]:
         yield info
     finally:
         _anvil.stop_process(proc)
-        (run_dir / "anvil.pid").unlink(missing_ok=True)
+        shutil.rmtree(run_dir, ignore_errors=True)

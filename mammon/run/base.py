@@ -1,6 +1,6 @@
 """The runner interface: the narrow part that differs between the simulator and a real chain.
 
-A runner reads state and executes one call; everything else (verifying the plan, preconditions,
+A runner reads state and executes one call (sign, broadcast, wait); everything else (verifying the plan, preconditions,
 policy, the DAG walk, step-output references, journaling, the diff) is the shared apply engine's
 job and is never copied into a runner. Runners are found through the `mammon.runners` entry-point
 group; the built-in `sim` is registered exactly like a third-party runner would be.
@@ -29,6 +29,14 @@ class Outcome(BaseModel):
     block: int | None = None
 
 
+class Signed(BaseModel):
+    """A transaction ready to broadcast: its hash is known (and journaled) before it leaves."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    tx_hash: str
+    raw_tx: str | None = None  # signed bytes for real chains; None where nothing is signed (simulator)
+
+
 class Runner(ABC):
     """Executes calls for one wallet on one chain. Construct with `Runner.create(plan, **options)`."""
 
@@ -55,15 +63,23 @@ class Runner(ABC):
     def allowance(self, token: str, owner: str, spender: str) -> int: ...
 
     @abstractmethod
-    def send(self, step_id: str, call: Call, *, gas_limit: int | None = None) -> str:
-        """Sign (if needed) and submit one call; return its transaction hash."""
+    def sign(self, step_id: str, call: Call, *, gas_estimate: int) -> Signed:
+        """Prepare one call for sending (nonce, fees, gas limit, signature) without sending it."""
+
+    @abstractmethod
+    def broadcast(self, signed: Signed) -> None:
+        """Submit a prepared transaction. Re-broadcasting the same signed bytes is harmless."""
 
     @abstractmethod
     def wait(self, tx_hash: str) -> Outcome:
         """Block until the transaction's outcome is known."""
 
     def lookup(self, tx_hash: str) -> Outcome | None:
-        """Outcome of an earlier transaction if known (crash recovery); None when never seen."""
+        """Outcome of an earlier transaction if mined (crash recovery); None when the chain never saw it."""
+        return None
+
+    def preflight(self, calls: list[Call]) -> list[Outcome] | None:
+        """Optionally simulate the whole sequence on current state before sending anything."""
         return None
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 ///        2  BAD_INPUT          transfer to self (info TRANSFER_NOT_ALLOWED)
 ///        9  MATH_ERROR         redeem more mTokens than held (info REDEEM_NEW_ACCOUNT_BALANCE_CALCULATION_FAILED = 45,
 ///                              or REDEEM_NEW_TOTAL_SUPPLY_CALCULATION_FAILED = 46 when above totalSupply),
-///                              transfer above balance (TRANSFER_NOT_ENOUGH = 77) or allowance (TRANSFER_NOT_ALLOWED = 76)
+///                              transfer above balance (TRANSFER_NOT_ENOUGH = 76) or allowance (TRANSFER_NOT_ALLOWED = 75)
 ///        14 TOKEN_INSUFFICIENT_CASH  market lacks underlying cash (info REDEEM_TRANSFER_OUT_NOT_POSSIBLE = 47)
 contract TokenErrorReporter {
     enum Error {

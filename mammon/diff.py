@@ -1,0 +1,145 @@
+"""Stage 5: expected vs actual. Compares a plan's effects and gas with a run record, per step and in total.
+
+Tolerances come from the plan: `exact`, `wei` (±value), `bps` (±value basis points of the expected
+delta), `min_out` (at least value). A step that did not succeed is outside tolerance by definition.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from mammon.plan.model import Effect, Plan, Tolerance
+from mammon.run.record import RunRecord
+from mammon.units import format_amount
+
+
+@dataclass(frozen=True)
+class EffectDiff:
+    step: str
+    account_label: str
+    account: str
+    token: str
+    decimals: int
+    expected: int
+    actual: int | None
+    tolerance: str
+    within: bool
+
+    @property
+    def error(self) -> int | None:
+        return None if self.actual is None else self.actual - self.expected
+
+
+@dataclass(frozen=True)
+class GasDiff:
+    step: str
+    estimate: int
+    used: int | None
+
+    @property
+    def error_pct(self) -> float | None:
+        return None if self.used is None or self.estimate == 0 else 100.0 * (self.used - self.estimate) / self.estimate
+
+
+@dataclass
+class Diff:
+    plan_hash: str
+    status: str
+    steps: list[tuple[str, str, str | None]] = field(default_factory=list)  # id, status, reason
+    effects: list[EffectDiff] = field(default_factory=list)
+    gas: list[GasDiff] = field(default_factory=list)
+    totals: list[EffectDiff] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok" and all(e.within for e in self.effects) and all(s == "ok" for _, s, _ in self.steps)
+
+
+def within(tolerance: Tolerance, expected: int, actual: int) -> bool:
+    if tolerance.kind == "exact":
+        return actual == expected
+    if tolerance.kind == "wei":
+        return abs(actual - expected) <= tolerance.value
+    if tolerance.kind == "bps":
+        return abs(actual - expected) * 10_000 <= abs(expected) * tolerance.value + 10_000
+    return actual >= tolerance.value
+
+
+def describe(tolerance: Tolerance, decimals: int, token: str) -> str:
+    return {"exact": "exact", "wei": f"±{tolerance.value} wei", "bps": f"±{tolerance.value} bps"}.get(
+        tolerance.kind, f">= {format_amount(tolerance.value, decimals, token)}")
+
+
+def _actual(effect: Effect, rec_effects: list) -> int | None:  # type: ignore[type-arg]
+    for e in rec_effects:
+        if e.account.lower() == effect.account.lower() and e.token_address.lower() == effect.token_address.lower():
+            return e.delta
+    return None
+
+
+def diff(plan: Plan, record: RunRecord) -> Diff:
+    """Compare every expected effect and gas estimate of `plan` with what `record` measured."""
+    result = Diff(plan_hash=plan.content_hash, status=record.status)
+    totals: dict[tuple[str, str], list[int | None | str | Effect]] = {}
+    for step in plan.steps:
+        srec = record.step(step.id)
+        result.steps.append((step.id, srec.status, srec.reason))
+        result.gas.append(GasDiff(step.id, step.gas.estimate, srec.gas_used))
+        for effect in step.effects:
+            actual = _actual(effect, srec.effects) if srec.status == "ok" else None
+            ok = actual is not None and within(effect.tolerance, effect.delta, actual)
+            result.effects.append(EffectDiff(step.id, effect.account_label, effect.account, effect.token, effect.decimals, effect.delta, actual,
+                                             describe(effect.tolerance, effect.decimals, effect.token), ok))
+    for e in result.effects:
+        key = (e.account_label, e.token)
+        entry = totals.setdefault(key, [0, 0, e.decimals, True])
+        entry[0] = int(entry[0]) + e.expected  # type: ignore[call-overload]
+        entry[1] = None if e.actual is None or entry[1] is None else int(entry[1]) + e.actual  # type: ignore[call-overload]
+        entry[3] = bool(entry[3]) and e.within
+    result.totals = [EffectDiff("total", label, "", token, int(v[2]), int(v[0]), v[1] if v[1] is None else int(v[1]), "per step", bool(v[3]))  # type: ignore[arg-type, call-overload]
+                     for (label, token), v in totals.items()]
+    return result
+
+
+def _fmt(value: int | None, decimals: int, token: str, signed: bool = True) -> str:
+    if value is None:
+        return "not run"
+    text = format_amount(value, decimals, token)
+    return f"+{text}" if signed and value > 0 else text
+
+
+def render_text(d: Diff) -> str:
+    lines = [f"diff for plan {d.plan_hash[:19]}… · run {d.status}"]
+    for step_id, status, reason in d.steps:
+        lines.append(f"step {step_id}: {status}" + (f" ({reason})" if reason else ""))
+        for e in (x for x in d.effects if x.step == step_id):
+            mark = "=" if e.within and e.error == 0 else ("~" if e.within else "!")
+            err = "" if e.error in (None, 0) else f" (off by {format_amount(e.error, e.decimals)})"  # type: ignore[arg-type]
+            lines.append(f"  {mark} {e.account_label:<28} {e.token:<10} expected {_fmt(e.expected, e.decimals, e.token):>26}  "
+                         f"actual {_fmt(e.actual, e.decimals, e.token):>26}  [{e.tolerance}]{err}")
+    lines.append("totals")
+    for e in d.totals:
+        mark = "=" if e.within and e.error == 0 else ("~" if e.within else "!")
+        lines.append(f"  {mark} {e.account_label:<28} {e.token:<10} expected {_fmt(e.expected, e.decimals, e.token):>26}  actual {_fmt(e.actual, e.decimals, e.token):>26}")
+    lines.append("gas")
+    for g in d.gas:
+        pct = "" if g.error_pct is None else f" ({g.error_pct:+.1f}%)"
+        used = "not run" if g.used is None else f"{g.used:,}"
+        lines.append(f"  {g.step:<28} estimated {g.estimate:>9,}  used {used:>9}{pct}")
+    est = sum(g.estimate for g in d.gas)
+    used_total = sum(g.used or 0 for g in d.gas)
+    lines.append(f"  {'total':<28} estimated {est:>9,}  used {used_total:>9,}" + (f" ({100.0 * (used_total - est) / est:+.1f}%)" if est else ""))
+    lines.append("result: " + ("all effects within tolerance" if d.ok else "OUTSIDE TOLERANCE or steps not run"))
+    return "\n".join(lines) + "\n"
+
+
+def render_json(d: Diff) -> str:
+    data = {
+        "plan_hash": d.plan_hash, "status": d.status, "ok": d.ok,
+        "steps": [{"id": i, "status": s, "reason": r} for i, s, r in d.steps],
+        "effects": [{**asdict(e), "expected": str(e.expected), "actual": None if e.actual is None else str(e.actual)} for e in d.effects],
+        "totals": [{**asdict(e), "expected": str(e.expected), "actual": None if e.actual is None else str(e.actual)} for e in d.totals],
+        "gas": [{**asdict(g), "error_pct": None if g.error_pct is None else round(g.error_pct, 2)} for g in d.gas],
+    }
+    return json.dumps(data, indent=2) + "\n"

@@ -1,0 +1,67 @@
+"""`apply_file`: the apply command as a library call (load, verify, pick the runner, run, diff)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mammon import clock
+from mammon.chains import ChainConfig, load_chain, load_chain_file
+from mammon.diff import diff, render_text
+from mammon.errors import InputError, MammonError
+from mammon.plan.planfile import load
+from mammon.review import review
+from mammon.review.render import text as review_text
+from mammon.run import state
+from mammon.run.engine import ApplyOptions, apply_plan
+from mammon.run.policy import load_policy
+from mammon.run.record import RunRecord
+from mammon.run.registry import runner_class
+
+
+def default_record_path(plan_path: str | Path) -> Path:
+    plan_path = Path(plan_path)
+    return plan_path.with_name(plan_path.name.rsplit(".", 1)[0] + ".run.json")
+
+
+def apply_file(
+    plan_path: str | Path,
+    *,
+    runner_name: str = "sim",
+    record_path: str | Path | None = None,
+    policy_file: str | Path | None = None,
+    state_dir: str | Path | None = None,
+    chain_config: str | Path | None = None,
+    runner_options: dict[str, Any] | None = None,
+    confirm: Callable[[str], bool] | None = None,
+    progress: Callable[[str], None] = lambda _m: None,
+    show_review: bool = True,
+) -> tuple[RunRecord, str]:
+    """Apply a plan file; returns the run record and the rendered diff. Raises MammonError on refusal."""
+    plan = load(plan_path)
+    cls = runner_class(runner_name)
+    policy = load_policy(policy_file)
+    chain: ChainConfig | None = load_chain_file(chain_config) if chain_config else None
+    if chain is None:
+        try:
+            chain = load_chain(plan.chain.name)
+        except MammonError:
+            chain = None
+    rv = review(plan, chain=chain, now=clock.now(), where=str(plan_path))
+    if show_review:
+        progress(review_text(rv))
+    options = {k: v for k, v in (runner_options or {}).items() if v is not None}
+    if chain_config:
+        options["chain_config"] = str(chain_config)
+    runner = cls.create(plan, **options)
+    try:
+        if confirm is not None and not cls.simulated and not confirm(f"Send {len(plan.steps)} transactions from {plan.wallet} on {plan.chain.name}?"):
+            raise InputError("not confirmed; nothing was sent", where="apply")
+        record = apply_plan(plan, runner, ApplyOptions(
+            record_path=Path(record_path) if record_path else default_record_path(plan_path),
+            state_dir=state.state_dir(state_dir), policy=policy, chain=chain, progress=progress, now=clock.now,
+        ))
+    finally:
+        runner.close()
+    return record, render_text(diff(plan, record))
