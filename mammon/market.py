@@ -33,6 +33,7 @@ class Portfolio(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     wallet: dict[str, str] = {}
     positions: dict[str, dict[str, str]] = {}
+    shares: dict[str, dict[str, str]] = Field(default_factory=dict, description="raw position-token balances (mTokens, vault shares) when read from a node")
     allowances: list[Allowance] = []
 
 

@@ -150,7 +150,10 @@ class Aerodrome(Venue):
     def lp_balance(self, entry: PoolEntry, amount: Amount) -> int:
         lp = self.lp_token(entry)
         if not amount.is_all:
-            return amount.expected
+            # The recommendation's amount is in units of its token (e.g. USDC), not of the LP token: reading it as
+            # LP base units would silently remove a different amount, so only whole-position exits are compiled.
+            raise InputError(f"a partial Aerodrome LP exit is not supported: use amount 'all' to remove the whole {lp.symbol} position",
+                             where="recommendation.amount")
         portfolio = self.ctx.portfolio
         key = f"{entry.token_a}/{entry.token_b}"
         if portfolio is None or key not in portfolio.positions.get(self.name, {}):

@@ -120,6 +120,13 @@ class Context:
         except KeyError:
             raise InputError(f"no USD price for {symbol}: add it to prices_usd", where="--prices") from None
 
+    def held_shares(self, venue: str, key: str) -> int | None:
+        """Raw position-token balance (mTokens, vault shares) when the snapshot was read from a node."""
+        portfolio = self.portfolio
+        if portfolio is None or key not in portfolio.shares.get(venue, {}):
+            return None
+        return int(portfolio.shares[venue][key])
+
     def held_position(self, venue: str, key: str, decimals: int) -> int | None:
         """Raw position size in underlying units from the snapshot, None when unknown."""
         portfolio = self.portfolio

@@ -87,7 +87,8 @@ class Moonwell(Venue):
             held = self.position_value(token)
             if held is None:
                 raise InputError(f"amount 'all' needs the Moonwell {token.symbol} position size: give a portfolio in --prices or use --rpc", where="recommendation.amount")
-            m_balance = held * EXP_SCALE // rate
+            known = self.ctx.held_shares(self.name, token.symbol)
+            m_balance = known if known is not None else held * EXP_SCALE // rate
             out = m_balance * rate // EXP_SCALE
             low, high = widen(out, self.ctx.slippage_bps)
             moved, burned = Amount(out, low, high), Amount.exact(m_balance)

@@ -98,7 +98,8 @@ class Morpho(Venue):
             held = self.position_value(token)
             if held is None:
                 raise InputError(f"amount 'all' needs the Morpho {token.symbol} position size: give a portfolio in --prices or use --rpc", where="recommendation.amount")
-            share_balance = shares_for_deposit(held, state, offset)
+            known = self.ctx.held_shares(self.name, token.symbol)
+            share_balance = known if known is not None else shares_for_deposit(held, state, offset)
             out = assets_for_redeem(share_balance, state, offset)
             moved, burned = Amount(out, *widen(out, self.ctx.slippage_bps)), Amount.exact(share_balance)
             function, args = "redeem", {"shares": share_balance, "receiver": wallet, "owner": wallet}
