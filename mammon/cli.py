@@ -7,6 +7,7 @@ refused plan. Every MammonError prints as one line on stderr, never a traceback.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -52,6 +53,20 @@ def _gas_price(value: str | None) -> Decimal | None:
     return price
 
 
+_REC_WHERE = re.compile(r"^recommendation(\[\d+\])?(?:\.(.+))?$")
+
+
+def _in_file(exc: InputError, path: str, item: int | None) -> InputError:
+    """Name the recommendation file (and list item) in an error the compiler reports as `recommendation[i].field`."""
+    m = _REC_WHERE.match(exc.where or "")
+    if m:
+        index = m.group(1) or (f"[{item}]" if item is not None else "")
+        field = ".".join(part for part in (index, m.group(2)) if part)
+        exc.where = f"{path}: {field}" if field else path
+        exc.args = (f"{exc.where}: {exc.message}",)
+    return exc
+
+
 @cli.command("plan")
 @click.argument("recommendation", type=click.Path(dir_okay=False))
 @click.option("--chain", default="base", show_default=True, help="base, base-sepolia, devnet, or a name from --chain-config")
@@ -68,7 +83,12 @@ def plan_cmd(recommendation: str, chain: str, wallet: str, output: str | None, f
     recs = load_recommendations(recommendation)
     market = load_market(prices).with_overrides(gas_price_gwei=_gas_price(gas_price_gwei))
     batches = [recs] if combine else [[r] for r in recs]
-    plans = [compile_plan(batch, chain=chain, wallet=wallet, market=market, now=clock.now(), chain_configs=chain_configs) for batch in batches]
+    plans = []
+    for i, batch in enumerate(batches):
+        try:
+            plans.append(compile_plan(batch, chain=chain, wallet=wallet, market=market, now=clock.now(), chain_configs=chain_configs))
+        except InputError as exc:
+            raise _in_file(exc, recommendation, i if len(recs) > 1 and not combine else None) from None
     if output is None:
         click.echo("---\n".join(dumps(p, fmt or "yaml") for p in plans), nl=False)
         return
@@ -190,6 +210,38 @@ def audit_verify(state_dir: str | None) -> None:
 
     directory = state.state_dir(state_dir)
     click.echo(f"ok: {audit_log.verify(directory)} entries, chain intact ({directory / 'audit.jsonl'})")
+
+
+@cli.group()
+def devnet() -> None:
+    """A local anvil chain with the protocols' real bytecode (Aave V3, Uniswap V3, ERC-4626) and stand-ins."""
+
+
+@devnet.command("up")
+@click.option("--port", default=8545, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--state-dir", default=".mammon/devnet", show_default=True, type=click.Path(file_okay=False))
+@click.option("--fund", multiple=True, help="also give this address the default portfolio")
+def devnet_up(port: int, state_dir: str, fund: tuple[str, ...]) -> None:
+    """Start anvil, deploy (or reload the deployed state) and write the devnet chain config."""
+    from mammon import devnet as dev
+    from mammon.types import checksum
+
+    try:
+        funded = [checksum(a) for a in fund]
+    except ValueError as exc:
+        raise InputError(str(exc), where="--fund") from None
+    info = dev.up(port=port, state_dir=Path(state_dir), fund=funded)
+    click.echo(f"devnet up: {info.rpc_url} (pid {info.pid}, chain 31337); chain config {info.chain_config}")
+    click.echo(f"deploy {info.deploy_seconds:.2f} s, boot {info.boot_seconds:.2f} s; use --chain devnet (MAMMON_DEVNET_CONFIG={info.chain_config})")
+
+
+@devnet.command("down")
+@click.option("--state-dir", default=".mammon/devnet", show_default=True, type=click.Path(file_okay=False))
+def devnet_down(state_dir: str) -> None:
+    """Stop the devnet started by `devnet up` (by its PID file)."""
+    from mammon import devnet as dev
+
+    click.echo("devnet stopped" if dev.down(Path(state_dir)) else "no devnet was running")
 
 
 def main() -> None:

@@ -55,7 +55,7 @@ def spent_since(directory: Path, since: datetime) -> dict[str, int]:
         return totals
     for line in ledger.read_text().splitlines():
         entry = json.loads(line)
-        if datetime.fromisoformat(entry["time"]) >= since:
+        if datetime.fromisoformat(entry["time"]) > since:
             totals[entry["token"]] = totals.get(entry["token"], 0) + int(entry["amount"])
     return totals
 

@@ -1,0 +1,60 @@
+"""Policy files are validated like any input, and each limit refuses a plan naming itself."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mammon import Recommendation, compile_plan
+from mammon.chains import load_chain
+from mammon.errors import InputError, PolicyError
+from mammon.run import state
+from mammon.run.policy import Policy, enforce, load_policy
+
+WALLET = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def plan():  # type: ignore[no-untyped-def]
+    rec = Recommendation(to_protocol="aave_v3", token="USDC", amount="1000")
+    return compile_plan(rec, chain="base", wallet=WALLET, now=NOW)
+
+
+def test_policy_file_is_parsed(tmp_path: Path) -> None:
+    path = tmp_path / "mammon.toml"
+    path.write_text('[policy]\nmax_slippage_bps = 30\n[policy.max_spend_per_plan]\nUSDC = "500"\n')
+    policy = load_policy(path)
+    assert policy.max_slippage_bps == 30 and policy.max_spend_per_plan == {"USDC": "500"}
+
+
+@pytest.mark.parametrize("text, field", [("[policy]\nmax_spend = 1\n", "max_spend"), ("[policy\n", "malformed TOML")])
+def test_bad_policy_file_names_the_problem(tmp_path: Path, text: str, field: str) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=field):
+        load_policy(path)
+
+
+def test_per_plan_limit(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PolicyError, match="above max_spend_per_plan 500 USDC"):
+        enforce(Policy(max_spend_per_plan={"USDC": "500"}), plan, load_chain("base"), tmp_path, NOW)
+    enforce(Policy(max_spend_per_plan={"USDC": "1000"}), plan, load_chain("base"), tmp_path, NOW)
+
+
+def test_rolling_day_limit_counts_earlier_spends(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    policy = Policy(max_spend_per_day={"USDC": "1500"})
+    enforce(policy, plan, load_chain("base"), tmp_path, NOW)
+    state.record_spend(tmp_path, NOW, "USDC", 600 * 10**6, "sha256:earlier")
+    with pytest.raises(PolicyError, match="600.00 USDC in the last 24 h"):
+        enforce(policy, plan, load_chain("base"), tmp_path, NOW)
+    enforce(policy, plan, load_chain("base"), tmp_path, NOW + state.DAY)  # the earlier spend rolled off
+
+
+def test_slippage_and_registry_limits(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PolicyError, match="slippage 50 bps exceeds max_slippage_bps 10"):
+        enforce(Policy(max_slippage_bps=10), plan, load_chain("base"), tmp_path, NOW)
+    with pytest.raises(PolicyError, match="not in the chain registry"):
+        enforce(Policy(), plan, None, tmp_path, NOW)
