@@ -173,7 +173,8 @@ def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> 
         key = (spend.token.address.lower(), spend.spender.lower())
         depends_here = _deps_of([spend.amount]) + ([b.last_pull[key]] if key in b.last_pull else [])
         current = _current_allowance(b.ctx, spend.token, spend.spender)
-        if spend.amount.ref is None:
+        # Only the chain's own tokens come from the wallet balance; position tokens (LP) have their own `requires`.
+        if spend.amount.ref is None and spend.token.address.lower() in {t.address.lower() for t in b.ctx.chain.tokens}:
             have, need = b.wallet_needs.get(spend.token.symbol, (spend.token, 0))
             b.wallet_needs[spend.token.symbol] = (spend.token, need + spend.amount.max)
         if current is not None and current >= spend.amount.max and key not in b.last_pull:
@@ -207,6 +208,30 @@ def _need(value: object, where: str):  # type: ignore[no-untyped-def]
     if value is None:
         raise InputError("this action needs to_token/amount_b", where=where)
     return value
+
+
+def _check_recommendation(rec: Recommendation, chain: ChainConfig) -> None:
+    """Refuse unknown protocols and tokens and unusable amounts up front, naming the recommendation's field
+    (a recipe would otherwise report them against its own internal action names)."""
+    for name, value in (("from_protocol", rec.from_protocol), ("to_protocol", rec.to_protocol)):
+        if value is not None:
+            venue_class(value, where=f"recommendation.{name}")
+    token = chain.token(rec.token, where="recommendation.token")
+    if rec.to_token is not None:
+        chain.token(rec.to_token, where="recommendation.to_token")
+    if not rec.is_all:
+        parse_amount(rec.amount, token.decimals, symbol=token.symbol, where="recommendation.amount")
+
+
+_REC_WHERE = re.compile(r"^recommendation(?=\.|$)")
+
+
+def _in_item(exc: InputError, index: int) -> InputError:
+    """Point an error about `recommendation.<field>` at the list item it came from: `recommendation[i].<field>`."""
+    if exc.where and _REC_WHERE.match(exc.where):
+        exc.where = _REC_WHERE.sub(f"recommendation[{index}]", exc.where)
+        exc.args = (f"{exc.where}: {exc.message}",)
+    return exc
 
 
 def _partner_finder(ctx: Context):  # type: ignore[no-untyped-def]
@@ -271,10 +296,14 @@ def compile_plan(
         b.prefix = f"r{n}-" if len(recs) > 1 else ""
         rec_ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=rec.slippage_bps, deadline=ctx.deadline)
         b.ctx = rec_ctx
-        _, actions = recipes.render(rec, {"pool_partner": _partner_finder(rec_ctx)})
-        venues: dict[str, Venue] = {}
-        for action in actions:
-            _add_action(b, action, venues)
+        try:
+            _check_recommendation(rec, chain_cfg)
+            _, actions = recipes.render(rec, {"pool_partner": _partner_finder(rec_ctx)})
+            venues: dict[str, Venue] = {}
+            for action in actions:
+                _add_action(b, action, venues)
+        except InputError as exc:
+            raise _in_item(exc, n - 1) if len(recs) > 1 else exc
     b.ctx = ctx
     _wallet_preconditions(b)
     plan = Plan(

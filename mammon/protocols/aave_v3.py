@@ -13,6 +13,7 @@ from mammon.errors import InputError
 from mammon.plan.model import Tolerance
 from mammon.protocols.base import Asset, Draft, Flow, Output, Requirement, Spend, Venue
 from mammon.types import Address
+from mammon.units import format_amount
 
 # aToken balances are rayMul(scaled, index) with half-up rounding: a supply or withdraw can be off by a wei or two.
 ATOKEN_TOLERANCE = Tolerance(kind="wei", value=2)
@@ -65,7 +66,7 @@ class AaveV3(Venue):
             low, high = widen(held, self.ctx.slippage_bps)
             moved = Amount(held, low, high)
             encoded = ALL.expected
-            requires = [Requirement(a_token, wallet, low, f"wallet holds about {held} {a_token.symbol}")]
+            requires = [Requirement(a_token, wallet, low, f"wallet holds about {format_amount(held, a_token.decimals, a_token.symbol)}")]
         else:
             moved, encoded = amount, amount.expected
             requires = [Requirement(a_token, wallet, amount.max, f"wallet holds at least the {a_token.symbol} to withdraw")]
