@@ -157,8 +157,10 @@ def test_target_not_in_the_registry(mammon: Mammon, tmp_path: Path) -> None:
     mammon("plan", EXAMPLES_DIR / "wallet-to-aave.yaml", "--chain", "base", "--chain-config", fork, "--wallet", WALLET, "-o", out)
     run = mammon("show", out)
     assert f"WARNING   step deposit: target {FORK_POOL} is not in the base registry" in run.stdout
+    assert f"WARNING   step deposit_approve: approves {FORK_POOL}, which is not in the base registry" in run.stdout
     run = mammon("validate", out)
-    assert run.stderr == f"warning: step deposit: target {FORK_POOL} is not in the base registry\n"
+    assert run.stderr == (f"warning: step deposit_approve: approves {FORK_POOL}, which is not in the base registry\n"
+                          f"warning: step deposit: target {FORK_POOL} is not in the base registry\n")
     assert mammon("show", out, "--chain-config", fork).stdout.rstrip().endswith("Warnings  none"), "checked against the user's registry"
 
 

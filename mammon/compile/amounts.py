@@ -21,6 +21,11 @@ class Amount:
     ref: str | None = None  # '<step>.<output>' or several joined with ' + '
     num: int = 1
     den: int = 1
+    base: tuple[int, int, int] | None = None  # expected/min/max of the summed outputs, before num/den
+
+    @classmethod
+    def of_outputs(cls, ref: str, expected: int, low: int, high: int) -> Amount:
+        return cls(expected, low, high, ref, 1, 1, (expected, low, high))
 
     @classmethod
     def exact(cls, value: int) -> Amount:
@@ -35,7 +40,10 @@ class Amount:
         """A fixed share of this amount (still bound to the same outputs when it is a reference)."""
         if self.ref is None:
             return Amount.exact(self.expected * num // den) if self.min == self.max else Amount(self.expected * num // den, self.min * num // den, self.max * num // den)
-        return Amount(self.expected * num // den, self.min * num // den, self.max * num // den, self.ref, self.num * num, self.den * den)
+        assert self.base is not None
+        n, d = self.num * num, self.den * den
+        e, lo, hi = (v * n // d for v in self.base)  # the runner's rule, applied to the expected outputs
+        return Amount(e, lo, hi, self.ref, n, d, self.base)
 
 
 ALL = Amount.exact(UINT256_MAX)

@@ -6,6 +6,7 @@ typed steps with calldata, decoded view, gas, effects, guards -> preconditions, 
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from decimal import Decimal
 from mammon.chains import ChainConfig, load_chain
 from mammon.compile import recipes
 from mammon.compile.amounts import ALL, Amount
+from mammon.abi import function
 from mammon.compile.gas import static_gas
 from mammon.errors import InputError
 from mammon.market import Market, load_market
@@ -76,7 +78,7 @@ def _amount(b: _Build, text: str, token: Asset, where: str) -> Amount:
         if out.token != token.symbol:
             raise InputError(f"amount refers to {term}, which is {out.token}, not {token.symbol}", where=where)
         parts.append(Amount(out.expected, out.min, out.max, key))
-    total = Amount(sum(p.expected for p in parts), sum(p.min for p in parts), sum(p.max for p in parts), " + ".join(p.ref or "" for p in parts))
+    total = Amount.of_outputs(" + ".join(p.ref or "" for p in parts), sum(p.expected for p in parts), sum(p.min for p in parts), sum(p.max for p in parts))
     return total.scaled(num, den)
 
 
@@ -129,9 +131,16 @@ def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[st
 
 
 def _encode(draft: Draft) -> str:
-    from mammon.abi import function
-
-    return function(draft.abi, draft.function).encode(draft.args)
+    """Calldata for the draft; a referenced argument carries exactly what the runner's rule gives on expected outputs."""
+    args = copy.deepcopy(draft.args)
+    for path, amount in draft.arg_amounts.items():
+        if amount.ref:
+            node = args
+            *parents, leaf = path.split(".")
+            for part in parents:
+                node = node[part]
+            node[leaf] = amount.expected
+    return function(draft.abi, draft.function).encode(args)
 
 
 def _current_allowance(ctx: Context, token: Asset, spender: str) -> int | None:

@@ -36,6 +36,21 @@ def check_structure(plan: Plan, *, where: str = "plan") -> None:
         raise TamperedPlanError("invalid step graph: " + "; ".join(problems), where=where)
 
 
+def check_refs(plan: Plan, decoded: dict[str, Decoded], *, where: str = "plan") -> None:
+    """Each reference must reproduce its encoded value and bounds from the outputs it names (the runner's rule)."""
+    for step in plan.steps:
+        args = {a.name: a.value for a in decoded[step.id].args}
+        for ref in step.refs:
+            terms = [t.rpartition(".") for t in ref.ref.split(" + ")]
+            outs = [plan.step(src).outputs[name] for src, _, name in terms]
+            rule = tuple(sum(getattr(o, f) for o in outs) * ref.num // ref.den for f in ("expected", "min", "max"))
+            if rule != (ref.expected, ref.min, ref.max) or str(args.get(ref.arg)) != str(ref.expected):
+                raise TamperedPlanError(
+                    f"argument {ref.arg}: ${{{ref.ref}}} × {ref.num}/{ref.den} gives {rule[0]} in [{rule[1]}, {rule[2]}], "
+                    f"but the plan states {ref.expected} in [{ref.min}, {ref.max}] and encodes {args.get(ref.arg)}",
+                    where=f"{where}: step {step.id}")
+
+
 def check_expiry(plan: Plan, now: datetime, *, where: str = "plan") -> None:
     if now >= plan.valid_until:
         raise ExpiredPlanError(f"valid_until {plan.valid_until.isoformat()} has passed (now {now.replace(microsecond=0).isoformat()}); compile it again", where=f"{where}: valid_until")
@@ -72,13 +87,21 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
             fresh = verify(step, labels)
         except TamperedPlanError as exc:
             raise TamperedPlanError(exc.message, where=f"{where}: {exc.where}") from None
-        ordered.append((step, fresh))
-        if cfg and step.call.to.lower() not in labels:
+        registered = labels.get(step.call.to.lower())
+        if registered:
+            fresh = fresh.model_copy(update={"contract": f"{step.decoded.contract} [{registered}]"})
+        elif cfg:
             warnings.append(f"step {step.id}: target {step.call.to} is not in the {cfg.name} registry")
+        ordered.append((step, fresh))
+        if cfg and step.kind == "approve":
+            spender = next((str(a.value) for a in fresh.args if a.name == "spender"), "")
+            if spender.lower() not in labels:
+                warnings.append(f"step {step.id}: approves {spender}, which is not in the {cfg.name} registry")
         if step.kind == "swap" and not any(g.kind == "min_out" and g.value > 0 for g in step.guards):
             warnings.append(f"step {step.id}: swap without a minimum output (any price is accepted)")
         if step.kind == "swap" and any(a.name.lower().endswith(("amountoutminimum", "amountoutmin")) and a.value == "0" for a in fresh.args):
             warnings.append(f"step {step.id}: swap calldata sets no minimum output")
+    check_refs(plan, {s.id: d for s, d in ordered}, where=where)
     left = plan.valid_until - now
     if timedelta(0) < left <= EXPIRY_WARNING:
         warnings.append(f"plan expires in {int(left.total_seconds())} s")

@@ -67,21 +67,22 @@ def _header(rv: Review) -> list[str]:
 def _totals(rv: Review) -> str:
     t, m = rv.plan.totals, rv.plan.market
     decimals = {e.token: e.decimals for s in rv.plan.steps for e in s.effects}
-    spends = ", ".join(format_amount(v, decimals.get(k, 0), k) for k, v in t.spend.items()) or "nothing"
-    return f"gas {t.gas:,} · {t.cost_eth.normalize():f} ETH ({usd(t.cost_usd)}) at {m.gas_price_gwei} gwei · spends at most {spends}"
+    spends = ", ".join(format_amount(v, decimals.get(k, 0), k) for k, v in t.spend.items())
+    pulled = f" · contracts may pull at most {spends}" if spends else ""
+    return f"gas {t.gas:,} · {t.cost_eth.normalize():f} ETH ({usd(t.cost_usd)}) at {m.gas_price_gwei} gwei{pulled}"
 
 
-def text(rv: Review, width: int = 160) -> str:
+def text(rv: Review, width: int = 200) -> str:
     out = io.StringIO()
-    console = Console(file=out, width=width, color_system=None, force_terminal=False, highlight=False, emoji=False)
+    console = Console(file=out, width=width, color_system=None, force_terminal=False, highlight=False, emoji=False, markup=False)
     for line in _header(rv):
         console.print(line, soft_wrap=True)
     table = Table(box=box.SIMPLE_HEAD, title="Steps, in execution order", title_justify="left", pad_edge=False)
     for col in ("#", "step", "venue", "call", "amounts", "target", "gas", "after"):
-        table.add_column(col, justify="right" if col in ("#", "gas") else "left", overflow="fold")
+        table.add_column(col, justify="right" if col in ("#", "gas") else "left", overflow="fold", no_wrap=col in ("#", "step", "call", "gas"))
     for n, (step, decoded) in enumerate(rv.steps, start=1):
         table.add_row(str(n), step.id, step.venue, decoded.function.split("(")[0], _amounts(decoded),
-                      f"{decoded.contract} {short(step.call.to)}", f"{step.gas.estimate:,} {step.gas.source}", ", ".join(step.depends_on) or "-")
+                      f"{decoded.contract.split(' [')[0]} {short(step.call.to)}", f"{step.gas.estimate:,} {step.gas.source}", ", ".join(step.depends_on) or "-")
     console.print(table)
     for n, (step, decoded) in enumerate(rv.steps, start=1):
         console.print(f"{n}. {step.id}: {step.description}", soft_wrap=True)
