@@ -1,0 +1,189 @@
+"""Building blocks every simulated contract shares: reverts, messages, logs, receipts and `Contract`.
+
+A contract keeps no Python state of its own beyond its immutables: everything mutable lives in the
+chain's journaled storage (`Contract.sload` / `Contract.sstore`), so a transaction is atomic and its
+storage writes can be priced (see `mammon.sim.gas`).
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
+
+from eth_abi import encode
+from eth_utils import keccak, to_checksum_address
+
+from pydantic import Field
+
+from mammon.errors import MammonError
+from mammon.types import Wei
+
+if TYPE_CHECKING:
+    from mammon.sim.world import SimChain
+
+MAX_UINT256 = 2**256 - 1
+ZERO_ADDRESS = "0x" + "00" * 20
+
+# A base-unit integer in a world file: non-negative and at most 2**256-1 (a uint256).
+UInt = Annotated[Wei, Field(ge=0, le=2**256 - 1)]
+
+_PANICS = {0x01: "assertion failed", 0x11: "arithmetic overflow or underflow", 0x12: "division by zero"}
+
+
+class SimRevert(Exception):
+    """Raised inside a simulated call: the transaction reverts with `reason` and revert data `data`."""
+
+    def __init__(self, reason: str, data: bytes = b"") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.data = data
+
+    @classmethod
+    def error(cls, message: str, *, detail: str | None = None) -> SimRevert:
+        """`revert("message")` / `require(..., "message")`: revert data is Error(string)."""
+        data = keccak(text="Error(string)")[:4] + encode(["string"], [message])
+        return cls(f"{message} ({detail})" if detail else message, data)
+
+    @classmethod
+    def custom(cls, name: str, types: Sequence[str] = (), values: Sequence[Any] = ()) -> SimRevert:
+        """A Solidity custom error, e.g. `Expired()`: revert data is its selector and arguments."""
+        data = keccak(text=f"{name}({','.join(types)})")[:4] + encode(list(types), list(values))
+        shown = ", ".join(to_checksum_address(v) if t == "address" else str(v) for t, v in zip(types, values, strict=True))
+        return cls(f"{name}({shown})", data)
+
+    @classmethod
+    def panic(cls, code: int) -> SimRevert:
+        data = keccak(text="Panic(uint256)")[:4] + encode(["uint256"], [code])
+        return cls(f"panic 0x{code:02x} ({_PANICS.get(code, 'panic')})", data)
+
+    @classmethod
+    def empty(cls, why: str) -> SimRevert:
+        """A revert without data (e.g. a call to an address without code); `why` explains it."""
+        return cls(why, b"")
+
+
+class CallReverted(MammonError):
+    """A read-only `SimChain.call` reverted (an eth_call would return the same revert)."""
+
+    def __init__(self, reason: str, data: bytes = b"", *, where: str | None = None) -> None:
+        self.reason = reason
+        self.data = data
+        super().__init__(f"call reverted: {reason}", where=where)
+
+
+def checked(value: int) -> int:
+    """Solidity 0.8 checked arithmetic: a result outside uint256 reverts with Panic(0x11)."""
+    if value < 0 or value > MAX_UINT256:
+        raise SimRevert.panic(0x11)
+    return value
+
+
+def div(a: int, b: int) -> int:
+    if b == 0:
+        raise SimRevert.panic(0x12)
+    return a // b
+
+
+def addr(value: str) -> str:
+    """The simulator's internal form of an address: lower-case hex."""
+    return value.lower()
+
+
+@dataclass(frozen=True)
+class Msg:
+    """msg.sender and msg.value of one (internal or external) call."""
+
+    sender: str
+    value: int = 0
+
+
+@dataclass(frozen=True)
+class SimLog:
+    address: str
+    event: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SimReceipt:
+    """The outcome of one `SimChain.send`."""
+
+    tx_hash: str
+    status: Literal["ok", "reverted"]
+    block: int
+    timestamp: int
+    sender: str
+    to: str
+    gas_used: int
+    return_data: str = "0x"  # ABI-encoded return values, or the revert data when reverted
+    revert_reason: str | None = None
+    function: str | None = None  # canonical signature of the called function, when it decoded
+    returned: tuple[Any, ...] = ()  # the return values as Python values (empty when reverted)
+    logs: tuple[SimLog, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def external(fn: F | None = None, *, view: bool = False, payable: bool = False) -> Any:
+    """Mark a method as an ABI entry point (its name is the ABI function name)."""
+
+    def mark(f: F) -> F:
+        f._sim_external = True  # type: ignore[attr-defined]
+        f._sim_view = view  # type: ignore[attr-defined]
+        f._sim_payable = payable  # type: ignore[attr-defined]
+        return f
+
+    return mark(fn) if fn is not None else mark
+
+
+def py_name(name: str) -> str:
+    """ABI argument names that are Python keywords (`from`) get a trailing underscore."""
+    return f"{name}_" if keyword.iskeyword(name) else name
+
+
+class Contract:
+    """A simulated contract at `address`; `abis` are the `abis/` files its calldata decodes against."""
+
+    kind: ClassVar[str] = "contract"
+    abis: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, chain: SimChain, address: str, label: str) -> None:
+        self.chain = chain
+        self.address = addr(address)
+        self.label = label
+
+    # ------------------------------------------------------------------ storage and events
+
+    def sload(self, *key: Any) -> int:
+        return self.chain.sload((self.address, *key))
+
+    def sstore(self, value: int, *key: Any) -> None:
+        self.chain.sstore((self.address, *key), value)
+
+    def emit(self, event: str, **args: Any) -> None:
+        self.chain.emit(SimLog(to_checksum_address(self.address), event, args))
+
+    # ------------------------------------------------------------------ calls
+
+    def call(self, target: str, function: str, **kwargs: Any) -> Any:
+        """An internal call from this contract (msg.sender = this contract)."""
+        return self.chain.internal_call(self.address, target, function, **kwargs)
+
+    def now(self) -> int:
+        return self.chain.timestamp
+
+    def entry(self, function: str) -> Callable[..., Any] | None:
+        method = getattr(type(self), function, None)
+        if method is None or not getattr(method, "_sim_external", False):
+            return None
+        return getattr(self, function)  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.label} at {to_checksum_address(self.address)}>"

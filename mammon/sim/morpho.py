@@ -1,0 +1,150 @@
+"""Morpho vaults as ERC-4626 with OpenZeppelin's math (what MetaMorpho uses).
+
+`_decimalsOffset = 18 - asset decimals`; with S = totalSupply, T = totalAssets, o = 10**offset:
+
+    deposit   shares = assets * (S + o) // (T + 1)          rounds down (fewer shares to the user)
+    withdraw  shares = ceil(assets * (S + o) / (T + 1))     rounds up   (more shares burned)
+    redeem    assets = shares * (T + 1) // (S + o)          rounds down (fewer assets out)
+
+`withdraw` above `maxWithdraw(owner)` (= previewRedeem(balanceOf(owner))) reverts
+ERC4626ExceededMaxWithdraw(owner, assets, max); `redeem` above the owner's share balance reverts
+ERC4626ExceededMaxRedeem(owner, shares, max). When owner != msg.sender the share allowance is spent
+first. The vault contract holds `total_assets` of the asset (its idle cash in the simulator).
+State comes from `venues.morpho.vaults.<asset symbol or vault name>` (total_assets, total_supply).
+Vault V2 entries (`kind: vault_v2`) report 0 from maxWithdraw/maxRedeem and skip those checks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
+
+from mammon.sim.core import MAX_UINT256, Msg, SimRevert, addr, external
+from mammon.sim.tokens import ERC20
+from mammon.sim.core import UInt as Wei
+
+if TYPE_CHECKING:
+    from mammon.sim.world import SimChain
+
+
+class VaultState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    total_assets: Wei
+    total_supply: Wei
+
+
+class MorphoState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    vaults: dict[str, VaultState] = {}  # keyed by asset symbol (the vault the compiler picks) or vault name
+
+
+class Vault(ERC20):
+    kind = "vault"
+    abis = ("morpho/ERC4626", "erc20/ERC20")
+
+    def __init__(self, chain: SimChain, address: str, label: str, *, asset: str, asset_decimals: int, vault_kind: str = "erc4626") -> None:
+        super().__init__(chain, address, label, symbol=label, decimals=18)
+        self.asset_ = addr(asset)
+        self.offset = max(0, 18 - asset_decimals)
+        self.vault_kind = vault_kind
+
+    # ------------------------------------------------------------------ math
+
+    def total_assets(self) -> int:
+        return self.sload("totalAssets")
+
+    def to_shares(self, assets: int, *, up: bool) -> int:
+        num, den = assets * (self.supply() + 10**self.offset), self.total_assets() + 1
+        return -(-num // den) if up else num // den
+
+    def to_assets(self, shares: int, *, up: bool) -> int:
+        num, den = shares * (self.total_assets() + 1), self.supply() + 10**self.offset
+        return -(-num // den) if up else num // den
+
+    def max_withdraw(self, owner: str) -> int:
+        return 0 if self.vault_kind == "vault_v2" else self.to_assets(self.balance(owner), up=False)
+
+    def max_redeem(self, owner: str) -> int:
+        return 0 if self.vault_kind == "vault_v2" else self.balance(owner)
+
+    # ------------------------------------------------------------------ ERC-4626
+
+    @external
+    def deposit(self, msg: Msg, assets: int, receiver: str) -> int:
+        shares = self.to_shares(assets, up=False)
+        self.call(self.asset_, "transferFrom", from_=msg.sender, to=self.address, value=assets)
+        self.sstore(self.total_assets() + assets, "totalAssets")
+        self.mint_to(receiver, shares)
+        self.emit("Deposit", sender=addr(msg.sender), owner=addr(receiver), assets=assets, shares=shares)
+        return shares
+
+    @external
+    def withdraw(self, msg: Msg, assets: int, receiver: str, owner: str) -> int:
+        if self.vault_kind != "vault_v2":
+            most = self.max_withdraw(owner)
+            if assets > most:
+                raise SimRevert.custom("ERC4626ExceededMaxWithdraw", ["address", "uint256", "uint256"], [owner, assets, most])
+        shares = self.to_shares(assets, up=True)
+        self._withdraw(msg.sender, receiver, owner, assets, shares)
+        return shares
+
+    @external
+    def redeem(self, msg: Msg, shares: int, receiver: str, owner: str) -> int:
+        if self.vault_kind != "vault_v2":
+            most = self.max_redeem(owner)
+            if shares > most:
+                raise SimRevert.custom("ERC4626ExceededMaxRedeem", ["address", "uint256", "uint256"], [owner, shares, most])
+        assets = self.to_assets(shares, up=False)
+        self._withdraw(msg.sender, receiver, owner, assets, shares)
+        return assets
+
+    def _withdraw(self, caller: str, receiver: str, owner: str, assets: int, shares: int) -> None:
+        if addr(caller) != addr(owner):
+            self.spend_allowance(owner, caller, shares)
+        self.burn_from(owner, shares)
+        self.sstore(self.total_assets() - assets, "totalAssets")
+        self.call(self.asset_, "transfer", to=receiver, value=assets)
+        self.emit("Withdraw", sender=addr(caller), receiver=addr(receiver), owner=addr(owner), assets=assets, shares=shares)
+
+    # ------------------------------------------------------------------ views
+
+    @external(view=True)
+    def asset(self, msg: Msg) -> str:
+        return self.asset_
+
+    @external(view=True)
+    def totalAssets(self, msg: Msg) -> int:
+        return self.total_assets()
+
+    @external(view=True)
+    def convertToShares(self, msg: Msg, assets: int) -> int:
+        return self.to_shares(assets, up=False)
+
+    @external(view=True)
+    def convertToAssets(self, msg: Msg, shares: int) -> int:
+        return self.to_assets(shares, up=False)
+
+    @external(view=True)
+    def previewDeposit(self, msg: Msg, assets: int) -> int:
+        return self.to_shares(assets, up=False)
+
+    @external(view=True)
+    def previewWithdraw(self, msg: Msg, assets: int) -> int:
+        return self.to_shares(assets, up=True)
+
+    @external(view=True)
+    def previewRedeem(self, msg: Msg, shares: int) -> int:
+        return self.to_assets(shares, up=False)
+
+    @external(view=True)
+    def maxWithdraw(self, msg: Msg, owner: str) -> int:
+        return self.max_withdraw(owner)
+
+    @external(view=True)
+    def maxRedeem(self, msg: Msg, owner: str) -> int:
+        return self.max_redeem(owner)
+
+    @external(view=True)
+    def maxDeposit(self, msg: Msg, receiver: str) -> int:
+        return 0 if self.vault_kind == "vault_v2" else MAX_UINT256

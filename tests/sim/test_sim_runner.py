@@ -1,0 +1,103 @@
+"""The `sim` runner: found by entry point, sign-then-broadcast, deterministic, and usable by the apply engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from simhelp import NOW, WALLET, compile_rec
+
+from mammon.errors import RunFailed
+from mammon.plan.planfile import dump
+from mammon.run.base import Signed
+from mammon.run.registry import runner_class
+from mammon.run.sim import SimRunner
+from mammon.sim import TX_HASH_PREFIX
+
+
+def test_registered_under_the_runner_entry_point() -> None:
+    assert runner_class("sim") is SimRunner
+    assert SimRunner.name == "sim" and SimRunner.simulated is True
+
+
+def test_sign_fixes_the_hash_and_broadcast_executes(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = compile_rec(to_protocol="aave_v3", token="USDC", amount="1000")
+    runner = SimRunner.create(plan, now=NOW)
+    assert runner.chain_id() == 8453 and runner.account() == plan.wallet
+    approve = plan.steps[0]
+    usdc = approve.call.to
+    signed = runner.sign(approve.id, approve.call, gas_estimate=approve.gas.estimate)
+    assert signed.tx_hash.startswith(TX_HASH_PREFIX) and len(signed.tx_hash) == 66 and signed.raw_tx is None
+    assert runner.lookup(signed.tx_hash) is None  # not mined yet
+    assert runner.allowance(usdc, WALLET, plan.steps[1].call.to) == 0
+    runner.broadcast(signed)
+    runner.broadcast(signed)  # harmless
+    outcome = runner.wait(signed.tx_hash)
+    assert outcome.status == "ok" and outcome.simulated and outcome.block == 2 and 40_000 < outcome.gas_used < 50_000
+    assert runner.allowance(usdc, WALLET, plan.steps[1].call.to) == 1000 * 10**6
+    with pytest.raises(RunFailed):
+        runner.wait("0x" + "ab" * 32)
+    with pytest.raises(RunFailed):
+        runner.broadcast(Signed(tx_hash="0x" + "cd" * 32))
+
+
+def test_two_runs_give_identical_receipts() -> None:
+    plan = compile_rec(from_protocol="aerodrome", to_protocol="morpho", token="USDC", amount="all")
+
+    def run() -> list[tuple]:
+        runner = SimRunner.create(plan, now=NOW)
+        out = []
+        for step in plan.steps:
+            o = runner.wait(runner.send(step.id, step.call))
+            r = runner.receipt(o.tx_hash)
+            out.append((o.tx_hash, o.status, o.gas_used, o.return_data, o.block, r.timestamp, r.logs))
+        return out
+
+    first, second = run(), run()
+    assert first == second
+    assert len({h for h, *_ in first}) == len(plan.steps)  # distinct hashes
+    assert [t for *_, t, _ in first] == [int(NOW.timestamp()) + 2 * (i + 1) for i in range(len(plan.steps))]
+
+
+def test_preflight_simulates_without_keeping_anything() -> None:
+    plan = compile_rec(to_protocol="moonwell", token="USDC", amount="1000")
+    runner = SimRunner.create(plan, now=NOW)
+    before = dict(runner.chain.storage), runner.chain.block
+    outcomes = runner.preflight([s.call for s in plan.steps])
+    assert [o.status for o in outcomes] == ["ok", "ok"]
+    assert (dict(runner.chain.storage), runner.chain.block) == before
+    skipped = runner.preflight([plan.steps[1].call])  # the mint without its approval
+    assert skipped[0].status == "reverted" and "insufficient allowance" in skipped[0].revert_reason
+
+
+def test_gas_estimate_is_only_a_limit_when_asked() -> None:
+    plan = compile_rec(to_protocol="aave_v3", token="USDC", amount="1000")
+    strict = SimRunner.create(plan, now=NOW, enforce_gas_estimate=True)
+    for step in plan.steps:
+        strict.broadcast(strict.sign(step.id, step.call, gas_estimate=10_000))
+    assert {o.revert_reason.split(" (")[0] for o in map(strict.wait, strict.steps.values())} == {"out of gas"}
+
+
+def test_world_and_chain_config_files(tmp_path: Path) -> None:
+    world = tmp_path / "world.yaml"
+    world.write_text("prices_usd: {USDC: '1'}\nportfolio: {wallet: {USDC: '5'}}\n")
+    plan = compile_rec(to_protocol="aave_v3", token="USDC", amount="1000")
+    runner = SimRunner.create(plan, world=str(world), now=NOW)
+    assert runner.balance_of(plan.steps[0].call.to, WALLET) == 5 * 10**6
+    chain_file = tmp_path / "chain.yaml"
+    chain_file.write_text("name: base\nchain_id: 8453\ntokens: [{symbol: USDC, address: '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913', decimals: 6}]\n")
+    only_tokens = SimRunner.create(plan, world=str(world), chain_config=str(chain_file), now=NOW)
+    outcome = only_tokens.wait(only_tokens.send("deposit", plan.steps[1].call))
+    assert outcome.status == "reverted" and "no contract at" in outcome.revert_reason
+
+
+def test_the_apply_engine_runs_a_plan_on_the_simulator(tmp_path: Path) -> None:
+    from mammon.run.api import apply_file
+
+    plan = compile_rec(from_protocol="moonwell", token="USDC", to_token="WETH", to_protocol="morpho", amount="1000")
+    path = tmp_path / "plan.yaml"
+    dump(plan, path)
+    record, report = apply_file(path, runner_name="sim", state_dir=tmp_path / "state", show_review=False)
+    assert record.status == "ok", [(s.id, s.status, s.reason) for s in record.steps]
+    assert all(s.tx_hash and s.tx_hash.startswith(TX_HASH_PREFIX) and s.simulated for s in record.steps)
+    assert report.rstrip().endswith("within tolerance"), report
