@@ -36,6 +36,8 @@ class GasDiff:
     step: str
     estimate: int
     used: int | None
+    fee_wei: int | None = None
+    l1_fee_wei: int | None = None
 
     @property
     def error_pct(self) -> float | None:
@@ -85,7 +87,7 @@ def diff(plan: Plan, record: RunRecord) -> Diff:
     for step in plan.steps:
         srec = record.step(step.id)
         result.steps.append((step.id, srec.status, srec.reason))
-        result.gas.append(GasDiff(step.id, step.gas.estimate, srec.gas_used))
+        result.gas.append(GasDiff(step.id, step.gas.estimate, srec.gas_used, srec.fee_wei, srec.l1_fee_wei))
         for effect in step.effects:
             actual = _actual(effect, srec.effects) if srec.status == "ok" else None
             ok = actual is not None and within(effect.tolerance, effect.delta, actual)
@@ -109,7 +111,8 @@ def _fmt(value: int | None, decimals: int, token: str, signed: bool = True) -> s
     return f"+{text}" if signed and value > 0 else text
 
 
-def render_text(d: Diff) -> str:
+def render_text(d: Diff, *, fees: bool = True) -> str:
+    """The diff for people. `fees=False` leaves out fees paid, which follow the chain's base fee (snapshots)."""
     lines = [f"diff for plan {d.plan_hash[:19]}… · run {d.status}"]
     for step_id, status, reason in d.steps:
         lines.append(f"step {step_id}: {status}" + (f" ({reason})" if reason else ""))
@@ -126,7 +129,9 @@ def render_text(d: Diff) -> str:
     for g in d.gas:
         pct = "" if g.error_pct is None else f" ({g.error_pct:+.1f}%)"
         used = "not run" if g.used is None else f"{g.used:,}"
-        lines.append(f"  {g.step:<28} estimated {g.estimate:>9,}  used {used:>9}{pct}")
+        paid = "" if g.fee_wei is None or not fees else f" · L2 fee {format_amount(g.fee_wei, 18, 'ETH')}"
+        paid += "" if g.l1_fee_wei is None or not fees else f" · L1 data fee {format_amount(g.l1_fee_wei, 18, 'ETH')}"
+        lines.append(f"  {g.step:<28} estimated {g.estimate:>9,}  used {used:>9}{pct}{paid}")
     est = sum(g.estimate for g in d.gas)
     used_total = sum(g.used or 0 for g in d.gas)
     lines.append(f"  {'total':<28} estimated {est:>9,}  used {used_total:>9,}" + (f" ({100.0 * (used_total - est) / est:+.1f}%)" if est else ""))
@@ -140,6 +145,7 @@ def render_json(d: Diff) -> str:
         "steps": [{"id": i, "status": s, "reason": r} for i, s, r in d.steps],
         "effects": [{**asdict(e), "expected": str(e.expected), "actual": None if e.actual is None else str(e.actual)} for e in d.effects],
         "totals": [{**asdict(e), "expected": str(e.expected), "actual": None if e.actual is None else str(e.actual)} for e in d.totals],
-        "gas": [{**asdict(g), "error_pct": None if g.error_pct is None else round(g.error_pct, 2)} for g in d.gas],
+        "gas": [{**asdict(g), "fee_wei": None if g.fee_wei is None else str(g.fee_wei), "l1_fee_wei": None if g.l1_fee_wei is None else str(g.l1_fee_wei),
+                 "error_pct": None if g.error_pct is None else round(g.error_pct, 2)} for g in d.gas],
     }
     return json.dumps(data, indent=2) + "\n"

@@ -79,7 +79,9 @@ class Aerodrome(Venue):
         entry, _, _ = self.pool_with(token_in, token_out)
         wallet, router = self.ctx.wallet, self.config.router  # type: ignore[attr-defined]
         expected = self.quote(entry, token_in, token_out, amount.expected)
-        min_out, max_out = widen(expected, self.ctx.slippage_bps)
+        quoted_min, max_out = widen(expected, self.ctx.slippage_bps)
+        floor = amount.follow(quoted_min)  # the min-out follows the actual input when the input is a reference
+        min_out = floor.expected
         low = self.quote(entry, token_in, token_out, amount.min) * (10_000 - self.ctx.slippage_bps) // 10_000
         received = Amount(expected, low, max(max_out, self.quote(entry, token_in, token_out, amount.max)))
         route = {"from": token_in.address, "to": token_out.address, "stable": False, "factory": self.config.pool_factory}  # type: ignore[attr-defined]
@@ -93,7 +95,7 @@ class Aerodrome(Venue):
             function="swapExactTokensForTokens",
             args={"amountIn": amount.expected, "amountOutMin": min_out, "routes": [route], "to": wallet, "deadline": self.ctx.deadline},
             arg_tokens={"amountIn": token_in, "amountOutMin": token_out},
-            arg_amounts={"amountIn": amount, "amountOutMin": amount.scaled(min_out, amount.expected)},
+            arg_amounts={"amountIn": amount, "amountOutMin": floor},
             spends=[Spend(token_in, router, "Aerodrome Router", amount)],
             flows=[
                 Flow(wallet, "wallet", token_in, amount, -1),
@@ -113,11 +115,19 @@ class Aerodrome(Venue):
         wallet, router, lp = self.ctx.wallet, self.config.router, self.lp_token(entry)  # type: ignore[attr-defined]
         bps = self.ctx.slippage_bps
         state = self.pool_state(entry)
-        minted_expected = 0
+        used_a, used_b, minted_expected = amount_a, amount_b, 0
         if state is not None and state.reserve_a and state.reserve_b:
-            minted_expected = min(amount_a.expected * state.total_supply // state.reserve_a, amount_b.expected * state.total_supply // state.reserve_b)
+            # The Router keeps the pool's ratio (Router._addLiquidity): one side is used in full, the other only
+            # as far as the ratio allows. A half swapped in just before arrives short by the fee, so its partner
+            # is the side cut down; minimums are taken off the amounts the Router will really use.
+            b_optimal = amount_a.expected * state.reserve_b // state.reserve_a
+            if b_optimal <= amount_b.expected:
+                used_b = amount_b.scaled(b_optimal, amount_b.expected)
+            else:
+                used_a = amount_a.scaled(amount_b.expected * state.reserve_a // state.reserve_b, amount_a.expected)
+            minted_expected = min(used_a.expected * state.total_supply // state.reserve_a, used_b.expected * state.total_supply // state.reserve_b)
         minted = Amount(minted_expected, *widen(minted_expected, bps))
-        min_a, min_b = amount_a.scaled(10_000 - bps, 10_000), amount_b.scaled(10_000 - bps, 10_000)
+        min_a, min_b = used_a.scaled(10_000 - bps, 10_000), used_b.scaled(10_000 - bps, 10_000)
         label = f"Aerodrome {lp.symbol} pool"
         used = Tolerance(kind="bps", value=bps)
         return Draft(
@@ -136,10 +146,10 @@ class Aerodrome(Venue):
             arg_amounts={"amountADesired": amount_a, "amountBDesired": amount_b, "amountAMin": min_a, "amountBMin": min_b},
             spends=[Spend(token_a, router, "Aerodrome Router", amount_a), Spend(token_b, router, "Aerodrome Router", amount_b)],
             flows=[
-                Flow(wallet, "wallet", token_a, amount_a, -1, used),
-                Flow(wallet, "wallet", token_b, amount_b, -1, used),
-                Flow(entry.address, label, token_a, amount_a, +1, used),
-                Flow(entry.address, label, token_b, amount_b, +1, used),
+                Flow(wallet, "wallet", token_a, used_a, -1, used),
+                Flow(wallet, "wallet", token_b, used_b, -1, used),
+                Flow(entry.address, label, token_a, used_a, +1, used),
+                Flow(entry.address, label, token_b, used_b, +1, used),
                 Flow(wallet, "wallet", lp, minted, +1, used),
             ],
             guards=[Guard(kind="min_out", token=lp.symbol, value=0, description="amountAMin / amountBMin bound the tokens the pool takes")],

@@ -82,7 +82,9 @@ class UniswapV3(Venue):
         entry, pool = self.pool(token_in, token_out)
         wallet, router = self.ctx.wallet, self.config.swap_router02  # type: ignore[attr-defined]
         expected = self.quote(entry, token_in, token_out, amount.expected)
-        min_out, max_out = widen(expected, self.ctx.slippage_bps)
+        quoted_min, max_out = widen(expected, self.ctx.slippage_bps)
+        floor = amount.follow(quoted_min)  # the min-out follows the actual input when the input is a reference
+        min_out = floor.expected
         low_in_out = self.quote(entry, token_in, token_out, amount.min) * (10_000 - self.ctx.slippage_bps) // 10_000
         received = Amount(expected, low_in_out, max(max_out, self.quote(entry, token_in, token_out, amount.max)))
         tolerance = Tolerance(kind="min_out", value=min_out)
@@ -98,7 +100,7 @@ class UniswapV3(Venue):
                 "amountIn": amount.expected, "amountOutMinimum": min_out, "sqrtPriceLimitX96": 0,
             }},
             arg_tokens={"params.amountIn": token_in, "params.amountOutMinimum": token_out},
-            arg_amounts={"params.amountIn": amount, "params.amountOutMinimum": amount.scaled(min_out, amount.expected)},
+            arg_amounts={"params.amountIn": amount, "params.amountOutMinimum": floor},
             spends=[Spend(token_in, router, "Uniswap SwapRouter02", amount)],
             flows=[
                 Flow(wallet, "wallet", token_in, amount, -1),

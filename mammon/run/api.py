@@ -20,9 +20,11 @@ from mammon.run.record import RunRecord
 from mammon.run.registry import runner_class
 
 
-def default_record_path(plan_path: str | Path) -> Path:
+def default_record_path(plan_path: str | Path, runner: str = "rpc") -> Path:
+    """`<plan>.run.json` for real sends; `<plan>.<runner>.run.json` for dry runs, so they never mix."""
     plan_path = Path(plan_path)
-    return plan_path.with_name(plan_path.name.rsplit(".", 1)[0] + ".run.json")
+    stem = plan_path.name.rsplit(".", 1)[0]
+    return plan_path.with_name(f"{stem}.run.json" if runner == "rpc" else f"{stem}.{runner}.run.json")
 
 
 def apply_file(
@@ -40,6 +42,8 @@ def apply_file(
 ) -> tuple[RunRecord, str]:
     """Apply a plan file; returns the run record and the rendered diff. Raises MammonError on refusal."""
     plan = load(plan_path)
+    if (runner_options or {}).get("fork_url") and runner_name in ("sim", "rpc"):
+        runner_name = "fork"  # --fork-url is a dry-run on an anvil fork, whatever the default runner
     cls = runner_class(runner_name)
     policy = load_policy(policy_file)
     chain: ChainConfig | None = load_chain_file(chain_config) if chain_config else None
@@ -56,10 +60,10 @@ def apply_file(
         options["chain_config"] = str(chain_config)
     runner = cls.create(plan, **options)
     try:
-        if confirm is not None and not cls.simulated and not confirm(f"Send {len(plan.steps)} transactions from {plan.wallet} on {plan.chain.name}?"):
+        if confirm is not None and not runner.simulated and not confirm(f"Send {len(plan.steps)} transactions from {plan.wallet} on {plan.chain.name}?"):
             raise InputError("not confirmed; nothing was sent", where="apply")
         record = apply_plan(plan, runner, ApplyOptions(
-            record_path=Path(record_path) if record_path else default_record_path(plan_path),
+            record_path=Path(record_path) if record_path else default_record_path(plan_path, runner.name),
             state_dir=state.state_dir(state_dir), policy=policy, chain=chain, progress=progress, now=clock.now,
         ))
     finally:

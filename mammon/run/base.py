@@ -27,6 +27,8 @@ class Outcome(BaseModel):
     return_data: str = "0x"
     revert_reason: str | None = None
     block: int | None = None
+    fee_wei: int | None = None  # L2 execution fee paid (gas used x effective gas price)
+    l1_fee_wei: int | None = None  # OP-stack L1 data fee, where the chain charges one
 
 
 class Signed(BaseModel):

@@ -18,7 +18,7 @@ from typing import Any
 from mammon import clock
 from mammon.abi import decode_call
 from mammon.chains import ChainConfig
-from mammon.errors import InputError, StalePlanError, WrongChainError
+from mammon.errors import InputError, PlanError, StalePlanError, WrongChainError
 from mammon.plan.model import Call, Plan, Precondition, Step
 from mammon.review import review
 from mammon.run import audit, record as journal, state
@@ -129,12 +129,14 @@ def _new_record(plan: Plan, runner: Runner, now: datetime) -> RunRecord:
                      started_at=now, steps=[StepRecord(id=s.id, gas_estimate=s.gas.estimate) for s in plan.steps])
 
 
-def _existing(plan: Plan, path: Path) -> RunRecord | None:
+def _existing(plan: Plan, path: Path, runner_name: str) -> RunRecord | None:
     if not path.exists():
         return None
     rec = journal.load(path)
     if rec.plan_hash != plan.content_hash:
         raise InputError(f"this run record belongs to plan {rec.plan_hash[:19]}…, not {plan.content_hash[:19]}…; choose another -o", where=str(path))
+    if rec.runner != runner_name:
+        raise InputError(f"this run record is from the {rec.runner} runner, not {runner_name}; choose another -o", where=str(path))
     return rec
 
 
@@ -145,7 +147,7 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
     _check_identity(plan, runner)
     directory = opts.state_dir
     with state.wallet_lock(directory, plan.wallet):
-        rec = _existing(plan, opts.record_path)
+        rec = _existing(plan, opts.record_path, runner.name)
         resuming = rec is not None and any(s.status != "pending" for s in rec.steps)
         if not resuming:
             check_preconditions(plan, runner)
@@ -221,7 +223,13 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
         return
     srec.to, srec.data, srec.resolved, srec.started_at = call.to, call.data, resolved, now()
     srec.effects = [ActualEffect(account=a, token=t, token_address=ta, decimals=d, before=runner.balance_of(ta, a), after=0) for a, t, ta, d in watched]
-    signed = runner.sign(step.id, call, gas_estimate=step.gas.estimate)
+    try:
+        signed = runner.sign(step.id, call, gas_estimate=step.gas.estimate)
+    except PlanError as exc:  # e.g. the node says it would revert: nothing was sent
+        srec.status, srec.reason, srec.finished_at = "failed", f"not sent: {exc.message}", now()
+        journal.write(rec, path)
+        opts.progress(f"fail  {step.id}: {srec.reason}")
+        return
     srec.status, srec.tx_hash, srec.raw_tx, srec.simulated = "sent", signed.tx_hash, signed.raw_tx, runner.simulated
     journal.write(rec, path)  # write-ahead: the hash is durable before the transaction leaves
     audit.append(opts.state_dir, "step_sent", now(), plan=plan.content_hash, step=step.id, tx=signed.tx_hash)
@@ -234,6 +242,7 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
 def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualEffect], runner: Runner, rec: RunRecord, opts: ApplyOptions) -> None:
     srec.effects = [e.model_copy(update={"after": runner.balance_of(e.token_address, e.account)}) for e in before]
     srec.gas_used, srec.block, srec.return_data = outcome.gas_used, outcome.block, outcome.return_data
+    srec.fee_wei, srec.l1_fee_wei = outcome.fee_wei, outcome.l1_fee_wei
     srec.finished_at = opts.now()
     if outcome.status == "reverted":
         srec.status, srec.reason = "reverted", outcome.revert_reason or "reverted without a reason"
@@ -245,7 +254,7 @@ def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualE
             srec.outputs[name] = sum(e.delta for e in srec.effects if e.account.lower() == out.account.lower() and e.token_address.lower() == out.token_address.lower())
         for pull in step.pulls:
             spent = -sum(e.delta for e in srec.effects if e.account.lower() == rec.wallet.lower() and e.token_address.lower() == pull.token_address.lower())
-            if spent > 0:
+            if spent > 0 and not runner.simulated:  # dry runs do not use up the real daily limit
                 state.record_spend(opts.state_dir, opts.now(), pull.token, spent, rec.plan_hash)
     journal.write(rec, opts.record_path)
     audit.append(opts.state_dir, "step_done", opts.now(), plan=rec.plan_hash, step=step.id, status=srec.status, tx=srec.tx_hash)

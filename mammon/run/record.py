@@ -51,6 +51,8 @@ class StepRecord(BaseModel):
     resolved: dict[str, Wei] = Field(default_factory=dict, description="argument -> value taken from earlier outputs")
     gas_estimate: int | None = None
     gas_used: int | None = None
+    fee_wei: Wei | None = None
+    l1_fee_wei: Wei | None = Field(None, description="OP-stack L1 data fee, beside the L2 fee")
     block: int | None = None
     effects: list[ActualEffect] = []
     outputs: dict[str, Wei] = {}

@@ -1,0 +1,520 @@
+"""The rpc runner: real signed transactions to a JSON-RPC node (`mammon apply --runner rpc`).
+
+The shared engine decides what runs; this runner only reads state and executes one call at a time:
+
+* **Key**: signed locally with eth-account (`mammon.run.keys`): an encrypted keystore or
+  MAMMON_PRIVATE_KEY. The key never leaves the `Signer` (not in messages, records or logs).
+* **Preflight**: before the first transaction the whole plan (every step, step-output references
+  resolved from what the simulation produced, guards checked) runs on an anvil fork of the node
+  as the wallet (`mammon.run.fork`), so a plan that would revert is refused with nothing sent.
+  Where anvil is not installed, the node's `eth_simulateV1` runs the steps without references.
+* **Sign**: explicit nonce from the node's `pending` count; the run refuses when that count moved
+  since the runner was created other than by this run's own transactions (someone else is using
+  the wallet). EIP-1559 fees from `eth_feeHistory`: maxPriorityFeePerGas = median of the last 10
+  blocks' 50th-percentile tips (else `eth_maxPriorityFeePerGas`), maxFeePerGas = 2 × next base
+  fee + tip. Gas limit = node estimate × GAS_LIMIT_MARGIN (1.2: headroom for state that moves
+  between estimate and inclusion, e.g. interest accrual or a pool's tick); if the node cannot
+  estimate (an RPC error other than a revert), the plan's estimate × the same margin. A step the
+  node says would revert is refused before signing (`WouldRevertError`), never sent to fail.
+* **Broadcast**: `eth_sendRawTransaction` of the bytes the engine journaled first. Any error for a
+  hash the node already knows (in its pool or mined: "already known", "nonce too low" on a
+  rebroadcast) counts as success; a nonce taken by a *different* transaction is an error.
+* **Wait**: the receipt, then `confirmations` blocks (the receipt's block counts as the first; the
+  receipt is re-read afterwards and a changed block hash, i.e. a reorg, restarts the wait).
+  Return data and revert reasons come from replaying the call with `eth_call` at the parent
+  block; reasons are decoded (`Error(string)`, `Panic(uint256)`, known custom errors).
+* **Lookup** (crash recovery): the outcome if mined, waits if the node has it pending, None if the
+  node has never seen the hash (the engine then rebroadcasts the journaled bytes).
+* **Cost**: L2 fee = gasUsed × effectiveGasPrice; on OP-stack chains (Base) the L1 data fee is read
+  from the receipt's `l1Fee`, else estimated at signing from the GasPriceOracle predeploy
+  (`getL1Fee(bytes)` with the signed transaction). Kept per hash in `runner.costs`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from web3 import HTTPProvider, Web3
+
+from mammon.errors import InputError, MammonError, PlanError
+from mammon.plan.model import Call, Plan
+from mammon.run.base import Outcome, Runner, Signed
+from mammon.run.keys import Signer, load_signer
+
+GAS_LIMIT_MARGIN = (12, 10)  # gas limit = estimate * 12 // 10
+FEE_HISTORY_BLOCKS = 10
+DEFAULT_RECEIPT_TIMEOUT = 300.0
+GAS_PRICE_ORACLE = "0x420000000000000000000000000000000000000F"  # OP-stack predeploy (Base, Optimism)
+_GET_L1_FEE = function_signature_to_4byte_selector("getL1Fee(bytes)")
+
+
+def with_margin(gas: int) -> int:
+    return gas * GAS_LIMIT_MARGIN[0] // GAS_LIMIT_MARGIN[1]
+
+
+def redact(url: str) -> str:
+    """A node URL safe to print: scheme://host[:port] (paths and queries often carry API keys)."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<node url>"
+    if not parts.scheme or not parts.hostname:
+        return "<node url>"
+    tail = "/…" if (parts.path not in ("", "/") or parts.query) else ""
+    return f"{parts.scheme}://{parts.hostname}{port}{tail}"
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+class NodeError(MammonError):
+    """A JSON-RPC error answer: `code`, `node_message` and revert `data` (bytes) when the node gave some."""
+
+    def __init__(self, method: str, code: int | None, message: str, data: bytes | None) -> None:
+        self.method, self.code, self.node_message, self.data = method, code, message, data
+        super().__init__(f"{method}: {message}", where="node")
+
+
+class WouldRevertError(PlanError):
+    """The node says the step would revert now; it was not signed or sent."""
+
+
+class NonceMovedError(MammonError):
+    """The wallet's nonce changed under the run: another sender is using the wallet."""
+
+
+class ReceiptTimeout(MammonError):
+    """No receipt in time; the step stays `sent` in the record and a rerun looks it up again."""
+
+
+# ----------------------------------------------------------------------------- node access
+
+
+def _error_data(err: dict[str, Any]) -> bytes | None:
+    data = err.get("data")
+    if isinstance(data, dict):  # some nodes nest it: {"data": {"data": "0x…"}} or {"result": "0x…"}
+        data = data.get("data") or data.get("result")
+    if isinstance(data, str) and data.startswith("0x"):
+        try:
+            return bytes.fromhex(data[2:])
+        except ValueError:
+            return None
+    return None
+
+
+class Node:
+    """Raw JSON-RPC over web3's HTTP provider, with web3's silent retries turned off."""
+
+    def __init__(self, url: str, *, timeout: float = 30.0, where: str = "--rpc-url") -> None:
+        self.url = url
+        self.w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
+        try:
+            self.chain_id = int(self.request("eth_chainId"), 16)
+        except NodeError as exc:
+            raise InputError(f"the node at {redact(url)} answered eth_chainId with an error: {exc.node_message}", where=where) from None
+        except Exception as exc:  # requests/urllib3/web3 raise many types for an unreachable node
+            raise InputError(f"cannot reach the node at {redact(url)} ({exc.__class__.__name__})", where=where) from None
+
+    def request(self, method: str, params: list[Any] | None = None) -> Any:
+        reply = self.w3.provider.make_request(method, params or [])  # type: ignore[arg-type]
+        err = reply.get("error")
+        if err:
+            if not isinstance(err, dict):
+                raise NodeError(method, None, str(err), None)
+            raise NodeError(method, err.get("code"), str(err.get("message", "")), _error_data(err))
+        return reply.get("result")
+
+    def call(self, to: str, data: bytes | str, block: str = "latest", sender: str | None = None) -> bytes:
+        tx: dict[str, Any] = {"to": to, "data": data if isinstance(data, str) else "0x" + data.hex()}
+        if sender:
+            tx["from"] = sender
+        out = self.request("eth_call", [tx, block])
+        return bytes.fromhex((out or "0x")[2:])
+
+
+# ----------------------------------------------------------------------------- revert reasons
+
+_PANICS = {
+    0x00: "generic compiler panic", 0x01: "assert failed", 0x11: "arithmetic overflow or underflow",
+    0x12: "division or modulo by zero", 0x21: "invalid enum value", 0x22: "corrupt storage byte array",
+    0x31: "pop on an empty array", 0x32: "array index out of bounds", 0x41: "out of memory",
+    0x51: "call to a zero-initialised function",
+}
+
+# Custom errors of the venues' contracts (Aerodrome router/pool, OpenZeppelin 5 ERC-20/ERC-4626 as
+# used by Morpho-style vaults, SafeERC20), decoded by selector.
+KNOWN_ERRORS = [
+    "Expired()", "InsufficientOutputAmount()", "InsufficientAmountA()", "InsufficientAmountB()",
+    "InsufficientAmountADesired()", "InsufficientAmountBDesired()", "InsufficientLiquidity()", "InvalidPath()",
+    "PoolDoesNotExist()", "PoolFactoryDoesNotExist()", "SameAddresses()", "ZeroAddress()", "StablePoolsNotSupported()",
+    "InsufficientLiquidityMinted()", "InsufficientLiquidityBurned()", "InsufficientInputAmount()", "InvalidTo()", "K()",
+    "Locked()",
+    "ERC20InsufficientBalance(address,uint256,uint256)", "ERC20InsufficientAllowance(address,uint256,uint256)",
+    "ERC20InvalidSender(address)", "ERC20InvalidReceiver(address)", "ERC20InvalidApprover(address)", "ERC20InvalidSpender(address)",
+    "ERC4626ExceededMaxDeposit(address,uint256,uint256)", "ERC4626ExceededMaxMint(address,uint256,uint256)",
+    "ERC4626ExceededMaxWithdraw(address,uint256,uint256)", "ERC4626ExceededMaxRedeem(address,uint256,uint256)",
+    "SafeERC20FailedOperation(address)", "AddressEmptyCode(address)", "FailedCall()",
+    "InsufficientBalance(uint256,uint256)", "ReentrancyGuardReentrantCall()",
+]
+_ERRORS_BY_SELECTOR = {function_signature_to_4byte_selector(sig): sig for sig in KNOWN_ERRORS}
+
+# Aave V3 reverts with numeric strings (libraries/helpers/Errors.sol); the ones a plan can meet.
+AAVE_ERRORS = {
+    "1": "CALLER_NOT_POOL_ADMIN", "23": "CALLER_MUST_BE_POOL", "24": "INVALID_MINT_AMOUNT", "25": "INVALID_BURN_AMOUNT",
+    "26": "INVALID_AMOUNT", "27": "RESERVE_INACTIVE", "28": "RESERVE_FROZEN", "29": "RESERVE_PAUSED",
+    "32": "NOT_ENOUGH_AVAILABLE_USER_BALANCE", "35": "HEALTH_FACTOR_LOWER_THAN_LIQUIDATION_THRESHOLD",
+    "43": "UNDERLYING_BALANCE_ZERO", "51": "SUPPLY_CAP_EXCEEDED", "57": "LTV_VALIDATION_FAILED", "82": "ASSET_NOT_LISTED",
+    "91": "FLASHLOAN_DISABLED",
+}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+        return to_checksum_address(value)
+    return str(value)
+
+
+def decode_revert(data: bytes | None, message: str = "") -> str:
+    """A human reason for revert data: Error(string), Panic(uint256), a known custom error, or the raw selector."""
+    if not data:
+        text = message.strip()
+        if text and text.lower() not in ("execution reverted", "reverted"):
+            return text.removeprefix("execution reverted: ")
+        return "reverted without a reason (no revert data)"
+    selector, body = data[:4], data[4:]
+    try:
+        if selector == bytes.fromhex("08c379a0"):
+            (reason,) = abi_decode(["string"], body)
+            hint = f" (Aave V3 error {reason}: {AAVE_ERRORS[reason]})" if reason in AAVE_ERRORS else ""
+            return f'Error("{reason}"){hint}'
+        if selector == bytes.fromhex("4e487b71"):
+            (code,) = abi_decode(["uint256"], body)
+            return f"Panic(0x{code:02x}: {_PANICS.get(code, 'unknown panic code')})"
+        sig = _ERRORS_BY_SELECTOR.get(selector)
+        if sig:
+            types = [t for t in sig[sig.index("(") + 1:-1].split(",") if t]
+            values = abi_decode(types, body) if types else ()
+            return f"{sig[:sig.index('(')]}({', '.join(_fmt(v) for v in values)})"
+    except Exception:  # malformed payload behind a known selector: show it raw
+        pass
+    return f"custom error 0x{selector.hex()} (unknown selector; revert data 0x{data.hex()[:200]})"
+
+
+# ----------------------------------------------------------------------------- the runner
+
+
+@dataclass
+class TxCost:
+    """What one transaction cost: L2 execution plus, on OP-stack chains, the L1 data fee (wei)."""
+
+    gas_used: int
+    effective_gas_price: int
+    l2_fee_wei: int
+    l1_fee_wei: int | None = None  # None: not an OP-stack chain (no GasPriceOracle code)
+    l1_fee_source: str | None = None  # "receipt" (actual) or "oracle" (estimated at signing)
+
+    @property
+    def total_wei(self) -> int:
+        return self.l2_fee_wei + (self.l1_fee_wei or 0)
+
+
+def _hex_tx(tx: dict[str, Any]) -> dict[str, Any]:
+    return {k: hex(v) if isinstance(v, int) else v for k, v in tx.items()}
+
+
+class RpcRunner(Runner):
+    """Sends the plan's calls as EIP-1559 transactions signed locally. Options: see `create`."""
+
+    name: ClassVar[str] = "rpc"
+    simulated: ClassVar[bool] = False
+
+    def __init__(self, plan: Plan, node: Node, signer: Signer | None, *, confirmations: int = 1,
+                 receipt_timeout: float = DEFAULT_RECEIPT_TIMEOUT, poll_max: float = 2.0) -> None:
+        self.plan = plan
+        self.node = node
+        self._signer = signer
+        self.confirmations = max(1, int(confirmations))
+        self.receipt_timeout = receipt_timeout
+        self.poll_max = poll_max
+        self.costs: dict[str, TxCost] = {}
+        self.l1_fees: dict[str, int] = {}  # tx hash -> L1 data fee in wei (OP-stack chains only)
+        self.gas_limits: dict[str, tuple[int, str]] = {}  # tx hash -> (gas limit, "node" | "plan")
+        self._nonces: dict[str, int] = {}
+        self._op_stack = len(bytes.fromhex((self.node.request("eth_getCode", [GAS_PRICE_ORACLE, "latest"]) or "0x")[2:])) > 0
+        self._next_nonce = self._pending_nonce()
+
+    # --------------------------------------------------------------- construction
+
+    @classmethod
+    def create(cls, plan: Plan, *, rpc_url: str | None = None, keystore: str | None = None, fork_url: str | None = None,
+               confirmations: int = 1, chain_config: str | None = None, receipt_timeout: float | None = None,
+               **_: Any) -> Runner:
+        """rpc_url (else ETH_RPC_URL), keystore (else MAMMON_PRIVATE_KEY); fork_url switches to the fork dry-run."""
+        if fork_url:
+            from mammon.run.fork import ForkRunner
+
+            return ForkRunner.create(plan, fork_url=fork_url)
+        url = rpc_url or os.environ.get("ETH_RPC_URL")
+        if not url:
+            raise InputError("the rpc runner needs a node: pass --rpc-url URL or set ETH_RPC_URL", where="apply")
+        signer = load_signer(keystore)
+        return cls(plan, Node(url), signer, confirmations=confirmations,
+                   receipt_timeout=DEFAULT_RECEIPT_TIMEOUT if receipt_timeout is None else receipt_timeout)
+
+    # --------------------------------------------------------------- reads
+
+    def chain_id(self) -> int:
+        return self.node.chain_id
+
+    def account(self) -> str:
+        assert self._signer is not None
+        return self._signer.address
+
+    def _sender(self) -> str:
+        return self.account()
+
+    def balance_of(self, token: str, owner: str) -> int:
+        out = self.node.call(token, "0x70a08231" + abi_encode(["address"], [owner]).hex())
+        return int.from_bytes(out[:32], "big") if out else 0
+
+    def allowance(self, token: str, owner: str, spender: str) -> int:
+        out = self.node.call(token, "0xdd62ed3e" + abi_encode(["address", "address"], [owner, spender]).hex())
+        return int.from_bytes(out[:32], "big") if out else 0
+
+    # --------------------------------------------------------------- preflight
+
+    def preflight(self, calls: list[Call]) -> list[Outcome] | None:
+        """Simulate on an anvil fork of the node. The runner holds the plan, so it simulates ALL its steps
+        (references resolved from the simulation, guards checked) when `calls` are the plan's own; otherwise
+        just `calls`. Without anvil installed: the node's eth_simulateV1 over `calls`."""
+        from mammon.devnet.anvil import find_anvil
+        from mammon.errors import DevnetError
+        from mammon.run.fork import Fork, preflight_calls, preflight_on_fork
+
+        try:
+            find_anvil()
+        except DevnetError as exc:
+            return self._simulate_v1(calls, exc)
+        with Fork(self.node.url) as fork:
+            fork.impersonate(self._sender())
+            if self._calls_of_plan(calls):
+                return preflight_on_fork(fork, self.plan)
+            return preflight_calls(fork, self._sender(), calls)
+
+    def _simulate_v1(self, calls: list[Call], no_anvil: Exception) -> list[Outcome]:
+        """Without anvil: the node's own eth_simulateV1 over `calls` in one block (steps with references are
+        not included: their amounts are only known once earlier steps ran)."""
+        from mammon.errors import DevnetError
+
+        sender = self._sender()
+        batch = [{"from": sender, "to": c.to, "data": c.data, "value": hex(c.value)} for c in calls]
+        try:
+            blocks = self.node.request("eth_simulateV1", [{"blockStateCalls": [{"calls": batch}], "validation": False}, "latest"])
+        except NodeError as exc:
+            raise DevnetError(f"cannot simulate the plan before sending: no anvil for a fork ({no_anvil}) and the node has no "
+                              f"eth_simulateV1 ({exc.node_message})") from None
+        outcomes = []
+        for n, result in enumerate(blocks[0]["calls"] if blocks else []):
+            ok = int(result.get("status", "0x0"), 16) == 1
+            data = result.get("returnData") or "0x"
+            reason = None if ok else f"call #{n + 1} to {calls[n].to}: " + decode_revert(bytes.fromhex(data[2:]), (result.get("error") or {}).get("message", ""))
+            outcomes.append(Outcome(status="ok" if ok else "reverted", tx_hash="0x", simulated=True,
+                                    gas_used=int(result.get("gasUsed", "0x0"), 16), return_data=data if ok else "0x", revert_reason=reason))
+            if not ok:
+                break
+        return outcomes
+
+    def _calls_of_plan(self, calls: list[Call]) -> bool:
+        own = {(s.call.to.lower(), s.call.data.lower(), s.call.value) for s in self.plan.steps}
+        return all((c.to.lower(), c.data.lower(), c.value) in own for c in calls)
+
+    # --------------------------------------------------------------- sending
+
+    def _pending_nonce(self) -> int:
+        return int(self.node.request("eth_getTransactionCount", [self._sender(), "pending"]), 16)
+
+    def _take_nonce(self, step_id: str) -> int:
+        pending = self._pending_nonce()
+        expected = self._next_nonce
+        if pending > expected:
+            raise NonceMovedError(
+                f"the wallet {self._sender()} sent {pending - expected} transaction(s) that are not part of this apply since it started "
+                f"(its next nonce should be {expected}, the node says {pending}); refusing to sign step {step_id}: "
+                "find out who else uses this wallet, then rerun (a fresh run re-checks the plan's assumptions)", where=f"step {step_id}")
+        if pending < expected:
+            raise NonceMovedError(
+                f"the node's pending nonce for {self._sender()} went back to {pending} (this run has used up to {expected - 1}): "
+                "an earlier transaction of this apply was dropped from the node's pool; rerun to rebroadcast it from the run record",
+                where=f"step {step_id}")
+        return pending
+
+    def _fees(self) -> tuple[int, int]:
+        """(maxFeePerGas, maxPriorityFeePerGas) in wei."""
+        try:
+            hist = self.node.request("eth_feeHistory", [hex(FEE_HISTORY_BLOCKS), "latest", [50]])
+            next_base = int(hist["baseFeePerGas"][-1], 16)
+            tips = [int(r[0], 16) for r in (hist.get("reward") or []) if r]
+        except (NodeError, KeyError, IndexError, TypeError):
+            block = self.node.request("eth_getBlockByNumber", ["latest", False])
+            if "baseFeePerGas" not in block:
+                raise InputError("the node's chain has no EIP-1559 base fee; the rpc runner sends only type-2 transactions", where="rpc") from None
+            next_base, tips = int(block["baseFeePerGas"], 16), []
+        tips = [t for t in tips if t > 0]
+        if tips:
+            tip = int(statistics.median(tips))
+        else:
+            try:
+                tip = int(self.node.request("eth_maxPriorityFeePerGas"), 16)
+            except NodeError:
+                tip = 0
+        return 2 * next_base + tip, tip
+
+    def _gas_limit(self, step_id: str, tx: dict[str, Any], plan_estimate: int) -> tuple[int, str]:
+        try:
+            return with_margin(int(self.node.request("eth_estimateGas", [_hex_tx(tx)]), 16)), "node"
+        except NodeError as exc:
+            if exc.data is not None or "revert" in exc.node_message.lower():
+                raise WouldRevertError(
+                    f"the node says this call would revert now: {decode_revert(exc.data, exc.node_message)}; nothing was signed or sent "
+                    "for it (the chain changed since the preflight); the run record keeps the finished steps, rerun after checking",
+                    where=f"step {step_id}") from None
+            return with_margin(plan_estimate), "plan"
+
+    def _prepare(self, step_id: str, call: Call, gas_estimate: int) -> dict[str, Any]:
+        nonce = self._take_nonce(step_id)
+        base_tx = {"from": self._sender(), "to": call.to, "value": call.value, "data": call.data}
+        gas, source = self._gas_limit(step_id, base_tx, gas_estimate)
+        max_fee, tip = self._fees()
+        return {"type": 2, "chainId": self.node.chain_id, "nonce": nonce, "to": to_checksum_address(call.to), "value": call.value,
+                "data": call.data, "gas": gas, "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip, "_source": source}
+
+    def sign(self, step_id: str, call: Call, *, gas_estimate: int) -> Signed:
+        tx = self._prepare(step_id, call, gas_estimate)
+        source = tx.pop("_source")
+        assert self._signer is not None
+        tx_hash, raw = self._signer.sign_transaction(tx)
+        self._nonces[tx_hash] = tx["nonce"]
+        self._next_nonce = tx["nonce"] + 1
+        self.gas_limits[tx_hash] = (tx["gas"], source)
+        if self._op_stack:
+            fee = self._oracle_l1_fee(raw)
+            if fee is not None:
+                self.l1_fees[tx_hash] = fee
+        return Signed(tx_hash=tx_hash, raw_tx=raw)
+
+    def _oracle_l1_fee(self, raw_tx: str) -> int | None:
+        try:
+            out = self.node.call(GAS_PRICE_ORACLE, _GET_L1_FEE + abi_encode(["bytes"], [bytes.fromhex(raw_tx[2:])]))
+        except NodeError:
+            return None
+        return int.from_bytes(out[:32], "big") if len(out) >= 32 else None
+
+    def _known(self, tx_hash: str) -> bool:
+        try:
+            return self.node.request("eth_getTransactionByHash", [tx_hash]) is not None
+        except NodeError:
+            return False
+
+    @staticmethod
+    def _raw_nonce(raw_tx: str) -> int | None:
+        try:
+            from eth_account.typed_transactions import TypedTransaction
+            from hexbytes import HexBytes
+
+            return int(TypedTransaction.from_bytes(HexBytes(raw_tx)).as_dict()["nonce"])
+        except Exception:
+            return None
+
+    def broadcast(self, signed: Signed) -> None:
+        if signed.raw_tx is None:
+            raise InputError(f"{signed.tx_hash} has no signed bytes to broadcast", where="rpc runner")
+        nonce = self._nonces.get(signed.tx_hash, self._raw_nonce(signed.raw_tx))
+        try:
+            returned = self.node.request("eth_sendRawTransaction", [signed.raw_tx])
+            if isinstance(returned, str) and returned.lower() != signed.tx_hash.lower():
+                raise MammonError(f"the node returned hash {returned} for transaction {signed.tx_hash}", where="rpc broadcast")
+        except NodeError as exc:
+            if not self._known(signed.tx_hash):  # "already known"/"nonce too low" for our own hash are fine
+                if "nonce" in exc.node_message.lower():
+                    raise MammonError(
+                        f"nonce {nonce} of {self._sender()} was used by another transaction, so {signed.tx_hash} can never be mined "
+                        f"({exc.node_message}); check the wallet's recent transactions by hand", where="rpc broadcast") from None
+                raise MammonError(f"the node rejected {signed.tx_hash}: {exc.node_message}", where="rpc broadcast") from None
+        if nonce is not None and nonce >= self._next_nonce:
+            self._next_nonce = nonce + 1
+
+    # --------------------------------------------------------------- outcomes
+
+    def wait(self, tx_hash: str) -> Outcome:
+        deadline = time.monotonic() + self.receipt_timeout
+        delay = 0.01
+        while True:
+            receipt = self.node.request("eth_getTransactionReceipt", [tx_hash])
+            if receipt and receipt.get("blockNumber"):
+                block = int(receipt["blockNumber"], 16)
+                head = int(self.node.request("eth_blockNumber"), 16)
+                if head - block + 1 >= self.confirmations:
+                    again = self.node.request("eth_getTransactionReceipt", [tx_hash])
+                    if again and again.get("blockHash") == receipt.get("blockHash"):
+                        return self._outcome(again)
+            if time.monotonic() > deadline:
+                raise ReceiptTimeout(
+                    f"no receipt with {self.confirmations} confirmation(s) for {tx_hash} after {self.receipt_timeout:.0f} s; "
+                    "the step stays 'sent' in the run record: rerun apply to look it up again (it is never sent twice)",
+                    where="rpc wait")
+            time.sleep(delay)
+            delay = min(delay * 1.5, self.poll_max)
+
+    def lookup(self, tx_hash: str) -> Outcome | None:
+        receipt = self.node.request("eth_getTransactionReceipt", [tx_hash])
+        if receipt and receipt.get("blockNumber"):
+            return self.wait(tx_hash)
+        if self._known(tx_hash):  # in the node's pool: it will be mined, wait for it
+            return self.wait(tx_hash)
+        return None
+
+    def _outcome(self, receipt: dict[str, Any]) -> Outcome:
+        tx_hash = receipt["transactionHash"]
+        block = int(receipt["blockNumber"], 16)
+        gas_used = int(receipt["gasUsed"], 16)
+        ok = int(receipt.get("status", "0x1"), 16) == 1
+        price = int(receipt.get("effectiveGasPrice") or "0x0", 16)
+        l1 = receipt.get("l1Fee")
+        if l1 is not None:
+            self.l1_fees[tx_hash] = int(l1, 16)
+        l1_fee = self.l1_fees.get(tx_hash)
+        self.costs[tx_hash] = TxCost(gas_used=gas_used, effective_gas_price=price, l2_fee_wei=gas_used * price,
+                                     l1_fee_wei=l1_fee, l1_fee_source=None if l1_fee is None else ("receipt" if l1 is not None else "oracle"))
+        return_data, reason = self._replay(tx_hash, block, ok)
+        return Outcome(status="ok" if ok else "reverted", tx_hash=tx_hash, simulated=self.simulated, gas_used=gas_used,
+                       return_data=return_data, revert_reason=reason, block=block, fee_wei=gas_used * price, l1_fee_wei=l1_fee)
+
+    def _replay(self, tx_hash: str, block: int, ok: bool) -> tuple[str, str | None]:
+        """(return data, revert reason) by re-running the call at the parent block (receipts carry neither)."""
+        tx = self.node.request("eth_getTransactionByHash", [tx_hash]) or {}
+        call = {"from": tx.get("from"), "to": tx.get("to"), "data": tx.get("input") or tx.get("data") or "0x",
+                "value": tx.get("value", "0x0"), "gas": tx.get("gas")}
+        call = {k: v for k, v in call.items() if v is not None}
+        try:
+            out = self.node.request("eth_call", [call, hex(max(block - 1, 0))])
+        except NodeError as exc:
+            if ok:
+                return "0x", None
+            return "0x", decode_revert(exc.data, exc.node_message)
+        if ok:
+            return out or "0x", None
+        return "0x", "reverted on chain (replaying it at the parent block succeeds: it depended on earlier transactions in its block, or ran out of gas)"
+
+    def close(self) -> None:
+        pass
