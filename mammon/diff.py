@@ -89,8 +89,9 @@ def diff(plan: Plan, record: RunRecord) -> Diff:
         result.steps.append((step.id, srec.status, srec.reason))
         result.gas.append(GasDiff(step.id, step.gas.estimate, srec.gas_used, srec.fee_wei, srec.l1_fee_wei))
         for effect in step.effects:
-            actual = _actual(effect, srec.effects) if srec.status == "ok" else None
-            ok = actual is not None and within(effect.tolerance, effect.delta, actual)
+            measured = srec.status in ("ok", "failed", "reverted") and srec.finished_at is not None
+            actual = _actual(effect, srec.effects) if measured else None
+            ok = srec.status == "ok" and actual is not None and within(effect.tolerance, effect.delta, actual)
             result.effects.append(EffectDiff(step.id, effect.account_label, effect.account, effect.token, effect.decimals, effect.delta, actual,
                                              describe(effect.tolerance, effect.decimals, effect.token), ok))
     for e in result.effects:

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from mammon import clock
-from mammon.chains import ChainConfig, load_chain, load_chain_file
+from mammon.chains import ChainConfig, load_chain_file
 from mammon.diff import diff, render_text
-from mammon.errors import InputError, MammonError
+from mammon.errors import InputError
 from mammon.plan.planfile import load
 from mammon.review import review
 from mammon.review.render import text as review_text
@@ -47,24 +47,22 @@ def apply_file(
     cls = runner_class(runner_name)
     policy = load_policy(policy_file)
     chain: ChainConfig | None = load_chain_file(chain_config) if chain_config else None
-    if chain is None:
-        try:
-            chain = load_chain(plan.chain.name)
-        except MammonError:
-            chain = None
     rv = review(plan, chain=chain, now=clock.now(), where=str(plan_path))
-    if show_review:
-        progress(review_text(rv))
     options = {k: v for k, v in (runner_options or {}).items() if v is not None}
     if chain_config:
         options["chain_config"] = str(chain_config)
     runner = cls.create(plan, **options)
-    try:
+
+    def before_send() -> None:
+        if show_review:
+            progress(review_text(rv))
         if confirm is not None and not runner.simulated and not confirm(f"Send {len(plan.steps)} transactions from {plan.wallet} on {plan.chain.name}?"):
             raise InputError("not confirmed; nothing was sent", where="apply")
+
+    try:
         record = apply_plan(plan, runner, ApplyOptions(
             record_path=Path(record_path) if record_path else default_record_path(plan_path, runner.name),
-            state_dir=state.state_dir(state_dir), policy=policy, chain=chain, progress=progress, now=clock.now,
+            state_dir=state.state_dir(state_dir), policy=policy, chain=chain, progress=progress, now=clock.now, before_send=before_send,
         ))
     finally:
         runner.close()

@@ -17,12 +17,12 @@ from typing import Any
 
 from mammon import clock
 from mammon.abi import decode_call
-from mammon.chains import ChainConfig
-from mammon.errors import InputError, PlanError, StalePlanError, WrongChainError
+from mammon.chains import ChainConfig, load_chain
+from mammon.errors import InputError, MammonError, PlanError, StalePlanError, WrongChainError
 from mammon.plan.model import Call, Plan, Precondition, Step
 from mammon.review import review
 from mammon.run import audit, record as journal, state
-from mammon.run.base import Outcome, Runner
+from mammon.run.base import Outcome, Runner, Signed
 from mammon.run.policy import Policy, enforce
 from mammon.run.record import DONE, ActualEffect, RunRecord, StepRecord
 from mammon.units import format_amount
@@ -38,6 +38,7 @@ class ApplyOptions:
     chain: ChainConfig | None = None
     progress: Progress = lambda _msg: None
     now: Callable[[], datetime] = clock.now
+    before_send: Callable[[], None] = lambda: None  # after every check passed: show the review, ask to confirm (may raise)
 
 
 def _check_identity(plan: Plan, runner: Runner) -> None:
@@ -143,7 +144,8 @@ def _existing(plan: Plan, path: Path, runner_name: str) -> RunRecord | None:
 def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
     """Run a verified plan through `runner`, journaling to options.record_path; returns the record."""
     opts, now = options, options.now
-    review(plan, chain=opts.chain, now=now())
+    chain = opts.chain or _registry_chain(plan)
+    review(plan, chain=chain, now=now())
     _check_identity(plan, runner)
     directory = opts.state_dir
     with state.wallet_lock(directory, plan.wallet):
@@ -151,13 +153,14 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
         resuming = rec is not None and any(s.status != "pending" for s in rec.steps)
         if not resuming:
             check_preconditions(plan, runner)
-            enforce(opts.policy, plan, opts.chain, directory, now())
+            enforce(opts.policy, plan, chain, directory, now())
             preflight = runner.preflight([s.call for s in plan.steps if not s.refs])
             for outcome in preflight or []:
                 if outcome.status != "ok":
                     raise StalePlanError([f"a step would revert on the current state: {outcome.revert_reason}"], where="preflight")
             rec = _new_record(plan, runner, now())
         assert rec is not None
+        opts.before_send()
         rec.status, rec.stopped_before = "running", None
         journal.write(rec, opts.record_path)
         audit.append(directory, "apply_resumed" if resuming else "apply_started", now(), plan=plan.content_hash, runner=runner.name)
@@ -182,6 +185,14 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
         return rec
 
 
+def _registry_chain(plan: Plan) -> ChainConfig | None:
+    """The registry's config of the plan's chain (None for a chain only a --chain-config knows)."""
+    try:
+        return load_chain(plan.chain.name)
+    except MammonError:
+        return None
+
+
 def _order(plan: Plan) -> list[Step]:
     from mammon.plan.dag import order
 
@@ -203,15 +214,14 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
     watched = _watched(step)
     if srec.status in ("sending", "sent") and srec.tx_hash:
         outcome = runner.lookup(srec.tx_hash)
-        if outcome is None:  # journaled but never seen by the chain: rebroadcast the same signed bytes
-            if srec.raw_tx is None:
-                srec.status, srec.reason = "failed", "outcome unknown and no signed transaction to rebroadcast; check the hash by hand"
+        if outcome is None:  # journaled but never seen by the chain: rebroadcast the same signed transaction
+            try:
+                runner.broadcast(Signed(tx_hash=srec.tx_hash, raw_tx=srec.raw_tx))
+                outcome = runner.wait(srec.tx_hash)
+            except MammonError as exc:
+                srec.status, srec.reason = "failed", f"outcome of {srec.tx_hash} unknown and it cannot be rebroadcast ({exc.message}); check it by hand"
                 journal.write(rec, path)
                 return
-            from mammon.run.base import Signed
-
-            runner.broadcast(Signed(tx_hash=srec.tx_hash, raw_tx=srec.raw_tx))
-            outcome = runner.wait(srec.tx_hash)
         _finish(step, srec, outcome, srec.effects, runner, rec, opts)
         return
     try:
