@@ -18,7 +18,10 @@ import click
 from mammon import clock
 from mammon.api import compile_plan, plan_schema, validate_plan
 from mammon.errors import InputError, MammonError
+from mammon.chains import load_chain
 from mammon.market import load_market
+from mammon.market_rpc import read_market
+from mammon.types import checksum
 from mammon.plan.planfile import dump, dumps
 from mammon.recommend import load_recommendations
 from mammon.review.render import RENDERERS
@@ -77,18 +80,31 @@ def _in_file(exc: InputError, path: str, item: int | None) -> InputError:
 @click.option("--prices", type=click.Path(dir_okay=False), help="market file: prices, gas price, venue rates, holdings")
 @click.option("--gas-price-gwei", help="override the market's gas price")
 @click.option("--chain-config", "chain_configs", multiple=True, type=click.Path(dir_okay=False), help="add or override a chain")
+@click.option("--rpc", "rpc_url", help="read holdings, allowances, rates and gas price from this node; estimate gas on a fork of it")
 def plan_cmd(recommendation: str, chain: str, wallet: str, output: str | None, fmt: str | None, combine: bool,
-             prices: str | None, gas_price_gwei: str | None, chain_configs: tuple[str, ...]) -> None:
+             prices: str | None, gas_price_gwei: str | None, chain_configs: tuple[str, ...], rpc_url: str | None) -> None:
     """Compile RECOMMENDATION (one, or a list) into plan file(s)."""
     recs = load_recommendations(recommendation)
-    market = load_market(prices).with_overrides(gas_price_gwei=_gas_price(gas_price_gwei))
+    chain_cfg = load_chain(chain, chain_configs)
+    market = load_market(prices)
+    if rpc_url:
+        try:
+            wallet = checksum(wallet)
+        except ValueError as exc:
+            raise InputError(str(exc), where="--wallet") from None
+        market = read_market(rpc_url, chain_cfg, wallet, market)
+    market = market.with_overrides(gas_price_gwei=_gas_price(gas_price_gwei))
     batches = [recs] if combine else [[r] for r in recs]
     plans = []
     for i, batch in enumerate(batches):
         try:
-            plans.append(compile_plan(batch, chain=chain, wallet=wallet, market=market, now=clock.now(), chain_configs=chain_configs))
+            plans.append(compile_plan(batch, chain=chain_cfg, wallet=wallet, market=market, now=clock.now()))
         except InputError as exc:
             raise _in_file(exc, recommendation, i if len(recs) > 1 and not combine else None) from None
+    if rpc_url:
+        from mammon.compile.node_gas import estimate_on_node
+
+        plans = [estimate_on_node(p, rpc_url) for p in plans]
     if output is None:
         click.echo("---\n".join(dumps(p, fmt or "yaml") for p in plans), nl=False)
         return
