@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mammon.errors import DevnetError
+from mammon.proc import pid_alive
 from mammon.devnet.artifacts import INSTALL_HINT, node_modules_dir
 
 CHAIN_ID = 31337
@@ -147,21 +148,6 @@ def pin_block_times(rpc_url: str) -> None:
     rpc(rpc_url, "anvil_setBlockTimestampInterval", [BLOCK_INTERVAL_SECONDS])
 
 
-def _pid_alive(pid: int) -> bool:
-    try:  # reap it first if it is our own exited child (else it lingers as a zombie)
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stop_process(proc: AnvilProcess, timeout: float = 30.0) -> None:
     """SIGTERM (anvil writes --dump-state then), wait, SIGKILL as a last resort."""
     if proc.popen is not None:
@@ -173,13 +159,13 @@ def stop_process(proc: AnvilProcess, timeout: float = 30.0) -> None:
                 proc.popen.kill()
                 proc.popen.wait()
         return
-    if not _pid_alive(proc.pid):
+    if not pid_alive(proc.pid):
         return
     os.kill(proc.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _pid_alive(proc.pid) and time.monotonic() < deadline:
+    while pid_alive(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _pid_alive(proc.pid):
+    if pid_alive(proc.pid):
         os.kill(proc.pid, signal.SIGKILL)
 
 
@@ -199,7 +185,7 @@ def pid_file_alive(state_dir: Path) -> bool:
         pid = int(pid_file.read_text().strip())
     except (OSError, ValueError):
         return False
-    return _pid_alive(pid) and _is_anvil(pid)
+    return pid_alive(pid) and _is_anvil(pid)
 
 
 def stop_from_pid_file(state_dir: Path) -> bool:
@@ -212,7 +198,7 @@ def stop_from_pid_file(state_dir: Path) -> bool:
     except ValueError:
         pid_file.unlink()
         return False
-    running = _pid_alive(pid) and _is_anvil(pid)
+    running = pid_alive(pid) and _is_anvil(pid)
     if running:
         stop_process(AnvilProcess(pid=pid, port=0, rpc_url=""))
     pid_file.unlink(missing_ok=True)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from mammon.compile.amounts import ALL, Amount, widen
 from mammon.errors import InputError
 from mammon.plan.model import Tolerance
-from mammon.protocols.base import Asset, Draft, Flow, Output, Requirement, Spend, Venue
+from mammon.protocols.base import Asset, Draft, Output, Requirement, Spend, Venue, lending_flows
 from mammon.types import Address
 from mammon.units import format_amount
 
@@ -49,11 +49,7 @@ class AaveV3(Venue):
             arg_tokens={"amount": token},
             arg_amounts={"amount": amount},
             spends=[Spend(token, pool, "Aave V3 Pool", amount)],
-            flows=[
-                Flow(wallet, "wallet", token, amount, -1),
-                Flow(a_token.address, f"Aave {a_token.symbol} reserve", token, amount, +1),
-                Flow(wallet, "wallet", a_token, amount, +1, ATOKEN_TOLERANCE),
-            ],
+            flows=lending_flows(wallet, token, a_token.address, f"Aave {a_token.symbol} reserve", amount, a_token, amount, ATOKEN_TOLERANCE, +1),
             gas_action="deposit",
         )
 
@@ -80,11 +76,7 @@ class AaveV3(Venue):
             args={"asset": token.address, "amount": encoded, "to": wallet},
             arg_tokens={"amount": token},
             arg_amounts={} if amount.is_all else {"amount": amount},
-            flows=[
-                Flow(wallet, "wallet", token, moved, +1),
-                Flow(a_token.address, f"Aave {a_token.symbol} reserve", token, moved, -1),
-                Flow(wallet, "wallet", a_token, moved, -1, ATOKEN_TOLERANCE),
-            ],
+            flows=lending_flows(wallet, token, a_token.address, f"Aave {a_token.symbol} reserve", moved, a_token, moved, ATOKEN_TOLERANCE, -1),
             outputs={"amount_out": Output(token, moved)},
             requires=requires,
             gas_action="withdraw",

@@ -61,6 +61,17 @@ class Flow:
     tolerance: Tolerance = Tolerance(kind="exact")
 
 
+def lending_flows(wallet: str, token: Asset, holder: str, holder_label: str, moved: Amount, position: Asset,
+                  position_moved: Amount, position_tolerance: Tolerance, direction: int) -> list[Flow]:
+    """A deposit (+1) or withdrawal (-1) in a lending venue: the underlying moves between the wallet and
+    the contract holding the reserve, and the wallet's position token moves the other way."""
+    return [
+        Flow(wallet, "wallet", token, moved, -direction),
+        Flow(holder, holder_label, token, moved, direction),
+        Flow(wallet, "wallet", position, position_moved, direction, position_tolerance),
+    ]
+
+
 @dataclass(frozen=True)
 class Output:
     token: Asset

@@ -12,10 +12,11 @@ from pydantic import BaseModel, ConfigDict
 from mammon.compile.amounts import ALL, Amount, widen
 from mammon.errors import InputError
 from mammon.plan.model import Guard, Tolerance
-from mammon.protocols.base import Asset, Draft, Flow, Output, Requirement, Spend, Venue
+from mammon.protocols.base import Asset, Draft, Output, Requirement, Spend, Venue, lending_flows
 from mammon.types import Address, Wei
 
 EXP_SCALE = 10**18
+ONE_WEI = Tolerance(kind="wei", value=1)  # mToken amounts truncate once
 NO_ERROR = Guard(kind="return_code", value=0, description="Compound error code must be 0 (NO_ERROR); mTokens return codes instead of reverting")
 
 
@@ -66,11 +67,7 @@ class Moonwell(Venue):
             arg_tokens={"mintAmount": token},
             arg_amounts={"mintAmount": amount},
             spends=[Spend(token, m_token.address, f"Moonwell {m_token.symbol}", amount)],
-            flows=[
-                Flow(wallet, "wallet", token, amount, -1),
-                Flow(m_token.address, f"Moonwell {m_token.symbol}", token, amount, +1),
-                Flow(wallet, "wallet", m_token, minted, +1, Tolerance(kind="wei", value=1)),
-            ],
+            flows=lending_flows(wallet, token, m_token.address, f"Moonwell {m_token.symbol}", amount, m_token, minted, ONE_WEI, +1),
             guards=[NO_ERROR],
             gas_action="deposit",
         )
@@ -111,11 +108,7 @@ class Moonwell(Venue):
             args=args,
             arg_tokens=arg_tokens,
             arg_amounts=arg_amounts,
-            flows=[
-                Flow(wallet, "wallet", token, moved, +1),
-                Flow(m_token.address, f"Moonwell {m_token.symbol}", token, moved, -1),
-                Flow(wallet, "wallet", m_token, burned, -1, Tolerance(kind="wei", value=1)),
-            ],
+            flows=lending_flows(wallet, token, m_token.address, f"Moonwell {m_token.symbol}", moved, m_token, burned, ONE_WEI, -1),
             outputs={"amount_out": Output(token, moved)},
             guards=[NO_ERROR],
             requires=requires,

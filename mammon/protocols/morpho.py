@@ -11,8 +11,11 @@ from pydantic import BaseModel, ConfigDict
 from mammon.compile.amounts import Amount, widen
 from mammon.errors import InputError
 from mammon.plan.model import Tolerance
-from mammon.protocols.base import Asset, Draft, Flow, Output, Requirement, Spend, Venue
+from mammon.protocols.base import Asset, Draft, Output, Requirement, Spend, Venue, lending_flows
 from mammon.types import Address, Wei
+
+
+ONE_WEI = Tolerance(kind="wei", value=1)  # share conversions round once
 
 
 class VaultEntry(BaseModel):
@@ -83,11 +86,7 @@ class Morpho(Venue):
             arg_tokens={"assets": token},
             arg_amounts={"assets": amount},
             spends=[Spend(token, shares.address, f"Morpho vault {name}", amount)],
-            flows=[
-                Flow(wallet, "wallet", token, amount, -1),
-                Flow(shares.address, f"Morpho vault {name}", token, amount, +1),
-                Flow(wallet, "wallet", shares, minted, +1, Tolerance(kind="wei", value=1)),
-            ],
+            flows=lending_flows(wallet, token, shares.address, f"Morpho vault {name}", amount, shares, minted, ONE_WEI, +1),
             gas_action="deposit",
         )
 
@@ -121,11 +120,7 @@ class Morpho(Venue):
             args=args,
             arg_tokens=arg_tokens,
             arg_amounts=arg_amounts,
-            flows=[
-                Flow(wallet, "wallet", token, moved, +1),
-                Flow(shares.address, f"Morpho vault {name}", token, moved, -1),
-                Flow(wallet, "wallet", shares, burned, -1, Tolerance(kind="wei", value=1)),
-            ],
+            flows=lending_flows(wallet, token, shares.address, f"Morpho vault {name}", moved, shares, burned, ONE_WEI, -1),
             outputs={"amount_out": Output(token, moved)},
             requires=requires,
             gas_action="withdraw",

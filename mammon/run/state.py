@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from mammon.errors import MammonError
+from mammon.proc import pid_alive
 
 DEFAULT_STATE_DIR = Path(".mammon/state")
 
@@ -78,7 +79,7 @@ def wallet_lock(directory: Path, wallet: str) -> Iterator[None]:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
         owner = path.read_text().strip() or "?"
-        if owner.isdigit() and not _alive(int(owner)):
+        if owner.isdigit() and not pid_alive(int(owner)):
             path.unlink(missing_ok=True)  # a crashed apply left it; its journal makes resuming safe
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         else:
@@ -89,13 +90,3 @@ def wallet_lock(directory: Path, wallet: str) -> Iterator[None]:
         yield
     finally:
         path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
