@@ -148,6 +148,7 @@ class Precondition(_Model):
     kind: Literal["balance", "allowance", "rate"]
     description: str
     contract: Address = Field(description="the token (balance, allowance) or the contract whose rate is read")
+    data: HexData | None = Field(None, description="rate: the view call whose uint256 result is compared")
     account: Address | None = None
     spender: Address | None = None
     token: str

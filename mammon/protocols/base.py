@@ -89,6 +89,24 @@ class Requirement:
     op: str = "gte"
 
 
+@dataclass(frozen=True)
+class RateCheck:
+    """A precondition on a view of the venue: `function(*args)` of `contract` returns at least `value`.
+
+    Pins the exchange rate or share price the plan's expected amounts were computed with; `unit` and
+    `decimals` say how to show it (e.g. USDC per share, 6 decimals).
+    """
+
+    contract: str
+    abi: str
+    function: str
+    args: dict[str, Any]
+    value: int
+    unit: str
+    decimals: int
+    description: str
+
+
 @dataclass
 class Draft:
     """One call a venue wants made, with everything the plan must say about it."""
@@ -107,6 +125,7 @@ class Draft:
     outputs: dict[str, Output] = field(default_factory=dict)
     guards: list[Guard] = field(default_factory=list)
     requires: list[Requirement] = field(default_factory=list)
+    rates: list[RateCheck] = field(default_factory=list)
     gas_action: str = ""
     notes: list[str] = field(default_factory=list)
 

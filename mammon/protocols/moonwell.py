@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from mammon.compile.amounts import ALL, Amount, widen
 from mammon.errors import InputError
 from mammon.plan.model import Guard, Tolerance
-from mammon.protocols.base import Asset, Draft, Output, Requirement, Spend, Venue, lending_flows
+from mammon.protocols.base import Asset, Draft, Output, RateCheck, Requirement, Spend, Venue, lending_flows
 from mammon.types import Address, Wei
 
 EXP_SCALE = 10**18
@@ -53,6 +53,11 @@ class Moonwell(Venue):
             raise InputError(f"Moonwell m{token.symbol} needs its exchange rate: add venues.moonwell.markets.{token.symbol}.exchange_rate to --prices, or use --rpc", where="--prices")
         return markets[token.symbol].exchange_rate
 
+    def rate_check(self, token: Asset, m_token: Asset, rate: int) -> RateCheck:
+        """Exchange rates only grow; a lower one means each mToken is worth less than the plan assumed."""
+        return RateCheck(m_token.address, "moonwell/MToken", "exchangeRateStored", {}, rate, f"{token.symbol} per {m_token.symbol}",
+                         18 + token.decimals - m_token.decimals, f"{m_token.symbol} exchange rate is at least the plan's")
+
     def deposit(self, token: Asset, amount: Amount) -> Draft:
         m_token, wallet, rate = self.m_token(token), self.ctx.wallet, self.rate(token)
         minted = Amount(*(v * EXP_SCALE // rate for v in (amount.expected, amount.min, amount.max)))
@@ -69,6 +74,7 @@ class Moonwell(Venue):
             spends=[Spend(token, m_token.address, f"Moonwell {m_token.symbol}", amount)],
             flows=lending_flows(wallet, token, m_token.address, f"Moonwell {m_token.symbol}", amount, m_token, minted, ONE_WEI, +1),
             guards=[NO_ERROR],
+            rates=[self.rate_check(token, m_token, rate)],
             gas_action="deposit",
         )
 
@@ -112,5 +118,6 @@ class Moonwell(Venue):
             outputs={"amount_out": Output(token, moved)},
             guards=[NO_ERROR],
             requires=requires,
+            rates=[self.rate_check(token, m_token, rate)],
             gas_action="withdraw",
         )

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from mammon.compile.amounts import Amount, widen
 from mammon.errors import InputError
 from mammon.plan.model import Tolerance
-from mammon.protocols.base import Asset, Draft, Output, Requirement, Spend, Venue, lending_flows
+from mammon.protocols.base import Asset, Draft, Output, RateCheck, Requirement, Spend, Venue, lending_flows
 from mammon.types import Address, Wei
 
 
@@ -71,6 +71,12 @@ class Morpho(Venue):
             raise InputError(f"the Morpho {token.symbol} vault needs its share price: add venues.morpho.vaults.{token.symbol} (total_assets, total_supply) to --prices, or use --rpc", where="--prices")
         return vaults[token.symbol]
 
+    def share_price_check(self, token: Asset, shares: Asset, state: VaultState, offset: int) -> RateCheck:
+        """A lower share price than the plan assumed means the vault lost value: refuse the plan."""
+        one_share = 10**shares.decimals
+        return RateCheck(shares.address, "morpho/ERC4626", "convertToAssets", {"shares": one_share}, assets_for_redeem(one_share, state, offset),
+                         f"{token.symbol} per share", token.decimals, "vault share price is at least the plan's")
+
     def deposit(self, token: Asset, amount: Amount) -> Draft:
         name, shares, wallet = *self.vault(token), self.ctx.wallet
         state, offset = self.vault_state(token), 18 - token.decimals
@@ -87,6 +93,7 @@ class Morpho(Venue):
             arg_amounts={"assets": amount},
             spends=[Spend(token, shares.address, f"Morpho vault {name}", amount)],
             flows=lending_flows(wallet, token, shares.address, f"Morpho vault {name}", amount, shares, minted, ONE_WEI, +1),
+            rates=[self.share_price_check(token, shares, state, offset)],
             gas_action="deposit",
         )
 
@@ -123,5 +130,6 @@ class Morpho(Venue):
             flows=lending_flows(wallet, token, shares.address, f"Morpho vault {name}", moved, shares, burned, ONE_WEI, -1),
             outputs={"amount_out": Output(token, moved)},
             requires=requires,
+            rates=[self.share_price_check(token, shares, state, offset)],
             gas_action="withdraw",
         )

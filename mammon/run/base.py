@@ -76,6 +76,10 @@ class Runner(ABC):
     def wait(self, tx_hash: str) -> Outcome:
         """Block until the transaction's outcome is known."""
 
+    def call(self, to: str, data: str) -> bytes:
+        """Read-only call (eth_call) on current state; rate preconditions need it."""
+        raise NotImplementedError(f"the {self.name} runner cannot make read-only calls")
+
     def lookup(self, tx_hash: str) -> Outcome | None:
         """Outcome of an earlier transaction if mined (crash recovery); None when the chain never saw it."""
         return None

@@ -53,6 +53,9 @@ def _check_identity(plan: Plan, runner: Runner) -> None:
 def _observed(pre: Precondition, runner: Runner) -> int:
     if pre.kind == "allowance":
         return runner.allowance(pre.contract, pre.account or "", pre.spender or "")
+    if pre.kind == "rate":
+        out = runner.call(pre.contract, pre.data or "0x")
+        return int.from_bytes(out[:32], "big")
     return runner.balance_of(pre.contract, pre.account or "")
 
 
@@ -64,7 +67,7 @@ def check_preconditions(plan: Plan, runner: Runner) -> None:
         ok = {"gte": actual >= pre.value, "eq": actual == pre.value, "lte": actual <= pre.value}[pre.op]
         if not ok:
             op = {"gte": ">=", "eq": "==", "lte": "<="}[pre.op]
-            what = f"{pre.token} allowance for {pre.spender}" if pre.kind == "allowance" else f"{pre.token} balance"
+            what = {"allowance": f"{pre.token} allowance for {pre.spender}", "rate": pre.token}.get(pre.kind, f"{pre.token} balance")
             changes.append(f"{what}: plan assumes {op} {format_amount(pre.value, pre.decimals, pre.token)}, "
                            f"chain has {format_amount(actual, pre.decimals, pre.token)}")
     if changes:

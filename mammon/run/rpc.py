@@ -284,6 +284,9 @@ class RpcRunner(Runner):
     def _sender(self) -> str:
         return self.account()
 
+    def call(self, to: str, data: str) -> bytes:
+        return self.node.call(to, data)
+
     def balance_of(self, token: str, owner: str) -> int:
         out = self.node.call(token, "0x70a08231" + abi_encode(["address"], [owner]).hex())
         return int.from_bytes(out[:32], "big") if out else 0

@@ -54,6 +54,9 @@ class SimRunner(Runner):
     def account(self) -> str:
         return self.plan.wallet
 
+    def call(self, to: str, data: str) -> bytes:
+        return self.chain.call(to, data)
+
     def balance_of(self, token: str, owner: str) -> int:
         return self.chain.balance_of(token, owner)
 

@@ -40,11 +40,15 @@ def test_apply_prints_review_progress_and_diff(mammon: Mammon, plan_file: Path) 
 
 def test_a_failed_step_or_a_diff_outside_tolerance_exits_1(mammon: Mammon, plan_file: Path, tmp_path: Path) -> None:
     world = yaml.safe_load(DEFAULT_WORLD.read_text())
-    world["venues"]["moonwell"]["markets"]["USDC"]["exchange_rate"] = str(10**14)  # mUSDC now worth 0.01 USDC, not 0.0204: twice the mTokens burn
+    world["venues"]["moonwell"]["markets"]["USDC"]["exchange_rate"] = str(10**14)  # mUSDC worth 0.01 USDC, not 0.0204
+    line = mammon.refuses("apply", plan_file, "--world", write_yaml(tmp_path / "w0.yaml", world), "--state-dir", tmp_path / "s")
+    assert line == ("plan: preconditions: plan is stale: USDC per mUSDC: plan assumes >= 0.0204 USDC per mUSDC, "
+                    "chain has 0.01 USDC per mUSDC")
+    world["venues"]["moonwell"]["markets"]["USDC"]["exchange_rate"] = str(4 * 10**14)  # interest doubled it: fewer mUSDC burn
     run = mammon("apply", plan_file, "--world", write_yaml(tmp_path / "w1.yaml", world), "--state-dir", tmp_path / "s", code=1)
     assert "ok    deposit" in run.stdout, "every step succeeded"
     line = next(x for x in run.stdout.splitlines() if x.startswith("  ! wallet") and "mUSDC" in x)
-    assert "expected     -49,019.60784313 mUSDC" in line and "actual          -100,000.00 mUSDC" in line
+    assert "expected     -49,019.60784313 mUSDC" in line and "actual           -25,000.00 mUSDC" in line
     assert run.stdout.rstrip().endswith("OUTSIDE TOLERANCE or steps not run")
     swap_plan = tmp_path / "swap.yaml"
     mammon("plan", EXAMPLES_DIR / "aave-weth-to-wallet-usdc.yaml", "--wallet", WALLET, "-o", swap_plan)
