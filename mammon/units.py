@@ -12,15 +12,15 @@ from mammon.errors import AmountError
 UINT256_MAX = 2**256 - 1
 
 
-def parse_amount(text: str | int | Decimal, decimals: int, *, symbol: str, where: str | None = None) -> int:
-    """Turn a positive decimal string into base units, refusing zero, negatives and extra precision."""
+def parse_amount(text: str | int | Decimal, decimals: int, *, symbol: str, where: str | None = None, allow_zero: bool = False) -> int:
+    """Turn a positive decimal string into base units, refusing zero (unless a holding), negatives and extra precision."""
     try:
         value = Decimal(str(text).replace("_", "").replace(",", ""))
     except InvalidOperation:
         raise AmountError(f"amount {text!r} is not a number", where=where) from None
     if not value.is_finite():
         raise AmountError(f"amount {text!r} is not a finite number", where=where)
-    if value <= 0:
+    if value < 0 or (value == 0 and not allow_zero):
         raise AmountError(f"amount must be positive, got {text}", where=where)
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from mammon.errors import InputError, UnknownNameError
 from mammon.files import load_model, parse_model
@@ -41,6 +41,7 @@ class ChainConfig(BaseModel):
     tokens: list[Token]
     protocols: dict[str, dict[str, Any]] = {}
     infra: dict[str, Any] = {}
+    _source: str | None = PrivateAttr(None)  # the file it came from, for error messages
 
     @model_validator(mode="after")
     def _unique_tokens(self) -> ChainConfig:
@@ -67,7 +68,8 @@ class ChainConfig(BaseModel):
         """The protocol's section, validated by the protocol's own model."""
         if protocol not in self.protocols:
             raise InputError(f"protocol {protocol} is not deployed on {self.name} (no '{protocol}' section in its chain config)", where=where)
-        return parse_model(model, self.protocols[protocol], where=f"chain {self.name}: protocols.{protocol}")
+        origin = self._source or f"chain {self.name}"
+        return parse_model(model, self.protocols[protocol], where=f"{origin}: protocols.{protocol}")
 
     def known_addresses(self) -> dict[str, str]:
         """Every address in the registry (lower-case) with a readable label: the allow-list for review."""
@@ -97,7 +99,9 @@ def devnet_config_path() -> Path:
 
 
 def load_chain_file(path: str | Path) -> ChainConfig:
-    return load_model(ChainConfig, path)
+    config = load_model(ChainConfig, path)
+    config._source = str(path)
+    return config
 
 
 def load_chain(name: str, extra: Iterable[str | Path] = ()) -> ChainConfig:

@@ -160,12 +160,16 @@ def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> 
     amount = _amount(b, action.amount, token, f"{where}: amount")
     other = venue.token(action.to_token) if action.to_token else None
     if action.action == "withdraw":
-        if not amount.is_all and amount.ref is None:
-            held = venue.position_value(token)
-            if held is not None and held < amount.expected:
-                raise InputError(f"the {venue.display} {token.symbol} position is {format_amount(held, token.decimals, token.symbol)}, "
-                                 f"less than the {format_amount(amount.expected, token.decimals, token.symbol)} to withdraw", where="recommendation.amount")
+        held = venue.position_value(token)
+        if held == 0:
+            raise InputError(f"the {venue.display} {token.symbol} position is empty", where="recommendation.from_protocol")
+        if held is not None and not amount.is_all and amount.ref is None and held < amount.expected:
+            raise InputError(f"the {venue.display} {token.symbol} position is {format_amount(held, token.decimals, token.symbol)}, "
+                             f"less than the {format_amount(amount.expected, token.decimals, token.symbol)} to withdraw", where="recommendation.amount")
         draft = venue.withdraw(token, amount)
+        if held is not None:  # a later withdrawal in the same plan sees what is left
+            key = (venue.name, token.symbol)
+            b.ctx.consumed[key] = b.ctx.consumed.get(key, 0) + (held if amount.is_all else amount.max)
     elif action.action == "deposit":
         draft = venue.deposit(token, _no_all(amount, where))
     elif action.action == "swap":
@@ -176,6 +180,10 @@ def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> 
         draft = venue.add_liquidity(token, partner, _no_all(amount, where), amount_b)
     else:
         draft = venue.remove_liquidity(token, _need(other, where), amount)
+        for flow in draft.flows:  # the LP tokens it burns are gone for later steps
+            if flow.sign < 0 and flow.account == b.ctx.wallet and flow.token.address == draft.spends[0].token.address:
+                pair = "/".join(flow.token.symbol.removeprefix("vAMM-").split("/"))
+                b.ctx.consumed[(venue.name, pair)] = b.ctx.consumed.get((venue.name, pair), 0) + flow.amount.expected
     step_id = b.prefix + action.id
     depends = [b.prefix + d for d in action.depends_on] + _deps_of(list(draft.arg_amounts.values()))
     for spend in draft.spends:
@@ -261,7 +269,7 @@ def _wallet_preconditions(b: _Build) -> None:
     for symbol, (token, need) in b.wallet_needs.items():
         if portfolio is not None:
             held = portfolio.wallet.get(symbol, "0")
-            have = 0 if held in ("0", "0.0") else parse_amount(held, token.decimals, symbol=symbol, where=f"portfolio.wallet.{symbol}")
+            have = parse_amount(held, token.decimals, symbol=symbol, where=f"portfolio.wallet.{symbol}", allow_zero=True)
             if have < need:
                 raise InputError(f"the wallet holds {format_amount(have, token.decimals, symbol)} but the plan spends {format_amount(need, token.decimals, symbol)}",
                                  where="recommendation.amount")
@@ -308,7 +316,8 @@ def compile_plan(
     b = _Build(ctx=ctx, labels={**chain_cfg.known_addresses(), wallet.lower(): "wallet"})
     for n, rec in enumerate(recs, start=1):
         b.prefix = f"r{n}-" if len(recs) > 1 else ""
-        rec_ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=rec.slippage_bps, deadline=ctx.deadline)
+        rec_ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=rec.slippage_bps, deadline=ctx.deadline,
+                          consumed=ctx.consumed)
         b.ctx = rec_ctx
         try:
             _check_recommendation(rec, chain_cfg)

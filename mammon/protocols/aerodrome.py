@@ -164,11 +164,13 @@ class Aerodrome(Venue):
             # LP base units would silently remove a different amount, so only whole-position exits are compiled.
             raise InputError(f"a partial Aerodrome LP exit is not supported: use amount 'all' to remove the whole {lp.symbol} position",
                              where="recommendation.amount")
-        portfolio = self.ctx.portfolio
         key = f"{entry.token_a}/{entry.token_b}"
-        if portfolio is None or key not in portfolio.positions.get(self.name, {}):
+        held = self.ctx.held_position(self.name, key, lp.decimals)
+        if held is None:
             raise InputError(f"amount 'all' needs the Aerodrome {key} LP balance: give a portfolio in --prices or use --rpc", where="recommendation.amount")
-        return parse_amount(portfolio.positions[self.name][key], lp.decimals, symbol=lp.symbol, where=f"portfolio.positions.aerodrome.{key}")
+        if held == 0:
+            raise InputError(f"the wallet holds no Aerodrome {key} LP tokens", where="recommendation.amount")
+        return held
 
     def remove_liquidity(self, token_a: Asset, token_b: Asset, amount: Amount) -> Draft:
         entry, first, second = self.pool_with(token_a, token_b)

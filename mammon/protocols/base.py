@@ -139,6 +139,7 @@ class Context:
     wallet: str
     slippage_bps: int
     deadline: int  # unix seconds: the plan's valid_until
+    consumed: dict[tuple[str, str], int] = field(default_factory=dict)  # (venue, key) -> already withdrawn in this plan
 
     @property
     def portfolio(self) -> Portfolio | None:
@@ -151,18 +152,19 @@ class Context:
             raise InputError(f"no USD price for {symbol}: add it to prices_usd", where="--prices") from None
 
     def held_shares(self, venue: str, key: str) -> int | None:
-        """Raw position-token balance (mTokens, vault shares) when the snapshot was read from a node."""
+        """Raw position-token balance (mTokens, vault shares) when read from a node and untouched by this plan."""
         portfolio = self.portfolio
-        if portfolio is None or key not in portfolio.shares.get(venue, {}):
+        if portfolio is None or key not in portfolio.shares.get(venue, {}) or self.consumed.get((venue, key)):
             return None
         return int(portfolio.shares[venue][key])
 
     def held_position(self, venue: str, key: str, decimals: int) -> int | None:
-        """Raw position size in underlying units from the snapshot, None when unknown."""
+        """Raw position size (underlying units; LP units for pools) left after this plan's earlier withdrawals."""
         portfolio = self.portfolio
         if portfolio is None or key not in portfolio.positions.get(venue, {}):
             return None
-        return parse_amount(portfolio.positions[venue][key], decimals, symbol=key, where=f"portfolio.positions.{venue}.{key}")
+        held = parse_amount(portfolio.positions[venue][key], decimals, symbol=key, where=f"portfolio.positions.{venue}.{key}", allow_zero=True)
+        return max(held - self.consumed.get((venue, key), 0), 0)
 
 
 class Venue(ABC):

@@ -1,0 +1,54 @@
+"""Compile rules beyond the examples: combined plans share one position, chain configs name their file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mammon import Recommendation, compile_plan
+from mammon.chains import DATA, load_chain_file
+from mammon.errors import InputError
+from mammon.run import state
+from mammon.run.state import WalletLocked
+from mammon_test_support import NOW, WALLET, Mammon, EXAMPLES_DIR
+
+
+def test_a_combined_plan_withdraws_all_of_what_is_left(tmp_path: Path) -> None:
+    recs = [Recommendation(from_protocol="aave_v3", token="USDC", amount="4000"),
+            Recommendation(from_protocol="aave_v3", to_protocol="morpho", token="USDC", amount="all")]
+    plan = compile_plan(recs, chain="base", wallet=WALLET, now=NOW)
+    outs = {s.id: s.outputs["amount_out"].expected for s in plan.steps if "amount_out" in s.outputs}
+    assert outs == {"r1-withdraw": 4000 * 10**6, "r2-withdraw": 1000 * 10**6}, "the default portfolio holds 5,000 USDC in Aave"
+
+
+def test_a_second_exit_from_an_emptied_position_is_refused() -> None:
+    recs = [Recommendation(from_protocol="moonwell", token="USDC", amount="all"),
+            Recommendation(from_protocol="moonwell", token="USDC", amount="1")]
+    with pytest.raises(InputError, match=r"recommendation\[1\]\.from_protocol: the Moonwell USDC position is empty"):
+        compile_plan(recs, chain="base", wallet=WALLET, now=NOW)
+
+
+def test_a_bad_protocol_section_names_the_chain_config_file(mammon: Mammon, tmp_path: Path) -> None:
+    chain = yaml.safe_load((DATA / "base.yaml").read_text())
+    chain["protocols"]["aave_v3"]["pool"] = "0xa238dd80c259a72e81d7e4664a9801593f98D1c5"  # mixed case, wrong checksum
+    path = tmp_path / "mybase.yaml"
+    path.write_text(yaml.safe_dump(chain))
+    assert load_chain_file(path).name == "base"
+    line = mammon.refuses("plan", EXAMPLES_DIR / "wallet-to-aave.yaml", "--chain-config", path, "--wallet", WALLET)
+    assert line == (f"{path}: protocols.aave_v3: pool: 0xa238dd80c259a72e81d7e4664a9801593f98D1c5 has a bad EIP-55 checksum "
+                    "(expected 0xA238Dd80C259a72e81d7e4664a9801593F98d1c5)")
+
+
+def test_one_apply_per_wallet_at_a_time(mammon: Mammon, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    mammon("plan", EXAMPLES_DIR / "wallet-to-aave.yaml", "--wallet", WALLET, "-o", plan)
+    directory = state.state_dir(tmp_path / "state")
+    with state.wallet_lock(directory, WALLET):
+        line = mammon.refuses("apply", plan, "--state-dir", directory)
+        assert line.startswith(f"apply: wallet {WALLET} is being applied by process ")
+        with pytest.raises(WalletLocked):
+            with state.wallet_lock(directory, WALLET.lower()):
+                pass
+    mammon("apply", plan, "--state-dir", directory)  # the lock is released
