@@ -52,3 +52,28 @@ def test_one_apply_per_wallet_at_a_time(mammon: Mammon, tmp_path: Path) -> None:
             with state.wallet_lock(directory, WALLET.lower()):
                 pass
     mammon("apply", plan, "--state-dir", directory)  # the lock is released
+
+
+AAVE_POOL = "0xA238Dd80C259a72e81d7e4664a9801593F98d1c5"
+
+
+def test_an_allowance_that_already_suffices_leaves_the_approval_out(tmp_path: Path, mammon: Mammon) -> None:
+    from mammon.market import DEFAULT_WORLD
+
+    world = yaml.safe_load(DEFAULT_WORLD.read_text())
+    world["portfolio"]["allowances"] = [{"token": "USDC", "spender": AAVE_POOL, "amount": "5000"}]
+    market = tmp_path / "world.yaml"
+    market.write_text(yaml.safe_dump(world))
+    plan_path = tmp_path / "plan.yaml"
+    mammon("plan", EXAMPLES_DIR / "wallet-to-aave.yaml", "--wallet", WALLET, "--prices", market, "-o", plan_path)
+    from mammon.plan.planfile import load
+
+    plan = load(plan_path)
+    assert [s.kind for s in plan.steps] == ["deposit"]
+    [assumed] = [p for p in plan.preconditions if p.kind == "allowance"]
+    assert (assumed.spender, assumed.op, assumed.value) == (AAVE_POOL, "gte", 2000 * 10**6)
+    run = mammon("apply", plan_path, "--world", market, "--state-dir", tmp_path / "s")
+    assert run.stdout.rstrip().endswith("all effects within tolerance")
+    line = mammon.refuses("apply", plan_path, "--state-dir", tmp_path / "s2", "-o", tmp_path / "other.json")
+    assert line == (f"plan: preconditions: plan is stale: USDC allowance for {AAVE_POOL}: plan assumes >= 2,000.00 USDC, "
+                    "chain has 0.00 USDC")
