@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 WALLET ?= 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
 EXAMPLE ?= plans/examples/moonwell-to-aave.yaml
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test typecheck bench clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -27,6 +27,13 @@ demo: $(VENV)/.installed
 
 test: install
 	$(BIN)/pytest
+
+$(VENV)/.typecheck: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test,typecheck]'
+	touch $@
+
+typecheck: $(VENV)/.typecheck
+	$(BIN)/mypy mammon
 
 bench: install
 	$(BIN)/python bench/gas.py

@@ -22,7 +22,7 @@ from mammon.chains import load_chain
 from mammon.market import load_market
 from mammon.market_rpc import read_market
 from mammon.types import checksum
-from mammon.plan.planfile import dump, dumps
+from mammon.plan.planfile import Format, dump, dumps
 from mammon.recommend import load_recommendations
 from mammon.review.render import RENDERERS
 
@@ -81,7 +81,7 @@ def _in_file(exc: InputError, path: str, item: int | None) -> InputError:
 @click.option("--gas-price-gwei", help="override the market's gas price")
 @click.option("--chain-config", "chain_configs", multiple=True, type=click.Path(dir_okay=False), help="add or override a chain")
 @click.option("--rpc", "rpc_url", help="read holdings, allowances, rates and gas price from this node; estimate gas on a fork of it")
-def plan_cmd(recommendation: str, chain: str, wallet: str, output: str | None, fmt: str | None, combine: bool,
+def plan_cmd(recommendation: str, chain: str, wallet: str, output: str | None, fmt: Format | None, combine: bool,
              prices: str | None, gas_price_gwei: str | None, chain_configs: tuple[str, ...], rpc_url: str | None) -> None:
     """Compile RECOMMENDATION (one, or a list) into plan file(s)."""
     recs = load_recommendations(recommendation)
@@ -111,7 +111,7 @@ def plan_cmd(recommendation: str, chain: str, wallet: str, output: str | None, f
     out = Path(output)
     targets = [out] if len(plans) == 1 else [out.with_name(f"{out.stem}-{n}{out.suffix}") for n in range(1, len(plans) + 1)]
     for plan, target in zip(plans, targets, strict=True):
-        dump(plan, target, fmt)  # type: ignore[arg-type]
+        dump(plan, target, fmt)
         click.echo(f"wrote {target} ({len(plan.steps)} steps, {plan.content_hash[:19]}…)", err=True)
 
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from mammon.plan.model import Effect, Plan, Tolerance
-from mammon.run.record import RunRecord
+from mammon.run.record import ActualEffect, RunRecord
 from mammon.units import format_amount
 
 
@@ -45,6 +45,16 @@ class GasDiff:
 
 
 @dataclass
+class _Total:
+    """Running sums of one (account, token) over the steps; `actual` is None once any step has no measurement."""
+
+    decimals: int
+    expected: int = 0
+    actual: int | None = 0
+    within: bool = True
+
+
+@dataclass
 class Diff:
     plan_hash: str
     status: str
@@ -73,7 +83,7 @@ def describe(tolerance: Tolerance, decimals: int, token: str) -> str:
         tolerance.kind, f">= {format_amount(tolerance.value, decimals, token)}")
 
 
-def _actual(effect: Effect, rec_effects: list) -> int | None:  # type: ignore[type-arg]
+def _actual(effect: Effect, rec_effects: list[ActualEffect]) -> int | None:
     for e in rec_effects:
         if e.account.lower() == effect.account.lower() and e.token_address.lower() == effect.token_address.lower():
             return e.delta
@@ -83,7 +93,7 @@ def _actual(effect: Effect, rec_effects: list) -> int | None:  # type: ignore[ty
 def diff(plan: Plan, record: RunRecord) -> Diff:
     """Compare every expected effect and gas estimate of `plan` with what `record` measured."""
     result = Diff(plan_hash=plan.content_hash, status=record.status)
-    totals: dict[tuple[str, str], list[int | None | str | Effect]] = {}
+    totals: dict[tuple[str, str], _Total] = {}
     for step in plan.steps:
         srec = record.step(step.id)
         result.steps.append((step.id, srec.status, srec.reason))
@@ -95,13 +105,12 @@ def diff(plan: Plan, record: RunRecord) -> Diff:
             result.effects.append(EffectDiff(step.id, effect.account_label, effect.account, effect.token, effect.decimals, effect.delta, actual,
                                              describe(effect.tolerance, effect.decimals, effect.token), ok))
     for e in result.effects:
-        key = (e.account_label, e.token)
-        entry = totals.setdefault(key, [0, 0, e.decimals, True])
-        entry[0] = int(entry[0]) + e.expected  # type: ignore[call-overload]
-        entry[1] = None if e.actual is None or entry[1] is None else int(entry[1]) + e.actual  # type: ignore[call-overload]
-        entry[3] = bool(entry[3]) and e.within
-    result.totals = [EffectDiff("total", label, "", token, int(v[2]), int(v[0]), v[1] if v[1] is None else int(v[1]), "per step", bool(v[3]))  # type: ignore[arg-type, call-overload]
-                     for (label, token), v in totals.items()]
+        total = totals.setdefault((e.account_label, e.token), _Total(e.decimals))
+        total.expected += e.expected
+        total.actual = None if e.actual is None or total.actual is None else total.actual + e.actual
+        total.within = total.within and e.within
+    result.totals = [EffectDiff("total", label, "", token, t.decimals, t.expected, t.actual, "per step", t.within)
+                     for (label, token), t in totals.items()]
     return result
 
 
@@ -119,7 +128,7 @@ def render_text(d: Diff, *, fees: bool = True) -> str:
         lines.append(f"step {step_id}: {status}" + (f" ({reason})" if reason else ""))
         for e in (x for x in d.effects if x.step == step_id):
             mark = "=" if e.within and e.error == 0 else ("~" if e.within else "!")
-            err = "" if e.error in (None, 0) else f" (off by {format_amount(e.error, e.decimals)})"  # type: ignore[arg-type]
+            err = "" if e.error in (None, 0) else f" (off by {format_amount(e.error, e.decimals)})"
             lines.append(f"  {mark} {e.account_label:<28} {e.token:<10} expected {_fmt(e.expected, e.decimals, e.token):>26}  "
                          f"actual {_fmt(e.actual, e.decimals, e.token):>26}  [{e.tolerance}]{err}")
     lines.append("totals")

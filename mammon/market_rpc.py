@@ -35,6 +35,7 @@ def connect(url: str) -> Web3:
 def read(w3: Web3, to: str, abi: str, name: str, *args: Any) -> Any:
     fn = function(abi, name)
     data = fn.encode({p["name"]: a for p, a in zip(fn.inputs, args, strict=True)})
+    # web3 types TxParams with the NewTypes ChecksumAddress/HexStr; ours are plain (validated) str
     out = fn.decode_output(w3.eth.call({"to": to, "data": data}))  # type: ignore[typeddict-item]
     return out[0] if len(out) == 1 else out
 
@@ -51,7 +52,7 @@ def read_market(url: str, chain: ChainConfig, wallet: str, base: Market) -> Mark
     erc20 = "erc20/ERC20"
     tokens = {t.symbol: t for t in chain.tokens}
     wallet_balances = {s: _human(read(w3, t.address, erc20, "balanceOf", wallet), t.decimals) for s, t in tokens.items()}
-    wallet_balances["ETH"] = _human(w3.eth.get_balance(wallet), 18)  # type: ignore[arg-type]
+    wallet_balances["ETH"] = _human(w3.eth.get_balance(wallet), 18)  # type: ignore[arg-type]  # web3 wants the ChecksumAddress NewType
     positions: dict[str, dict[str, str]] = {}
     shares: dict[str, dict[str, str]] = {}
     venues: dict[str, dict[str, Any]] = {}
@@ -105,16 +106,16 @@ def read_market(url: str, chain: ChainConfig, wallet: str, base: Market) -> Mark
         cfg_u = UniswapConfig.model_validate(protocols["uniswap_v3"])
         spenders.append(cfg_u.swap_router02)
         pools_u = {}
-        for p in cfg_u.pools:
-            a, b = tokens[p.token_a], tokens[p.token_b]
-            address = p.address or pool_address(cfg_u.factory, cfg_u.pool_init_code_hash or "", a.address, b.address, p.fee)
+        for entry in cfg_u.pools:
+            a, b = tokens[entry.token_a], tokens[entry.token_b]
+            address = entry.address or pool_address(cfg_u.factory, cfg_u.pool_init_code_hash or "", a.address, b.address, entry.fee)
             sqrt_price = read(w3, address, "uniswap_v3/UniswapV3Pool", "slot0")[0]
             liquidity = read(w3, address, "uniswap_v3/UniswapV3Pool", "liquidity")
             if not sqrt_price or not liquidity:
                 continue
             reserve0, reserve1 = liquidity * Q96 // sqrt_price, liquidity * sqrt_price // Q96  # virtual reserves
             a_is_0 = int(a.address, 16) < int(b.address, 16)
-            pools_u[f"{p.token_a}/{p.token_b}"] = {"reserve_a": str(reserve0 if a_is_0 else reserve1), "reserve_b": str(reserve1 if a_is_0 else reserve0)}
+            pools_u[f"{entry.token_a}/{entry.token_b}"] = {"reserve_a": str(reserve0 if a_is_0 else reserve1), "reserve_b": str(reserve1 if a_is_0 else reserve0)}
         venues["uniswap_v3"] = {"pools": pools_u}
 
     allowances = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mammon.units import UINT256_MAX
@@ -35,6 +36,10 @@ class Amount:
     def is_all(self) -> bool:
         """The protocol's own "everything" sentinel (type(uint256).max)."""
         return self.expected == UINT256_MAX and self.ref is None
+
+    def converted(self, convert: Callable[[int], int]) -> Amount:
+        """A literal amount: `convert` applied to each of expected, min and max (e.g. assets to shares)."""
+        return Amount(convert(self.expected), convert(self.min), convert(self.max))
 
     def scaled(self, num: int, den: int) -> Amount:
         """A fixed share of this amount (still bound to the same outputs when it is a reference)."""

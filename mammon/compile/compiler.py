@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Protocol, TypeVar, runtime_checkable
 
 from mammon.chains import ChainConfig, load_chain
 from mammon.compile import recipes
@@ -226,7 +227,10 @@ def _no_all(amount: Amount, where: str) -> Amount:
     return amount
 
 
-def _need(value: object, where: str):  # type: ignore[no-untyped-def]
+T = TypeVar("T")
+
+
+def _need(value: T | None, where: str) -> T:
     if value is None:
         raise InputError("this action needs to_token/amount_b", where=where)
     return value
@@ -256,10 +260,19 @@ def _in_item(exc: InputError, index: int) -> InputError:
     return exc
 
 
-def _partner_finder(ctx: Context):  # type: ignore[no-untyped-def]
+@runtime_checkable
+class _PairedPools(Protocol):
+    """A venue of two-token pools (Aerodrome): the pool holding a token, with both its tokens."""
+
+    def pool_with(self, token: Asset, other: Asset | None = None) -> tuple[object, Asset, Asset]: ...
+
+
+def _partner_finder(ctx: Context) -> Callable[[str, str], str]:
     def pool_partner(venue: str, token: str) -> str:
         adapter = venue_class(venue)(ctx)
-        entry, first, second = adapter.pool_with(adapter.token(token))  # type: ignore[attr-defined]
+        if not isinstance(adapter, _PairedPools):
+            raise InputError(f"{adapter.display} has no two-token pools to find a partner token in", where=f"recipe: pool_partner({venue!r})")
+        entry, first, second = adapter.pool_with(adapter.token(token))
         return second.symbol if first.symbol == token else first.symbol
     return pool_partner
 
@@ -277,12 +290,12 @@ def _wallet_preconditions(b: _Build) -> None:
                                                contract=token.address, account=b.ctx.wallet, token=symbol, decimals=token.decimals, op="gte", value=need))
 
 
-def _totals(steps: list[Step], market: Market, chain: ChainConfig, wallet: str) -> Totals:
+def _totals(steps: list[Step], gas_price_gwei: Decimal, prices_usd: Mapping[str, Decimal], symbols: Collection[str]) -> Totals:
+    """Gas, its cost, and the wallet's spend of the tokens in `symbols` (the chain's own tokens)."""
     gas = sum(s.gas.estimate for s in steps)
-    cost_eth = Decimal(gas) * market.gas_price_gwei / Decimal(10**9)
-    eth_price = market.prices_usd.get("ETH", market.prices_usd.get("WETH", Decimal(0)))
+    cost_eth = Decimal(gas) * gas_price_gwei / Decimal(10**9)
+    eth_price = prices_usd.get("ETH", prices_usd.get("WETH", Decimal(0)))
     spend: dict[str, int] = {}
-    symbols = {t.symbol for t in chain.tokens}
     for step in steps:
         for pull in step.pulls:
             if pull.token in symbols:
@@ -333,7 +346,7 @@ def compile_plan(
         chain=ChainRef(id=chain_cfg.chain_id, name=chain_cfg.name), wallet=wallet, created_at=now, valid_until=valid_until,
         recommendations=recs, policy=Policy(slippage_bps=slippage),
         market=MarketInfo(source=market.source, gas_price_gwei=market.gas_price_gwei, prices_usd=market.prices_usd),
-        preconditions=b.preconditions, steps=b.steps, totals=_totals(b.steps, market, chain_cfg, wallet), notes=b.notes,
+        preconditions=b.preconditions, steps=b.steps, totals=_totals(b.steps, market.gas_price_gwei, market.prices_usd, {t.symbol for t in chain_cfg.tokens}), notes=b.notes,
     )
     plan = Plan(**{**plan.__dict__, "steps": dag.order(plan)})
     problems = dag.problems(plan)

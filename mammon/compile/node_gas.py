@@ -14,8 +14,6 @@ The fork only needs ETH for gas: a wallet holding less than 1 ETH is topped up *
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from mammon.errors import InputError
 from mammon.plan.model import Gas, Plan
 from mammon.plan.planfile import seal
@@ -45,6 +43,5 @@ def estimate_on_node(plan: Plan, rpc_url: str) -> Plan:
         why = sim.reason if sim is not None else "not executed"
         notes.append(f"gas for step {step.id} is the static figure: on the node (fork of block {block}) it did not succeed: {why}")
     # The compiler's own totals; spend is per pulled token, and the tokens it counts are the plan's.
-    chain = SimpleNamespace(tokens=[SimpleNamespace(symbol=s) for s in plan.totals.spend])
-    totals = _totals(steps, plan.market, chain, plan.wallet)  # type: ignore[arg-type]
+    totals = _totals(steps, plan.market.gas_price_gwei, plan.market.prices_usd, set(plan.totals.spend))
     return seal(plan.model_copy(update={"steps": steps, "totals": totals, "notes": notes}))

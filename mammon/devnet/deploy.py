@@ -23,7 +23,7 @@ from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.types import TxReceipt
+from web3.types import RPCEndpoint, TxReceipt
 
 from mammon.errors import DevnetError
 from mammon.devnet.anvil import CHAIN_ID
@@ -106,7 +106,7 @@ class Chain:
         tx.setdefault("gas", TX_GAS)
         tx.setdefault("maxFeePerGas", MAX_FEE)
         tx.setdefault("maxPriorityFeePerGas", 0)
-        tx_hash = self.w3.eth.send_transaction(tx)  # type: ignore[arg-type]
+        tx_hash = self.w3.eth.send_transaction(tx)  # type: ignore[arg-type]  # web3 wants a TxParams TypedDict; tx is a plain dict
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.01)
         self.tx_count += 1
         if receipt["status"] != 1:
@@ -116,7 +116,10 @@ class Chain:
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any, what: str = "") -> Contract:
         data = self.w3.eth.contract(abi=abi, bytecode=bytecode).constructor(*args).data_in_transaction
         receipt = self._send({"from": self.deployer, "data": data}, f"deploy {what}")
-        return self.w3.eth.contract(address=receipt["contractAddress"], abi=abi)
+        address = receipt["contractAddress"]
+        if address is None:
+            raise DevnetError(f"devnet deploy step created no contract: {what}")
+        return self.w3.eth.contract(address=address, abi=abi)
 
     def deploy_artifact(self, name: str, *args: Any, libraries: dict[str, str] | None = None) -> Contract:
         art: Artifact = load_artifact(name)
@@ -357,11 +360,11 @@ def fund_wallet(chain: Chain, dep: Deployment, wallet: str, compiled: dict[str, 
     wallet = to_checksum_address(wallet)
     impersonate = wallet not in chain.accounts
     if impersonate:
-        w3.provider.make_request("anvil_impersonateAccount", [wallet])  # type: ignore[arg-type]
+        w3.provider.make_request(RPCEndpoint("anvil_impersonateAccount"), [wallet])
         if w3.eth.get_balance(wallet) < GAS_ETH:
-            w3.provider.make_request("anvil_setBalance", [wallet, hex(GAS_ETH)])  # type: ignore[arg-type]
+            w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [wallet, hex(GAS_ETH)])
     erc20 = load_artifact("MintableERC20").abi
-    tokens = {sym: w3.eth.contract(address=addr, abi=erc20) for sym, addr in dep.tokens.items()}
+    tokens = {sym: w3.eth.contract(address=to_checksum_address(addr), abi=erc20) for sym, addr in dep.tokens.items()}
     units = {"USDC": USDC_UNIT, "WETH": WETH_UNIT}
     spenders: list[str] = []
     try:
@@ -379,7 +382,7 @@ def fund_wallet(chain: Chain, dep: Deployment, wallet: str, compiled: dict[str, 
             chain.send(pool.functions.supply(token.address, amount, wallet, 0), wallet)
 
         for i, (sym, token) in enumerate(tokens.items()):
-            m = w3.eth.contract(address=dep.moonwell[sym], abi=compiled["MoonwellMToken"].abi)
+            m = w3.eth.contract(address=to_checksum_address(dep.moonwell[sym]), abi=compiled["MoonwellMToken"].abi)
             amount = MOONWELL_MINT[i] * units[sym]
             spenders.append(m.address)
             _approve(chain, token, wallet, m.address, amount)
@@ -388,13 +391,13 @@ def fund_wallet(chain: Chain, dep: Deployment, wallet: str, compiled: dict[str, 
                 raise DevnetError(f"Moonwell stand-in mint for {sym} returned an error code")
 
         for i, (sym, token) in enumerate(tokens.items()):
-            vault = w3.eth.contract(address=dep.morpho_vaults[sym], abi=compiled["MorphoStyleVault"].abi)
+            vault = w3.eth.contract(address=to_checksum_address(dep.morpho_vaults[sym]), abi=compiled["MorphoStyleVault"].abi)
             amount = VAULT_DEPOSIT[i] * units[sym]
             spenders.append(vault.address)
             _approve(chain, token, wallet, vault.address, amount)
             chain.send(vault.functions.deposit(amount, wallet), wallet)
 
-        router = w3.eth.contract(address=dep.aerodrome["router"], abi=compiled["AerodromeRouter"].abi)
+        router = w3.eth.contract(address=to_checksum_address(dep.aerodrome["router"]), abi=compiled["AerodromeRouter"].abi)
         spenders.append(router.address)
         usdc, weth = tokens["USDC"], tokens["WETH"]
         a, b, _ = router.functions.quoteAddLiquidity(
@@ -409,7 +412,7 @@ def fund_wallet(chain: Chain, dep: Deployment, wallet: str, compiled: dict[str, 
         _clear_allowances(chain, wallet, tokens.values(), spenders)
     finally:
         if impersonate:
-            w3.provider.make_request("anvil_stopImpersonatingAccount", [wallet])  # type: ignore[arg-type]
+            w3.provider.make_request(RPCEndpoint("anvil_stopImpersonatingAccount"), [wallet])
 
 
 # ---------------------------------------------------------------------------- entry points

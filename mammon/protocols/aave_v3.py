@@ -29,15 +29,16 @@ class AaveV3(Venue):
     name = "aave_v3"
     display = "Aave V3"
     Config = AaveConfig
+    config: AaveConfig
 
     def a_token(self, token: Asset) -> Asset:
-        config: AaveConfig = self.config  # type: ignore[assignment]
+        config = self.config
         if token.symbol not in config.a_tokens:
             raise InputError(f"Aave V3 on {self.ctx.chain.name} has no reserve for {token.symbol} (known: {', '.join(config.a_tokens)})", where="recommendation.token")
         return Asset(f"a{token.symbol}", config.a_tokens[token.symbol], token.decimals)
 
     def deposit(self, token: Asset, amount: Amount) -> Draft:
-        a_token, wallet, pool = self.a_token(token), self.ctx.wallet, self.config.pool  # type: ignore[attr-defined]
+        a_token, wallet, pool = self.a_token(token), self.ctx.wallet, self.config.pool
         return Draft(
             kind="deposit",
             description=f"Supply {token.symbol} to Aave V3",
@@ -69,7 +70,7 @@ class AaveV3(Venue):
         return Draft(
             kind="withdraw",
             description=f"Withdraw {'all ' if amount.is_all else ''}{token.symbol} from Aave V3",
-            target=self.config.pool,  # type: ignore[attr-defined]
+            target=self.config.pool,
             target_label="Aave V3 Pool",
             abi="aave_v3/Pool",
             function="withdraw",

@@ -46,6 +46,8 @@ class Aerodrome(Venue):
     name = "aerodrome"
     display = "Aerodrome"
     Config = AerodromeConfig
+    config: AerodromeConfig
+    state: State | None
 
     class State(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -53,7 +55,7 @@ class Aerodrome(Venue):
 
     def pool_with(self, token: Asset, other: Asset | None = None) -> tuple[PoolEntry, Asset, Asset]:
         """The volatile pool holding `token` (and `other` if given), with its tokens in config order."""
-        config: AerodromeConfig = self.config  # type: ignore[assignment]
+        config = self.config
         for entry in config.pools:
             pair = {entry.token_a, entry.token_b}
             if not entry.stable and token.symbol in pair and (other is None or other.symbol in pair) and len(pair) == 2:
@@ -65,7 +67,7 @@ class Aerodrome(Venue):
         return Asset(f"vAMM-{entry.token_a}/{entry.token_b}", entry.address, 18)
 
     def pool_state(self, entry: PoolEntry) -> PoolState | None:
-        pools = self.state.pools if self.state else {}  # type: ignore[attr-defined]
+        pools = self.state.pools if self.state else {}
         return pools.get(f"{entry.token_a}/{entry.token_b}")
 
     def quote(self, entry: PoolEntry, token_in: Asset, token_out: Asset, amount_in: int) -> int:
@@ -77,14 +79,14 @@ class Aerodrome(Venue):
 
     def swap(self, token_in: Asset, token_out: Asset, amount: Amount) -> Draft:
         entry, _, _ = self.pool_with(token_in, token_out)
-        wallet, router = self.ctx.wallet, self.config.router  # type: ignore[attr-defined]
+        wallet, router = self.ctx.wallet, self.config.router
         expected = self.quote(entry, token_in, token_out, amount.expected)
         quoted_min, max_out = widen(expected, self.ctx.slippage_bps)
         floor = amount.follow(quoted_min)  # the min-out follows the actual input when the input is a reference
         min_out = floor.expected
         low = self.quote(entry, token_in, token_out, amount.min) * (10_000 - self.ctx.slippage_bps) // 10_000
         received = Amount(expected, low, max(max_out, self.quote(entry, token_in, token_out, amount.max)))
-        route = {"from": token_in.address, "to": token_out.address, "stable": False, "factory": self.config.pool_factory}  # type: ignore[attr-defined]
+        route = {"from": token_in.address, "to": token_out.address, "stable": False, "factory": self.config.pool_factory}
         label = f"Aerodrome {self.lp_token(entry).symbol} pool"
         return Draft(
             kind="swap",
@@ -112,7 +114,7 @@ class Aerodrome(Venue):
         entry, first, second = self.pool_with(token_a, token_b)
         if first.symbol != token_a.symbol:
             token_a, token_b, amount_a, amount_b = token_b, token_a, amount_b, amount_a
-        wallet, router, lp = self.ctx.wallet, self.config.router, self.lp_token(entry)  # type: ignore[attr-defined]
+        wallet, router, lp = self.ctx.wallet, self.config.router, self.lp_token(entry)
         bps = self.ctx.slippage_bps
         state = self.pool_state(entry)
         used_a, used_b, minted_expected = amount_a, amount_b, 0
@@ -174,7 +176,7 @@ class Aerodrome(Venue):
 
     def remove_liquidity(self, token_a: Asset, token_b: Asset, amount: Amount) -> Draft:
         entry, first, second = self.pool_with(token_a, token_b)
-        wallet, router, lp = self.ctx.wallet, self.config.router, self.lp_token(entry)  # type: ignore[attr-defined]
+        wallet, router, lp = self.ctx.wallet, self.config.router, self.lp_token(entry)
         liquidity = self.lp_balance(entry, amount)
         state = self.pool_state(entry)
         if state is None:

@@ -174,6 +174,8 @@ class Venue(ABC):
     display: ClassVar[str]
     Config: ClassVar[type[BaseModel]]
     State: ClassVar[type[BaseModel] | None] = None
+    config: BaseModel  # an instance of Config; subclasses narrow both annotations
+    state: BaseModel | None  # an instance of State, from the market snapshot
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx

@@ -36,19 +36,21 @@ class Moonwell(Venue):
     name = "moonwell"
     display = "Moonwell"
     Config = MoonwellConfig
+    config: MoonwellConfig
+    state: State | None
 
     class State(BaseModel):
         model_config = ConfigDict(extra="forbid")
         markets: dict[str, MarketState] = {}
 
     def m_token(self, token: Asset) -> Asset:
-        config: MoonwellConfig = self.config  # type: ignore[assignment]
+        config = self.config
         if token.symbol not in config.markets:
             raise InputError(f"Moonwell on {self.ctx.chain.name} has no {token.symbol} market (known: {', '.join(config.markets)})", where="recommendation.token")
         return Asset(f"m{token.symbol}", config.markets[token.symbol], config.m_token_decimals)
 
     def rate(self, token: Asset) -> int:
-        markets = self.state.markets if self.state else {}  # type: ignore[attr-defined]
+        markets = self.state.markets if self.state else {}
         if token.symbol not in markets:
             raise InputError(f"Moonwell m{token.symbol} needs its exchange rate: add venues.moonwell.markets.{token.symbol}.exchange_rate to --prices, or use --rpc", where="--prices")
         return markets[token.symbol].exchange_rate
@@ -60,7 +62,7 @@ class Moonwell(Venue):
 
     def deposit(self, token: Asset, amount: Amount) -> Draft:
         m_token, wallet, rate = self.m_token(token), self.ctx.wallet, self.rate(token)
-        minted = Amount(*(v * EXP_SCALE // rate for v in (amount.expected, amount.min, amount.max)))
+        minted = amount.converted(lambda v: v * EXP_SCALE // rate)
         return Draft(
             kind="deposit",
             description=f"Mint m{token.symbol} with {token.symbol} on Moonwell",
@@ -79,7 +81,7 @@ class Moonwell(Venue):
         )
 
     def withdraw(self, token: Asset, amount: Amount) -> Draft:
-        config: MoonwellConfig = self.config  # type: ignore[assignment]
+        config = self.config
         if token.symbol in config.redeems_native:
             raise InputError(
                 f"Moonwell m{token.symbol} on {self.ctx.chain.name} redeems to native ETH, not {token.symbol} (MWethDelegate); mammon does not wrap ETH",
@@ -100,7 +102,7 @@ class Moonwell(Venue):
             requires = [Requirement(m_token, wallet, m_balance, f"wallet holds its {m_token.symbol}")]
         else:
             moved = amount
-            burned = Amount(*(v * EXP_SCALE // rate for v in (amount.expected, amount.min, amount.max)))
+            burned = amount.converted(lambda v: v * EXP_SCALE // rate)
             function, args, arg_tokens = "redeemUnderlying", {"redeemAmount": amount.expected}, {"redeemAmount": token}
             arg_amounts = {"redeemAmount": amount}
             requires = [Requirement(m_token, wallet, burned.max, f"wallet holds at least the {m_token.symbol} to redeem")]

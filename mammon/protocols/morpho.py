@@ -52,13 +52,15 @@ class Morpho(Venue):
     name = "morpho"
     display = "Morpho"
     Config = MorphoConfig
+    config: MorphoConfig
+    state: State | None
 
     class State(BaseModel):
         model_config = ConfigDict(extra="forbid")
         vaults: dict[str, VaultState] = {}  # keyed by asset symbol
 
     def vault(self, token: Asset) -> tuple[str, Asset]:
-        config: MorphoConfig = self.config  # type: ignore[assignment]
+        config = self.config
         for name, entry in config.vaults.items():
             if entry.asset == token.symbol:
                 return name, Asset(f"{name} shares", entry.address, 18)
@@ -66,7 +68,7 @@ class Morpho(Venue):
         raise InputError(f"no Morpho vault for {token.symbol} on {self.ctx.chain.name} (vault assets: {', '.join(assets)})", where="recommendation.token")
 
     def vault_state(self, token: Asset) -> VaultState:
-        vaults = self.state.vaults if self.state else {}  # type: ignore[attr-defined]
+        vaults = self.state.vaults if self.state else {}
         if token.symbol not in vaults:
             raise InputError(f"the Morpho {token.symbol} vault needs its share price: add venues.morpho.vaults.{token.symbol} (total_assets, total_supply) to --prices, or use --rpc", where="--prices")
         return vaults[token.symbol]
@@ -80,7 +82,7 @@ class Morpho(Venue):
     def deposit(self, token: Asset, amount: Amount) -> Draft:
         name, shares, wallet = *self.vault(token), self.ctx.wallet
         state, offset = self.vault_state(token), 18 - token.decimals
-        minted = Amount(*(shares_for_deposit(v, state, offset) for v in (amount.expected, amount.min, amount.max)))
+        minted = amount.converted(lambda v: shares_for_deposit(v, state, offset))
         return Draft(
             kind="deposit",
             description=f"Deposit {token.symbol} into Morpho vault {name}",
@@ -113,7 +115,7 @@ class Morpho(Venue):
             requires = [Requirement(shares, wallet, share_balance, f"wallet holds the {name} shares it redeems")]
         else:
             moved = amount
-            burned = Amount(*(shares_for_withdraw(v, state, offset) for v in (amount.expected, amount.min, amount.max)))
+            burned = amount.converted(lambda v: shares_for_withdraw(v, state, offset))
             function, args = "withdraw", {"assets": amount.expected, "receiver": wallet, "owner": wallet}
             arg_tokens, arg_amounts = {"assets": token}, {"assets": amount}
             requires = [Requirement(shares, wallet, burned.max, f"wallet holds the {name} shares to burn")]

@@ -53,13 +53,15 @@ class UniswapV3(Venue):
     name = "uniswap_v3"
     display = "Uniswap V3"
     Config = UniswapConfig
+    config: UniswapConfig
+    state: State | None
 
     class State(BaseModel):
         model_config = ConfigDict(extra="forbid")
         pools: dict[str, PoolState] = {}  # keyed "A/B" as in the chain config
 
     def pool(self, token_in: Asset, token_out: Asset) -> tuple[PoolEntry, str]:
-        config: UniswapConfig = self.config  # type: ignore[assignment]
+        config = self.config
         for entry in config.pools:
             if {entry.token_a, entry.token_b} == {token_in.symbol, token_out.symbol}:
                 if entry.address:
@@ -71,7 +73,7 @@ class UniswapV3(Venue):
         raise InputError(f"no Uniswap V3 pool for {token_in.symbol}/{token_out.symbol} on {self.ctx.chain.name}", where="recommendation.to_token")
 
     def quote(self, entry: PoolEntry, token_in: Asset, token_out: Asset, amount_in: int) -> int:
-        pools = self.state.pools if self.state else {}  # type: ignore[attr-defined]
+        pools = self.state.pools if self.state else {}
         state = pools.get(f"{entry.token_a}/{entry.token_b}")
         if state is None:
             return price_out(self.ctx, token_in, token_out, amount_in, entry.fee)
@@ -80,7 +82,7 @@ class UniswapV3(Venue):
 
     def swap(self, token_in: Asset, token_out: Asset, amount: Amount) -> Draft:
         entry, pool = self.pool(token_in, token_out)
-        wallet, router = self.ctx.wallet, self.config.swap_router02  # type: ignore[attr-defined]
+        wallet, router = self.ctx.wallet, self.config.swap_router02
         expected = self.quote(entry, token_in, token_out, amount.expected)
         quoted_min, max_out = widen(expected, self.ctx.slippage_bps)
         floor = amount.follow(quoted_min)  # the min-out follows the actual input when the input is a reference

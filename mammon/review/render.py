@@ -94,7 +94,7 @@ def text(rv: Review, width: int = 200) -> str:
         for effect in step.effects:
             console.print(f"   effect  {_effect(effect)}", soft_wrap=True)
         for a in step.allowances:
-            before = format_amount(a.before, next((x.decimals for x in decoded.args if x.token), 0)) if a.before is not None else "unknown"
+            before = format_amount(a.before, next((x.decimals or 0 for x in decoded.args if x.token), 0)) if a.before is not None else "unknown"
             console.print(f"   allow   {a.spender_label} may spend {a.token}: {before} -> {_arg_display(decoded, 'value')}", soft_wrap=True)
         for g in step.guards:
             console.print(f"   guard   {g.description}", soft_wrap=True)

@@ -36,6 +36,7 @@ import os
 import statistics
 import time
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -43,6 +44,7 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from web3 import HTTPProvider, Web3
+from web3.types import RPCEndpoint
 
 from mammon.errors import InputError, MammonError, PlanError
 from mammon.plan.model import Call, Plan
@@ -99,7 +101,7 @@ class ReceiptTimeout(MammonError):
 # ----------------------------------------------------------------------------- node access
 
 
-def _error_data(err: dict[str, Any]) -> bytes | None:
+def _error_data(err: Mapping[str, object]) -> bytes | None:
     data = err.get("data")
     if isinstance(data, dict):  # some nodes nest it: {"data": {"data": "0x…"}} or {"result": "0x…"}
         data = data.get("data") or data.get("result")
@@ -125,7 +127,7 @@ class Node:
             raise InputError(f"cannot reach the node at {redact(url)} ({exc.__class__.__name__})", where=where) from None
 
     def request(self, method: str, params: list[Any] | None = None) -> Any:
-        reply = self.w3.provider.make_request(method, params or [])  # type: ignore[arg-type]
+        reply = self.w3.provider.make_request(RPCEndpoint(method), params or [])
         err = reply.get("error")
         if err:
             if not isinstance(err, dict):

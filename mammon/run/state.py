@@ -23,7 +23,8 @@ class WalletLocked(MammonError):
 
 
 def state_dir(path: str | Path | None = None) -> Path:
-    directory = Path(path or os.environ.get("MAMMON_STATE_DIR", DEFAULT_STATE_DIR))
+    env = os.environ.get("MAMMON_STATE_DIR")
+    directory = Path(path or (DEFAULT_STATE_DIR if env is None else env))
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 

@@ -135,9 +135,9 @@ def external(fn: F | None = None, *, view: bool = False, payable: bool = False) 
     """Mark a method as an ABI entry point (its name is the ABI function name)."""
 
     def mark(f: F) -> F:
-        f._sim_external = True  # type: ignore[attr-defined]
-        f._sim_view = view  # type: ignore[attr-defined]
-        f._sim_payable = payable  # type: ignore[attr-defined]
+        setattr(f, "_sim_external", True)  # attributes on a function object: setattr, as F declares none
+        setattr(f, "_sim_view", view)
+        setattr(f, "_sim_payable", payable)
         return f
 
     return mark(fn) if fn is not None else mark
@@ -183,7 +183,7 @@ class Contract:
         method = getattr(type(self), function, None)
         if method is None or not getattr(method, "_sim_external", False):
             return None
-        return getattr(self, function)  # type: ignore[no-any-return]
+        return getattr(self, function)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.label} at {to_checksum_address(self.address)}>"

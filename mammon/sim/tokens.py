@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from mammon.sim.core import MAX_UINT256, ZERO_ADDRESS, Contract, Msg, SimRevert, addr, external
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 class ERC20(Contract):
     kind = "erc20"
-    abis = ("erc20/ERC20",)
+    abis: ClassVar[tuple[str, ...]] = ("erc20/ERC20",)
 
     def __init__(self, chain: SimChain, address: str, label: str, symbol: str, decimals: int) -> None:
         super().__init__(chain, address, label)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
@@ -45,6 +45,8 @@ CASH_UNITS = 1_000_000  # underlying units each lending market holds beyond the 
 TX_HASH_PREFIX = "0x5111"  # every simulated transaction hash starts with this ("SIM"), so it never passes for a real one
 VENUES = ("aave_v3", "moonwell", "morpho", "uniswap_v3", "aerodrome")
 
+C = TypeVar("C", bound=Contract)
+
 
 @dataclass(frozen=True)
 class SimTx:
@@ -57,6 +59,18 @@ class SimTx:
     value: int
     nonce: int
     gas_limit: int | None = None
+
+
+class SimSnapshot(NamedTuple):
+    """What `SimChain.snapshot` saves: copies of everything mutable (pool registries keyed by id of their contract)."""
+
+    storage: dict[tuple[Any, ...], int]
+    nonces: dict[str, int]
+    block: int
+    timestamp: int
+    receipts: dict[str, SimReceipt]
+    contracts: dict[str, Contract]
+    pools: dict[int, dict[Any, Any]]
 
 
 def _types(params: Sequence[dict[str, Any]]) -> list[str]:
@@ -89,7 +103,7 @@ class SimChain:
         self._exec = 0
         self._value_calls = 0
         self._logs: list[SimLog] = []
-        self._undo: list[Callable[[], None]] = []
+        self._undo: list[Callable[[], object]] = []  # return values are ignored
         _build(self)
 
     # ------------------------------------------------------------------ storage, used by the contracts
@@ -117,7 +131,7 @@ class SimChain:
     def charge(self, kind: str, function: str) -> None:
         self._exec += gas.execution(kind, function)
 
-    def deploy(self, contract: Contract) -> Contract:
+    def deploy(self, contract: C) -> C:
         if contract.address in self.contracts:
             raise InputError(f"two contracts at {to_checksum_address(contract.address)} "
                              f"({self.contracts[contract.address].label} and {contract.label})", where=f"chain {self.config.name}")
@@ -192,21 +206,22 @@ class SimChain:
         """Sign and mine one transaction; never raises on a revert (see the receipt's status)."""
         return self.broadcast(self.sign(sender, to, data, value, gas_limit=gas_limit))
 
-    def snapshot(self) -> object:
+    def snapshot(self) -> SimSnapshot:
         """Everything mutable, to return to with `revert_to` (tests, previews)."""
-        pools = {id(c): dict(c.pools) for c in self.contracts.values() if isinstance(getattr(c, "pools", None), dict)}
-        return (dict(self.storage), dict(self.nonces), self.block, self.timestamp, dict(self.receipts), dict(self.contracts), pools)
+        pools = {id(c): dict(registry) for c in self.contracts.values() if isinstance(registry := getattr(c, "pools", None), dict)}
+        return SimSnapshot(dict(self.storage), dict(self.nonces), self.block, self.timestamp, dict(self.receipts), dict(self.contracts), pools)
 
-    def revert_to(self, snapshot: object) -> None:
-        storage, nonces, block, timestamp, receipts, contracts, pools = snapshot  # type: ignore[misc]
+    def revert_to(self, snapshot: SimSnapshot) -> None:
+        storage, nonces, block, timestamp, receipts, contracts, pools = snapshot
         self.storage, self.nonces, self.block, self.timestamp = dict(storage), dict(nonces), block, timestamp
         self.receipts, self.contracts = dict(receipts), dict(contracts)
         for contract in self.contracts.values():
-            if id(contract) in pools:
-                contract.pools.clear()  # type: ignore[attr-defined]
-                contract.pools.update(pools[id(contract)])  # type: ignore[attr-defined]
+            registry = getattr(contract, "pools", None)
+            if id(contract) in pools and isinstance(registry, dict):  # always a dict: snapshot() only saved those
+                registry.clear()
+                registry.update(pools[id(contract)])
 
-    def on_revert(self, undo: Callable[[], None]) -> None:
+    def on_revert(self, undo: Callable[[], object]) -> None:
         """Register an undo for a non-storage change (a contract deployed inside a transaction)."""
         if self._journal is not None:
             self._undo.append(undo)
@@ -258,9 +273,10 @@ class SimChain:
                 + gas.CALL_VALUE * self._value_calls + self._exec)
 
     def _transaction(self, sender: str, to: str, data: bytes, value: int, gas_limit: int | None
-                     ) -> tuple[str, tuple[Any, ...], bytes, str | None, str | None, int]:
+                     ) -> tuple[Literal["ok", "reverted"], tuple[Any, ...], bytes, str | None, str | None, int]:
         self._begin()
         signature: str | None = None
+        status: Literal["ok", "reverted"]
         try:
             if value and self.native_balance(sender) < value:
                 raise SimRevert.empty(f"insufficient funds: {to_checksum_address(sender)} holds {self.native_balance(sender)} wei, sends {value}")
@@ -401,7 +417,7 @@ def _build(chain: SimChain) -> None:
     w = _World()
     for token in cfg.tokens:
         cls = WETH if token.symbol == "WETH" else ERC20
-        w.tokens[token.symbol] = chain.deploy(cls(chain, token.address, f"{token.symbol} token", token.symbol, token.decimals))  # type: ignore[assignment]
+        w.tokens[token.symbol] = chain.deploy(cls(chain, token.address, f"{token.symbol} token", token.symbol, token.decimals))
     if "aave_v3" in cfg.protocols:
         _aave(chain, w)
     if "moonwell" in cfg.protocols:
@@ -686,7 +702,9 @@ def _finish(chain: SimChain, w: _World) -> None:
                              "total_supply must already include them", where=f"world venues.morpho.vaults.{key}.total_supply")
         vault.set_supply(state.total_supply)
         vault.sstore(state.total_assets, "totalAssets")
-        chain.contracts[vault.asset_].mint_to(vault.address, state.total_assets)  # type: ignore[attr-defined]
+        asset = chain.contracts[vault.asset_]
+        assert isinstance(asset, ERC20)  # every chain token is deployed as an ERC20 by _build
+        asset.mint_to(vault.address, state.total_assets)
     for key, (pool, state) in w.aero_pools.items():
         held = pool.sload("positions")
         pool.sstore(0, "positions")

@@ -50,5 +50,5 @@ class MammonSnapshotExtension(SingleFileSnapshotExtension):
     file_extension = "yaml"
     _write_mode = WriteMode.TEXT
 
-    def serialize(self, data: Any, **_: Any) -> str:  # type: ignore[override]
+    def serialize(self, data: Any, **_: Any) -> str:
         return canonical(data)
