@@ -61,7 +61,8 @@ def measure(reps: int, cache_dir: Path, progress: Any = print) -> tuple[dict[tup
     from mammon.market_rpc import read_market
     from mammon.recommend import load_recommendations
     from mammon.run.engine import ApplyOptions, apply_plan
-    from mammon.run.rpc import Node, RpcRunner
+    from mammon.node import Node
+    from mammon.run.rpc import RpcRunner
 
     try:
         from mammon.run.sim import SimRunner

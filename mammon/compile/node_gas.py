@@ -23,7 +23,7 @@ def estimate_on_node(plan: Plan, rpc_url: str) -> Plan:
     """The plan with every step's gas measured on an anvil fork of `rpc_url` (re-sealed)."""
     from mammon.compile.compiler import _totals
     from mammon.run.fork import GAS_TOPUP_WEI, Fork, simulate_plan
-    from mammon.run.rpc import redact
+    from mammon.node import redact
 
     with Fork(rpc_url) as fork:
         if fork.chain_id != plan.chain.id:

@@ -15,7 +15,6 @@ from mammon.errors import InputError
 from mammon.plan.model import Guard, Tolerance
 from mammon.protocols.base import Asset, Draft, Flow, Output, Requirement, Spend, Venue
 from mammon.types import Address, Wei
-from mammon.units import parse_amount
 
 VOLATILE_FEE_PPM = 3_000  # 0.30%, the volatile default of Aerodrome's PoolFactory
 

@@ -30,7 +30,8 @@ from typing import Any
 from mammon.errors import DevnetError, InputError
 from mammon.plan.model import Call, Plan, Step
 from mammon.run.base import Outcome, Runner, Signed
-from mammon.run.rpc import DEFAULT_RECEIPT_TIMEOUT, Node, NodeError, RpcRunner, decode_revert, redact
+from mammon.node import Node, NodeError, decode_revert, redact
+from mammon.run.rpc import DEFAULT_RECEIPT_TIMEOUT, RpcRunner
 
 GAS_TOPUP_WEI = 10**18  # node gas estimates only: a wallet with less ETH gets this much on the fork
 

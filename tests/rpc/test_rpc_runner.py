@@ -20,9 +20,8 @@ from mammon.recommend import Recommendation
 from mammon.run import record as journal
 from mammon.run.base import Signed
 from mammon.run.keys import from_hex, from_keystore, load_signer
-from mammon.run.rpc import (
-    GAS_PRICE_ORACLE, NonceMovedError, RpcRunner, WouldRevertError, decode_revert, redact, with_margin,
-)
+from mammon.node import decode_revert, redact
+from mammon.run.rpc import GAS_PRICE_ORACLE, NonceMovedError, RpcRunner, WouldRevertError, with_margin
 from rpchelp import ACCOUNT1, KEY0, KEY1, WALLET, nonce, send
 
 MOONWELL_TO_AAVE = Recommendation(from_protocol="moonwell", to_protocol="aave_v3", token="USDC", amount="1000")
