@@ -15,7 +15,8 @@ transaction hash starts with `0x5111` so a simulated hash never passes for a rea
 """
 
 from mammon.sim.core import CallReverted, Contract, SimLog, SimReceipt, SimRevert
-from mammon.sim.world import BLOCK_TIME, CASH_UNITS, TX_HASH_PREFIX, SimChain, SimTx
+from mammon.sim.chain import BLOCK_TIME, TX_HASH_PREFIX, SimChain, SimTx
+from mammon.sim.world import CASH_UNITS
 
 __all__ = [
     "BLOCK_TIME",

@@ -25,7 +25,7 @@ from mammon.sim.core import MAX_UINT256, Contract, Msg, SimRevert, addr, externa
 from mammon.sim.core import UInt as Wei
 
 if TYPE_CHECKING:
-    from mammon.sim.world import SimChain
+    from mammon.sim.chain import SimChain
 
 RAY = 10**27
 HALF_RAY = RAY // 2

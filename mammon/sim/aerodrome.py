@@ -31,7 +31,7 @@ from mammon.sim.tokens import ERC20
 from mammon.sim.core import UInt as Wei
 
 if TYPE_CHECKING:
-    from mammon.sim.world import SimChain
+    from mammon.sim.chain import SimChain
 
 MINIMUM_LIQUIDITY = 10**3
 FEE_BPS = 30

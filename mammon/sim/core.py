@@ -21,7 +21,7 @@ from mammon.errors import MammonError
 from mammon.types import Wei
 
 if TYPE_CHECKING:
-    from mammon.sim.world import SimChain
+    from mammon.sim.chain import SimChain
 
 MAX_UINT256 = 2**256 - 1
 ZERO_ADDRESS = "0x" + "00" * 20

@@ -27,7 +27,7 @@ from mammon.sim.core import MAX_UINT256, Contract, Msg, addr, checked, div, exte
 from mammon.sim.core import UInt as Wei
 
 if TYPE_CHECKING:
-    from mammon.sim.world import SimChain
+    from mammon.sim.chain import SimChain
 
 EXP_SCALE = 10**18
 

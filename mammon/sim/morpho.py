@@ -25,7 +25,7 @@ from mammon.sim.tokens import ERC20
 from mammon.sim.core import UInt as Wei
 
 if TYPE_CHECKING:
-    from mammon.sim.world import SimChain
+    from mammon.sim.chain import SimChain
 
 
 class VaultState(BaseModel):

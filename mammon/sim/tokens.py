@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 from mammon.sim.core import MAX_UINT256, ZERO_ADDRESS, Contract, Msg, SimRevert, addr, external
 
 if TYPE_CHECKING:
-    from mammon.sim.world import SimChain
+    from mammon.sim.chain import SimChain
 
 
 class ERC20(Contract):

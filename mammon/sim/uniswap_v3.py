@@ -30,7 +30,7 @@ from mammon.sim.core import Contract, Msg, SimRevert, addr, external
 from mammon.sim.core import UInt as Wei
 
 if TYPE_CHECKING:
-    from mammon.sim.world import SimChain
+    from mammon.sim.chain import SimChain
 
 Q96 = 2**96
 MIN_SQRT_RATIO = 4295128739

@@ -1,387 +1,32 @@
-"""`SimChain`: an in-memory chain that executes calldata against models of the real protocols.
+"""Building a simulated chain's starting state: the world file (a `Market`) and a `ChainConfig`.
 
-State is one flat, journaled storage map `(contract, slot…) -> int` plus native balances. Each
-`send` is a transaction: it opens a journal (the value of every slot at its first write), runs the
-call, and on a revert restores every journaled slot, so nothing a reverted transaction did remains.
-The journal also prices the transaction's storage writes (see `mammon.sim.gas`).
-
-The world (the starting state) comes from a `Market` (the world file format) and a `ChainConfig`
-(the addresses): tokens and the venues' contracts from the chain config, venue state from
-`market.venues` (validated by each venue model, errors name the field), holdings from
-`market.holdings[address]` or, for the given wallets, `market.portfolio`.
+Tokens and the venues' contracts come from the chain config, venue state from `market.venues`
+(validated by each venue model, errors name the field), holdings from `market.holdings[address]`
+or, for the given wallets, `market.portfolio`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any
 
-from eth_abi import encode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
-from mammon.abi import Function, decode_call, load_abi
-from mammon.chains import ChainConfig
-from mammon.errors import InputError, MammonError
+from mammon.errors import InputError
 from mammon.files import parse_model
-from mammon.market import Market, Portfolio
-from mammon.sim import gas
+from mammon.market import Portfolio
 from mammon.sim.aave_v3 import AavePool, AaveState, AToken, ReserveState, ray_div
 from mammon.sim.aerodrome import AerodromePool, AerodromeRouter, AerodromeState, sort_tokens
-from mammon.sim.core import (
-    MAX_UINT256, ZERO_ADDRESS, CallReverted, Contract, Msg, SimLog, SimReceipt, SimRevert, addr, py_name,
-)
+from mammon.sim.chain import SimChain
+from mammon.sim.core import MAX_UINT256, addr
 from mammon.sim.moonwell import EXP_SCALE, MoonwellState, MToken, default_exchange_rate
 from mammon.sim.morpho import MorphoState, Vault
 from mammon.sim.tokens import ERC20, WETH
 from mammon.sim.uniswap_v3 import SwapRouter02, UniswapState, V3Pool
 from mammon.units import parse_amount
 
-BLOCK_TIME = 2  # seconds per block on Base
 NATIVE = "ETH"  # the symbol a portfolio uses for the native balance
 CASH_UNITS = 1_000_000  # underlying units each lending market holds beyond the world's positions
-TX_HASH_PREFIX = "0x5111"  # every simulated transaction hash starts with this ("SIM"), so it never passes for a real one
 VENUES = ("aave_v3", "moonwell", "morpho", "uniswap_v3", "aerodrome")
-
-C = TypeVar("C", bound=Contract)
-
-
-@dataclass(frozen=True)
-class SimTx:
-    """A signed (prepared) transaction: `SimChain.broadcast` mines it."""
-
-    tx_hash: str
-    sender: str
-    to: str
-    data: bytes
-    value: int
-    nonce: int
-    gas_limit: int | None = None
-
-
-class SimSnapshot(NamedTuple):
-    """What `SimChain.snapshot` saves: copies of everything mutable (pool registries keyed by id of their contract)."""
-
-    storage: dict[tuple[Any, ...], int]
-    nonces: dict[str, int]
-    block: int
-    timestamp: int
-    receipts: dict[str, SimReceipt]
-    contracts: dict[str, Contract]
-    pools: dict[int, dict[Any, Any]]
-
-
-def _types(params: Sequence[dict[str, Any]]) -> list[str]:
-    def one(p: dict[str, Any]) -> str:
-        if p["type"].startswith("tuple"):
-            return f"({','.join(one(c) for c in p['components'])}){p['type'][5:]}"
-        return str(p["type"])
-
-    return [one(p) for p in params]
-
-
-class SimChain:
-    """An in-memory chain for one world; deterministic: same world and calls give the same receipts."""
-
-    def __init__(self, market: Market, chain: ChainConfig, wallets: Sequence[str], timestamp: int | datetime, *, block: int = 1) -> None:
-        self.market = market
-        self.config = chain
-        self.chain_id = chain.chain_id
-        self.wallets = [to_checksum_address(w) for w in wallets]
-        self.timestamp = int(timestamp.timestamp()) if isinstance(timestamp, datetime) else int(timestamp)
-        self.genesis_timestamp = self.timestamp
-        self.block = block
-        self.storage: dict[tuple[Any, ...], int] = {}
-        self.contracts: dict[str, Contract] = {}
-        self.nonces: dict[str, int] = {}
-        self.receipts: dict[str, SimReceipt] = {}
-        self.notes: list[str] = []  # world entries skipped because the chain does not have them
-        self._journal: dict[tuple[Any, ...], int] | None = None
-        self._touched: set[str] = set()
-        self._exec = 0
-        self._value_calls = 0
-        self._logs: list[SimLog] = []
-        self._undo: list[Callable[[], object]] = []  # return values are ignored
-        _build(self)
-
-    # ------------------------------------------------------------------ storage, used by the contracts
-
-    def sload(self, key: tuple[Any, ...]) -> int:
-        return self.storage.get(key, 0)
-
-    def sstore(self, key: tuple[Any, ...], value: int) -> None:
-        if value < 0 or value > MAX_UINT256:
-            raise SimRevert.panic(0x11)
-        if self._journal is not None and key not in self._journal:
-            self._journal[key] = self.storage.get(key, 0)
-        if value:
-            self.storage[key] = value
-        else:
-            self.storage.pop(key, None)
-
-    def emit(self, log: SimLog) -> None:
-        if self._journal is not None:
-            self._logs.append(log)
-
-    def touch(self, address: str) -> None:
-        self._touched.add(addr(address))
-
-    def charge(self, kind: str, function: str) -> None:
-        self._exec += gas.execution(kind, function)
-
-    def deploy(self, contract: C) -> C:
-        if contract.address in self.contracts:
-            raise InputError(f"two contracts at {to_checksum_address(contract.address)} "
-                             f"({self.contracts[contract.address].label} and {contract.label})", where=f"chain {self.config.name}")
-        self.contracts[contract.address] = contract
-        self.on_revert(lambda: self.contracts.pop(contract.address, None))
-        return contract
-
-    def internal_call(self, caller: str, target: str, function: str, **kwargs: Any) -> Any:
-        contract = self.contracts.get(addr(target))
-        if contract is None:
-            raise SimRevert.empty(f"call to {to_checksum_address(target)}, which has no code in the simulated chain")
-        method = contract.entry(function)
-        if method is None:
-            raise SimRevert.empty(f"{contract.label} has no function {function} in the simulator")
-        self.touch(contract.address)
-        self.charge(contract.kind, function)
-        return method(Msg(sender=addr(caller)), **kwargs)
-
-    def transfer_native(self, src: str, dst: str, amount: int) -> None:
-        src_key, dst_key = ("native", addr(src)), ("native", addr(dst))
-        held = self.sload(src_key)
-        if held < amount:
-            raise SimRevert.empty(f"native transfer of {amount} wei exceeds the balance of {to_checksum_address(src)}")
-        self.sstore(src_key, held - amount)
-        self.sstore(dst_key, self.sload(dst_key) + amount)
-        self.touch(dst)
-        if self._journal is not None:
-            self._value_calls += 1
-
-    # ------------------------------------------------------------------ public API
-
-    def native_balance(self, account: str) -> int:
-        return self.sload(("native", addr(account)))
-
-    def contract(self, address: str) -> Contract | None:
-        return self.contracts.get(addr(address))
-
-    def sign(self, sender: str, to: str, data: str | bytes, value: int = 0, *, gas_limit: int | None = None) -> SimTx:
-        """Prepare a transaction from `sender` at its next nonce: its hash is known before it executes."""
-        raw = _bytes(data)
-        sender_c, to_c = to_checksum_address(sender), to_checksum_address(to)
-        nonce = self.nonces.get(addr(sender), 0)
-        digest = keccak(encode(["uint256", "address", "uint256", "address", "uint256", "bytes", "uint256"],
-                               [self.chain_id, sender_c, nonce, to_c, value, raw, gas_limit or 0])).hex()
-        return SimTx(TX_HASH_PREFIX + digest[len(TX_HASH_PREFIX) - 2:], sender_c, to_c, raw, value, nonce, gas_limit)
-
-    def broadcast(self, tx: SimTx) -> SimReceipt:
-        """Mine `tx` in a new block (2 s after the previous one); a revert is a receipt, never an exception.
-
-        Broadcasting a transaction that was already mined returns its receipt again.
-        """
-        if tx.tx_hash in self.receipts:
-            return self.receipts[tx.tx_hash]
-        expected = self.nonces.get(addr(tx.sender), 0)
-        if tx.nonce != expected:
-            raise MammonError(f"nonce {tx.nonce} of {tx.tx_hash} is not the sender's next nonce ({expected}): signed against an older state",
-                              where="SimChain.broadcast")
-        self.block += 1
-        self.timestamp += BLOCK_TIME
-        self.nonces[addr(tx.sender)] = tx.nonce + 1
-        status, returned, ret_data, reason, signature, used = self._transaction(tx.sender, tx.to, tx.data, tx.value, tx.gas_limit)
-        receipt = SimReceipt(
-            tx_hash=tx.tx_hash, status=status, block=self.block, timestamp=self.timestamp, sender=tx.sender, to=tx.to, gas_used=used,
-            return_data="0x" + ret_data.hex(), revert_reason=reason, function=signature, returned=returned,
-            logs=tuple(self._logs) if status == "ok" else (),
-        )
-        self._logs = []
-        self.receipts[tx.tx_hash] = receipt
-        return receipt
-
-    def send(self, sender: str, to: str, data: str | bytes, value: int = 0, *, gas_limit: int | None = None) -> SimReceipt:
-        """Sign and mine one transaction; never raises on a revert (see the receipt's status)."""
-        return self.broadcast(self.sign(sender, to, data, value, gas_limit=gas_limit))
-
-    def snapshot(self) -> SimSnapshot:
-        """Everything mutable, to return to with `revert_to` (tests, previews)."""
-        pools = {id(c): dict(registry) for c in self.contracts.values() if isinstance(registry := getattr(c, "pools", None), dict)}
-        return SimSnapshot(dict(self.storage), dict(self.nonces), self.block, self.timestamp, dict(self.receipts), dict(self.contracts), pools)
-
-    def revert_to(self, snapshot: SimSnapshot) -> None:
-        storage, nonces, block, timestamp, receipts, contracts, pools = snapshot
-        self.storage, self.nonces, self.block, self.timestamp = dict(storage), dict(nonces), block, timestamp
-        self.receipts, self.contracts = dict(receipts), dict(contracts)
-        for contract in self.contracts.values():
-            registry = getattr(contract, "pools", None)
-            if id(contract) in pools and isinstance(registry, dict):  # always a dict: snapshot() only saved those
-                registry.clear()
-                registry.update(pools[id(contract)])
-
-    def on_revert(self, undo: Callable[[], object]) -> None:
-        """Register an undo for a non-storage change (a contract deployed inside a transaction)."""
-        if self._journal is not None:
-            self._undo.append(undo)
-
-    def call(self, to: str, data: str | bytes, *, sender: str = ZERO_ADDRESS, value: int = 0) -> bytes:
-        """eth_call: run the call on the current state and discard every change; a revert raises CallReverted."""
-        fn, returned, ret_data = self._call_rolled_back(to, _bytes(data), sender, value)
-        return ret_data
-
-    def call_function(self, to: str, abi: str, name: str, *args: Any, sender: str = ZERO_ADDRESS) -> Any:
-        """Convenience eth_call by ABI name: `call_function(vault, 'morpho/ERC4626', 'previewRedeem', shares)`."""
-        fn = load_abi(abi)[name]
-        data = fn.selector + encode(_types(fn.inputs), list(args))
-        _, returned, _ = self._call_rolled_back(to, data, sender, 0)
-        return returned[0] if len(returned) == 1 else returned
-
-    def balance_of(self, token: str, account: str) -> int:
-        """ERC-20 balanceOf (any contract with balanceOf: tokens, aTokens, mTokens, shares, LP tokens)."""
-        data = load_abi("erc20/ERC20")["balanceOf"].encode({"account": to_checksum_address(account)})
-        return int.from_bytes(self.call(token, data)[:32], "big")
-
-    def allowance(self, token: str, owner: str, spender: str) -> int:
-        data = load_abi("erc20/ERC20")["allowance"].encode({"owner": to_checksum_address(owner), "spender": to_checksum_address(spender)})
-        return int.from_bytes(self.call(token, data)[:32], "big")
-
-    def receipt(self, tx_hash: str) -> SimReceipt | None:
-        return self.receipts.get(tx_hash.lower())
-
-    # ------------------------------------------------------------------ execution
-
-    def _begin(self) -> None:
-        self._journal, self._touched, self._exec, self._value_calls, self._logs, self._undo = {}, set(), 0, 0, [], []
-
-    def _rollback(self) -> None:
-        assert self._journal is not None
-        for undo in reversed(self._undo):
-            undo()
-        for key, before in self._journal.items():
-            if before:
-                self.storage[key] = before
-            else:
-                self.storage.pop(key, None)
-
-    def _gas(self, sender: str, to: str, data: bytes) -> int:
-        assert self._journal is not None
-        changes = {k: (v, self.storage.get(k, 0)) for k, v in self._journal.items() if k[0] != "native"}
-        cold = self._touched - {addr(sender), addr(to)}
-        return (gas.INTRINSIC + gas.calldata_gas(data) + gas.storage_gas(changes) + gas.COLD_ACCOUNT * len(cold)
-                + gas.CALL_VALUE * self._value_calls + self._exec)
-
-    def _transaction(self, sender: str, to: str, data: bytes, value: int, gas_limit: int | None
-                     ) -> tuple[Literal["ok", "reverted"], tuple[Any, ...], bytes, str | None, str | None, int]:
-        self._begin()
-        signature: str | None = None
-        status: Literal["ok", "reverted"]
-        try:
-            if value and self.native_balance(sender) < value:
-                raise SimRevert.empty(f"insufficient funds: {to_checksum_address(sender)} holds {self.native_balance(sender)} wei, sends {value}")
-            if value:
-                self.transfer_native(sender, to, value)
-                self._value_calls -= 1  # the top-level value transfer is part of the intrinsic cost
-            fn, returned, ret_data = self._execute(sender, to, data, value)
-            signature = fn.signature if fn else None
-            status, reason = "ok", None
-        except SimRevert as exc:
-            returned, ret_data, status, reason = (), exc.data, "reverted", exc.reason
-            signature = signature or self._signature(to, data)
-        used = self._gas(sender, to, data)
-        if gas_limit is not None and used > gas_limit:
-            status, reason, returned, ret_data, used = "reverted", f"out of gas (needs {used}, limit {gas_limit})", (), b"", gas_limit
-        if status != "ok":
-            self._rollback()
-        self._journal = None
-        return status, returned, ret_data, reason, signature, used
-
-    def _call_rolled_back(self, to: str, data: bytes, sender: str, value: int) -> tuple[Function | None, tuple[Any, ...], bytes]:
-        outer = (self._journal, self._touched, self._exec, self._value_calls, self._logs, self._undo)
-        if self._journal is not None:
-            raise MammonError("SimChain.call inside a transaction")
-        self._begin()
-        try:
-            if value:
-                self.storage[("native", addr(sender))] = self.native_balance(sender) + value  # eth_call may send value freely
-                self.transfer_native(sender, to, value)
-            return self._execute(sender, to, data, value)
-        except SimRevert as exc:
-            raise CallReverted(exc.reason, exc.data, where=f"eth_call to {to_checksum_address(to)}") from None
-        finally:
-            self._rollback()
-            self._journal, self._touched, self._exec, self._value_calls, self._logs, self._undo = outer
-
-    def _signature(self, to: str, data: bytes) -> str | None:
-        contract = self.contracts.get(addr(to))
-        fn = self._function(contract, data) if contract else None
-        return fn.signature if fn else None
-
-    @staticmethod
-    def _function(contract: Contract, data: bytes) -> Function | None:
-        for abi in contract.abis:
-            for fn in load_abi(abi).values():
-                if fn.selector == data[:4]:
-                    return fn
-        return None
-
-    def _execute(self, sender: str, to: str, data: bytes, value: int) -> tuple[Function | None, tuple[Any, ...], bytes]:
-        contract = self.contracts.get(addr(to))
-        if contract is None:
-            if data:
-                raise SimRevert.empty(f"no contract at {to_checksum_address(to)} in the simulated chain "
-                                      f"(not in the {self.config.name} chain config)")
-            return None, (), b""  # plain native transfer to an account without code
-        self.touch(contract.address)
-        if not data:
-            if isinstance(contract, WETH):
-                self.charge(contract.kind, "deposit")
-                contract.deposit(Msg(addr(sender), value))
-                return None, (), b""
-            raise SimRevert.empty(f"{contract.label} has no receive/fallback function")
-        if len(data) < 4:
-            raise SimRevert.empty(f"calldata 0x{data.hex()} is shorter than a selector")
-        fn = self._function(contract, data)
-        if fn is None:
-            raise SimRevert.empty(f"{contract.label} ({to_checksum_address(to)}) has no function with selector 0x{data[:4].hex()} "
-                                  f"(ABIs: {', '.join(contract.abis)})")
-        try:
-            _, args = decode_call("0x" + data.hex(), abi=fn.abi_file)
-        except MammonError as exc:
-            raise SimRevert.empty(f"calldata does not decode: {exc}") from None
-        method = contract.entry(fn.name)
-        if method is None:
-            raise SimRevert.empty(f"sim: {contract.label} does not model {fn.signature}")
-        if value and not getattr(method, "_sim_payable", False):
-            raise SimRevert.empty(f"{fn.signature} is not payable (msg.value = {value})")
-        self.charge(contract.kind, fn.name)
-        result = method(Msg(addr(sender), value), **{py_name(k): v for k, v in args.items()})
-        outputs = _types(fn.outputs)
-        values: tuple[Any, ...] = () if not outputs else (result,) if len(outputs) == 1 else tuple(result)
-        values = tuple(_normalise(t, v) for t, v in zip(outputs, values, strict=True))
-        return fn, values, encode(outputs, list(values))
-
-
-def _normalise(kind: str, value: Any) -> Any:
-    if kind == "address":
-        return to_checksum_address(value)
-    if kind.endswith("[]") and isinstance(value, (list, tuple)):
-        return [_normalise(kind[:-2], v) for v in value]
-    return value
-
-
-def _bytes(data: str | bytes) -> bytes:
-    if isinstance(data, bytes):
-        return data
-    text = data.removeprefix("0x")
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        raise InputError(f"calldata {data[:18]}… is not hex", where="SimChain.send") from None
-
-
-# ---------------------------------------------------------------------- world loading
 
 
 def _units(text: str, decimals: int, symbol: str, where: str) -> int:
@@ -389,12 +34,7 @@ def _units(text: str, decimals: int, symbol: str, where: str) -> int:
     clean = str(text).strip()
     if clean.lower() in ("max", "unlimited"):
         return MAX_UINT256
-    try:
-        if Decimal(clean.replace("_", "").replace(",", "")) == 0:
-            return 0
-    except InvalidOperation:
-        pass
-    return parse_amount(clean, decimals, symbol=symbol, where=where)
+    return parse_amount(clean, decimals, symbol=symbol, where=where, allow_zero=True)
 
 
 class _World:
@@ -409,7 +49,7 @@ class _World:
         self.rates: dict[str, int] = {}
 
 
-def _build(chain: SimChain) -> None:
+def build(chain: SimChain) -> None:
     cfg, market = chain.config, chain.market
     for venue in market.venues:
         if venue not in VENUES:
