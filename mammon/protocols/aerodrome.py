@@ -153,9 +153,8 @@ class Aerodrome(Venue):
                 Flow(entry.address, label, token_b, used_b, +1, used),
                 Flow(wallet, "wallet", lp, minted, +1, used),
             ],
-            guards=[Guard(kind="min_out", token=lp.symbol, value=0, description="amountAMin / amountBMin bound the tokens the pool takes")],
             gas_action="deposit",
-            notes=[] if state else [f"LP tokens minted by the Aerodrome add are unknown without the pool's reserves in --prices"],
+            notes=[] if state else ["LP tokens minted by the Aerodrome add are unknown without the pool's reserves in --prices"],
         )
 
     def lp_balance(self, entry: PoolEntry, amount: Amount) -> int:
