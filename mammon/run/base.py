@@ -9,6 +9,7 @@ group; the built-in `sim` is registered exactly like a third-party runner would 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -84,8 +85,13 @@ class Runner(ABC):
         """Outcome of an earlier transaction if mined (crash recovery); None when the chain never saw it."""
         return None
 
-    def preflight(self, calls: list[Call]) -> list[Outcome] | None:
-        """Optionally simulate the whole sequence on current state before sending anything."""
+    def scratch(self) -> AbstractContextManager[Runner] | None:
+        """A runner on a throw-away copy of the current state (the engine dry-runs the plan there before
+        sending anything); None when this runner cannot copy its state."""
+        return None
+
+    def preflight(self, plan: Plan) -> list[Outcome] | None:
+        """Where `scratch()` is None: the runner's own simulation of the plan (e.g. eth_simulateV1)."""
         return None
 
     def close(self) -> None:

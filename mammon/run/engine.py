@@ -9,6 +9,7 @@ once sending, the first failure of a step stops its dependents only.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -157,35 +158,65 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
         if not resuming:
             check_preconditions(plan, runner)
             enforce(opts.policy, plan, chain, directory, now())
-            preflight = runner.preflight([s.call for s in plan.steps if not s.refs])
-            for outcome in preflight or []:
-                if outcome.status != "ok":
-                    raise StalePlanError([f"a step would revert on the current state: {outcome.revert_reason}"], where="preflight")
+            problems = preflight(plan, runner)
+            if problems:
+                raise StalePlanError(problems, where="preflight (the whole plan, tried on a copy of the current state)")
             rec = _new_record(plan, runner, now())
         assert rec is not None
         opts.before_send()
         rec.status, rec.stopped_before = "running", None
         journal.write(rec, opts.record_path)
         audit.append(directory, "apply_resumed" if resuming else "apply_started", now(), plan=plan.content_hash, runner=runner.name)
-        for step in _order(plan):
-            srec = rec.step(step.id)
-            if srec.status in DONE:
-                continue
-            if state.stop_requested(directory):
-                _stop(rec, plan, step, opts)
-                return rec
-            failed_dep = next((d for d in step.depends_on if rec.step(d).status != "ok"), None)
-            if failed_dep:
-                srec.status, srec.reason = "skipped", f"dependency {failed_dep} did not succeed"
-                journal.write(rec, opts.record_path)
-                opts.progress(f"skip  {step.id}: {srec.reason}")
-                continue
-            _run_step(plan, step, srec, rec, runner, opts)
-        rec.status = "ok" if all(s.status == "ok" for s in rec.steps) else "failed"
-        rec.finished_at = now()
-        journal.write(rec, opts.record_path)
-        audit.append(directory, "apply_finished", now(), plan=plan.content_hash, status=rec.status)
+        if execute(plan, runner, rec, opts):
+            audit.append(directory, "apply_finished", now(), plan=plan.content_hash, status=rec.status)
         return rec
+
+
+def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions) -> bool:
+    """Walk the DAG: every step not yet done, in order. False when the stop flag halted the run."""
+    for step in _order(plan):
+        srec = rec.step(step.id)
+        if srec.status in DONE:
+            continue
+        if state.stop_requested(opts.state_dir):
+            _stop(rec, plan, step, opts)
+            return False
+        failed_dep = next((d for d in step.depends_on if rec.step(d).status != "ok"), None)
+        if failed_dep:
+            srec.status, srec.reason = "skipped", f"dependency {failed_dep} did not succeed"
+            journal.write(rec, opts.record_path)
+            opts.progress(f"skip  {step.id}: {srec.reason}")
+            continue
+        _run_step(plan, step, srec, rec, runner, opts)
+    rec.status = "ok" if all(s.status == "ok" for s in rec.steps) else "failed"
+    rec.finished_at = opts.now()
+    journal.write(rec, opts.record_path)
+    return True
+
+
+def dry_run(plan: Plan, runner: Runner) -> RunRecord:
+    """Every step through the same path as a real apply, journaled to a scratch directory.
+
+    For a runner on a throw-away copy of the state (`Runner.scratch()`): the preflight before sending,
+    and gas measured on a fork of a node (`mammon.compile.node_gas`).
+    """
+    with tempfile.TemporaryDirectory(prefix="mammon-dry-run-") as tmp:
+        opts = ApplyOptions(record_path=Path(tmp) / "run.json", state_dir=Path(tmp))
+        rec = _new_record(plan, runner, opts.now())
+        execute(plan, runner, rec, opts)
+    return rec
+
+
+def preflight(plan: Plan, runner: Runner) -> list[str]:
+    """What would fail if the plan ran now: the whole plan dry-run on a copy of the runner's state
+    (references resolved, guards checked), or the runner's own simulation where it cannot copy."""
+    scratch = runner.scratch()
+    if scratch is None:
+        return [o.revert_reason or "reverted" for o in runner.preflight(plan) or [] if o.status != "ok"]
+    with scratch as trial:
+        rec = dry_run(plan, trial)
+    verbs = {"reverted": "reverts", "failed": "fails"}
+    return [f"step {s.id} {verbs.get(s.status, s.status)}: {s.reason}" for s in rec.steps if s.status in verbs]
 
 
 def _registry_chain(plan: Plan) -> ChainConfig | None:

@@ -35,6 +35,8 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -159,25 +161,31 @@ class RpcRunner(Runner):
 
     # --------------------------------------------------------------- preflight
 
-    def preflight(self, calls: list[Call]) -> list[Outcome] | None:
-        """Simulate on an anvil fork of the node. The runner holds the plan, so it simulates ALL its steps
-        (references resolved from the simulation, guards checked) when `calls` are the plan's own; otherwise
-        just `calls`. Without anvil installed: the node's eth_simulateV1 over `calls`."""
+    def scratch(self) -> AbstractContextManager[Runner] | None:
+        """A fork runner on an anvil fork of the node (the wallet impersonated): the engine dry-runs the
+        whole plan there before the first transaction. None where anvil is not installed."""
         from mammon.devnet.anvil import find_anvil
         from mammon.errors import DevnetError
-        from mammon.run.fork import Fork, preflight_calls, preflight_on_fork
 
         try:
             find_anvil()
-        except DevnetError as exc:
-            return self._simulate_v1(calls, exc)
+        except DevnetError:
+            return None
+        return self._fork_of_node()
+
+    @contextmanager
+    def _fork_of_node(self) -> Iterator[Runner]:
+        from mammon.run.fork import Fork, ForkRunner
+
         with Fork(self.node.url) as fork:
             fork.impersonate(self._sender())
-            if self._calls_of_plan(calls):
-                return preflight_on_fork(fork, self.plan)
-            return preflight_calls(fork, self._sender(), calls)
+            yield ForkRunner(self.plan, fork, confirmations=1, receipt_timeout=60.0)
 
-    def _simulate_v1(self, calls: list[Call], no_anvil: Exception) -> list[Outcome]:
+    def preflight(self, plan: Plan) -> list[Outcome] | None:
+        """Without anvil: the node's own eth_simulateV1 over the steps without references."""
+        return self.simulate_calls([s.call for s in plan.steps if not s.refs], "anvil is not installed")
+
+    def simulate_calls(self, calls: list[Call], no_anvil: str = "anvil is not installed") -> list[Outcome]:
         """Without anvil: the node's own eth_simulateV1 over `calls` in one block (steps with references are
         not included: their amounts are only known once earlier steps ran)."""
         from mammon.errors import DevnetError
@@ -199,10 +207,6 @@ class RpcRunner(Runner):
             if not ok:
                 break
         return outcomes
-
-    def _calls_of_plan(self, calls: list[Call]) -> bool:
-        own = {(s.call.to.lower(), s.call.data.lower(), s.call.value) for s in self.plan.steps}
-        return all((c.to.lower(), c.data.lower(), c.value) in own for c in calls)
 
     # --------------------------------------------------------------- sending
 

@@ -8,6 +8,9 @@ its outcome, `wait`/`lookup` return it. `preflight` runs calls on a throw-away c
 
 from __future__ import annotations
 
+import copy
+from contextlib import AbstractContextManager, nullcontext
+
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -95,13 +98,9 @@ class SimRunner(Runner):
         self.receipts[tx.tx_hash] = self.chain.broadcast(tx)
         return tx.tx_hash
 
-    def preflight(self, calls: list[Call]) -> list[Outcome] | None:
-        """Run the calls in order on a throw-away copy of the current state (nothing is kept)."""
-        snapshot = self.chain.snapshot()
-        try:
-            return [self._outcome(self.chain.send(self.plan.wallet, c.to, c.data, c.value)) for c in calls]
-        finally:
-            self.chain.revert_to(snapshot)
+    def scratch(self) -> AbstractContextManager[Runner]:
+        """A deep copy of this simulated chain (and of the runner's receipts): the dry run leaves no trace."""
+        return nullcontext(copy.deepcopy(self))
 
     def wait(self, tx_hash: str) -> Outcome:
         outcome = self.lookup(tx_hash)

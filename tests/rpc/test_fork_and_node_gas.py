@@ -12,7 +12,8 @@ from mammon.diff import diff
 from mammon.plan.planfile import content_hash, dump
 from mammon.recommend import Recommendation
 from mammon.run import record as journal
-from mammon.run.fork import Fork, ForkRunner, simulate_plan
+from mammon.run.engine import dry_run
+from mammon.run.fork import Fork, ForkRunner
 from mammon.run.rpc import RpcRunner
 from rpchelp import WALLET, nonce
 
@@ -60,12 +61,12 @@ def test_simulation_resolves_references_and_reports_outputs(rpc_devnet: Any, com
     plan = compile_on_devnet(MOONWELL_USDC_TO_AAVE_WETH)
     with Fork(rpc_devnet.rpc_url) as fork:
         fork.impersonate(WALLET)
-        sims = simulate_plan(fork, plan)
-    assert [s.status for s in sims] == ["ok"] * len(plan.steps)
-    swap = next(s for s in sims if s.step_id == "swap")
+        record = dry_run(plan, ForkRunner(plan, fork, confirmations=1))
+    assert [s.status for s in record.steps] == ["ok"] * len(plan.steps)
+    swap = record.step("swap")
     assert swap.outputs and all(v > 0 for v in swap.outputs.values())
-    deposit = next(s for s in sims if s.step_id == "deposit")
-    assert deposit.call is not None and deposit.call.data != plan.step("deposit").call.data  # amount re-encoded from the swap's output
+    deposit = record.step("deposit")
+    assert deposit.data is not None and deposit.data != plan.step("deposit").call.data  # amount re-encoded from the swap's output
 
 
 def test_estimate_on_node_marks_every_step_and_matches_the_chain(rpc_devnet: Any, compile_on_devnet: Any, apply_rpc: Any,

@@ -128,8 +128,8 @@ def test_preflight_catches_a_revert_with_its_decoded_reason(rpc_devnet: Any, cha
     before = nonce(w3)
     with pytest.raises(StalePlanError) as exc:
         apply_rpc(plan)
-    assert exc.value.where == "preflight"
-    assert "step swap: InsufficientOutputAmount()" in exc.value.message
+    assert exc.value.where == "preflight (the whole plan, tried on a copy of the current state)"
+    assert exc.value.message.startswith("plan is stale: step swap fails: ") and "InsufficientOutputAmount()" in exc.value.message
     assert nonce(w3) == before
 
 
@@ -346,6 +346,8 @@ def test_preflight_without_anvil_uses_eth_simulate_v1(rpc_devnet: Any, chain: An
     monkeypatch.setenv("MAMMON_ANVIL", str(tmp_path / "no-anvil"))  # as on a machine without node_modules
     fine = Call(to=usdc(chain), data=erc20_call("transfer", to=ACCOUNT1, value=1))
     too_much = Call(to=usdc(chain), data=erc20_call("transfer", to=ACCOUNT1, value=10**15))
-    outcomes = runner.preflight([fine, too_much, fine])
+    assert runner.scratch() is None, "no anvil: no fork to dry-run on"
+    assert [o.status for o in runner.preflight(plan) or []] == ["ok"]  # eth_simulateV1 of the plan's step
+    outcomes = runner.simulate_calls([fine, too_much, fine])
     assert outcomes is not None and [o.status for o in outcomes] == ["ok", "reverted"]
     assert outcomes[1].revert_reason == f'call #2 to {usdc(chain)}: Error("ERC20: transfer amount exceeds balance")'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def test_apply_prints_review_progress_and_diff(mammon: Mammon, plan_file: Path) 
     assert '"ok": true' in mammon("diff", plan_file, record, "--format", "json").stdout
 
 
-def test_a_failed_step_or_a_diff_outside_tolerance_exits_1(mammon: Mammon, plan_file: Path, tmp_path: Path) -> None:
+def test_a_diff_outside_tolerance_exits_1_and_a_failing_dry_run_2(mammon: Mammon, plan_file: Path, tmp_path: Path) -> None:
     world = yaml.safe_load(DEFAULT_WORLD.read_text())
     world["venues"]["moonwell"]["markets"]["USDC"]["exchange_rate"] = str(10**14)  # mUSDC worth 0.01 USDC, not 0.0204
     line = mammon.refuses("apply", plan_file, "--world", write_yaml(tmp_path / "w0.yaml", world), "--state-dir", tmp_path / "s")
@@ -54,8 +55,8 @@ def test_a_failed_step_or_a_diff_outside_tolerance_exits_1(mammon: Mammon, plan_
     mammon("plan", EXAMPLES_DIR / "aave-weth-to-wallet-usdc.yaml", "--wallet", WALLET, "-o", swap_plan)
     world = yaml.safe_load(DEFAULT_WORLD.read_text())
     world["venues"]["uniswap_v3"]["pools"]["USDC/WETH"]["reserve_a"] = str(2_700_000 * 10**6)  # USDC 10% scarcer
-    run = mammon("apply", swap_plan, "--world", write_yaml(tmp_path / "w2.yaml", world), "--state-dir", tmp_path / "s", code=1)
-    assert "REVERTED swap" in run.stdout and run.stdout.rstrip().endswith("OUTSIDE TOLERANCE or steps not run")
+    line = mammon.refuses("apply", swap_plan, "--world", write_yaml(tmp_path / "w2.yaml", world), "--state-dir", tmp_path / "s")
+    assert line.startswith("preflight (the whole plan, tried on a copy of the current state): plan is stale: step swap reverts: ")
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -142,5 +143,7 @@ def test_third_party_runner_registered_by_entry_point(mammon: Mammon, plan_file:
     assert "echo" in runner_names()
     run = _apply(mammon, plan_file, "--runner", "echo")
     assert run.stdout.rstrip().endswith("all effects within tolerance")
-    assert len(sys.modules["echo_runner"].CALLS) == 3
+    record = json.loads(plan_file.with_name("plan.echo.run.json").read_text())
+    sent = [s["tx_hash"] for s in record["steps"]]
+    assert len(sent) == 3 and set(sent) <= set(sys.modules["echo_runner"].CALLS), "the third-party runner broadcast every step"
     assert plan_file.with_name("plan.echo.run.json").exists()

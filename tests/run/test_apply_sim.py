@@ -20,6 +20,7 @@ from mammon.market import DEFAULT_WORLD
 from mammon.plan.model import Plan
 from mammon.plan.planfile import dump, seal
 from mammon.run import record as journal
+from mammon.run.record import RunRecord
 from mammon.run import state
 from mammon.run.api import apply_file, default_record_path
 from mammon.run.engine import ApplyOptions, apply_plan
@@ -97,10 +98,30 @@ def test_missing_approval_is_refused(tmp_path: Path) -> None:
         _apply(tmp_path, without)
 
 
+class NoDryRun(SimRunner):
+    """The simulator without its dry run: the state moved between the preflight and the send (a race)."""
+
+    def scratch(self) -> None:  # type: ignore[override]
+        return None
+
+
+def _apply_unchecked(tmp_path: Path, plan: Plan, world: Path | None = None) -> RunRecord:
+    runner = NoDryRun.create(plan, world=str(world) if world else None, now=NOW)
+    return apply_plan(plan, runner, ApplyOptions(record_path=tmp_path / "run.json", state_dir=state.state_dir(tmp_path / "s")))
+
+
+def test_preflight_refuses_a_plan_whose_swap_would_miss_its_min_out(tmp_path: Path) -> None:
+    plan = _plan(from_protocol="aave_v3", to_protocol="morpho", token="USDC", to_token="WETH", amount="1000")
+    moved = lambda w: w["venues"]["uniswap_v3"]["pools"]["USDC/WETH"].update(reserve_b=str(980 * 10**18))  # WETH 2% dearer
+    with pytest.raises(StalePlanError, match="step swap reverts: Too little received"):
+        _apply(tmp_path, plan, runner_options={"world": str(_world(tmp_path, moved))})
+    assert not (tmp_path / "plan.sim.run.json").exists(), "refused before anything ran"
+
+
 def test_slippage_exceeded_reverts_the_swap_and_skips_what_depends_on_it(tmp_path: Path, mammon_snapshot: Any) -> None:
     plan = _plan(from_protocol="aave_v3", to_protocol="morpho", token="USDC", to_token="WETH", amount="1000")
     moved = lambda w: w["venues"]["uniswap_v3"]["pools"]["USDC/WETH"].update(reserve_b=str(980 * 10**18))  # WETH 2% dearer
-    record, report = _apply(tmp_path, plan, runner_options={"world": str(_world(tmp_path, moved))})
+    record = _apply_unchecked(tmp_path, plan, _world(tmp_path, moved))
     status = {s.id: s.status for s in record.steps}
     assert status["swap"] == "reverted" and "Too little received" in (record.step("swap").reason or "")
     assert status["deposit_approve"] == status["deposit"] == "skipped"
@@ -112,7 +133,7 @@ def test_moonwell_error_code_fails_the_step_without_a_revert(tmp_path: Path, mam
     plan = _plan(from_protocol="moonwell", to_protocol="aave_v3", token="USDC", amount="1000")
     path = tmp_path / "plan.yaml"
     dump(plan, path)
-    runner = SimRunner.create(plan, now=NOW)
+    runner = NoDryRun.create(plan, now=NOW)
     usdc = runner.chain.contract(USDC)
     usdc.move(M_USDC, "0x000000000000000000000000000000000000dEaD", usdc.balance(M_USDC) - 10 * 10**6)  # market cash: 10 USDC
     record = apply_plan(plan, runner, ApplyOptions(record_path=tmp_path / "run.json", state_dir=state.state_dir(tmp_path / "s")))

@@ -59,15 +59,18 @@ def test_two_runs_give_identical_receipts() -> None:
     assert [t for *_, t, _ in first] == [int(NOW.timestamp()) + 2 * (i + 1) for i in range(len(plan.steps))]
 
 
-def test_preflight_simulates_without_keeping_anything() -> None:
-    plan = compile_rec(to_protocol="moonwell", token="USDC", amount="1000")
+def test_preflight_dry_runs_the_whole_plan_without_keeping_anything() -> None:
+    from mammon.plan.planfile import seal
+    from mammon.run.engine import preflight
+
+    plan = compile_rec(from_protocol="moonwell", to_protocol="aave_v3", token="USDC", amount="1000")  # with a reference
     runner = SimRunner.create(plan, now=NOW)
-    before = dict(runner.chain.storage), runner.chain.block
-    outcomes = runner.preflight([s.call for s in plan.steps])
-    assert [o.status for o in outcomes] == ["ok", "ok"]
-    assert (dict(runner.chain.storage), runner.chain.block) == before
-    skipped = runner.preflight([plan.steps[1].call])  # the mint without its approval
-    assert skipped[0].status == "reverted" and "insufficient allowance" in skipped[0].revert_reason
+    before = dict(runner.chain.storage), runner.chain.block, dict(runner.receipts)
+    assert preflight(plan, runner) == []
+    assert (dict(runner.chain.storage), runner.chain.block, dict(runner.receipts)) == before
+    steps = [s.model_copy(update={"depends_on": ["withdraw"]}) if s.id == "deposit" else s for s in plan.steps if s.kind != "approve"]
+    [problem] = preflight(seal(plan.model_copy(update={"steps": steps})), runner)  # the supply without its approval
+    assert problem.startswith("step deposit reverts: ") and "insufficient allowance" in problem
 
 
 def test_gas_estimate_is_only_a_limit_when_asked() -> None:
