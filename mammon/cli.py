@@ -159,16 +159,17 @@ def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, k
           confirmations: int, yes: bool, output: str | None, policy_file: str | None, state_dir: str | None,
           chain_config: str | None, quiet: bool) -> None:
     """Run PLAN through a runner, journal every step, and print the expected-vs-actual diff."""
+    from mammon.diff import render_text
     from mammon.run.api import apply_file
 
     echo = (lambda _m: None) if quiet else (lambda m: click.echo(m))
-    record, report = apply_file(
+    record, result = apply_file(
         plan, runner_name=runner_name, record_path=output, policy_file=policy_file, state_dir=state_dir, chain_config=chain_config,
         confirm=None if yes else _confirm, progress=echo, show_review=not quiet,
         runner_options={"world": world, "rpc_url": rpc_url, "keystore": keystore, "fork_url": fork_url, "confirmations": confirmations},
     )
-    click.echo(report, nl=False)
-    if not (record.status == "ok" and report.rstrip().endswith("within tolerance")):
+    click.echo(render_text(result), nl=False)
+    if not result.ok:
         sys.exit(1)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from mammon import clock
 from mammon.chains import ChainConfig, load_chain_file
-from mammon.diff import diff, render_text
+from mammon.diff import Diff, diff
 from mammon.errors import InputError
 from mammon.plan.planfile import load
 from mammon.review import review
@@ -39,8 +39,12 @@ def apply_file(
     confirm: Callable[[str], bool] | None = None,
     progress: Callable[[str], None] = lambda _m: None,
     show_review: bool = True,
-) -> tuple[RunRecord, str]:
-    """Apply a plan file; returns the run record and the rendered diff. Raises MammonError on refusal."""
+) -> tuple[RunRecord, Diff]:
+    """Apply a plan file; returns the run record and its expected-vs-actual diff. Raises MammonError on refusal.
+
+    The plan is verified here before a runner exists (a runner may ask for a keystore password or
+    start a fork); `apply_plan` verifies it again, as it does for every library caller.
+    """
     plan = load(plan_path)
     if (runner_options or {}).get("fork_url") and runner_name in ("sim", "rpc"):
         runner_name = "fork"  # --fork-url is a dry-run on an anvil fork, whatever the default runner
@@ -66,4 +70,4 @@ def apply_file(
         ))
     finally:
         runner.close()
-    return record, render_text(diff(plan, record))
+    return record, diff(plan, record)

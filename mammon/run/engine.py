@@ -246,7 +246,7 @@ def _stop(rec: RunRecord, plan: Plan, step: Step, opts: ApplyOptions) -> None:
 def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: Runner, opts: ApplyOptions) -> None:
     path, now = opts.record_path, opts.now
     watched = _watched(step)
-    if srec.status in ("sending", "sent") and srec.tx_hash:
+    if srec.status == "sent" and srec.tx_hash:
         outcome = runner.lookup(srec.tx_hash)
         if outcome is None:  # journaled but never seen by the chain: rebroadcast the same signed transaction
             try:

@@ -2,8 +2,8 @@
 
 Each write goes to a temporary file that is fsynced and renamed over the record (then the directory
 is fsynced), so a crash at any instant leaves either the previous or the new complete record. A step
-is journaled as `sending` before its transaction leaves, and as `sent` with its hash right after, so
-a rerun looks the hash up instead of sending again.
+is journaled as `sent`, with its hash and signed bytes, before the transaction leaves, so a rerun
+looks the hash up (or rebroadcasts those same bytes) instead of signing it again.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from mammon.files import parse_model, read_data
 from mammon.types import Address, HexData, Wei
 
 RECORD_VERSION = "1.0.0"
-StepStatus = Literal["pending", "sending", "sent", "ok", "reverted", "failed", "skipped", "not_run"]
+StepStatus = Literal["pending", "sent", "ok", "reverted", "failed", "skipped", "not_run"]
 DONE: frozenset[str] = frozenset({"ok", "reverted", "failed", "skipped"})
 
 

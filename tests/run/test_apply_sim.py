@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from mammon import compile_plan, load_recommendations
-from mammon.diff import diff
+from mammon.diff import diff, render_text
 from mammon.errors import MammonError, StalePlanError, TamperedPlanError
 from mammon.market import DEFAULT_WORLD
 from mammon.plan.model import Plan
@@ -51,10 +51,10 @@ def _apply(tmp_path: Path, plan: Plan, **kwargs: Any):  # type: ignore[no-untype
 
 @pytest.mark.parametrize(("name", "plan"), CASES, ids=[name for name, _ in CASES])
 def test_every_example_applies_within_tolerance(name: str, plan: Plan, tmp_path: Path, mammon_snapshot: Any) -> None:
-    record, report = _apply(tmp_path, plan)
-    assert record.status == "ok", report
-    result = diff(plan, record)
-    assert result.ok, report
+    record, result = _apply(tmp_path, plan)
+    assert record.status == "ok", render_text(result)
+    assert result.ok, render_text(result)
+    assert result == diff(plan, record)
     assert [s.status for s in record.steps] == ["ok"] * len(plan.steps)
     assert all(s.simulated and s.tx_hash and s.tx_hash.startswith("0x5111") for s in record.steps)
     assert result == mammon_snapshot
@@ -151,7 +151,7 @@ def test_stop_flag_halts_before_the_next_step(tmp_path: Path, mammon_snapshot: A
         if line.startswith("ok") and "withdraw" in line:
             state.set_stop(directory)
 
-    record, report = _apply(tmp_path, plan, progress=stop_after_first)
+    record, _ = _apply(tmp_path, plan, progress=stop_after_first)
     assert record.status == "stopped" and record.stopped_before == "deposit_approve"
     assert [s.status for s in record.steps] == ["ok", "not_run", "not_run"]
     assert diff(plan, record) == mammon_snapshot
