@@ -126,6 +126,21 @@ def arg(step: Step, name: str) -> int | str:
     raise KeyError(f"step {step.id} has no argument {name}")
 
 
+def require_anvil(what: str) -> None:
+    """Skip without anvil (node_modules not installed), or fail when MAMMON_REQUIRE_ANVIL=1 (as CI sets)."""
+    import os
+
+    from mammon.devnet.anvil import find_anvil
+    from mammon.errors import DevnetError
+
+    try:
+        find_anvil()
+    except DevnetError as exc:
+        if os.environ.get("MAMMON_REQUIRE_ANVIL") == "1":
+            pytest.fail(f"MAMMON_REQUIRE_ANVIL=1 but the {what} cannot run: {exc}")
+        pytest.skip(f"{what} need anvil from npm ({exc}); set MAMMON_REQUIRE_ANVIL=1 to fail instead")
+
+
 @pytest.fixture
 def examples() -> Iterator[list[Path]]:
     yield EXAMPLES

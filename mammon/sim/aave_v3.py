@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mammon.sim.core import MAX_UINT256, Contract, Msg, SimRevert, addr, external
 from mammon.sim.core import UInt as Wei
+from mammon.sim.tokens import TokenMetadata
 
 if TYPE_CHECKING:
     from mammon.sim.chain import SimChain
@@ -59,7 +60,7 @@ def ray_div(a: int, b: int) -> int:
     return (a * RAY + b // 2) // b
 
 
-class AToken(Contract):
+class AToken(TokenMetadata):
     kind = "atoken"
     abis = ("aave_v3/AToken", "erc20/ERC20")
 
@@ -119,14 +120,6 @@ class AToken(Contract):
     @external(view=True)
     def UNDERLYING_ASSET_ADDRESS(self, msg: Msg) -> str:
         return self.underlying
-
-    @external(view=True)
-    def decimals(self, msg: Msg) -> int:
-        return self.decimals_
-
-    @external(view=True)
-    def symbol(self, msg: Msg) -> str:
-        return self.symbol_
 
     @external(view=True)
     def allowance(self, msg: Msg, owner: str, spender: str) -> int:

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from mammon.sim.core import MAX_UINT256, Contract, Msg, addr, checked, div, external
+from mammon.sim.core import MAX_UINT256, Msg, addr, checked, div, external
 from mammon.sim.core import UInt as Wei
+from mammon.sim.tokens import TokenMetadata
 
 if TYPE_CHECKING:
     from mammon.sim.chain import SimChain
@@ -58,7 +59,7 @@ def default_exchange_rate(underlying_decimals: int, m_token_decimals: int = 8) -
     return 2 * 10 ** (16 + underlying_decimals - m_token_decimals)
 
 
-class MToken(Contract):
+class MToken(TokenMetadata):
     kind = "mtoken"
     abis = ("moonwell/MToken", "erc20/ERC20")
 
@@ -152,14 +153,6 @@ class MToken(Contract):
     @external(view=True)
     def totalSupply(self, msg: Msg) -> int:
         return self.sload("totalSupply")
-
-    @external(view=True)
-    def decimals(self, msg: Msg) -> int:
-        return self.decimals_
-
-    @external(view=True)
-    def symbol(self, msg: Msg) -> str:
-        return self.symbol_
 
     @external(view=True)
     def underlying(self, msg: Msg) -> str:

@@ -18,7 +18,22 @@ if TYPE_CHECKING:
     from mammon.sim.chain import SimChain
 
 
-class ERC20(Contract):
+class TokenMetadata(Contract):
+    """The ERC-20 metadata views every token-like contract answers (tokens, aTokens, mTokens, shares, LP)."""
+
+    symbol_: str
+    decimals_: int
+
+    @external(view=True)
+    def decimals(self, msg: Msg) -> int:
+        return self.decimals_
+
+    @external(view=True)
+    def symbol(self, msg: Msg) -> str:
+        return self.symbol_
+
+
+class ERC20(TokenMetadata):
     kind = "erc20"
     abis: ClassVar[tuple[str, ...]] = ("erc20/ERC20",)
 
@@ -100,14 +115,6 @@ class ERC20(Contract):
     @external(view=True)
     def totalSupply(self, msg: Msg) -> int:
         return self.supply()
-
-    @external(view=True)
-    def decimals(self, msg: Msg) -> int:
-        return self.decimals_
-
-    @external(view=True)
-    def symbol(self, msg: Msg) -> str:
-        return self.symbol_
 
     @external
     def approve(self, msg: Msg, spender: str, value: int) -> bool:

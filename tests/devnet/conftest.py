@@ -10,28 +10,20 @@ Without node_modules/anvil the tests skip, unless MAMMON_REQUIRE_ANVIL=1 (then t
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 import pytest
 from web3 import Web3
 
-from mammon.errors import DevnetError
+from mammon_test_support import require_anvil
 
 if TYPE_CHECKING:
     from mammon.devnet import DevnetInfo
 
 
 def _require_anvil() -> None:
-    from mammon.devnet.anvil import find_anvil
-
-    try:
-        find_anvil()
-    except DevnetError as exc:
-        if os.environ.get("MAMMON_REQUIRE_ANVIL") == "1":
-            pytest.fail(f"MAMMON_REQUIRE_ANVIL=1 but the devnet cannot run: {exc}")
-        pytest.skip(f"devnet tests need anvil from npm ({exc}); set MAMMON_REQUIRE_ANVIL=1 to fail instead")
+    require_anvil("devnet tests")
 
 
 @pytest.fixture(scope="session")

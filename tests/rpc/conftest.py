@@ -12,7 +12,6 @@ pinned clock lies in the chain's future and no plan is expired relative to eithe
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from web3 import Web3
 
-from mammon.errors import DevnetError
+from mammon_test_support import require_anvil
 from rpchelp import KEY0, WALLET
 
 if TYPE_CHECKING:
@@ -34,14 +33,7 @@ if TYPE_CHECKING:
 
 
 def _require_anvil() -> None:
-    from mammon.devnet.anvil import find_anvil
-
-    try:
-        find_anvil()
-    except DevnetError as exc:
-        if os.environ.get("MAMMON_REQUIRE_ANVIL") == "1":
-            pytest.fail(f"MAMMON_REQUIRE_ANVIL=1 but the rpc runner tests cannot run: {exc}")
-        pytest.skip(f"rpc runner tests need anvil from npm ({exc}); set MAMMON_REQUIRE_ANVIL=1 to fail instead")
+    require_anvil("rpc runner tests")
 
 
 @pytest.fixture(scope="session")
