@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from mammon.chains import ChainConfig, load_chain
 from mammon.compile import recipes
@@ -52,6 +52,7 @@ class _Build:
     wallet_needs: dict[str, tuple[Asset, int]] = field(default_factory=dict)
     last_pull: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    states: dict[str, Any] = field(default_factory=dict)  # venue -> its market state, as the plan's steps leave it
 
 
 def _amount(b: _Build, text: str, token: Asset, where: str) -> Amount:
@@ -156,7 +157,11 @@ def _current_allowance(ctx: Context, token: Asset, spender: str) -> int | None:
 
 def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> None:
     where = f"recipe action {action.id}"
-    venue = venues.setdefault(action.venue, venue_class(action.venue, where=f"{where}: venue")(b.ctx))
+    if action.venue not in venues:
+        venues[action.venue] = venue_class(action.venue, where=f"{where}: venue")(b.ctx)
+        # one venue state per plan: a combined plan's later recommendations see what earlier ones moved
+        venues[action.venue].state = b.states.setdefault(action.venue, venues[action.venue].state)
+    venue = venues[action.venue]
     token = venue.token(action.token)
     amount = _amount(b, action.amount, token, f"{where}: amount")
     other = venue.token(action.to_token) if action.to_token else None

@@ -69,12 +69,20 @@ class Aerodrome(Venue):
         pools = self.state.pools if self.state else {}
         return pools.get(f"{entry.token_a}/{entry.token_b}")
 
+    def moved(self, entry: PoolEntry, deltas: dict[str, int], supply: int = 0) -> None:
+        """Later actions of the plan see the pool as this one leaves it (swap fees stay in the reserves)."""
+        state = self.pool_state(entry)
+        if state is not None:
+            state.reserve_a += deltas.get(entry.token_a, 0)
+            state.reserve_b += deltas.get(entry.token_b, 0)
+            state.total_supply += supply
+
     def quote(self, entry: PoolEntry, token_in: Asset, token_out: Asset, amount_in: int) -> int:
         state = self.pool_state(entry)
         if state is None:
             return price_out(self.ctx, token_in, token_out, amount_in, VOLATILE_FEE_PPM)
         reserves = (state.reserve_a, state.reserve_b) if token_in.symbol == entry.token_a else (state.reserve_b, state.reserve_a)
-        return constant_product_out(amount_in, *reserves, VOLATILE_FEE_PPM)
+        return constant_product_out(amount_in, *reserves, VOLATILE_FEE_PPM, round_fee_up=False)
 
     def swap(self, token_in: Asset, token_out: Asset, amount: Amount) -> Draft:
         entry, _, _ = self.pool_with(token_in, token_out)
@@ -85,6 +93,7 @@ class Aerodrome(Venue):
         min_out = floor.expected
         low = self.quote(entry, token_in, token_out, amount.min) * (10_000 - self.ctx.slippage_bps) // 10_000
         received = Amount(expected, low, max(max_out, self.quote(entry, token_in, token_out, amount.max)))
+        self.moved(entry, {token_in.symbol: amount.expected, token_out.symbol: -expected})
         route = {"from": token_in.address, "to": token_out.address, "stable": False, "factory": self.config.pool_factory}
         label = f"Aerodrome {self.lp_token(entry).symbol} pool"
         return Draft(
@@ -128,6 +137,7 @@ class Aerodrome(Venue):
                 used_a = amount_a.scaled(amount_b.expected * state.reserve_a // state.reserve_b, amount_a.expected)
             minted_expected = min(used_a.expected * state.total_supply // state.reserve_a, used_b.expected * state.total_supply // state.reserve_b)
         minted = Amount(minted_expected, *widen(minted_expected, bps))
+        self.moved(entry, {token_a.symbol: used_a.expected, token_b.symbol: used_b.expected}, minted_expected)
         min_a, min_b = used_a.scaled(10_000 - bps, 10_000), used_b.scaled(10_000 - bps, 10_000)
         label = f"Aerodrome {lp.symbol} pool"
         used = Tolerance(kind="bps", value=bps)
@@ -183,6 +193,7 @@ class Aerodrome(Venue):
         out_a = liquidity * state.reserve_a // state.total_supply
         out_b = liquidity * state.reserve_b // state.total_supply
         got_a, got_b = Amount(out_a, *widen(out_a, bps)), Amount(out_b, *widen(out_b, bps))
+        self.moved(entry, {first.symbol: -out_a, second.symbol: -out_b}, -liquidity)
         label = f"Aerodrome {lp.symbol} pool"
         used = Tolerance(kind="bps", value=bps)
         lp_amount = Amount.exact(liquidity)

@@ -72,13 +72,24 @@ class UniswapV3(Venue):
                 return entry, pool_address(config.factory, config.pool_init_code_hash, a.address, b.address, entry.fee)
         raise InputError(f"no Uniswap V3 pool for {token_in.symbol}/{token_out.symbol} on {self.ctx.chain.name}", where="recommendation.to_token")
 
+    def moved(self, entry: PoolEntry, token_in: Asset, amount_in: int, amount_out: int) -> None:
+        """Later swaps of the plan see the pool as this one leaves it (V3 fees accrue outside the reserves)."""
+        state = self.state.pools.get(f"{entry.token_a}/{entry.token_b}") if self.state else None
+        if state is None:
+            return
+        net_in = amount_in - -(-amount_in * entry.fee // 1_000_000)
+        if token_in.symbol == entry.token_a:
+            state.reserve_a, state.reserve_b = state.reserve_a + net_in, state.reserve_b - amount_out
+        else:
+            state.reserve_a, state.reserve_b = state.reserve_a - amount_out, state.reserve_b + net_in
+
     def quote(self, entry: PoolEntry, token_in: Asset, token_out: Asset, amount_in: int) -> int:
         pools = self.state.pools if self.state else {}
         state = pools.get(f"{entry.token_a}/{entry.token_b}")
         if state is None:
             return price_out(self.ctx, token_in, token_out, amount_in, entry.fee)
         reserves = (state.reserve_a, state.reserve_b) if token_in.symbol == entry.token_a else (state.reserve_b, state.reserve_a)
-        return constant_product_out(amount_in, *reserves, entry.fee)
+        return constant_product_out(amount_in, *reserves, entry.fee, round_fee_up=True)
 
     def swap(self, token_in: Asset, token_out: Asset, amount: Amount) -> Draft:
         entry, pool = self.pool(token_in, token_out)
@@ -89,6 +100,7 @@ class UniswapV3(Venue):
         min_out = floor.expected
         low_in_out = self.quote(entry, token_in, token_out, amount.min) * (10_000 - self.ctx.slippage_bps) // 10_000
         received = Amount(expected, low_in_out, max(max_out, self.quote(entry, token_in, token_out, amount.max)))
+        self.moved(entry, token_in, amount.expected, expected)
         tolerance = Tolerance(kind="min_out", value=min_out)
         return Draft(
             kind="swap",
