@@ -6,7 +6,7 @@ import re
 from typing import Annotated
 
 from eth_utils import is_checksum_address, to_checksum_address
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HEX_DATA = re.compile(r"^0x([0-9a-fA-F]{2})*$")
@@ -43,3 +43,5 @@ Address = Annotated[str, AfterValidator(checksum)]
 HexData = Annotated[str, AfterValidator(_hex_data)]
 # Base-unit integers are written as strings: uint256 values overflow JSON numbers in most readers.
 Wei = Annotated[int, BeforeValidator(_as_int), PlainSerializer(str, return_type=str, when_used="json")]
+# A base-unit amount held on chain (a uint256): non-negative and at most 2**256-1.
+UInt = Annotated[Wei, Field(ge=0, le=2**256 - 1)]

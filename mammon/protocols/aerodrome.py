@@ -14,7 +14,7 @@ from mammon.compile.quote import constant_product_out, price_out
 from mammon.errors import InputError
 from mammon.plan.model import Guard, Tolerance
 from mammon.protocols.base import Asset, Draft, Flow, Output, Requirement, Spend, Venue
-from mammon.types import Address, Wei
+from mammon.types import Address, UInt
 
 VOLATILE_FEE_PPM = 3_000  # 0.30%, the volatile default of Aerodrome's PoolFactory
 
@@ -36,9 +36,16 @@ class AerodromeConfig(BaseModel):
 
 class PoolState(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reserve_a: Wei
-    reserve_b: Wei
-    total_supply: Wei
+    reserve_a: UInt
+    reserve_b: UInt
+    total_supply: UInt
+
+
+class AerodromeState(BaseModel):
+    """`venues.aerodrome` of a world/market file: reserves and LP supply per volatile pool."""
+
+    model_config = ConfigDict(extra="forbid")
+    pools: dict[str, PoolState] = {}  # keyed "A/B" as in the chain config
 
 
 class Aerodrome(Venue):
@@ -46,11 +53,9 @@ class Aerodrome(Venue):
     display = "Aerodrome"
     Config = AerodromeConfig
     config: AerodromeConfig
-    state: State | None
+    state: AerodromeState | None
 
-    class State(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        pools: dict[str, PoolState] = {}  # keyed "A/B" as in the chain config
+    State = AerodromeState
 
     def pool_with(self, token: Asset, other: Asset | None = None) -> tuple[PoolEntry, Asset, Asset]:
         """The volatile pool holding `token` (and `other` if given), with its tokens in config order."""

@@ -13,7 +13,7 @@ from mammon.compile.amounts import ALL, Amount, widen
 from mammon.errors import InputError
 from mammon.plan.model import Guard, Tolerance
 from mammon.protocols.base import Asset, Draft, Output, RateCheck, Requirement, Spend, Venue, lending_flows
-from mammon.types import Address, Wei
+from mammon.types import Address, UInt
 
 EXP_SCALE = 10**18
 ONE_WEI = Tolerance(kind="wei", value=1)  # mToken amounts truncate once
@@ -29,7 +29,14 @@ class MoonwellConfig(BaseModel):
 
 class MarketState(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    exchange_rate: Wei  # underlying raw per mToken raw, scaled by 1e18
+    exchange_rate: UInt  # underlying raw per mToken raw, scaled by 1e18
+
+
+class MoonwellState(BaseModel):
+    """`venues.moonwell` of a world/market file (the compiler's rates, the simulator's markets)."""
+
+    model_config = ConfigDict(extra="forbid")
+    markets: dict[str, MarketState] = {}  # keyed by underlying symbol
 
 
 class Moonwell(Venue):
@@ -37,11 +44,9 @@ class Moonwell(Venue):
     display = "Moonwell"
     Config = MoonwellConfig
     config: MoonwellConfig
-    state: State | None
+    state: MoonwellState | None
 
-    class State(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        markets: dict[str, MarketState] = {}
+    State = MoonwellState
 
     def m_token(self, token: Asset) -> Asset:
         config = self.config

@@ -12,7 +12,7 @@ from mammon.compile.amounts import Amount, widen
 from mammon.errors import InputError
 from mammon.plan.model import Tolerance
 from mammon.protocols.base import Asset, Draft, Output, RateCheck, Requirement, Spend, Venue, lending_flows
-from mammon.types import Address, Wei
+from mammon.types import Address, UInt
 
 
 ONE_WEI = Tolerance(kind="wei", value=1)  # share conversions round once
@@ -32,8 +32,16 @@ class MorphoConfig(BaseModel):
 
 class VaultState(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    total_assets: Wei
-    total_supply: Wei
+    total_assets: UInt
+    total_supply: UInt
+
+
+class MorphoState(BaseModel):
+    """`venues.morpho` of a world/market file: vault totals keyed by asset symbol (the vault the compiler
+    picks) or, for the simulator, by vault name."""
+
+    model_config = ConfigDict(extra="forbid")
+    vaults: dict[str, VaultState] = {}
 
 
 def shares_for_deposit(assets: int, state: VaultState, offset: int) -> int:
@@ -53,11 +61,9 @@ class Morpho(Venue):
     display = "Morpho"
     Config = MorphoConfig
     config: MorphoConfig
-    state: State | None
+    state: MorphoState | None
 
-    class State(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        vaults: dict[str, VaultState] = {}  # keyed by asset symbol
+    State = MorphoState
 
     def vault(self, token: Asset) -> tuple[str, Asset]:
         config = self.config

@@ -16,7 +16,7 @@ from mammon.compile.quote import constant_product_out, price_out
 from mammon.errors import InputError
 from mammon.plan.model import Guard, Tolerance
 from mammon.protocols.base import Asset, Draft, Flow, Output, Spend, Venue
-from mammon.types import Address, Wei
+from mammon.types import Address, UInt
 
 
 class PoolEntry(BaseModel):
@@ -37,8 +37,15 @@ class UniswapConfig(BaseModel):
 
 class PoolState(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reserve_a: Wei  # virtual reserves of token_a / token_b as listed in the chain config
-    reserve_b: Wei
+    reserve_a: UInt  # virtual reserves of token_a / token_b as listed in the chain config
+    reserve_b: UInt
+
+
+class UniswapState(BaseModel):
+    """`venues.uniswap_v3` of a world/market file: full-range virtual reserves per pool."""
+
+    model_config = ConfigDict(extra="forbid")
+    pools: dict[str, PoolState] = {}  # keyed "A/B" as in the chain config
 
 
 def pool_address(factory: str, init_code_hash: str, token_x: str, token_y: str, fee: int) -> str:
@@ -54,11 +61,9 @@ class UniswapV3(Venue):
     display = "Uniswap V3"
     Config = UniswapConfig
     config: UniswapConfig
-    state: State | None
+    state: UniswapState | None
 
-    class State(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        pools: dict[str, PoolState] = {}  # keyed "A/B" as in the chain config
+    State = UniswapState
 
     def pool(self, token_in: Asset, token_out: Asset) -> tuple[PoolEntry, str]:
         config = self.config

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from mammon.sim.core import MAX_UINT256, Contract, Msg, SimRevert, addr, external
-from mammon.sim.core import UInt as Wei
+from mammon.types import UInt
 from mammon.sim.tokens import TokenMetadata
 
 if TYPE_CHECKING:
@@ -41,8 +41,8 @@ NOT_ENOUGH_AVAILABLE_USER_BALANCE = "32"
 
 class ReserveState(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    liquidity_index: Wei = RAY  # ray
-    liquidity_rate: Wei = 0  # ray per year (the reserve's currentLiquidityRate); 0 keeps the index constant
+    liquidity_index: UInt = RAY  # ray
+    liquidity_rate: UInt = 0  # ray per year (the reserve's currentLiquidityRate); 0 keeps the index constant
 
 
 class AaveState(BaseModel):

@@ -24,11 +24,9 @@ from math import isqrt
 from typing import TYPE_CHECKING, Any
 
 from eth_utils import keccak, to_checksum_address
-from pydantic import BaseModel, ConfigDict
 
 from mammon.sim.core import ZERO_ADDRESS, Contract, Msg, SimRevert, addr, external
 from mammon.sim.tokens import ERC20
-from mammon.sim.core import UInt as Wei
 
 if TYPE_CHECKING:
     from mammon.sim.chain import SimChain
@@ -36,18 +34,6 @@ if TYPE_CHECKING:
 MINIMUM_LIQUIDITY = 10**3
 FEE_BPS = 30
 DEAD = "0x0000000000000000000000000000000000000001"
-
-
-class PoolState(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reserve_a: Wei
-    reserve_b: Wei
-    total_supply: Wei
-
-
-class AerodromeState(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    pools: dict[str, PoolState] = {}  # keyed "A/B" as in the chain config
 
 
 def sort_tokens(token_a: str, token_b: str) -> tuple[str, str]:

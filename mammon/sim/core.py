@@ -10,15 +10,13 @@ from __future__ import annotations
 import keyword
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-from pydantic import Field
 
 from mammon.errors import MammonError
-from mammon.types import Wei
 
 if TYPE_CHECKING:
     from mammon.sim.chain import SimChain
@@ -26,8 +24,6 @@ if TYPE_CHECKING:
 MAX_UINT256 = 2**256 - 1
 ZERO_ADDRESS = "0x" + "00" * 20
 
-# A base-unit integer in a world file: non-negative and at most 2**256-1 (a uint256).
-UInt = Annotated[Wei, Field(ge=0, le=2**256 - 1)]
 
 _PANICS = {0x01: "assertion failed", 0x11: "arithmetic overflow or underflow", 0x12: "division by zero"}
 

@@ -21,10 +21,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
 
 from mammon.sim.core import MAX_UINT256, Msg, addr, checked, div, external
-from mammon.sim.core import UInt as Wei
 from mammon.sim.tokens import TokenMetadata
 
 if TYPE_CHECKING:
@@ -42,16 +40,6 @@ REDEEM_NEW_TOTAL_SUPPLY_CALCULATION_FAILED = 46
 REDEEM_TRANSFER_OUT_NOT_POSSIBLE = 47
 TRANSFER_NOT_ALLOWED = 75
 TRANSFER_NOT_ENOUGH = 76
-
-
-class MarketState(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    exchange_rate: Wei  # underlying raw per mToken raw, scaled by 1e18
-
-
-class MoonwellState(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    markets: dict[str, MarketState] = {}  # keyed by underlying symbol
 
 
 def default_exchange_rate(underlying_decimals: int, m_token_decimals: int = 8) -> int:

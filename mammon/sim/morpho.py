@@ -18,25 +18,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
 
 from mammon.sim.core import MAX_UINT256, Msg, SimRevert, addr, external
 from mammon.sim.tokens import ERC20
-from mammon.sim.core import UInt as Wei
 
 if TYPE_CHECKING:
     from mammon.sim.chain import SimChain
-
-
-class VaultState(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    total_assets: Wei
-    total_supply: Wei
-
-
-class MorphoState(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    vaults: dict[str, VaultState] = {}  # keyed by asset symbol (the vault the compiler picks) or vault name
 
 
 class Vault(ERC20):

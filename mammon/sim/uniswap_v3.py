@@ -24,10 +24,8 @@ import math
 from math import isqrt
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
 
 from mammon.sim.core import Contract, Msg, SimRevert, addr, external
-from mammon.sim.core import UInt as Wei
 
 if TYPE_CHECKING:
     from mammon.sim.chain import SimChain
@@ -37,17 +35,6 @@ MIN_SQRT_RATIO = 4295128739
 MAX_SQRT_RATIO = 1461446703485210103287273052203988822378723970342
 MSG_SENDER = "0x0000000000000000000000000000000000000001"
 ADDRESS_THIS = "0x0000000000000000000000000000000000000002"
-
-
-class PoolState(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reserve_a: Wei
-    reserve_b: Wei
-
-
-class UniswapState(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    pools: dict[str, PoolState] = {}  # keyed "A/B" as in the chain config
 
 
 class V3Pool(Contract):

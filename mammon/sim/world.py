@@ -14,14 +14,18 @@ from eth_utils import to_checksum_address
 from mammon.errors import InputError
 from mammon.files import parse_model
 from mammon.market import Portfolio
+from mammon.protocols.aerodrome import AerodromeState
+from mammon.protocols.moonwell import MoonwellState
+from mammon.protocols.morpho import MorphoState
+from mammon.protocols.uniswap_v3 import UniswapState
 from mammon.sim.aave_v3 import AavePool, AaveState, AToken, ReserveState, ray_div
-from mammon.sim.aerodrome import AerodromePool, AerodromeRouter, AerodromeState, sort_tokens
+from mammon.sim.aerodrome import AerodromePool, AerodromeRouter, sort_tokens
 from mammon.sim.chain import SimChain
 from mammon.sim.core import MAX_UINT256, addr
-from mammon.sim.moonwell import EXP_SCALE, MoonwellState, MToken, default_exchange_rate
-from mammon.sim.morpho import MorphoState, Vault
+from mammon.sim.moonwell import EXP_SCALE, MToken, default_exchange_rate
+from mammon.sim.morpho import Vault
 from mammon.sim.tokens import ERC20, WETH
-from mammon.sim.uniswap_v3 import SwapRouter02, UniswapState, V3Pool
+from mammon.sim.uniswap_v3 import SwapRouter02, V3Pool
 from mammon.units import parse_amount
 
 NATIVE = "ETH"  # the symbol a portfolio uses for the native balance
