@@ -126,6 +126,13 @@ def arg(step: Step, name: str) -> int | str:
     raise KeyError(f"step {step.id} has no argument {name}")
 
 
+def reverting(w3: Any) -> Iterator[Any]:
+    """Yield `w3` and undo every chain change made meanwhile (anvil's evm_snapshot / evm_revert)."""
+    snap = w3.provider.make_request("evm_snapshot", [])["result"]
+    yield w3
+    w3.provider.make_request("evm_revert", [snap])
+
+
 def require_anvil(what: str) -> None:
     """Skip without anvil (node_modules not installed), or fail when MAMMON_REQUIRE_ANVIL=1 (as CI sets)."""
     import os

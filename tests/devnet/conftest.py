@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Iterator
 import pytest
 from web3 import Web3
 
-from mammon_test_support import require_anvil
+from mammon_test_support import require_anvil, reverting
 
 if TYPE_CHECKING:
     from mammon.devnet import DevnetInfo
@@ -48,6 +48,4 @@ def w3_session(devnet: "DevnetInfo") -> Web3:
 @pytest.fixture()
 def w3(w3_session: Web3) -> Iterator[Web3]:
     """The session's Web3, with every chain change of the test reverted afterwards."""
-    snap = w3_session.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
-    yield w3_session
-    w3_session.provider.make_request("evm_revert", [snap])  # type: ignore[arg-type]
+    yield from reverting(w3_session)

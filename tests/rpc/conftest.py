@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from web3 import Web3
 
-from mammon_test_support import require_anvil
+from mammon_test_support import require_anvil, reverting
 from rpchelp import KEY0, WALLET
 
 if TYPE_CHECKING:
@@ -60,9 +60,7 @@ def w3_session(rpc_devnet: "DevnetInfo") -> Web3:
 @pytest.fixture()
 def w3(w3_session: Web3) -> Iterator[Web3]:
     """The devnet, with every chain change the test makes reverted afterwards."""
-    snap = w3_session.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
-    yield w3_session
-    w3_session.provider.make_request("evm_revert", [snap])  # type: ignore[arg-type]
+    yield from reverting(w3_session)
 
 
 @pytest.fixture()
