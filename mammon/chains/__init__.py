@@ -58,12 +58,6 @@ class ChainConfig(BaseModel):
                 return token
         raise UnknownNameError(f"token on {self.name}", symbol, [t.symbol for t in self.tokens], where=where)
 
-    def token_at(self, address: str) -> Token | None:
-        for token in self.tokens:
-            if token.address.lower() == address.lower():
-                return token
-        return None
-
     def section(self, protocol: str, model: type[S], *, where: str | None = None) -> S:
         """The protocol's section, validated by the protocol's own model."""
         if protocol not in self.protocols:
@@ -122,7 +116,3 @@ def load_chain(name: str, extra: Iterable[str | Path] = ()) -> ChainConfig:
     if name == "devnet" and not path.exists():
         raise InputError(f"no devnet config at {path}: run `mammon devnet up` first (or set {DEVNET_CONFIG_ENV})", where="--chain devnet")
     return load_chain_file(path)
-
-
-def known_chain_names() -> list[str]:
-    return [*_builtin_files(), "devnet"]
