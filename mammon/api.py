@@ -7,20 +7,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mammon import clock
 from mammon.chains import ChainConfig, load_chain_file
-from mammon.compile.compiler import compile_plan
 from mammon.plan.model import Plan
 from mammon.plan.planfile import dump as dump_plan
 from mammon.plan.planfile import dumps as dumps_plan
 from mammon.plan.planfile import load as load_plan
 from mammon.review import Review, review
 
+if TYPE_CHECKING:
+    from mammon.market import Market
+    from mammon.recommend import Recommendation
+
 __all__ = ["compile_plan", "dump_plan", "dumps_plan", "load_plan", "plan_schema", "validate_plan"]
+
+
+def compile_plan(
+    recommendations: Recommendation | Sequence[Recommendation],
+    *,
+    chain: str | ChainConfig = "base",
+    wallet: str,
+    market: Market | None = None,
+    now: datetime | None = None,
+    chain_configs: Sequence[str] = (),
+) -> Plan:
+    """Compile one recommendation, or several into one combined plan, into a sealed plan.
+
+    The compiler (recipes, venues, Jinja2) is imported here, on first use: loading, validating and
+    showing plans do not need it.
+    """
+    from mammon.compile.compiler import compile_plan as compile_
+
+    return compile_(recommendations, chain=chain, wallet=wallet, market=market, now=now, chain_configs=chain_configs)
 
 
 def validate_plan(path: str | Path, *, chain_config: str | Path | None = None, now: datetime | None = None) -> Review:

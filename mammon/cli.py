@@ -6,31 +6,29 @@ refused plan. Every MammonError prints as one line on stderr, never a traceback.
 
 from __future__ import annotations
 
-import json
-import re
 import sys
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from mammon import clock
-from mammon.api import compile_plan, plan_schema, validate_plan
-from mammon.errors import InputError, MammonError
-from mammon.chains import load_chain
-from mammon.market import load_market
-from mammon.market_rpc import read_market
-from mammon.types import checksum
-from mammon.plan.planfile import Format, dump, dumps
-from mammon.recommend import load_recommendations
-from mammon.review.render import RENDERERS
+# Only click is imported here: `mammon --help` and the light commands must start fast, so each command
+# imports what it uses inside its function (tests/test_cli_imports.py pins which heavy libraries each avoids).
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from mammon.errors import InputError
+    from mammon.plan.planfile import Format
+
+# The review renderers' names (mammon.review.render.RENDERERS; a test keeps the two equal).
+RENDER_FORMATS = ("text", "json", "markdown")
 
 
 class MammonGroup(click.Group):
     """Turns MammonError into one line and its exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from mammon.errors import MammonError
+
         try:
             return super().invoke(ctx)
         except MammonError as exc:
@@ -45,6 +43,10 @@ def cli() -> None:
 
 
 def _gas_price(value: str | None) -> Decimal | None:
+    from decimal import Decimal, InvalidOperation
+
+    from mammon.errors import InputError
+
     if value is None:
         return None
     try:
@@ -56,12 +58,11 @@ def _gas_price(value: str | None) -> Decimal | None:
     return price
 
 
-_REC_WHERE = re.compile(r"^recommendation(\[\d+\])?(?:\.(.+))?$")
-
-
 def _in_file(exc: InputError, path: str, item: int | None) -> InputError:
     """Name the recommendation file (and list item) in an error the compiler reports as `recommendation[i].field`."""
-    m = _REC_WHERE.match(exc.where or "")
+    import re
+
+    m = re.match(r"^recommendation(\[\d+\])?(?:\.(.+))?$", exc.where or "")
     if m:
         index = m.group(1) or (f"[{item}]" if item is not None else "")
         field = ".".join(part for part in (index, m.group(2)) if part)
@@ -84,6 +85,17 @@ def _in_file(exc: InputError, path: str, item: int | None) -> InputError:
 def plan_cmd(recommendation: str, chain: str, wallet: str, output: str | None, fmt: Format | None, combine: bool,
              prices: str | None, gas_price_gwei: str | None, chain_configs: tuple[str, ...], rpc_url: str | None) -> None:
     """Compile RECOMMENDATION (one, or a list) into plan file(s)."""
+    from pathlib import Path
+
+    from mammon import clock
+    from mammon.api import compile_plan
+    from mammon.chains import load_chain
+    from mammon.errors import InputError
+    from mammon.market import load_market
+    from mammon.plan.planfile import dump, dumps
+    from mammon.recommend import load_recommendations
+    from mammon.types import checksum
+
     recs = load_recommendations(recommendation)
     chain_cfg = load_chain(chain, chain_configs)
     market = load_market(prices)
@@ -92,6 +104,8 @@ def plan_cmd(recommendation: str, chain: str, wallet: str, output: str | None, f
             wallet = checksum(wallet)
         except ValueError as exc:
             raise InputError(str(exc), where="--wallet") from None
+        from mammon.market_rpc import read_market
+
         market = read_market(rpc_url, chain_cfg, wallet, market)
     market = market.with_overrides(gas_price_gwei=_gas_price(gas_price_gwei))
     batches = [recs] if combine else [[r] for r in recs]
@@ -117,10 +131,14 @@ def plan_cmd(recommendation: str, chain: str, wallet: str, output: str | None, f
 
 @cli.command()
 @click.argument("plan", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(sorted(RENDER_FORMATS)), default="text", show_default=True)
 @click.option("--chain-config", type=click.Path(dir_okay=False), help="chain config for a chain not in the registry")
 def show(plan: str, fmt: str, chain_config: str | None) -> None:
     """Review PLAN: every step decoded from its calldata, effects, totals and warnings."""
+    from mammon import clock
+    from mammon.api import validate_plan
+    from mammon.review.render import RENDERERS
+
     click.echo(RENDERERS[fmt](validate_plan(plan, chain_config=chain_config, now=clock.now())), nl=False)
 
 
@@ -129,6 +147,9 @@ def show(plan: str, fmt: str, chain_config: str | None) -> None:
 @click.option("--chain-config", type=click.Path(dir_okay=False))
 def validate(plan: str, chain_config: str | None) -> None:
     """Check PLAN (schema, hash, step graph, calldata vs view, expiry); exit 0 or 2."""
+    from mammon import clock
+    from mammon.api import validate_plan
+
     rv = validate_plan(plan, chain_config=chain_config, now=clock.now())
     click.echo(f"ok: {plan} is valid ({len(rv.steps)} steps, {rv.plan.content_hash[:19]}…, valid until {rv.plan.valid_until:%Y-%m-%d %H:%M:%S} UTC)")
     for warning in rv.warnings:
@@ -138,6 +159,10 @@ def validate(plan: str, chain_config: str | None) -> None:
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of the plan format."""
+    import json
+
+    from mammon.api import plan_schema
+
     click.echo(json.dumps(plan_schema(), indent=2))
 
 
@@ -174,6 +199,8 @@ def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, k
 
 
 def _confirm(summary: str) -> bool:
+    from mammon.errors import InputError
+
     if not sys.stdin.isatty():
         raise InputError("refusing to send without confirmation: pass --yes", where="apply")
     return click.confirm(summary, default=False)
@@ -186,6 +213,7 @@ def _confirm(summary: str) -> bool:
 def diff_cmd(plan: str, record: str, fmt: str) -> None:
     """Compare PLAN's expected effects and gas with RECORD; exit 1 when outside tolerance."""
     from mammon.diff import diff, render_json, render_text
+    from mammon.errors import InputError
     from mammon.plan.planfile import load
     from mammon.run import record as journal
 
@@ -203,6 +231,7 @@ def diff_cmd(plan: str, record: str, fmt: str) -> None:
 @click.option("--state-dir", type=click.Path(file_okay=False))
 def stop(clear: bool, state_dir: str | None) -> None:
     """Emergency stop: a running apply halts before its next step (until --clear)."""
+    from mammon import clock
     from mammon.run import state
 
     directory = state.state_dir(state_dir)
@@ -240,7 +269,10 @@ def devnet() -> None:
 @click.option("--fund", multiple=True, help="also give this address the default portfolio")
 def devnet_up(port: int, state_dir: str, fund: tuple[str, ...]) -> None:
     """Start anvil, deploy (or reload the deployed state) and write the devnet chain config."""
+    from pathlib import Path
+
     from mammon import devnet as dev
+    from mammon.errors import InputError
     from mammon.types import checksum
 
     try:
@@ -256,6 +288,8 @@ def devnet_up(port: int, state_dir: str, fund: tuple[str, ...]) -> None:
 @click.option("--state-dir", default=".mammon/devnet", show_default=True, type=click.Path(file_okay=False))
 def devnet_down(state_dir: str) -> None:
     """Stop the devnet started by `devnet up` (by its PID file)."""
+    from pathlib import Path
+
     from mammon import devnet as dev
 
     click.echo("devnet stopped" if dev.down(Path(state_dir)) else "no devnet was running")

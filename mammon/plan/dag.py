@@ -1,21 +1,30 @@
 """The plan's step graph: validated (acyclic, known dependencies, approvals and funding before spends)
-and walked in one deterministic topological order (plan order breaks ties)."""
+and walked in one deterministic topological order (plan order breaks ties).
+
+The graph work is the standard library's `graphlib` (cycle detection, topological order): a plan has
+tens of steps, and `mammon show` must not pay networkx's import time to check them.
+"""
 
 from __future__ import annotations
 
-import networkx as nx
+import heapq
+from graphlib import CycleError, TopologicalSorter
 
 from mammon.plan.model import Plan, Step
 
 
-def graph(steps: list[Step]) -> nx.DiGraph:
-    g = nx.DiGraph()
-    for i, step in enumerate(steps):
-        g.add_node(step.id, index=i)
-    for step in steps:
-        for dep in step.depends_on:
-            g.add_edge(dep, step.id)
-    return g
+def graph(steps: list[Step]) -> dict[str, list[str]]:
+    """Each step id -> the ids it depends on (graphlib's shape: a node and its predecessors)."""
+    return {step.id: list(step.depends_on) for step in steps}
+
+
+def ancestors(steps: list[Step]) -> dict[str, set[str]]:
+    """Each step id -> every step it depends on, directly or through others. The graph must be acyclic."""
+    deps = graph(steps)
+    found: dict[str, set[str]] = {}
+    for node in TopologicalSorter(deps).static_order():
+        found[node] = set().union(*({d} | found[d] for d in deps.get(node, ())))
+    return found
 
 
 def problems(plan: Plan) -> list[str]:
@@ -38,13 +47,14 @@ def problems(plan: Plan) -> list[str]:
                     found.append(f"step {step.id} argument {ref.arg} refers to unknown output {term!r}")
     if found:
         return found
-    g = graph(plan.steps)
-    if not nx.is_directed_acyclic_graph(g):
-        cycle = " -> ".join(u for u, _ in nx.find_cycle(g))
+    try:
+        before_of = ancestors(plan.steps)
+    except CycleError as exc:
+        cycle = " -> ".join(exc.args[1][:-1])  # graphlib lists it dependency first, first node repeated at the end
         return [f"steps form a cycle: {cycle}"]
     assumed = {(p.contract.lower(), (p.spender or "").lower()) for p in plan.preconditions if p.kind == "allowance"}
     for step in plan.steps:
-        before = nx.ancestors(g, step.id)
+        before = before_of[step.id]
         for ref in step.refs:
             for term in ref.ref.split(" + "):
                 if term.rpartition(".")[0] not in before:
@@ -63,6 +73,16 @@ def problems(plan: Plan) -> list[str]:
 
 def order(plan: Plan) -> list[Step]:
     """Steps in execution order: topological, ties broken by their position in the plan."""
-    g = graph(plan.steps)
     index = {s.id: i for i, s in enumerate(plan.steps)}
-    return [plan.step(i) for i in nx.lexicographical_topological_sort(g, key=lambda n: index[n])]
+    sorter = TopologicalSorter(graph(plan.steps))
+    sorter.prepare()
+    ready = [(index[n], n) for n in sorter.get_ready()]
+    heapq.heapify(ready)
+    ids: list[str] = []
+    while ready:  # always take the ready step that comes first in the plan
+        _, node = heapq.heappop(ready)
+        ids.append(node)
+        sorter.done(node)
+        for n in sorter.get_ready():
+            heapq.heappush(ready, (index[n], n))
+    return [plan.step(i) for i in ids]

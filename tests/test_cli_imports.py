@@ -1,0 +1,89 @@
+"""`mammon` starts fast because each command imports only what it uses (issue #10).
+
+Each case runs the command in a fresh interpreter and lists the heavy libraries it loaded: reviewing a plan
+must never load the signing stack (web3, eth_account and py_ecc's pairing tables, about a second), and
+`--help` / `show` must not load the recipe engine (jinja2) or networkx either.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mammon import Recommendation, compile_plan
+from mammon.plan.planfile import dump
+from mammon_test_support import NOW, NOW_TEXT, WALLET
+
+SIGNING = {"web3", "eth_account", "eth_keyfile", "py_ecc"}
+COMPILING = {"jinja2", "networkx"}
+
+# Runs `mammon ARGS` in this interpreter, then prints the top-level packages it imported.
+PROBE = """
+import json, sys
+from mammon.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="mammon")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+print(json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.modules})}), file=sys.stderr)
+"""
+
+
+def loaded(*args: str) -> set[str]:
+    env = {"MAMMON_NOW": NOW_TEXT, "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=120)
+    report = json.loads(run.stderr.strip().splitlines()[-1])
+    assert report["code"] in (0, None), f"mammon {' '.join(args)} exited {report['code']}:\n{run.stdout}\n{run.stderr}"
+    return set(report["modules"])
+
+
+@pytest.fixture(scope="module")
+def plan_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    plan = compile_plan(Recommendation(from_protocol="moonwell", to_protocol="aave_v3", token="USDC", amount="1000"),
+                        chain="base", wallet=WALLET, now=NOW)
+    path = tmp_path_factory.mktemp("imports") / "plan.yaml"
+    dump(plan, path)
+    return path
+
+
+def test_importing_the_cli_loads_only_click() -> None:
+    modules = loaded("--help")
+    assert not modules & (SIGNING | COMPILING | {"pydantic", "yaml", "rich", "eth_abi", "eth_utils"})
+
+
+def test_show_loads_neither_the_signing_stack_nor_the_compiler(plan_file: Path) -> None:
+    modules = loaded("show", str(plan_file))
+    assert "rich" in modules, "the probe really rendered a review"
+    assert not modules & (SIGNING | COMPILING)
+
+
+def test_validate_does_not_load_the_signing_stack(plan_file: Path) -> None:
+    modules = loaded("validate", str(plan_file))
+    assert "pydantic" in modules, "the probe really loaded the plan"
+    assert not modules & SIGNING
+
+
+def test_the_cli_offers_exactly_the_review_renderers() -> None:
+    from mammon.cli import RENDER_FORMATS
+    from mammon.review.render import RENDERERS
+
+    assert sorted(RENDER_FORMATS) == sorted(RENDERERS)
+
+
+def test_the_package_names_load_on_first_use() -> None:
+    import mammon
+    import mammon.review.render  # binds the subpackage mammon.review; the public name stays the function
+
+    assert callable(mammon.review) and mammon.review.__module__ == "mammon.review"
+    from mammon import api
+
+    assert mammon.load_plan is api.load_plan and mammon.compile_plan is api.compile_plan
+    assert all(getattr(mammon, name) is not None for name in mammon.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        mammon.nonsense  # noqa: B018
