@@ -1,13 +1,15 @@
 """The `mammon` command: a thin shell over the library (parse, call, render).
 
 Exit codes: 0 success, 1 a check failed (a failed step, a diff outside tolerance), 2 bad input or a
-refused plan. Every MammonError prints as one line on stderr, never a traceback.
+refused plan, 3 an internal error (a bug). Every failure prints as one line on stderr, never a traceback
+(unless MAMMON_DEBUG=1); `MammonGroup` is the one place that turns exceptions into lines and exit codes.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -23,17 +25,58 @@ if TYPE_CHECKING:
 RENDER_FORMATS = ("text", "json", "markdown")
 
 
-class MammonGroup(click.Group):
-    """Turns MammonError into one line and its exit code."""
+DEBUG_ENV = "MAMMON_DEBUG"
+INTERNAL_ERROR = 3
 
-    def invoke(self, ctx: click.Context) -> Any:
+
+def _fail(message: str, code: int) -> NoReturn:
+    from mammon.safetext import printable
+
+    click.echo(f"error: {printable(message)}", err=True)
+    sys.exit(code)
+
+
+class MammonGroup(click.Group):
+    """The one exception path of the command line: every failure leaves as one line on stderr and an exit code.
+
+    MammonError -> its message and exit code (2 bad input, 1 a failed check); a click usage error (unknown
+    option, bad value) -> one line, exit 2; anything unexpected -> one "internal error" line, exit 3, with
+    the traceback only when MAMMON_DEBUG=1.
+    """
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
         from mammon.errors import MammonError
 
         try:
-            return super().invoke(ctx)
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except MammonError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            _fail(str(exc), exc.exit_code)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare `mammon` (or `mammon audit`): not an error
+            click.echo(exc.ctx.get_help() if exc.ctx else "")
+            sys.exit(0)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx else (prog_name or "mammon")
+            _fail(f"{command}: {exc.format_message()} (see '{command} --help')", exc.exit_code)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except click.exceptions.Abort:
+            _fail("aborted", 1)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader went away (`mammon show plan.yaml | head`): nothing left to say
+            sys.exit(1)
+        except Exception as exc:  # noqa: BLE001 - the edge: whatever escaped becomes one line
+            if os.environ.get(DEBUG_ENV) == "1":
+                import traceback
+
+                traceback.print_exc()
+            _fail(f"internal error: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc).strip() else ''} "
+                  f"(a bug in mammon: please report it with the command you ran; {DEBUG_ENV}=1 shows the traceback)", INTERNAL_ERROR)
+        if standalone_mode:
+            sys.exit(result if isinstance(result, int) else 0)
+        return result
 
 
 @click.group(cls=MammonGroup)
@@ -43,17 +86,13 @@ def cli() -> None:
 
 
 def _gas_price(value: str | None) -> Decimal | None:
-    from decimal import Decimal, InvalidOperation
-
     from mammon.errors import InputError
+    from mammon.units import plain_decimal
 
     if value is None:
         return None
-    try:
-        price = Decimal(value)
-    except InvalidOperation:
-        raise InputError(f"{value!r} is not a number", where="--gas-price-gwei") from None
-    if not price.is_finite() or price <= 0:
+    price = plain_decimal(value, what="gas price", where="--gas-price-gwei")
+    if price <= 0:
         raise InputError(f"must be positive, got {value}", where="--gas-price-gwei")
     return price
 
@@ -94,14 +133,14 @@ def plan_cmd(recommendation: str, chain: str, wallet: str, output: str | None, f
     from mammon.market import load_market
     from mammon.plan.planfile import dump, dumps
     from mammon.recommend import load_recommendations
-    from mammon.types import checksum
+    from mammon.types import wallet_address
 
     recs = load_recommendations(recommendation)
     chain_cfg = load_chain(chain, chain_configs)
     market = load_market(prices)
     if rpc_url:
         try:
-            wallet = checksum(wallet)
+            wallet = wallet_address(wallet)
         except ValueError as exc:
             raise InputError(str(exc), where="--wallet") from None
         from mammon.market_rpc import read_market
@@ -273,10 +312,10 @@ def devnet_up(port: int, state_dir: str, fund: tuple[str, ...]) -> None:
 
     from mammon import devnet as dev
     from mammon.errors import InputError
-    from mammon.types import checksum
+    from mammon.types import wallet_address
 
     try:
-        funded = [checksum(a) for a in fund]
+        funded = [wallet_address(a) for a in fund]
     except ValueError as exc:
         raise InputError(str(exc), where="--fund") from None
     info = dev.up(port=port, state_dir=Path(state_dir), fund=funded)

@@ -1,51 +1,364 @@
-"""Reading user files (YAML or JSON) into pydantic models, with one-line errors naming file and field."""
+"""Reading user files (YAML, JSON, TOML) into pydantic models, with one-line errors naming file and field.
+
+Every file mammon reads from a user goes through here, and nothing in a file can hurt:
+
+- at most `MAX_BYTES` are read (a 10 MB file is refused, not parsed for a minute);
+- the text must be UTF-8 (a leading byte-order mark is allowed);
+- nesting deeper than `MAX_DEPTH` is refused *before* any recursive parser sees it: importing py_ecc
+  raises Python's recursion limit to 100,000, so a deeply nested JSON would crash the C parser's stack;
+- YAML aliases (`*name`) and merge keys (`<<`) are refused (no "billion laughs"), and so are tags
+  other than the plain scalar/collection ones;
+- a key given twice in one mapping is refused, naming the key and its line (YAML and JSON);
+- numbers are never rewritten: YAML 1.1 reads `010` as 8, `1_000` as 1000 and `1:30` as 90, so such
+  plain scalars are refused (quote them); non-finite floats (`.inf`, `NaN`, `1e999`) are refused.
+
+YAML is read from libyaml's event stream (`yaml.CSafeLoader`'s C parser) into plain dicts and lists by
+one loop with an explicit stack: no recursion, and about twice as fast as `yaml.load` (it skips the node
+graph). Unknown keys in a model are refused with the nearest known field ("did you mean").
+"""
 
 from __future__ import annotations
 
+import difflib
 import json
+import math
+import re
+import types
+import typing
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+    DocumentStartEvent,
+)
+from yaml.nodes import ScalarNode
 
 from mammon.errors import InputError
 
 M = TypeVar("M", bound=BaseModel)
 
+MAX_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_PROBLEMS = 5  # validation problems listed on the one error line; the rest are counted
 
-def read_data(path: str | Path) -> Any:
-    """Parse a YAML or JSON file (JSON is YAML, but JSON errors read better from the json module)."""
+_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_SCALAR_TAGS = frozenset({_STR, _INT, _FLOAT, "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"})
+_COLLECTION_TAGS = frozenset({None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+_PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_PLAIN_FLOAT = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
+
+
+# --- bytes and text --------------------------------------------------------------------------------
+
+
+def read_bytes(path: str | Path, *, max_bytes: int = MAX_BYTES) -> bytes:
+    """The file's bytes, refusing a missing/unreadable file and anything over `max_bytes`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(max_bytes + 1)
     except FileNotFoundError:
         raise InputError("file not found", where=str(path)) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+    except (IsADirectoryError, PermissionError, OSError) as exc:
         raise InputError(f"cannot read file ({exc.__class__.__name__})", where=str(path)) from None
-    if path.suffix == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", where=str(path)) from None
+    if len(raw) > max_bytes:
+        raise InputError(f"file is larger than {max_bytes // 1024} KiB: refusing to read it", where=str(path))
+    return raw
+
+
+def decode_text(raw: bytes, *, where: str) -> str:
+    """UTF-8 text (a leading BOM dropped), or a one-line refusal naming the first bad byte."""
     try:
-        return yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}", where=where) from None
+    return text.removeprefix("\ufeff")
+
+
+def read_text(path: str | Path, *, max_bytes: int = MAX_BYTES) -> str:
+    return decode_text(read_bytes(path, max_bytes=max_bytes), where=str(path))
+
+
+# --- JSON ------------------------------------------------------------------------------------------
+
+# A string, or an unterminated one up to the end (so a stray quote never makes the scan quadratic).
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"?', re.DOTALL)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _bracket_depth(text: str) -> int:
+    """Deepest nesting of [] and {} outside strings (strings removed first; counts only, no recursion)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0
+    depth = deepest = 0
+    for ch in _BRACKETS.findall(_JSON_STRING.sub("", text)):
+        if ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        else:
+            depth -= 1
+    return deepest
+
+
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Refused(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused(f"number {text[:40]} is out of range")
+    return value
+
+
+def _json_constant(text: str) -> Any:
+    raise _Refused(f"{text} is not a JSON number")
+
+
+class _Refused(ValueError):
+    """A problem found while parsing; becomes an InputError naming the file."""
+
+
+def loads_json(text: str, *, where: str) -> Any:
+    """Parse JSON text: depth-bounded first, duplicate keys and NaN/Infinity refused."""
+    if _bracket_depth(text) > MAX_DEPTH:
+        raise InputError(f"nested deeper than {MAX_DEPTH} levels", where=where)
+    try:
+        return json.loads(text, object_pairs_hook=_json_pairs, parse_float=_json_float, parse_constant=_json_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", where=where) from None
+    except _Refused as exc:
+        raise InputError(str(exc), where=where) from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer over Python's 4,300-digit limit
+        raise InputError(f"malformed JSON: {_first_line(exc)}", where=where) from None
+
+
+# --- YAML ------------------------------------------------------------------------------------------
+
+
+def _at(event: Any) -> str:
+    mark = getattr(event, "start_mark", None)
+    return f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+
+
+def _scalar(loader: Any, event: Any) -> Any:
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = loader.resolve(ScalarNode, event.value, event.implicit)
+    if tag == _STR:
+        return event.value
+    if tag not in _SCALAR_TAGS:
+        what = "merge keys (<<) are" if tag == "tag:yaml.org,2002:merge" else f"tag {tag} is"
+        raise _Refused(f"YAML {what} not allowed{_at(event)}")
+    value = event.value
+    if (tag == _INT and not _PLAIN_INT.fullmatch(value)) or (tag == _FLOAT and not _PLAIN_FLOAT.fullmatch(value)):
+        raise _Refused(f"number {value[:40]!r}{_at(event)} is not a plain decimal (YAML 1.1 reads octal, hex, "
+                       "underscores and 1:30 as other numbers): write it in decimal or quote it")
+    result = loader.yaml_constructors[tag](loader, ScalarNode(tag, value))
+    if tag == _FLOAT and not math.isfinite(result):
+        raise _Refused(f"number {value[:40]!r}{_at(event)} is not finite")
+    return result
+
+
+def _yaml_events(loader: Any, where: str) -> Any:
+    """Build the single document from the event stream with an explicit stack (no recursion, no aliases)."""
+    stack: list[Any] = []
+    keys: list[Any] = []  # per open mapping: None (expecting a key) or (key, event)
+    root: Any = None
+    documents = 0
+    get_event = loader.get_event
+    while True:
+        event = get_event()
+        kind = event.__class__
+        if kind is ScalarEvent:
+            value = _scalar(loader, event)
+        elif kind is MappingStartEvent or kind is SequenceStartEvent:
+            if event.tag not in _COLLECTION_TAGS:
+                raise _Refused(f"YAML tag {event.tag} is not allowed{_at(event)}")
+            if len(stack) >= MAX_DEPTH:
+                raise _Refused(f"nested deeper than {MAX_DEPTH} levels{_at(event)}")
+            if stack and stack[-1].__class__ is dict and keys[-1] is None:
+                raise _Refused(f"a mapping key must be a plain value, not a {'mapping' if kind is MappingStartEvent else 'list'}{_at(event)}")
+            stack.append({} if kind is MappingStartEvent else [])
+            keys.append(None)
+            continue
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            value = stack.pop()
+            keys.pop()
+        elif kind is AliasEvent:
+            raise _Refused(f"YAML aliases (*{event.anchor}) are not allowed{_at(event)}")
+        elif kind is DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise _Refused(f"more than one YAML document{_at(event)}")
+            continue
+        elif kind is StreamEndEvent:
+            return root
+        else:
+            continue
+        if not stack:
+            root = value
+            continue
+        top = stack[-1]
+        if top.__class__ is list:
+            top.append(value)
+            continue
+        pending = keys[-1]
+        if pending is None:
+            try:
+                hash(value)
+            except TypeError:
+                raise _Refused(f"a mapping key must be a plain value{_at(event)}") from None
+            keys[-1] = (value, event)
+            continue
+        key, key_event = pending
+        if key in top:
+            raise _Refused(f"duplicate key {key!r}{_at(key_event)}")
+        top[key] = value
+        keys[-1] = None
+
+
+def loads_yaml(text: str, *, where: str) -> Any:
+    """Parse one YAML document into dicts, lists and scalars, refusing aliases, deep nesting and duplicates."""
+    loader = _Loader(text)
+    try:
+        return _yaml_events(loader, where)
+    except _Refused as exc:
+        raise InputError(str(exc), where=where) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "cannot parse"
-        raise InputError(f"malformed YAML{at}: {problem}", where=str(path)) from None
+        raise InputError(f"malformed YAML{at}: {problem}", where=where) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a scalar constructor's own error (a bad date, an int too long)
+        raise InputError(f"malformed YAML: {_first_line(exc)}", where=where) from None
+    finally:
+        loader.dispose()
 
 
-def describe_validation(exc: ValidationError) -> str:
+def _first_line(exc: BaseException) -> str:
+    if "integer string conversion" in str(exc):
+        return "a number has more than 4,300 digits"
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else exc.__class__.__name__
+
+
+# --- files -----------------------------------------------------------------------------------------
+
+
+def loads_data(text: str, *, where: str, fmt: str = "yaml") -> Any:
+    return loads_json(text, where=where) if fmt == "json" else loads_yaml(text, where=where)
+
+
+def read_data(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Any:
+    """Parse a YAML or JSON file (by suffix: JSON errors read better from the json module)."""
+    path = Path(path)
+    text = read_text(path, max_bytes=max_bytes)
+    return loads_data(text, where=str(path), fmt="json" if path.suffix.lower() == ".json" else "yaml")
+
+
+def read_toml(path: str | Path, *, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
+    """Parse a TOML file (size-limited, nesting bounded before the recursive parser sees it)."""
+    import tomllib
+
+    text = read_text(path, max_bytes=max_bytes)
+    if _bracket_depth(text) > MAX_DEPTH:
+        raise InputError(f"nested deeper than {MAX_DEPTH} levels", where=str(path))
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"malformed TOML: {_first_line(exc)}", where=str(path)) from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"malformed TOML: {_first_line(exc)}", where=str(path)) from None
+
+
+# --- models ----------------------------------------------------------------------------------------
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The concrete types a field annotation may hold (Annotated, Optional and unions opened up)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return [t for arg in typing.get_args(tp) for t in _unwrap(arg)]
+    return [tp]
+
+
+def _fields_at(model: Any, loc: Iterable[Any]) -> list[str] | None:
+    """The field names of the model found by walking `loc` down from `model` (None if not a model)."""
+    current = [model]
+    for part in loc:
+        following: list[Any] = []
+        for tp in (t for c in current for t in _unwrap(c)):
+            origin = typing.get_origin(tp)
+            if isinstance(tp, type) and issubclass(tp, BaseModel):
+                fields = tp.model_fields
+                key = next((n for n, f in fields.items() if part in (n, f.alias)), None)
+                if key is not None:
+                    following.append(fields[key].annotation)
+                elif isinstance(part, str) and part == tp.__name__:
+                    following.append(tp)
+            elif origin in (list, tuple, set, frozenset) and isinstance(part, int):
+                following.extend(typing.get_args(tp)[:1])
+            elif origin is dict:
+                args = typing.get_args(tp)
+                following.append(args[1] if len(args) == 2 else Any)
+            elif isinstance(part, str) and getattr(tp, "__name__", None) == part:
+                following.append(tp)  # a union member named in the location (pydantic's smart union)
+            elif isinstance(part, str) and origin is not None and str(part).startswith(getattr(origin, "__name__", "?")):
+                following.append(tp)
+        if not following:
+            return None
+        current = following
+    names = [n for tp in (t for c in current for t in _unwrap(c)) if isinstance(tp, type) and issubclass(tp, BaseModel)
+             for n, f in tp.model_fields.items() for n in ([f.alias] if f.alias else [n])]
+    return names or None
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    known = sorted(set(known))
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; known: {', '.join(known)}" if known else ""
+
+
+def describe_validation(exc: ValidationError, model: Any = None) -> str:
     """All problems of a pydantic error on one line: `field.path: message; ...`."""
     parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    errors = exc.errors()
+    for err in errors[:MAX_PROBLEMS]:
+        loc = ".".join(str(p)[:80] for p in err["loc"]) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "extra_forbid" or err["type"] == "extra_forbidden":
             msg = "unknown field"
+            known = _fields_at(model, err["loc"][:-1]) if model is not None else None
+            if known:
+                msg += did_you_mean(str(err["loc"][-1]), known)
         parts.append(f"{loc}: {msg}")
+    if len(errors) > MAX_PROBLEMS:
+        parts.append(f"and {len(errors) - MAX_PROBLEMS} more problems")
     return "; ".join(parts)
 
 
@@ -54,7 +367,9 @@ def parse_model(model: type[M], data: Any, *, where: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InputError(describe_validation(exc), where=where) from None
+        raise InputError(describe_validation(exc, model), where=where) from None
+    except RecursionError:
+        raise InputError(f"nested too deeply to validate (more than {MAX_DEPTH} levels)", where=where) from None
 
 
 def load_model(model: type[M], path: str | Path) -> M:

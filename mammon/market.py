@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from mammon.files import load_model
-from mammon.types import Address
+from mammon.types import Address, DecimalText
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORLD = ROOT / "plans" / "worlds" / "default.yaml"
@@ -40,8 +40,8 @@ class Portfolio(BaseModel):
 class Market(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    gas_price_gwei: Decimal = Field(Decimal("0.01"), gt=0)
-    prices_usd: dict[str, Decimal] = Field(description="USD price per token symbol (ETH for gas)")
+    gas_price_gwei: DecimalText = Field(Decimal("0.01"), gt=0)
+    prices_usd: dict[str, DecimalText] = Field(description="USD price per token symbol (ETH for gas)")
     venues: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per-venue state, validated by the venue")
     portfolio: Portfolio | None = Field(None, description="holdings assumed for the plan's wallet; None = unknown")
     holdings: dict[Address, Portfolio] = Field(default_factory=dict, description="holdings of named addresses")

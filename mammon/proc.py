@@ -1,8 +1,21 @@
-"""Process liveness, shared by the devnet's anvil handling and the wallet lock."""
+"""Child processes and liveness, shared by the devnet's anvil, the fork runner, solc-js and the wallet lock."""
 
 from __future__ import annotations
 
 import os
+
+# What a child process (anvil, node) may see of mammon's environment: only these, never the rest.
+# An allow-list, not a deny-list: MAMMON_PRIVATE_KEY, MAMMON_MNEMONIC, MAMMON_KEYSTORE_PASSWORD, ETH_RPC_URL
+# (which may carry an API key) and whatever secret a user's shell holds stay with mammon.
+CHILD_ENV_KEYS = frozenset({"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TEMP", "TMP",
+                            "SYSTEMROOT"})
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """An explicit, scrubbed environment for a child process: the allow-listed variables plus `extra`."""
+    env = {key: value for key, value in os.environ.items() if key in CHILD_ENV_KEYS}
+    env.update(extra)
+    return env
 
 
 def pid_alive(pid: int) -> bool:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
+from decimal import Decimal
 from typing import Annotated
 
 from eth_utils import is_checksum_address, to_checksum_address
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+
+from mammon.errors import AmountError
+from mammon.units import plain_decimal
 
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HEX_DATA = re.compile(r"^0x([0-9a-fA-F]{2})*$")
@@ -21,6 +26,29 @@ def checksum(value: str) -> str:
     if mixed and not is_checksum_address(value):
         raise ValueError(f"{value} has a bad EIP-55 checksum (expected {to_checksum_address(value)})")
     return to_checksum_address(value)
+
+
+ZERO_ADDRESS = "0x" + "0" * 40
+
+
+def wallet_address(value: str) -> str:
+    """A wallet: a checksummed address that is not the zero address (nobody holds its key)."""
+    address = checksum(value)
+    if address == ZERO_ADDRESS:
+        raise ValueError(f"{address} is the zero address: no one can sign for it")
+    return address
+
+
+def _decimal_text(value: object) -> Decimal:
+    """A decimal as written: a plain decimal string, an int, or a finite float/Decimal (never `1,000` or `1e3` text)."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number")
+        return Decimal(str(value))
+    try:
+        return plain_decimal(value, what="number")  # type: ignore[arg-type]
+    except AmountError as exc:
+        raise ValueError(exc.message) from None
 
 
 def _hex_data(value: str) -> str:
@@ -40,6 +68,9 @@ def _as_int(value: object) -> int:
 
 
 Address = Annotated[str, AfterValidator(checksum)]
+Wallet = Annotated[str, AfterValidator(wallet_address)]
+# A decimal number (prices, gas price): plain decimal text, an int or a finite float; never a rewritten string.
+DecimalText = Annotated[Decimal, BeforeValidator(_decimal_text)]
 HexData = Annotated[str, AfterValidator(_hex_data)]
 # Base-unit integers are written as strings: uint256 values overflow JSON numbers in most readers.
 Wei = Annotated[int, BeforeValidator(_as_int), PlainSerializer(str, return_type=str, when_used="json")]

@@ -5,30 +5,58 @@ Amounts are parsed from strings with `Decimal` so "0.1" is exactly one tenth; a 
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation, localcontext
+import re
+from decimal import Decimal, localcontext
 
 from mammon.errors import AmountError
 
 UINT256_MAX = 2**256 - 1
 
 
+MAX_DIGITS = 100  # a uint256 has 78 digits; 100 leaves room for 18 decimals
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def plain_decimal(text: str | int | Decimal, *, what: str = "amount", where: str | None = None) -> Decimal:
+    """A number as the user wrote it: digits with at most one '.', or refused (never rewritten).
+
+    `"1.000,50"`, `"1,000"`, `"1_000"`, `"1e3"`, `" 5"` and floats are refused rather than guessed at;
+    a Python int or a finite Decimal is taken as it is.
+    """
+    if isinstance(text, bool) or not isinstance(text, (str, int, Decimal)):
+        raise AmountError(f"{what} must be a decimal string (e.g. '1000.50'), got {type(text).__name__}"
+                          + ("; floats lose precision" if isinstance(text, float) else ""), where=where)
+    if isinstance(text, int):
+        value = Decimal(text)
+    elif isinstance(text, Decimal):
+        if not text.is_finite():
+            raise AmountError(f"{what} {text} is not a finite number", where=where)
+        value = text
+    elif not _PLAIN_AMOUNT.fullmatch(text):
+        raise AmountError(f"{what} {text[:60]!r} is not a plain decimal number: write digits with at most one '.' "
+                          "(no thousands separators, commas, underscores, exponents or spaces)", where=where)
+    else:
+        value = Decimal(text)
+    if len(value.as_tuple().digits) + abs(int(value.as_tuple().exponent)) > MAX_DIGITS:
+        raise AmountError(f"{what} {str(text)[:60]} has more than {MAX_DIGITS} digits", where=where)
+    return value
+
+
 def parse_amount(text: str | int | Decimal, decimals: int, *, symbol: str, where: str | None = None, allow_zero: bool = False) -> int:
     """Turn a positive decimal string into base units, refusing zero (unless a holding), negatives and extra precision."""
-    try:
-        value = Decimal(str(text).replace("_", "").replace(",", ""))
-    except InvalidOperation:
-        raise AmountError(f"amount {text!r} is not a number", where=where) from None
-    if not value.is_finite():
-        raise AmountError(f"amount {text!r} is not a finite number", where=where)
+    value = plain_decimal(text, where=where)
     if value < 0 or (value == 0 and not allow_zero):
         raise AmountError(f"amount must be positive, got {text}", where=where)
-    exponent = value.as_tuple().exponent
-    assert isinstance(exponent, int)
-    if -exponent > decimals and value != value.quantize(Decimal(1).scaleb(-decimals)):
-        raise AmountError(f"amount {text} has more decimals than {symbol} ({decimals})", where=where)
     with localcontext() as ctx:
-        ctx.prec = 100
-        return int(value.scaleb(decimals))
+        ctx.prec = 2 * MAX_DIGITS
+        exponent = value.as_tuple().exponent
+        assert isinstance(exponent, int)
+        if -exponent > decimals and value != value.quantize(Decimal(1).scaleb(-decimals)):
+            raise AmountError(f"amount {text} has more decimals than {symbol} ({decimals})", where=where)
+        raw = int(value.scaleb(decimals))
+    if raw > UINT256_MAX:
+        raise AmountError(f"amount {text} is more than a uint256 holds", where=where)
+    return raw
 
 
 def to_decimal(raw: int, decimals: int) -> Decimal:

@@ -85,8 +85,11 @@ def test_missing_file(mammon: Mammon, tmp_path: Path) -> None:
 
 
 def test_unknown_field(mammon: Mammon, tmp_path: Path) -> None:
+    path = write_yaml(tmp_path / "rec.yaml", {"to_protocol": "aave_v3", "token": "USDC", "amount": "10", "reasn": "x"})
+    assert refuse_plan(mammon, tmp_path, path) == f"{path}: reasn: unknown field; did you mean 'reason'?"
     path = rec(tmp_path, colour="red")
-    assert refuse_plan(mammon, tmp_path, path) == f"{path}: colour: unknown field"
+    assert refuse_plan(mammon, tmp_path, path) == (f"{path}: colour: unknown field; known: amount, confidence, expected_apy, from_protocol, "
+                                                   "reason, slippage_bps, swap_venue, to_protocol, to_token, token, valid_for")
 
 
 def test_missing_field(mammon: Mammon, tmp_path: Path) -> None:
@@ -114,7 +117,12 @@ def test_plan_with_unknown_field(mammon: Mammon, tmp_path: Path, plan_file: Path
     data = yaml.safe_load(plan_file.read_text())
     data["steps"][1]["approve_everything"] = True
     path = write_yaml(tmp_path / "edited.yaml", data)
-    assert mammon.refuses("validate", path) == f"{path}: steps.1.approve_everything: unknown field"
+    assert mammon.refuses("validate", path) == (f"{path}: steps.1.approve_everything: unknown field; known: allowances, call, decoded, "
+                                                "depends_on, description, effects, gas, guards, id, kind, outputs, pulls, refs, venue")
+    data["steps"][1].pop("approve_everything")
+    data["steps"][1]["call"]["vaule"] = "1"
+    path = write_yaml(tmp_path / "edited.yaml", data)
+    assert mammon.refuses("validate", path) == f"{path}: steps.1.call.vaule: unknown field; did you mean 'value'?"
 
 
 def test_plan_of_another_major_format_version(mammon: Mammon, tmp_path: Path, plan_file: Path) -> None:
@@ -177,13 +185,25 @@ def test_chain_config_with_a_bad_checksum(mammon: Mammon, tmp_path: Path) -> Non
 # --- amounts --------------------------------------------------------------------------------------
 
 
+NOT_PLAIN = ("is not a plain decimal number: write digits with at most one '.' "
+             "(no thousands separators, commas, underscores, exponents or spaces)")
+
+
 @pytest.mark.parametrize(("amount", "message"), [
     ("0", "amount must be positive, got 0"),
     ("0.000", "amount must be positive, got 0.000"),
     ("-5", "amount must be positive, got -5"),
     ("1.0000001", "amount 1.0000001 has more decimals than USDC (6)"),
-    ("ten", "amount 'ten' is not a number"),
-    ("NaN", "amount 'NaN' is not a finite number"),
+    ("ten", f"amount 'ten' {NOT_PLAIN}"),
+    ("NaN", f"amount 'NaN' {NOT_PLAIN}"),
+    ("1.000,50", f"amount '1.000,50' {NOT_PLAIN}"),
+    ("1,0,0,0", f"amount '1,0,0,0' {NOT_PLAIN}"),
+    ("1,000", f"amount '1,000' {NOT_PLAIN}"),
+    ("1_000", f"amount '1_000' {NOT_PLAIN}"),
+    ("1e3", f"amount '1e3' {NOT_PLAIN}"),
+    ("0x10", f"amount '0x10' {NOT_PLAIN}"),
+    ("1.", f"amount '1.' {NOT_PLAIN}"),
+    ("1 000", f"amount '1 000' {NOT_PLAIN}"),
 ])
 def test_bad_amount(mammon: Mammon, tmp_path: Path, amount: str, message: str) -> None:
     path = rec(tmp_path, amount=amount)
@@ -246,12 +266,19 @@ def test_bad_item_in_a_list(mammon: Mammon, tmp_path: Path) -> None:
     assert refuse_plan(mammon, tmp_path, path) == f"{path}: [1].amount: amount must be positive, got 0"
     assert refuse_plan(mammon, tmp_path, path, "--combine") == f"{path}: [1].amount: amount must be positive, got 0"
     path = write_yaml(tmp_path / "recs.yaml", [GOOD, {**GOOD, "colour": "red"}])
-    assert refuse_plan(mammon, tmp_path, path) == f"{path}: [1]: colour: unknown field"
+    assert refuse_plan(mammon, tmp_path, path).startswith(f"{path}: [1]: colour: unknown field; known: amount, ")
 
 
 def test_bad_gas_price(mammon: Mammon, tmp_path: Path) -> None:
     line = refuse_plan(mammon, tmp_path, EXAMPLES_DIR / "moonwell-to-aave.yaml", "--gas-price-gwei", "-1")
     assert line == "--gas-price-gwei: must be positive, got -1"
+    line = refuse_plan(mammon, tmp_path, EXAMPLES_DIR / "moonwell-to-aave.yaml", "--gas-price-gwei", "1e3")
+    assert line == f"--gas-price-gwei: gas price '1e3' {NOT_PLAIN}"
+
+
+def test_zero_wallet(mammon: Mammon, tmp_path: Path) -> None:
+    line = refuse_plan(mammon, tmp_path, EXAMPLES_DIR / "moonwell-to-aave.yaml", "--wallet", "0x" + "0" * 40)
+    assert line == "--wallet: 0x0000000000000000000000000000000000000000 is the zero address: no one can sign for it"
 
 
 def test_bad_clock(mammon: Mammon, tmp_path: Path) -> None:

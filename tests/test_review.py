@@ -221,3 +221,34 @@ def test_show_output_is_what_the_library_reviews(mammon: Mammon, plan_file: Path
 
     assert mammon("show", plan_file).stdout == text(review(load(plan_file), now=NOW))
     assert dumps(load(plan_file)) == plan_file.read_text()
+
+
+# --- what a plan's strings cannot do to the review ---------------------------------------------------
+
+
+def test_text_review_escapes_control_characters_and_shows_value() -> None:
+    """A newline in `reason` cannot add a fake "Warnings  none" line, an ANSI escape cannot recolour the terminal,
+    a bidi override cannot reorder text, and a call's ETH `value` is printed for every step."""
+    from dataclasses import replace
+
+    from mammon.review.render import markdown, text
+
+    plan = compiled("moonwell-to-aave")
+    rec = plan.recommendations[0].model_copy(update={"reason": "fine\nWarnings  none\n\x1b[2J\u202eevil"})
+    plan = plan.model_copy(update={"recommendations": [rec], "notes": ["note\rline"]})
+    rv = review(plan, now=NOW)
+    first, decoded = rv.steps[0]
+    rv = replace(rv, plan=plan, steps=[(first.model_copy(update={
+        "description": "Redeem\n   sends   0.00 ETH",
+        "call": first.call.model_copy(update={"value": 1_500_000_000_000_000_000})}), decoded), *rv.steps[1:]])
+    out = text(rv)
+    assert "\x1b" not in out and "\u202e" not in out and "\r" not in out
+    assert [line for line in out.splitlines() if line.startswith("Warnings")] == ["Warnings  none"]
+    assert '"fine\\nWarnings  none\\n\\x1b[2J\\u202eevil"' in out
+    assert "1. withdraw: Redeem\\n   sends   0.00 ETH" in out
+    assert "Note      note\\rline" in out
+    sends = [line.strip() for line in out.splitlines() if line.strip().startswith("sends")]
+    assert sends == ["sends   1.50 ETH with the call (its `value`)", "sends   0.00 ETH with the call (its `value`)",
+                     "sends   0.00 ETH with the call (its `value`)"]
+    md = markdown(rv)
+    assert "\x1b" not in md and "\\nWarnings  none" in md

@@ -32,7 +32,7 @@ from mammon.protocols import venue_class
 from mammon.protocols.base import Asset, Context, Draft, Venue
 from mammon.protocols.erc20 import approve
 from mammon.recommend import Recommendation
-from mammon.types import checksum
+from mammon.types import wallet_address
 from mammon.units import format_amount, parse_amount
 
 _REF = re.compile(r"^\$\{([A-Za-z0-9_\-]+)\.([A-Za-z0-9_]+)\}$")
@@ -324,7 +324,7 @@ def compile_plan(
     chain_cfg = chain if isinstance(chain, ChainConfig) else load_chain(chain, chain_configs)
     market = market or load_market()
     try:
-        wallet = checksum(wallet)
+        wallet = wallet_address(wallet)
     except ValueError as exc:
         raise InputError(str(exc), where="--wallet") from None
     now = (now or datetime.now(UTC)).replace(microsecond=0)

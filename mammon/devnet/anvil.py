@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mammon.errors import DevnetError
-from mammon.proc import pid_alive
+from mammon.proc import child_env, pid_alive
 from mammon.devnet.artifacts import INSTALL_HINT, node_modules_dir
 
 CHAIN_ID = 31337
@@ -105,7 +105,7 @@ def start_anvil(
     log = open(state_dir / "anvil.log", "ab")
     try:
         popen = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=detach
+            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=detach, env=child_env()
         )
     finally:
         log.close()

@@ -18,6 +18,7 @@ from typing import Any
 
 from mammon.errors import DevnetError
 from mammon.devnet.artifacts import node_modules_dir, package_version
+from mammon.proc import child_env
 
 CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"
 COMPILE_JS = Path(__file__).resolve().parent / "compile.js"
@@ -82,6 +83,7 @@ def _run_solc() -> dict[str, dict[str, Any]]:
             text=True,
             check=False,
             timeout=300,
+            env=child_env(),
         )
     except FileNotFoundError as exc:
         raise DevnetError("node is not installed; the devnet compiles its contracts with solc-js") from exc

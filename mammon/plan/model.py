@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mammon.recommend import Recommendation
-from mammon.types import Address, HexData, Wei
+from mammon.types import Address, HexData, Wallet, Wei
 
 FORMAT_VERSION = "1.0.0"
 
@@ -185,7 +185,7 @@ class ChainRef(_Model):
 class Plan(_Model):
     format_version: str = FORMAT_VERSION
     chain: ChainRef
-    wallet: Address
+    wallet: Wallet
     created_at: datetime
     valid_until: datetime
     recommendations: list[Recommendation]

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from mammon.plan.model import Decoded, Effect, Step, Tolerance
 from mammon.review import Review, short, usd
+from mammon.safetext import printable
 from mammon.units import format_amount
 
 
@@ -73,46 +74,53 @@ def _totals(rv: Review) -> str:
 
 
 def text(rv: Review, width: int = 200) -> str:
+    """The terminal review. Every line goes through `printable`: nothing in the plan can add a line or an escape."""
     out = io.StringIO()
     console = Console(file=out, width=width, color_system=None, force_terminal=False, highlight=False, emoji=False, markup=False)
+
+    def say(line: str) -> None:
+        console.print(printable(line), soft_wrap=True)
+
     for line in _header(rv):
-        console.print(line, soft_wrap=True)
+        say(line)
     table = Table(box=box.SIMPLE_HEAD, title="Steps, in execution order", title_justify="left", pad_edge=False)
     for col in ("#", "step", "venue", "call", "amounts", "target", "gas", "after"):
         table.add_column(col, justify="right" if col in ("#", "gas") else "left", overflow="fold", no_wrap=col in ("#", "step", "call", "gas"))
     for n, (step, decoded) in enumerate(rv.steps, start=1):
-        table.add_row(str(n), step.id, step.venue, decoded.function.split("(")[0], _amounts(decoded),
-                      f"{decoded.contract.split(' [')[0]} {short(step.call.to)}", f"{step.gas.estimate:,} {step.gas.source}", ", ".join(step.depends_on) or "-")
+        cells = (str(n), step.id, step.venue, decoded.function.split("(")[0], _amounts(decoded),
+                 f"{decoded.contract.split(' [')[0]} {short(step.call.to)}", f"{step.gas.estimate:,} {step.gas.source}", ", ".join(step.depends_on) or "-")
+        table.add_row(*(printable(c) for c in cells))
     console.print(table)
     for n, (step, decoded) in enumerate(rv.steps, start=1):
-        console.print(f"{n}. {step.id}: {step.description}", soft_wrap=True)
-        console.print(f"   call    {decoded.contract} {step.call.to} {decoded.function}", soft_wrap=True)
+        say(f"{n}. {step.id}: {step.description}")
+        say(f"   call    {decoded.contract} {step.call.to} {decoded.function}")
         for arg in decoded.args:
-            console.print(f"           {arg.name} = {arg.display or arg.value}", soft_wrap=True)
+            say(f"           {arg.name} = {arg.display or arg.value}")
+        say(f"   sends   {format_amount(step.call.value, 18, 'ETH')} with the call (its `value`)")
         for line in _refs(step):
-            console.print(f"   uses    {line}", soft_wrap=True)
+            say(f"   uses    {line}")
         for effect in step.effects:
-            console.print(f"   effect  {_effect(effect)}", soft_wrap=True)
+            say(f"   effect  {_effect(effect)}")
         for a in step.allowances:
             before = format_amount(a.before, next((x.decimals or 0 for x in decoded.args if x.token), 0)) if a.before is not None else "unknown"
-            console.print(f"   allow   {a.spender_label} may spend {a.token}: {before} -> {_arg_display(decoded, 'value')}", soft_wrap=True)
+            say(f"   allow   {a.spender_label} may spend {a.token}: {before} -> {_arg_display(decoded, 'value')}")
         for g in step.guards:
-            console.print(f"   guard   {g.description}", soft_wrap=True)
+            say(f"   guard   {g.description}")
         for name, o in step.outputs.items():
-            console.print(f"   output  {name}: expected {format_amount(o.expected, o.decimals, o.token)} "
-                          f"(at least {format_amount(o.min, o.decimals)}, at most {format_amount(o.max, o.decimals)})", soft_wrap=True)
-    console.print("Preconditions (checked again before apply)")
+            say(f"   output  {name}: expected {format_amount(o.expected, o.decimals, o.token)} "
+                f"(at least {format_amount(o.min, o.decimals)}, at most {format_amount(o.max, o.decimals)})")
+    say("Preconditions (checked again before apply)")
     for pre in rv.plan.preconditions:
         op = {"gte": ">=", "eq": "==", "lte": "<="}[pre.op]
-        console.print(f"   {pre.kind:<9} {pre.token} {op} {format_amount(pre.value, pre.decimals, pre.token)}: {pre.description}", soft_wrap=True)
-    console.print(f"Totals    {_totals(rv)}", soft_wrap=True)
+        say(f"   {pre.kind:<9} {pre.token} {op} {format_amount(pre.value, pre.decimals, pre.token)}: {pre.description}")
+    say(f"Totals    {_totals(rv)}")
     for note in rv.plan.notes:
-        console.print(f"Note      {note}", soft_wrap=True)
+        say(f"Note      {note}")
     if rv.warnings:
         for w in rv.warnings:
-            console.print(f"WARNING   {w}", soft_wrap=True)
+            say(f"WARNING   {w}")
     else:
-        console.print("Warnings  none")
+        say("Warnings  none")
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
 
 
@@ -156,7 +164,7 @@ def markdown(rv: Review) -> str:
     lines += ["", f"**Totals**: {_totals(rv)}", ""]
     lines += [f"> **Note**: {n}" for n in rv.plan.notes]
     lines += [f"> **Warning**: {w}" for w in rv.warnings] or ["No warnings."]
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"
 
 
 RENDERERS = {"text": text, "json": as_json, "markdown": markdown}

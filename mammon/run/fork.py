@@ -17,7 +17,6 @@ impersonated: no key is needed on a fork.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 import time
@@ -30,6 +29,7 @@ from mammon.errors import DevnetError, InputError
 from mammon.plan.model import Call, Plan
 from mammon.run.base import Runner, Signed
 from mammon.node import Node, redact
+from mammon.proc import child_env
 from mammon.run.rpc import RpcRunner
 
 GAS_TOPUP_WEI = 10**18  # node gas estimates only: a wallet with less ETH gets this much on the fork
@@ -76,7 +76,7 @@ class Fork:
                 "--no-mining", "--no-storage-caching", "--silent"]
         with open(log, "wb") as fh:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-                args, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"})
+                args, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=child_env(NO_COLOR="1"))
         try:
             _wait_ready(self._proc, self.url, log, timeout, source_url)
             self.node = Node(self.url, timeout=120.0, where="fork")

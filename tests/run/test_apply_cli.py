@@ -73,7 +73,7 @@ def test_malformed_world_is_refused(mammon: Mammon, plan_file: Path, tmp_path: P
     bad.write_text("prices_usd: {USDC: 1\n")
     assert mammon.refuses("apply", plan_file, "--world", bad).startswith(f"{bad}: malformed YAML at line 2")
     unknown = write_yaml(tmp_path / "w.yaml", {**yaml.safe_load(DEFAULT_WORLD.read_text()), "pricez": {}})
-    assert mammon.refuses("apply", plan_file, "--world", unknown) == f"{unknown}: pricez: unknown field"
+    assert mammon.refuses("apply", plan_file, "--world", unknown) == f"{unknown}: pricez: unknown field; did you mean 'prices_usd'?"
 
 
 def test_tampered_expired_and_wrong_chain_plans_are_refused(mammon: Mammon, plan_file: Path, tmp_path: Path) -> None:
