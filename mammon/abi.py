@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -39,25 +39,33 @@ class Function:
     inputs: tuple[dict[str, Any], ...]
     outputs: tuple[dict[str, Any], ...]
 
-    @property
+    @cached_property
     def signature(self) -> str:
         return f"{self.name}({','.join(_type_str(p) for p in self.inputs)})"
 
-    @property
+    @cached_property
+    def input_types(self) -> list[str]:
+        return [_type_str(p) for p in self.inputs]
+
+    @cached_property
+    def output_types(self) -> list[str]:
+        return [_type_str(p) for p in self.outputs]
+
+    @cached_property
     def selector(self) -> bytes:
         return function_signature_to_4byte_selector(self.signature)
 
     def encode(self, args: dict[str, Any]) -> str:
         """Calldata hex for named arguments (tuples as dicts of their component names)."""
         values = [_to_abi(p, args[p["name"]]) for p in self.inputs]
-        return "0x" + (self.selector + abi_encode([_type_str(p) for p in self.inputs], values)).hex()
+        return "0x" + (self.selector + abi_encode(self.input_types, values)).hex()
 
     def decode_args(self, data: bytes) -> dict[str, Any]:
-        values = abi_decode([_type_str(p) for p in self.inputs], data[4:], strict=True)
+        values = abi_decode(self.input_types, data[4:], strict=True)
         return {p["name"]: _from_abi(p, v) for p, v in zip(self.inputs, values, strict=True)}
 
     def decode_output(self, data: bytes) -> tuple[Any, ...]:
-        return tuple(abi_decode([_type_str(p) for p in self.outputs], data))
+        return tuple(abi_decode(self.output_types, data))
 
 
 def _to_abi(param: dict[str, Any], value: Any) -> Any:
@@ -76,9 +84,9 @@ def _from_abi(param: dict[str, Any], value: Any) -> Any:
             return [_from_abi({**param, "type": "tuple"}, v) for v in value]
         return {c["name"]: _from_abi(c, v) for c, v in zip(param["components"], value, strict=True)}
     if kind == "address":
-        from eth_utils import to_checksum_address
+        from mammon.types import checksum_address
 
-        return to_checksum_address(value)
+        return checksum_address(value)
     if kind.startswith("bytes"):
         return "0x" + bytes(value).hex() if not isinstance(value, list) else ["0x" + bytes(v).hex() for v in value]
     return value

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mammon.filecache import FileCache
 from mammon.files import load_model
 from mammon.types import Address, DecimalText
 
@@ -59,7 +60,11 @@ class Market(BaseModel):
         return self.model_copy(update={"gas_price_gwei": gas_price_gwei})
 
 
+_PARSED: FileCache[Market] = FileCache(lambda path: load_model(Market, path))
+
+
 def load_market(path: str | Path | None = None) -> Market:
-    """Read a market/world file (the embedded default world when `path` is None)."""
-    market = load_model(Market, path or DEFAULT_WORLD)
+    """Read a market/world file (the embedded default world when `path` is None); parsed once per process
+    while the file stays the same."""
+    market = _PARSED.get(path or DEFAULT_WORLD)
     return market.model_copy(update={"source": str(path) if path else "embedded defaults (plans/worlds/default.yaml)"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated
 
 from eth_utils import is_checksum_address, to_checksum_address
@@ -17,15 +18,29 @@ _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HEX_DATA = re.compile(r"^0x([0-9a-fA-F]{2})*$")
 
 
+@lru_cache(maxsize=65536)
+def checksum_address(value: str | bytes) -> str:
+    """EIP-55 form of a 20-byte address (hex or bytes), memoised: every simulated call and every address in
+    a plan goes through here, and each EIP-55 encoding is a keccak of the address."""
+    return to_checksum_address(value)
+
+
 def checksum(value: str) -> str:
     """Accept an all-lower/all-upper hex address or a correct EIP-55 one; refuse a wrong checksum."""
-    if not isinstance(value, str) or not _HEX_ADDRESS.match(value):
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte hex address")
+    return _checksum(value)
+
+
+@lru_cache(maxsize=65536)
+def _checksum(value: str) -> str:
+    if not _HEX_ADDRESS.match(value):
         raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte hex address")
     body = value[2:]
     mixed = body != body.lower() and body != body.upper()
     if mixed and not is_checksum_address(value):
-        raise ValueError(f"{value} has a bad EIP-55 checksum (expected {to_checksum_address(value)})")
-    return to_checksum_address(value)
+        raise ValueError(f"{value} has a bad EIP-55 checksum (expected {checksum_address(value)})")
+    return checksum_address(value)
 
 
 ZERO_ADDRESS = "0x" + "0" * 40

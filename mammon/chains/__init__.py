@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from mammon.errors import InputError, UnknownNameError
+from mammon.filecache import FileCache
 from mammon.files import load_model, parse_model
 from mammon.types import Address
 
@@ -92,10 +93,18 @@ def devnet_config_path() -> Path:
     return Path(os.environ.get(DEVNET_CONFIG_ENV, DEFAULT_DEVNET_CONFIG))
 
 
-def load_chain_file(path: str | Path) -> ChainConfig:
+def _parse_chain_file(path: Path) -> ChainConfig:
     config = load_model(ChainConfig, path)
     config._source = str(path)
     return config
+
+
+_PARSED: FileCache[ChainConfig] = FileCache(_parse_chain_file)
+
+
+def load_chain_file(path: str | Path) -> ChainConfig:
+    """The chain config in `path`, parsed once per process while the file stays the same (shared: read-only)."""
+    return _PARSED.get(path)
 
 
 def load_chain(name: str, extra: Iterable[str | Path] = ()) -> ChainConfig:

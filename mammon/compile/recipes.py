@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from pydantic import BaseModel, ConfigDict
 
 from mammon.errors import InputError
+from mammon.filecache import FileCache
 from mammon.files import parse_model, read_data
 from mammon.recommend import Recommendation
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RECIPE_DIR = Path(os.environ.get("MAMMON_RECIPE_DIR", ROOT / "plans" / "recipes"))
+
+# libyaml's parser when installed (the same safe constructor, about ten times faster than pure Python)
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 ActionKind = Literal["withdraw", "deposit", "swap", "add_liquidity", "remove_liquidity"]
 
@@ -45,19 +50,43 @@ class RecipeEntry(BaseModel):
     when: str | bool
 
 
-def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(str(RECIPE_DIR)), undefined=StrictUndefined, keep_trailing_newline=True)
+@cache
+def _environment(directory: Path) -> Environment:
+    """One environment per recipe directory, for the whole process: Jinja2 keeps the compiled templates and
+    recompiles one whose file changed (auto_reload)."""
+    return Environment(loader=FileSystemLoader(str(directory)), undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+# A `when` that is a bool is a constant; a string is compiled once into a callable of `rec`.
+When = bool | Callable[..., Any]
+
+
+def _parse_index(index_path: Path) -> list[tuple[str, When]]:
+    env = _environment(index_path.parent)
+    index: list[tuple[str, When]] = []
+    for i, raw in enumerate(read_data(index_path) or []):
+        entry = parse_model(RecipeEntry, raw, where=f"{index_path}: [{i}]")
+        when: When
+        if isinstance(entry.when, str):
+            try:
+                when = env.compile_expression(entry.when)
+            except TemplateError as exc:
+                raise InputError(f"`when` does not compile: {exc}", where=f"{index_path}: [{i}].when") from None
+        else:
+            when = entry.when
+        index.append((entry.recipe, when))
+    return index
+
+
+_INDEXES: FileCache[list[tuple[str, When]]] = FileCache(_parse_index)
 
 
 def choose(rec: Recommendation) -> str:
     """Name of the first recipe in index.yaml whose `when` holds for `rec`."""
     index_path = RECIPE_DIR / "index.yaml"
-    entries = read_data(index_path)
-    env = _environment()
-    for i, raw in enumerate(entries or []):
-        entry = parse_model(RecipeEntry, raw, where=f"{index_path}: [{i}]")
-        if entry.when is True or (isinstance(entry.when, str) and env.compile_expression(entry.when)(rec=rec)):
-            return entry.recipe
+    for recipe, when in _INDEXES.get(index_path):
+        if when is True or (callable(when) and when(rec=rec)):
+            return recipe
     raise InputError("no recipe matches this recommendation", where=str(index_path))
 
 
@@ -65,13 +94,13 @@ def render(rec: Recommendation, helpers: dict[str, Callable[..., object]]) -> tu
     """Render the matching recipe for `rec` into actions."""
     name = choose(rec)
     try:
-        text = _environment().get_template(name).render(rec=rec, **helpers)
+        text = _environment(RECIPE_DIR).get_template(name).render(rec=rec, **helpers)
     except InputError:
         raise
     except TemplateError as exc:
         raise InputError(f"recipe does not render: {exc}", where=str(RECIPE_DIR / name)) from None
     try:
-        data = yaml.safe_load(text) or []
+        data = yaml.load(text, Loader=_SAFE_LOADER) or []
     except yaml.YAMLError as exc:
         raise InputError(f"recipe renders to malformed YAML: {exc}", where=str(RECIPE_DIR / name)) from None
     if not isinstance(data, list):

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from eth_abi import encode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 
 from mammon.abi import Function, decode_call, load_abi
 from mammon.chains import ChainConfig
@@ -26,6 +26,7 @@ from mammon.sim.core import (
     MAX_UINT256, ZERO_ADDRESS, CallReverted, Contract, Msg, SimLog, SimReceipt, SimRevert, addr, py_name,
 )
 from mammon.sim.tokens import WETH
+from mammon.types import checksum_address
 
 BLOCK_TIME = 2  # seconds per block on Base
 TX_HASH_PREFIX = "0x5111"  # every simulated transaction hash starts with this ("SIM"), so it never passes for a real one
@@ -74,7 +75,7 @@ class SimChain:
         self.market = market
         self.config = chain
         self.chain_id = chain.chain_id
-        self.wallets = [to_checksum_address(w) for w in wallets]
+        self.wallets = [checksum_address(w) for w in wallets]
         self.timestamp = int(timestamp.timestamp()) if isinstance(timestamp, datetime) else int(timestamp)
         self.genesis_timestamp = self.timestamp
         self.block = block
@@ -120,7 +121,7 @@ class SimChain:
 
     def deploy(self, contract: C) -> C:
         if contract.address in self.contracts:
-            raise InputError(f"two contracts at {to_checksum_address(contract.address)} "
+            raise InputError(f"two contracts at {checksum_address(contract.address)} "
                              f"({self.contracts[contract.address].label} and {contract.label})", where=f"chain {self.config.name}")
         self.contracts[contract.address] = contract
         self.on_revert(lambda: self.contracts.pop(contract.address, None))
@@ -129,7 +130,7 @@ class SimChain:
     def internal_call(self, caller: str, target: str, function: str, **kwargs: Any) -> Any:
         contract = self.contracts.get(addr(target))
         if contract is None:
-            raise SimRevert.empty(f"call to {to_checksum_address(target)}, which has no code in the simulated chain")
+            raise SimRevert.empty(f"call to {checksum_address(target)}, which has no code in the simulated chain")
         method = contract.entry(function)
         if method is None:
             raise SimRevert.empty(f"{contract.label} has no function {function} in the simulator")
@@ -141,7 +142,7 @@ class SimChain:
         src_key, dst_key = ("native", addr(src)), ("native", addr(dst))
         held = self.sload(src_key)
         if held < amount:
-            raise SimRevert.empty(f"native transfer of {amount} wei exceeds the balance of {to_checksum_address(src)}")
+            raise SimRevert.empty(f"native transfer of {amount} wei exceeds the balance of {checksum_address(src)}")
         self.sstore(src_key, held - amount)
         self.sstore(dst_key, self.sload(dst_key) + amount)
         self.touch(dst)
@@ -159,7 +160,7 @@ class SimChain:
     def sign(self, sender: str, to: str, data: str | bytes, value: int = 0, *, gas_limit: int | None = None) -> SimTx:
         """Prepare a transaction from `sender` at its next nonce: its hash is known before it executes."""
         raw = _bytes(data)
-        sender_c, to_c = to_checksum_address(sender), to_checksum_address(to)
+        sender_c, to_c = checksum_address(sender), checksum_address(to)
         nonce = self.nonces.get(addr(sender), 0)
         digest = keccak(encode(["uint256", "address", "uint256", "address", "uint256", "bytes", "uint256"],
                                [self.chain_id, sender_c, nonce, to_c, value, raw, gas_limit or 0])).hex()
@@ -227,11 +228,11 @@ class SimChain:
 
     def balance_of(self, token: str, account: str) -> int:
         """ERC-20 balanceOf (any contract with balanceOf: tokens, aTokens, mTokens, shares, LP tokens)."""
-        data = load_abi("erc20/ERC20")["balanceOf"].encode({"account": to_checksum_address(account)})
+        data = load_abi("erc20/ERC20")["balanceOf"].encode({"account": checksum_address(account)})
         return int.from_bytes(self.call(token, data)[:32], "big")
 
     def allowance(self, token: str, owner: str, spender: str) -> int:
-        data = load_abi("erc20/ERC20")["allowance"].encode({"owner": to_checksum_address(owner), "spender": to_checksum_address(spender)})
+        data = load_abi("erc20/ERC20")["allowance"].encode({"owner": checksum_address(owner), "spender": checksum_address(spender)})
         return int.from_bytes(self.call(token, data)[:32], "big")
 
     def receipt(self, tx_hash: str) -> SimReceipt | None:
@@ -266,7 +267,7 @@ class SimChain:
         status: Literal["ok", "reverted"]
         try:
             if value and self.native_balance(sender) < value:
-                raise SimRevert.empty(f"insufficient funds: {to_checksum_address(sender)} holds {self.native_balance(sender)} wei, sends {value}")
+                raise SimRevert.empty(f"insufficient funds: {checksum_address(sender)} holds {self.native_balance(sender)} wei, sends {value}")
             if value:
                 self.transfer_native(sender, to, value)
                 self._value_calls -= 1  # the top-level value transfer is part of the intrinsic cost
@@ -295,7 +296,7 @@ class SimChain:
                 self.transfer_native(sender, to, value)
             return self._execute(sender, to, data, value)
         except SimRevert as exc:
-            raise CallReverted(exc.reason, exc.data, where=f"eth_call to {to_checksum_address(to)}") from None
+            raise CallReverted(exc.reason, exc.data, where=f"eth_call to {checksum_address(to)}") from None
         finally:
             self._rollback()
             self._journal, self._touched, self._exec, self._value_calls, self._logs, self._undo = outer
@@ -317,7 +318,7 @@ class SimChain:
         contract = self.contracts.get(addr(to))
         if contract is None:
             if data:
-                raise SimRevert.empty(f"no contract at {to_checksum_address(to)} in the simulated chain "
+                raise SimRevert.empty(f"no contract at {checksum_address(to)} in the simulated chain "
                                       f"(not in the {self.config.name} chain config)")
             return None, (), b""  # plain native transfer to an account without code
         self.touch(contract.address)
@@ -331,7 +332,7 @@ class SimChain:
             raise SimRevert.empty(f"calldata 0x{data.hex()} is shorter than a selector")
         fn = self._function(contract, data)
         if fn is None:
-            raise SimRevert.empty(f"{contract.label} ({to_checksum_address(to)}) has no function with selector 0x{data[:4].hex()} "
+            raise SimRevert.empty(f"{contract.label} ({checksum_address(to)}) has no function with selector 0x{data[:4].hex()} "
                                   f"(ABIs: {', '.join(contract.abis)})")
         try:
             _, args = decode_call("0x" + data.hex(), abi=fn.abi_file)
@@ -352,7 +353,7 @@ class SimChain:
 
 def _normalise(kind: str, value: Any) -> Any:
     if kind == "address":
-        return to_checksum_address(value)
+        return checksum_address(value)
     if kind.endswith("[]") and isinstance(value, (list, tuple)):
         return [_normalise(kind[:-2], v) for v in value]
     return value

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from eth_abi import encode
-from eth_utils import keccak, to_checksum_address
-
+from eth_utils import keccak
 
 from mammon.errors import MammonError
+from mammon.types import checksum_address
 
 if TYPE_CHECKING:
     from mammon.sim.chain import SimChain
@@ -46,7 +46,7 @@ class SimRevert(Exception):
     def custom(cls, name: str, types: Sequence[str] = (), values: Sequence[Any] = ()) -> SimRevert:
         """A Solidity custom error, e.g. `Expired()`: revert data is its selector and arguments."""
         data = keccak(text=f"{name}({','.join(types)})")[:4] + encode(list(types), list(values))
-        shown = ", ".join(to_checksum_address(v) if t == "address" else str(v) for t, v in zip(types, values, strict=True))
+        shown = ", ".join(checksum_address(v) if t == "address" else str(v) for t, v in zip(types, values, strict=True))
         return cls(f"{name}({shown})", data)
 
     @classmethod
@@ -164,7 +164,7 @@ class Contract:
         self.chain.sstore((self.address, *key), value)
 
     def emit(self, event: str, **args: Any) -> None:
-        self.chain.emit(SimLog(to_checksum_address(self.address), event, args))
+        self.chain.emit(SimLog(checksum_address(self.address), event, args))
 
     # ------------------------------------------------------------------ calls
 
@@ -182,4 +182,4 @@ class Contract:
         return getattr(self, function)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.label} at {to_checksum_address(self.address)}>"
+        return f"<{type(self).__name__} {self.label} at {checksum_address(self.address)}>"
