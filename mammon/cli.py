@@ -112,7 +112,8 @@ def _in_file(exc: InputError, path: str, item: int | None) -> InputError:
 
 @cli.command("plan")
 @click.argument("recommendation", type=click.Path(dir_okay=False))
-@click.option("--chain", default="base", show_default=True, help="base, base-sepolia, devnet, or a name from --chain-config")
+@click.option("--chain", default=None, help="base, base-sepolia, devnet, or a chain from --chain-config "
+              "(default: the chain --chain-config defines, else the one MAMMON_CHAIN_CONFIG / mammon.toml [chains] defines, else base)")
 @click.option("--wallet", envvar="MAMMON_WALLET", required=True, help="address that signs the plan (env MAMMON_WALLET)")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="write here (plan-N.yaml for several); default stdout")
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default=None, help="default: from the file suffix, else yaml")
@@ -121,14 +122,14 @@ def _in_file(exc: InputError, path: str, item: int | None) -> InputError:
 @click.option("--gas-price-gwei", help="override the market's gas price")
 @click.option("--chain-config", "chain_configs", multiple=True, type=click.Path(dir_okay=False), help="add or override a chain")
 @click.option("--rpc", "rpc_url", help="read holdings, allowances, rates and gas price from this node; estimate gas on a fork of it")
-def plan_cmd(recommendation: str, chain: str, wallet: str, output: str | None, fmt: Format | None, combine: bool,
+def plan_cmd(recommendation: str, chain: str | None, wallet: str, output: str | None, fmt: Format | None, combine: bool,
              prices: str | None, gas_price_gwei: str | None, chain_configs: tuple[str, ...], rpc_url: str | None) -> None:
     """Compile RECOMMENDATION (one, or a list) into plan file(s)."""
     from pathlib import Path
 
     from mammon import clock
     from mammon.api import compile_plan
-    from mammon.chains import load_chain
+    from mammon.chains import default_chain, load_chain
     from mammon.errors import InputError
     from mammon.market import load_market
     from mammon.plan.planfile import dump, dumps
@@ -136,7 +137,7 @@ def plan_cmd(recommendation: str, chain: str, wallet: str, output: str | None, f
     from mammon.types import wallet_address
 
     recs = load_recommendations(recommendation)
-    chain_cfg = load_chain(chain, chain_configs)
+    chain_cfg = load_chain(chain or default_chain(chain_configs), chain_configs)
     market = load_market(prices)
     if rpc_url:
         try:

@@ -14,7 +14,7 @@ from mammon.abi import function
 from mammon.chains import ChainConfig
 from mammon.errors import InputError
 from mammon.market import Allowance, Market, Portfolio
-from mammon.node import Node, redact
+from mammon.node import Node, NodeError, decode_revert, redact
 from mammon.protocols.aerodrome import AerodromeConfig
 from mammon.protocols.uniswap_v3 import UniswapConfig, pool_address
 from mammon.units import to_decimal
@@ -22,12 +22,36 @@ from mammon.units import to_decimal
 Q96 = 2**96
 
 
-def read(node: Node, to: str, abi: str, name: str, *args: Any) -> Any:
-    """Call a view of `abis/<abi>.json` and decode its result (a single value unwrapped)."""
+def read(node: Node, to: str, abi: str, name: str, *args: Any, role: str | None = None, kind: str = "contract") -> Any:
+    """Call a view of `abis/<abi>.json` and decode its result (a single value unwrapped).
+
+    `role` names the registry entry the address came from (e.g. `protocols.morpho.vaults.x`): a call that
+    reverts, an address without code, or an answer that does not decode is then refused naming that role
+    and what it should have been (`kind`), never a decoding traceback.
+    """
     fn = function(abi, name)
     data = fn.encode({p["name"]: a for p, a in zip(fn.inputs, args, strict=True)})
-    out = fn.decode_output(node.call(to, data))
+    try:
+        raw = node.call(to, data)
+    except NodeError as exc:
+        if role is None or (exc.data is None and "revert" not in exc.node_message.lower()):
+            raise
+        raise InputError(f"{role} ({to}) is not {kind}: {name}() reverted ({decode_revert(exc.data, exc.node_message)})", where="chain config") from None
+    try:
+        out = fn.decode_output(raw)
+    except Exception:  # eth_abi raises several types (InsufficientDataBytes, NonEmptyPaddingBytes, ...) for a short or odd answer
+        if not raw and node.request("eth_getCode", [to, "latest"]) in (None, "0x", ""):
+            what = "has no code on this chain"
+        else:
+            what = f"answered {name}() with {len(raw)} bytes that do not decode as {', '.join(str(o['type']) for o in fn.outputs)}"
+        raise InputError(f"{role or 'contract'} ({to}) {what}: it is not {kind}", where="chain config" if role else "--rpc") from None
     return out[0] if len(out) == 1 else out
+
+
+def require_code(node: Node, address: str, role: str) -> None:
+    """Refuse an address with no code, naming its registry role (a typo'd or wrong-chain address)."""
+    if node.request("eth_getCode", [address, "latest"]) in (None, "0x", ""):
+        raise InputError(f"{role} ({address}) has no code on chain {node.chain_id}", where="chain config")
 
 
 def _human(raw: int, decimals: int) -> str:
@@ -52,33 +76,27 @@ def read_market(url: str, chain: ChainConfig, wallet: str, base: Market) -> Mark
     if "aave_v3" in protocols:
         aave = protocols["aave_v3"]
         spenders.append(aave["pool"])
-        positions["aave_v3"] = {s: _human(read(node, a, erc20, "balanceOf", wallet), tokens[s].decimals) for s, a in aave.get("a_tokens", {}).items() if s in tokens}
+        require_code(node, aave["pool"], "protocols.aave_v3.pool")
+        positions["aave_v3"] = {s: _human(read(node, a, erc20, "balanceOf", wallet, role=f"protocols.aave_v3.a_tokens.{s}", kind="an Aave aToken"), tokens[s].decimals)
+                                for s, a in aave.get("a_tokens", {}).items() if s in tokens}
     if "moonwell" in protocols:
         markets, rates = protocols["moonwell"].get("markets", {}), {}
         positions["moonwell"], shares["moonwell"] = {}, {}
         for s, m in markets.items():
             if s not in tokens:
                 continue
-            rate, bal = read(node, m, "moonwell/MToken", "exchangeRateStored"), read(node, m, "moonwell/MToken", "balanceOf", wallet)
+            role = f"protocols.moonwell.markets.{s}"
+            rate = read(node, m, "moonwell/MToken", "exchangeRateStored", role=role, kind="a Moonwell mToken")
+            bal = read(node, m, "moonwell/MToken", "balanceOf", wallet, role=role, kind="a Moonwell mToken")
             rates[s] = {"exchange_rate": str(rate)}
             positions["moonwell"][s] = _human(bal * rate // 10**18, tokens[s].decimals)
             shares["moonwell"][s] = str(bal)
             spenders.append(m)
         venues["moonwell"] = {"markets": rates}
-    if "morpho" in protocols:
-        vaults: dict[str, Any] = {}
-        positions["morpho"], shares["morpho"] = {}, {}
-        for entry in protocols["morpho"].get("vaults", {}).values():
-            s = entry["asset"]
-            if s not in tokens or s in vaults:
-                continue
-            v = entry["address"]
-            vaults[s] = {"total_assets": str(read(node, v, "morpho/ERC4626", "totalAssets")), "total_supply": str(read(node, v, "morpho/ERC4626", "totalSupply"))}
-            held = read(node, v, "morpho/ERC4626", "balanceOf", wallet)
-            positions["morpho"][s] = _human(read(node, v, "morpho/ERC4626", "convertToAssets", held), tokens[s].decimals)
-            shares["morpho"][s] = str(held)
-            spenders.append(v)
-        venues["morpho"] = {"vaults": vaults}
+    for venue in protocols:
+        if _is_vault_venue(venue):
+            vault_state, vault_positions, vault_shares = _vaults(node, venue, chain, wallet, spenders)
+            venues[venue], positions[venue], shares[venue] = {"vaults": vault_state}, vault_positions, vault_shares
     if "aerodrome" in protocols:
         cfg = AerodromeConfig.model_validate(protocols["aerodrome"])
         spenders.append(cfg.router)
@@ -96,11 +114,19 @@ def read_market(url: str, chain: ChainConfig, wallet: str, base: Market) -> Mark
         cfg_u = UniswapConfig.model_validate(protocols["uniswap_v3"])
         spenders.append(cfg_u.swap_router02)
         pools_u = {}
-        for entry in cfg_u.pools:
+        for i, entry in enumerate(cfg_u.pools):
             a, b = tokens[entry.token_a], tokens[entry.token_b]
-            address = entry.address or pool_address(cfg_u.factory, cfg_u.pool_init_code_hash or "", a.address, b.address, entry.fee)
-            sqrt_price = read(node, address, "uniswap_v3/UniswapV3Pool", "slot0")[0]
-            liquidity = read(node, address, "uniswap_v3/UniswapV3Pool", "liquidity")
+            role = f"protocols.uniswap_v3.pools[{i}] ({entry.token_a}/{entry.token_b} {entry.fee})"
+            if entry.address:
+                address = entry.address
+            elif cfg_u.pool_init_code_hash:
+                address = pool_address(cfg_u.factory, cfg_u.pool_init_code_hash, a.address, b.address, entry.fee)
+                role += " at the address derived from pool_init_code_hash"
+            else:
+                raise InputError(f"{role} has no address and protocols.uniswap_v3 has no pool_init_code_hash to derive it", where="chain config")
+            require_code(node, address, role)
+            sqrt_price = read(node, address, "uniswap_v3/UniswapV3Pool", "slot0", role=role, kind="a Uniswap V3 pool")[0]
+            liquidity = read(node, address, "uniswap_v3/UniswapV3Pool", "liquidity", role=role, kind="a Uniswap V3 pool")
             if not sqrt_price or not liquidity:
                 continue
             reserve0, reserve1 = liquidity * Q96 // sqrt_price, liquidity * sqrt_price // Q96  # virtual reserves
@@ -120,3 +146,55 @@ def read_market(url: str, chain: ChainConfig, wallet: str, base: Market) -> Mark
         "gas_price_gwei": gas_gwei if gas_gwei > 0 else base.gas_price_gwei,
         "venues": {**base.venues, **venues}, "portfolio": portfolio, "holdings": {}, "source": f"node {redact(url)} (prices from {base.source})",
     })
+
+
+def _is_vault_venue(venue: str) -> bool:
+    from mammon.protocols import venue_class
+    from mammon.protocols.morpho import ERC4626Vaults
+
+    return issubclass(venue_class(venue), ERC4626Vaults)
+
+
+def _vaults(node: Node, venue: str, chain: ChainConfig, wallet: str, spenders: list[str]) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """State, positions and raw shares of an ERC-4626 venue's vaults, each checked to be the vault the config says.
+
+    Read per vault: `asset()` (must be the configured token), `decimals()` (the shares' decimals, so the
+    decimals offset), `totalAssets()`, `totalSupply()`, the wallet's shares and what they redeem for
+    (`previewRedeem`); `previewDeposit` of one asset unit must match OpenZeppelin's share math with that
+    offset, or mammon could not predict the shares a deposit mints.
+    """
+    from mammon.protocols import venue_class
+    from mammon.protocols.morpho import ERC4626Vaults, decimals_offset, shares_for_deposit, VaultState
+
+    adapter = venue_class(venue)
+    assert issubclass(adapter, ERC4626Vaults)
+    config = chain.section(venue, adapter.Config)
+    tokens = {t.symbol: t for t in chain.tokens}
+    vaults: dict[str, Any] = {}
+    positions: dict[str, str] = {}
+    held_shares: dict[str, str] = {}
+    abi = "morpho/ERC4626"
+    for name, entry in config.vaults.items():
+        s = entry.asset
+        if s not in tokens or s in vaults:
+            continue
+        v, role = entry.address, f"protocols.{venue}.vaults.{name}"
+        require_code(node, v, role)
+        asset = read(node, v, abi, "asset", role=role, kind="an ERC-4626 vault")
+        if asset.lower() != tokens[s].address.lower():
+            raise InputError(f"{role} ({v}) is a vault of {asset}, not of {s} ({tokens[s].address})", where="chain config")
+        share_decimals = read(node, v, "erc20/ERC20", "decimals", role=role, kind="an ERC-4626 vault")
+        offset = decimals_offset(share_decimals, tokens[s].decimals, role)
+        state = VaultState(total_assets=read(node, v, abi, "totalAssets", role=role, kind="an ERC-4626 vault"),
+                           total_supply=read(node, v, abi, "totalSupply", role=role, kind="an ERC-4626 vault"), share_decimals=share_decimals)
+        unit = 10 ** tokens[s].decimals
+        previewed = read(node, v, abi, "previewDeposit", unit, role=role, kind="an ERC-4626 vault")
+        if previewed != shares_for_deposit(unit, state, offset):
+            raise InputError(f"{role} ({v}): previewDeposit(1 {s}) = {previewed} shares, OpenZeppelin ERC-4626 math with decimals offset "
+                             f"{offset} gives {shares_for_deposit(unit, state, offset)}; mammon cannot predict this vault's shares", where="chain config")
+        vaults[s] = {"total_assets": str(state.total_assets), "total_supply": str(state.total_supply), "share_decimals": share_decimals}
+        held = read(node, v, abi, "balanceOf", wallet)
+        positions[s] = _human(read(node, v, abi, "previewRedeem", held) if held else 0, tokens[s].decimals)
+        held_shares[s] = str(held)
+        spenders.append(v)
+    return vaults, positions, held_shares

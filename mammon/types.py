@@ -72,6 +72,12 @@ def _hex_data(value: str) -> str:
     return value.lower()
 
 
+def _bytes32(value: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"0x[0-9a-fA-F]{64}", value):
+        raise ValueError(f"{value!r} is not a 32-byte hash (0x and 64 hex digits)")
+    return value.lower()
+
+
 def _as_int(value: object) -> int:
     if isinstance(value, bool):
         raise ValueError("expected an integer, got a boolean")
@@ -87,6 +93,7 @@ Wallet = Annotated[str, AfterValidator(wallet_address)]
 # A decimal number (prices, gas price): plain decimal text, an int or a finite float; never a rewritten string.
 DecimalText = Annotated[Decimal, BeforeValidator(_decimal_text)]
 HexData = Annotated[str, AfterValidator(_hex_data)]
+Bytes32 = Annotated[str, AfterValidator(_bytes32)]
 # Base-unit integers are written as strings: uint256 values overflow JSON numbers in most readers.
 Wei = Annotated[int, BeforeValidator(_as_int), PlainSerializer(str, return_type=str, when_used="json")]
 # A base-unit amount held on chain (a uint256): non-negative and at most 2**256-1.

@@ -2,11 +2,18 @@
 
 `base` and `base-sepolia` ship with the package (seeded from the checked files in shared/chains, each
 address with its source). `devnet` is read from the file `mammon devnet up` writes. A user adds or
-overrides a chain with their own YAML of the same shape (`--chain-config`).
+overrides a chain with their own YAML of the same shape: `--chain-config FILE` on a command, or once
+for every command with `MAMMON_CHAIN_CONFIG` (paths separated by the OS path separator) or a
+`[chains] config = "FILE"` (or a list) in `mammon.toml`.
+
+Chain files are strict: an unknown key is refused with its key path and the nearest known key (each
+protocol section is checked against its venue's own `Config` model), addresses must carry a valid
+EIP-55 checksum (or be all lower/upper case), and a Uniswap V3 `pool_init_code_hash` must be 32 bytes.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,14 +21,18 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from mammon.chains.strict import unknown_keys
 from mammon.errors import InputError, UnknownNameError
 from mammon.filecache import FileCache
-from mammon.files import load_model, parse_model
+from mammon.files import parse_model, read_data, read_toml
 from mammon.types import Address
 
 DATA = Path(__file__).parent / "data"
 DEVNET_CONFIG_ENV = "MAMMON_DEVNET_CONFIG"
 DEFAULT_DEVNET_CONFIG = Path(".mammon/devnet/chain.yaml")
+CHAIN_CONFIG_ENV = "MAMMON_CHAIN_CONFIG"
+SETTINGS_FILE = Path("mammon.toml")
+BUILTIN_IDS = {"8453": "base", "84532": "base-sepolia", "31337": "devnet"}
 S = TypeVar("S", bound=BaseModel)
 
 
@@ -35,7 +46,7 @@ class Token(BaseModel):
 class ChainConfig(BaseModel):
     """One chain: id, tokens, and a raw section per protocol that the protocol's adapter validates."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
     name: str
     chain_id: int = Field(gt=0)
     rpc_url: str | None = None
@@ -93,9 +104,36 @@ def devnet_config_path() -> Path:
     return Path(os.environ.get(DEVNET_CONFIG_ENV, DEFAULT_DEVNET_CONFIG))
 
 
+def _check_protocols(raw: Any) -> list[str]:
+    """Unknown keys of each protocol section, checked against its venue's own config model."""
+    from mammon.protocols import venue_class, venue_names  # the venues' models are the schema of their sections
+
+    problems: list[str] = []
+    protocols = raw.get("protocols") if isinstance(raw, dict) else None
+    if not isinstance(protocols, dict):
+        return problems
+    for protocol, section in protocols.items():
+        if protocol not in venue_names():
+            close = difflib.get_close_matches(str(protocol), venue_names(), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(venue_names())})"
+            problems.append(f"protocols.{protocol}: unknown protocol{hint}")
+            continue
+        problems += unknown_keys(venue_class(protocol).Config, section, f"protocols.{protocol}")
+    return problems
+
+
 def _parse_chain_file(path: Path) -> ChainConfig:
-    config = load_model(ChainConfig, path)
+    """Read and check a chain file: unknown keys, addresses and every protocol section, all problems at once."""
+    raw = read_data(path)
+    problems = unknown_keys(ChainConfig, raw, "") + _check_protocols(raw)
+    if problems:
+        raise InputError("; ".join(problems), where=str(path))
+    config = parse_model(ChainConfig, raw, where=str(path))
     config._source = str(path)
+    from mammon.protocols import venue_class
+
+    for protocol in config.protocols:
+        config.section(protocol, venue_class(protocol).Config)
     return config
 
 
@@ -107,21 +145,60 @@ def load_chain_file(path: str | Path) -> ChainConfig:
     return _PARSED.get(path)
 
 
+def user_chain_files() -> list[Path]:
+    """Chain files given once for every command: MAMMON_CHAIN_CONFIG, else `[chains] config` in mammon.toml."""
+    env = os.environ.get(CHAIN_CONFIG_ENV)
+    if env:
+        return [Path(p) for p in env.split(os.pathsep) if p.strip()]
+    if not SETTINGS_FILE.is_file():
+        return []
+    settings = read_toml(SETTINGS_FILE)
+    table = settings.get("chains", {})
+    if not isinstance(table, dict):
+        raise InputError("[chains] must be a table", where=str(SETTINGS_FILE))
+    unknown = sorted(set(table) - {"config"})
+    if unknown:
+        raise InputError(f"[chains] has unknown key(s) {', '.join(unknown)}; known: config", where=str(SETTINGS_FILE))
+    files = table.get("config", [])
+    files = [files] if isinstance(files, str) else files
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise InputError("[chains] config must be a path or a list of paths", where=str(SETTINGS_FILE))
+    return [SETTINGS_FILE.parent / f for f in files]
+
+
+def default_chain(extra: Iterable[str | Path] = ()) -> str:
+    """The chain a command uses without --chain: the one the first --chain-config (else the user's config) defines, else base."""
+    for path in [*extra, *user_chain_files()]:
+        return load_chain_file(path).name
+    return "base"
+
+
 def load_chain(name: str, extra: Iterable[str | Path] = ()) -> ChainConfig:
-    """Resolve a chain by name or id; user files given in `extra` add chains or override built-ins."""
+    """Resolve a chain by name or id; user files (`extra`, then the user's config) add chains or override built-ins."""
     chains: dict[str, Path] = dict(_builtin_files())
     chains["devnet"] = devnet_config_path()
-    overrides = {cfg.name: cfg for cfg in (load_chain_file(p) for p in extra)}
+    overrides: dict[str, ChainConfig] = {}
+    for path in [*extra, *user_chain_files()]:
+        cfg = load_chain_file(path)
+        overrides.setdefault(cfg.name, cfg)
     if name in overrides:
         return overrides[name]
     for cfg in overrides.values():
         if str(cfg.chain_id) == name:
             return cfg
-    by_id = {"8453": "base", "84532": "base-sepolia", "31337": "devnet"}
-    name = by_id.get(name, name)
+    name = BUILTIN_IDS.get(name, name)
     if name not in chains:
         raise UnknownNameError("chain", name, list(chains) + list(overrides), where="--chain")
     path = chains[name]
     if name == "devnet" and not path.exists():
         raise InputError(f"no devnet config at {path}: run `mammon devnet up` first (or set {DEVNET_CONFIG_ENV})", where="--chain devnet")
     return load_chain_file(path)
+
+
+def chain_for_plan(chain_id: int, name: str) -> ChainConfig:
+    """The config of a plan's chain: by its id among the user's chain files, else the registry's by name."""
+    for path in user_chain_files():
+        cfg = load_chain_file(path)
+        if cfg.chain_id == chain_id:
+            return cfg
+    return load_chain(name)

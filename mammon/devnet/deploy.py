@@ -59,6 +59,8 @@ AERODROME_LIQUIDITY = (3_000_000, 1_000)
 VAULT_SEED = (100_000, 100)
 MOONWELL_SEED = (100_000, 100)
 VAULT_YIELD_BPS = 500  # share price 1.05
+STANDARD_VAULT_DEPOSIT = (5_000, 2)  # the default portfolio's position in each plain OpenZeppelin vault
+STANDARD_VAULT_YIELD_BPS = 300  # share price 1.03 (offset 0: shares have the asset's decimals)
 MOONWELL_INITIAL_RATE = {"USDC": 2 * 10**14, "WETH": 2 * 10**26}  # 0.02 underlying per mToken
 MOONWELL_ACCRUED_BPS = 200  # rate 0.0204 after seeding
 UNI_FEE = 500
@@ -74,6 +76,7 @@ class Deployment:
     aave_v3: dict[str, Any] = field(default_factory=dict)
     moonwell: dict[str, str] = field(default_factory=dict)
     morpho_vaults: dict[str, str] = field(default_factory=dict)
+    erc4626_vaults: dict[str, str] = field(default_factory=dict)  # plain OpenZeppelin vaults (offset 0)
     aerodrome: dict[str, str] = field(default_factory=dict)
     uniswap_v3: dict[str, str] = field(default_factory=dict)
     transactions: int = 0
@@ -306,6 +309,35 @@ def deploy_vaults(chain: Chain, tokens: dict[str, Contract], compiled: dict[str,
     return vaults
 
 
+def deploy_standard_vaults(chain: Chain, tokens: dict[str, Contract], compiled: dict[str, Compiled]) -> dict[str, str]:
+    """One plain OpenZeppelin ERC-4626 vault per token (decimals offset 0), seeded, share price raised to ~1.03."""
+    vaults: dict[str, str] = {}
+    s = chain.seeder
+    for i, (sym, token) in enumerate(tokens.items()):
+        unit = USDC_UNIT if sym == "USDC" else WETH_UNIT
+        vault = chain.deploy_compiled(compiled["StandardVault"], token.address, f"Devnet OZ {sym} Vault", f"oz{sym}")
+        seed = VAULT_SEED[i] * unit
+        _mint(chain, token, s, seed)
+        _approve(chain, token, s, vault.address, seed)
+        chain.send(vault.functions.deposit(seed, s), s)
+        _mint(chain, token, vault.address, seed * STANDARD_VAULT_YIELD_BPS // 10_000)  # simulated yield
+        vaults[sym] = vault.address
+    return vaults
+
+
+def fund_standard_vaults(chain: Chain, dep: Deployment, wallet: str, tokens: dict[str, Contract], compiled: dict[str, Compiled]) -> list[str]:
+    """The wallet's position in each plain OpenZeppelin vault (its tokens already minted); returns the spenders used."""
+    units = {"USDC": USDC_UNIT, "WETH": WETH_UNIT}
+    spenders: list[str] = []
+    for i, (sym, token) in enumerate(tokens.items()):
+        vault = chain.w3.eth.contract(address=to_checksum_address(dep.erc4626_vaults[sym]), abi=compiled["StandardVault"].abi)
+        amount = STANDARD_VAULT_DEPOSIT[i] * units[sym]
+        spenders.append(vault.address)
+        _approve(chain, token, wallet, vault.address, amount)
+        chain.send(vault.functions.deposit(amount, wallet), wallet)
+    return spenders
+
+
 def deploy_moonwell(chain: Chain, tokens: dict[str, Contract], compiled: dict[str, Compiled]) -> dict[str, str]:
     """A Moonwell-style mToken per token, seeded, then 2% interest simulated."""
     markets: dict[str, str] = {}
@@ -371,6 +403,7 @@ def fund_wallet(chain: Chain, dep: Deployment, wallet: str, compiled: dict[str, 
         for i, (sym, token) in enumerate(tokens.items()):
             total = (
                 WALLET_BALANCE[i] + AAVE_SUPPLY[i] + MOONWELL_MINT[i] + VAULT_DEPOSIT[i] + AERODROME_LP[i]
+                + (STANDARD_VAULT_DEPOSIT[i] if dep.erc4626_vaults else 0)
             ) * units[sym]
             _mint(chain, token, wallet, total)
 
@@ -396,6 +429,9 @@ def fund_wallet(chain: Chain, dep: Deployment, wallet: str, compiled: dict[str, 
             spenders.append(vault.address)
             _approve(chain, token, wallet, vault.address, amount)
             chain.send(vault.functions.deposit(amount, wallet), wallet)
+
+        if dep.erc4626_vaults:
+            spenders += fund_standard_vaults(chain, dep, wallet, tokens, compiled)
 
         router = w3.eth.contract(address=to_checksum_address(dep.aerodrome["router"]), abi=compiled["AerodromeRouter"].abi)
         spenders.append(router.address)
@@ -430,6 +466,7 @@ def deploy_all(w3: Web3, cache_dir: Path) -> tuple[Deployment, float]:
     dep.aave_v3 = deploy_aave(chain, tokens)
     dep.uniswap_v3 = deploy_uniswap(chain, tokens)
     dep.morpho_vaults = deploy_vaults(chain, tokens, compiled)
+    dep.erc4626_vaults = deploy_standard_vaults(chain, tokens, compiled)
     dep.moonwell = deploy_moonwell(chain, tokens, compiled)
     dep.aerodrome = deploy_aerodrome(chain, tokens, compiled)
     fund_wallet(chain, dep, chain.deployer, compiled)
@@ -480,6 +517,10 @@ def chain_yaml(dep: Deployment, rpc_url: str) -> str:
     ]
     for sym, addr in dep.morpho_vaults.items():
         lines.append(f"      devnet_{sym.lower()}: {{address: {q(addr)}, asset: {sym}, kind: erc4626}}")
+    if dep.erc4626_vaults:
+        lines += ["  erc4626:", "    vaults:"]
+        for sym, addr in dep.erc4626_vaults.items():
+            lines.append(f"      oz_{sym.lower()}: {{address: {q(addr)}, asset: {sym}, share_decimals: {dec[sym]}}}")
     ae, u = dep.aerodrome, dep.uniswap_v3
     lines += [
         "  aerodrome:",

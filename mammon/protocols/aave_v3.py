@@ -20,9 +20,12 @@ ATOKEN_TOLERANCE = Tolerance(kind="wei", value=2)
 
 
 class AaveConfig(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
     pool: Address
     a_tokens: dict[str, Address]
+    pool_addresses_provider: Address | None = None
+    pool_data_provider: Address | None = None
+    faucet: Address | None = None  # testnets: Aave's token faucet
 
 
 class AaveV3(Venue):

@@ -20,7 +20,7 @@ VOLATILE_FEE_PPM = 3_000  # 0.30%, the volatile default of Aerodrome's PoolFacto
 
 
 class PoolEntry(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
     token_a: str
     token_b: str
     stable: bool = False
@@ -28,9 +28,11 @@ class PoolEntry(BaseModel):
 
 
 class AerodromeConfig(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
     router: Address
     pool_factory: Address
+    voter: Address | None = None
+    aero_token: Address | None = None
     pools: list[PoolEntry] = []
 
 

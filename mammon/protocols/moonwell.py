@@ -21,8 +21,10 @@ NO_ERROR = Guard(kind="return_code", value=0, description="Compound error code m
 
 
 class MoonwellConfig(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
     markets: dict[str, Address]
+    comptroller: Address | None = None
+    weth_router: Address | None = None
     m_token_decimals: int = 8
     redeems_native: list[str] = []
 

@@ -1,12 +1,24 @@
-"""Morpho vaults (ERC-4626): `deposit`, `withdraw`, and `redeem(all shares)` to withdraw everything.
+"""ERC-4626 vaults: `deposit`, `withdraw`, and `redeem(all shares)` to withdraw everything.
 
-Share math follows OpenZeppelin's ERC4626 (which MetaMorpho uses) with a decimals offset of
-18 - asset decimals: deposits and redeems round down, withdraws round the burned shares up.
+One adapter serves every ERC-4626 vault (venue `erc4626`); Morpho's MetaMorpho and Vault V2 vaults are
+one use of it (venue `morpho`, whose shares have 18 decimals by convention). Share math follows
+OpenZeppelin's ERC4626 with a decimals offset of `share decimals - asset decimals` (0 for a plain
+OpenZeppelin vault, 18 - asset decimals for MetaMorpho); with S = totalSupply, T = totalAssets,
+o = 10**offset:
+
+    deposit   shares = assets * (S + o) // (T + 1)          rounds down (fewer shares to the user)
+    withdraw  shares = ceil(assets * (S + o) / (T + 1))     rounds up   (more shares burned)
+    redeem    assets = shares * (T + 1) // (S + o)          rounds down (fewer assets out)
+
+Share decimals come from the vault's `decimals()` with `--rpc`; for static plans from the chain
+config's `share_decimals` (else the venue's convention: 18 for Morpho, the asset's for a plain vault).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from mammon.compile.amounts import Amount, widen
 from mammon.errors import InputError
@@ -17,31 +29,51 @@ from mammon.types import Address, UInt
 
 ONE_WEI = Tolerance(kind="wei", value=1)  # share conversions round once
 
+VaultKind = Literal["erc4626", "metamorpho_v1", "vault_v2"]
+
 
 class VaultEntry(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
     address: Address
-    asset: str
-    kind: str = "erc4626"
+    asset: str = Field(description="symbol of the vault's asset (a token of the chain)")
+    asset_address: Address | None = Field(None, description="the asset's address as the source lists it (checked against the token)")
+    kind: VaultKind = "erc4626"
+    share_decimals: int | None = Field(None, ge=0, le=36, description="decimals() of the shares; default: the venue's convention")
 
 
-class MorphoConfig(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class VaultsConfig(BaseModel):
+    """`protocols.erc4626` of a chain config: named vaults."""
+
+    model_config = ConfigDict(extra="forbid")
     vaults: dict[str, VaultEntry]
+
+
+class MorphoConfig(VaultsConfig):
+    """`protocols.morpho`: the vaults, plus Morpho's own contracts (listed for review, not called)."""
+
+    morpho_blue: Address | None = None
+    meta_morpho_factory: Address | None = None
+    meta_morpho_factory_v1_0: Address | None = None
+    vault_v2_factory: Address | None = None
+    public_allocator: Address | None = None
 
 
 class VaultState(BaseModel):
     model_config = ConfigDict(extra="forbid")
     total_assets: UInt
     total_supply: UInt
+    share_decimals: int | None = Field(None, ge=0, le=36, description="the vault's decimals(), as read from a node")
 
 
 class MorphoState(BaseModel):
-    """`venues.morpho` of a world/market file: vault totals keyed by asset symbol (the vault the compiler
+    """`venues.<venue>` of a world/market file: vault totals keyed by asset symbol (the vault the compiler
     picks) or, for the simulator, by vault name."""
 
     model_config = ConfigDict(extra="forbid")
     vaults: dict[str, VaultState] = {}
+
+
+VaultsState = MorphoState
 
 
 def shares_for_deposit(assets: int, state: VaultState, offset: int) -> int:
@@ -56,28 +88,58 @@ def assets_for_redeem(shares: int, state: VaultState, offset: int) -> int:
     return shares * (state.total_assets + 1) // (state.total_supply + 10**offset)
 
 
-class Morpho(Venue):
-    name = "morpho"
-    display = "Morpho"
-    Config = MorphoConfig
-    config: MorphoConfig
-    state: MorphoState | None
+def decimals_offset(share_decimals: int, asset_decimals: int, where: str) -> int:
+    """OpenZeppelin's `_decimalsOffset()`: share decimals above the asset's (never negative)."""
+    if share_decimals < asset_decimals:
+        raise InputError(f"shares have {share_decimals} decimals, fewer than the asset's {asset_decimals}: "
+                         "not OpenZeppelin ERC-4626 share math, which mammon needs to predict shares", where=where)
+    return share_decimals - asset_decimals
 
+
+class ERC4626Vaults(Venue):
+    """Any ERC-4626 vault with OpenZeppelin's share math (venue `erc4626`)."""
+
+    name = "erc4626"
+    display = "ERC-4626"
+    Config = VaultsConfig
+    config: VaultsConfig
+    state: MorphoState | None
     State = MorphoState
+    default_share_decimals: ClassVar[int | None] = None  # None: the asset's decimals (a plain OpenZeppelin vault)
+
+    def entry(self, token: Asset) -> tuple[str, VaultEntry]:
+        for name, entry in self.config.vaults.items():
+            if entry.asset == token.symbol:
+                return name, entry
+        assets = sorted({v.asset for v in self.config.vaults.values()})
+        raise InputError(f"no {self.display} vault for {token.symbol} on {self.ctx.chain.name} (vault assets: {', '.join(assets)})", where="recommendation.token")
+
+    def share_decimals(self, token: Asset, entry: VaultEntry, state: VaultState | None) -> int:
+        """The vault's share decimals: as read from the node, else the chain config, else the venue's convention."""
+        for value in (state.share_decimals if state else None, entry.share_decimals, self.default_share_decimals):
+            if value is not None:
+                return value
+        return token.decimals
 
     def vault(self, token: Asset) -> tuple[str, Asset]:
-        config = self.config
-        for name, entry in config.vaults.items():
-            if entry.asset == token.symbol:
-                return name, Asset(f"{name} shares", entry.address, 18)
-        assets = sorted({v.asset for v in config.vaults.values()})
-        raise InputError(f"no Morpho vault for {token.symbol} on {self.ctx.chain.name} (vault assets: {', '.join(assets)})", where="recommendation.token")
+        name, entry = self.entry(token)
+        return name, Asset(f"{name} shares", entry.address, self.share_decimals(token, entry, self.known_state(token)))
+
+    def label(self, name: str) -> str:
+        return f"{self.display} vault {name}"
+
+    def known_state(self, token: Asset) -> VaultState | None:
+        return (self.state.vaults if self.state else {}).get(token.symbol)
 
     def vault_state(self, token: Asset) -> VaultState:
-        vaults = self.state.vaults if self.state else {}
-        if token.symbol not in vaults:
-            raise InputError(f"the Morpho {token.symbol} vault needs its share price: add venues.morpho.vaults.{token.symbol} (total_assets, total_supply) to --prices, or use --rpc", where="--prices")
-        return vaults[token.symbol]
+        state = self.known_state(token)
+        if state is None:
+            raise InputError(f"the {self.display} {token.symbol} vault needs its share price: add venues.{self.name}.vaults.{token.symbol} "
+                             "(total_assets, total_supply) to --prices, or use --rpc", where="--prices")
+        return state
+
+    def offset(self, token: Asset, shares: Asset) -> int:
+        return decimals_offset(shares.decimals, token.decimals, f"chain {self.ctx.chain.name}: protocols.{self.name}.vaults ({token.symbol})")
 
     def share_price_check(self, token: Asset, shares: Asset, state: VaultState, offset: int) -> RateCheck:
         """A lower share price than the plan assumed means the vault lost value: refuse the plan."""
@@ -87,31 +149,35 @@ class Morpho(Venue):
 
     def deposit(self, token: Asset, amount: Amount) -> Draft:
         name, shares, wallet = *self.vault(token), self.ctx.wallet
-        state, offset = self.vault_state(token), 18 - token.decimals
+        state = self.vault_state(token)
+        offset = self.offset(token, shares)
         minted = amount.converted(lambda v: shares_for_deposit(v, state, offset))
+        label = self.label(name)
         return Draft(
             kind="deposit",
-            description=f"Deposit {token.symbol} into Morpho vault {name}",
+            description=f"Deposit {token.symbol} into {label}",
             target=shares.address,
-            target_label=f"Morpho vault {name}",
+            target_label=label,
             abi="morpho/ERC4626",
             function="deposit",
             args={"assets": amount.expected, "receiver": wallet},
             arg_tokens={"assets": token},
             arg_amounts={"assets": amount},
-            spends=[Spend(token, shares.address, f"Morpho vault {name}", amount)],
-            flows=lending_flows(wallet, token, shares.address, f"Morpho vault {name}", amount, shares, minted, ONE_WEI, +1),
+            spends=[Spend(token, shares.address, label, amount)],
+            flows=lending_flows(wallet, token, shares.address, label, amount, shares, minted, ONE_WEI, +1),
             rates=[self.share_price_check(token, shares, state, offset)],
             gas_action="deposit",
         )
 
     def withdraw(self, token: Asset, amount: Amount) -> Draft:
         name, shares, wallet = *self.vault(token), self.ctx.wallet
-        state, offset = self.vault_state(token), 18 - token.decimals
+        state = self.vault_state(token)
+        offset = self.offset(token, shares)
+        label = self.label(name)
         if amount.is_all:
             held = self.position_value(token)
             if held is None:
-                raise InputError(f"amount 'all' needs the Morpho {token.symbol} position size: give a portfolio in --prices or use --rpc", where="recommendation.amount")
+                raise InputError(f"amount 'all' needs the {self.display} {token.symbol} position size: give a portfolio in --prices or use --rpc", where="recommendation.amount")
             known = self.ctx.held_shares(self.name, token.symbol)
             share_balance = known if known is not None else shares_for_deposit(held, state, offset)
             out = assets_for_redeem(share_balance, state, offset)
@@ -127,17 +193,27 @@ class Morpho(Venue):
             requires = [Requirement(shares, wallet, burned.max, f"wallet holds the {name} shares to burn")]
         return Draft(
             kind="withdraw",
-            description=f"{'Redeem all' if amount.is_all else 'Withdraw'} {token.symbol} from Morpho vault {name}",
+            description=f"{'Redeem all' if amount.is_all else 'Withdraw'} {token.symbol} from {label}",
             target=shares.address,
-            target_label=f"Morpho vault {name}",
+            target_label=label,
             abi="morpho/ERC4626",
             function=function,
             args=args,
             arg_tokens=arg_tokens,
             arg_amounts=arg_amounts,
-            flows=lending_flows(wallet, token, shares.address, f"Morpho vault {name}", moved, shares, burned, ONE_WEI, -1),
+            flows=lending_flows(wallet, token, shares.address, label, moved, shares, burned, ONE_WEI, -1),
             outputs={"amount_out": Output(token, moved)},
             requires=requires,
             rates=[self.share_price_check(token, shares, state, offset)],
             gas_action="withdraw",
         )
+
+
+class Morpho(ERC4626Vaults):
+    """Morpho's MetaMorpho and Vault V2 vaults: ERC-4626 whose shares have 18 decimals."""
+
+    name = "morpho"
+    display = "Morpho"
+    Config = MorphoConfig
+    config: MorphoConfig
+    default_share_decimals = 18

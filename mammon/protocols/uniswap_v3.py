@@ -16,11 +16,11 @@ from mammon.compile.quote import constant_product_out, price_out
 from mammon.errors import InputError
 from mammon.plan.model import Guard, Tolerance
 from mammon.protocols.base import Asset, Draft, Flow, Output, Spend, Venue
-from mammon.types import Address, UInt
+from mammon.types import Address, Bytes32, UInt
 
 
 class PoolEntry(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
     token_a: str
     token_b: str
     fee: int
@@ -28,11 +28,13 @@ class PoolEntry(BaseModel):
 
 
 class UniswapConfig(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
     factory: Address
     swap_router02: Address
-    pool_init_code_hash: str | None = None
+    pool_init_code_hash: Bytes32 | None = None
     pools: list[PoolEntry] = []
+    quoter_v2: Address | None = None
+    universal_router: Address | None = None
 
 
 class PoolState(BaseModel):

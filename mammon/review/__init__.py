@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from mammon.chains import ChainConfig, load_chain
+from mammon.chains import ChainConfig, chain_for_plan
 from mammon.errors import ExpiredPlanError, InputError, MammonError, TamperedPlanError
 from mammon.plan import dag
 from mammon.plan.decode import verify
@@ -62,7 +62,7 @@ def _chain_for(plan: Plan, chain: ChainConfig | None, warnings: list[str]) -> Ch
             raise InputError(f"chain config {chain.name} is chain id {chain.chain_id}, the plan is for {plan.chain.id}", where="--chain-config")
         return chain
     try:
-        found = load_chain(plan.chain.name)
+        found = chain_for_plan(plan.chain.id, plan.chain.name)
     except MammonError:
         warnings.append(f"chain {plan.chain.name} is not in the registry: targets cannot be checked (pass --chain-config)")
         return None

@@ -18,7 +18,7 @@ from typing import Any
 
 from mammon import clock
 from mammon.abi import decode_call
-from mammon.chains import ChainConfig, load_chain
+from mammon.chains import ChainConfig, chain_for_plan
 from mammon.errors import InputError, MammonError, PlanError, StalePlanError, WrongChainError
 from mammon.plan.model import Call, Plan, Precondition, Step
 from mammon.review import review
@@ -222,7 +222,7 @@ def preflight(plan: Plan, runner: Runner) -> list[str]:
 def _registry_chain(plan: Plan) -> ChainConfig | None:
     """The registry's config of the plan's chain (None for a chain only a --chain-config knows)."""
     try:
-        return load_chain(plan.chain.name)
+        return chain_for_plan(plan.chain.id, plan.chain.name)
     except MammonError:
         return None
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mammon import clock
-from mammon.chains import ChainConfig, load_chain, load_chain_file
+from mammon.chains import ChainConfig, chain_for_plan, load_chain_file
 from mammon.errors import RunFailed
 from mammon.market import Market, load_market
 from mammon.plan.model import Call, Plan
@@ -46,7 +46,7 @@ class SimRunner(Runner):
         elif chain_config:
             config = load_chain_file(chain_config)
         else:
-            config = load_chain(plan.chain.name)
+            config = chain_for_plan(plan.chain.id, plan.chain.name)
         moment = now or clock.now()
         chain = SimChain(market, config, wallets=[plan.wallet], timestamp=int(moment.timestamp()))
         return cls(plan, chain, enforce_gas_estimate=enforce_gas_estimate)

@@ -1,6 +1,7 @@
-"""Morpho vaults as ERC-4626 with OpenZeppelin's math (what MetaMorpho uses).
+"""ERC-4626 vaults with OpenZeppelin's math (plain OpenZeppelin vaults, MetaMorpho, Morpho Vault V2).
 
-`_decimalsOffset = 18 - asset decimals`; with S = totalSupply, T = totalAssets, o = 10**offset:
+`_decimalsOffset = share decimals - asset decimals` (0 for a plain OpenZeppelin vault, 18 - asset
+decimals for MetaMorpho); with S = totalSupply, T = totalAssets, o = 10**offset:
 
     deposit   shares = assets * (S + o) // (T + 1)          rounds down (fewer shares to the user)
     withdraw  shares = ceil(assets * (S + o) / (T + 1))     rounds up   (more shares burned)
@@ -10,7 +11,7 @@
 ERC4626ExceededMaxWithdraw(owner, assets, max); `redeem` above the owner's share balance reverts
 ERC4626ExceededMaxRedeem(owner, shares, max). When owner != msg.sender the share allowance is spent
 first. The vault contract holds `total_assets` of the asset (its idle cash in the simulator).
-State comes from `venues.morpho.vaults.<asset symbol or vault name>` (total_assets, total_supply).
+State comes from `venues.<venue>.vaults.<asset symbol or vault name>` (total_assets, total_supply).
 Vault V2 entries (`kind: vault_v2`) report 0 from maxWithdraw/maxRedeem and skip those checks.
 """
 
@@ -30,10 +31,11 @@ class Vault(ERC20):
     kind = "vault"
     abis = ("morpho/ERC4626", "erc20/ERC20")
 
-    def __init__(self, chain: SimChain, address: str, label: str, *, asset: str, asset_decimals: int, vault_kind: str = "erc4626") -> None:
-        super().__init__(chain, address, label, symbol=label, decimals=18)
+    def __init__(self, chain: SimChain, address: str, label: str, *, asset: str, asset_decimals: int, share_decimals: int,
+                 vault_kind: str = "erc4626") -> None:
+        super().__init__(chain, address, label, symbol=label, decimals=share_decimals)
         self.asset_ = addr(asset)
-        self.offset = max(0, 18 - asset_decimals)
+        self.offset = share_decimals - asset_decimals
         self.vault_kind = vault_kind
 
     # ------------------------------------------------------------------ math

@@ -16,7 +16,7 @@ from mammon.files import parse_model
 from mammon.market import Portfolio
 from mammon.protocols.aerodrome import AerodromeState
 from mammon.protocols.moonwell import MoonwellState
-from mammon.protocols.morpho import MorphoState
+from mammon.protocols.morpho import ERC4626Vaults, MorphoState, decimals_offset
 from mammon.protocols.uniswap_v3 import UniswapState
 from mammon.sim.aave_v3 import AavePool, AaveState, AToken, ReserveState, ray_div
 from mammon.sim.aerodrome import AerodromePool, AerodromeRouter, sort_tokens
@@ -30,7 +30,8 @@ from mammon.units import parse_amount
 
 NATIVE = "ETH"  # the symbol a portfolio uses for the native balance
 CASH_UNITS = 1_000_000  # underlying units each lending market holds beyond the world's positions
-VENUES = ("aave_v3", "moonwell", "morpho", "uniswap_v3", "aerodrome")
+VAULT_VENUES = ("morpho", "erc4626")  # ERC-4626 venues (protocols.morpho.ERC4626Vaults)
+VENUES = ("aave_v3", "moonwell", *VAULT_VENUES, "uniswap_v3", "aerodrome")
 
 
 def _units(text: str, decimals: int, symbol: str, where: str) -> int:
@@ -48,7 +49,7 @@ class _World:
         self.tokens: dict[str, ERC20] = {}
         self.a_tokens: dict[str, AToken] = {}
         self.m_tokens: dict[str, MToken] = {}
-        self.vaults: dict[str, tuple[Vault, Any]] = {}  # asset symbol (first vault) and vault name -> (vault, state)
+        self.vaults: dict[tuple[str, str], tuple[Vault, Any]] = {}  # (venue, asset symbol of its first vault or vault name) -> (vault, state)
         self.aero_pools: dict[str, tuple[AerodromePool, Any]] = {}  # "A/B" -> (pool, state)
         self.rates: dict[str, int] = {}
 
@@ -66,8 +67,9 @@ def build(chain: SimChain) -> None:
         _aave(chain, w)
     if "moonwell" in cfg.protocols:
         _moonwell(chain, w)
-    if "morpho" in cfg.protocols:
-        _morpho(chain, w)
+    for venue in VAULT_VENUES:
+        if venue in cfg.protocols:
+            _vaults(chain, w, venue)
     if "uniswap_v3" in cfg.protocols:
         _uniswap(chain, w)
     if "aerodrome" in cfg.protocols:
@@ -141,26 +143,33 @@ def _moonwell(chain: SimChain, w: _World) -> None:
         w.m_tokens[symbol] = m_token
 
 
-def _morpho(chain: SimChain, w: _World) -> None:
-    from mammon.protocols.morpho import MorphoConfig
+def _vaults(chain: SimChain, w: _World, venue: str) -> None:
+    from mammon.protocols import venue_class
 
-    config = chain.config.section("morpho", MorphoConfig)
-    state: MorphoState = _state(chain, "morpho", MorphoState)
+    adapter = venue_class(venue)
+    assert issubclass(adapter, ERC4626Vaults)
+    config = chain.config.section(venue, adapter.Config)
+    state: MorphoState = _state(chain, venue, MorphoState)
     known = set(config.vaults) | {v.asset for v in config.vaults.values()}
     for key in state.vaults:
         if key not in known:
-            _skip(chain, f"world venues.morpho.vaults.{key}: no such Morpho vault or vault asset on {chain.config.name}; ignored")
+            _skip(chain, f"world venues.{venue}.vaults.{key}: no such {adapter.display} vault or vault asset on {chain.config.name}; ignored")
     for name, entry in config.vaults.items():
         if entry.asset not in w.tokens:
-            _skip(chain, f"Morpho vault {name}: {entry.asset} is not a token of {chain.config.name}; vault not simulated")
+            _skip(chain, f"{adapter.display} vault {name}: {entry.asset} is not a token of {chain.config.name}; vault not simulated")
             continue
         token = w.tokens[entry.asset]
-        vault = Vault(chain, entry.address, f"Morpho vault {name}", asset=token.address, asset_decimals=token.decimals_, vault_kind=entry.kind)
-        chain.deploy(vault)
         # the compiler uses the first vault of an asset: the asset-keyed state (and position) belong to it
-        vault_state = state.vaults.get(name) or (state.vaults.get(entry.asset) if entry.asset not in w.vaults else None)
-        w.vaults[name] = (vault, vault_state)
-        w.vaults.setdefault(entry.asset, (vault, vault_state))
+        first = (venue, entry.asset) not in w.vaults
+        vault_state = state.vaults.get(name) or (state.vaults.get(entry.asset) if first else None)
+        share_decimals = next((d for d in (vault_state.share_decimals if vault_state else None, entry.share_decimals,
+                                           adapter.default_share_decimals) if d is not None), token.decimals_)
+        decimals_offset(share_decimals, token.decimals_, f"chain {chain.config.name}: protocols.{venue}.vaults.{name}")
+        vault = Vault(chain, entry.address, f"{adapter.display} vault {name}", asset=token.address, asset_decimals=token.decimals_,
+                      share_decimals=share_decimals, vault_kind=entry.kind)
+        chain.deploy(vault)
+        w.vaults[(venue, name)] = (vault, vault_state)
+        w.vaults.setdefault((venue, entry.asset), (vault, vault_state))
 
 
 def _uniswap(chain: SimChain, w: _World) -> None:
@@ -308,13 +317,13 @@ def _position(chain: SimChain, w: _World, owner: str, venue: str, key: str, text
         m_token.sstore(m_token.tokens_of(owner) + tokens, "balance", owner)
         m_token.sstore(m_token.sload("totalSupply") + tokens, "totalSupply")
         token.mint_to(m_token.address, tokens * m_token.rate() // EXP_SCALE)
-    else:  # morpho
-        if key not in w.vaults:
-            _skip(chain, f"{field}: no Morpho {key} vault on {chain.config.name}; not funded")
+    else:  # an ERC-4626 venue
+        if (venue, key) not in w.vaults:
+            _skip(chain, f"{field}: no {venue} {key} vault on {chain.config.name}; not funded")
             return
-        vault, state = w.vaults[key]
+        vault, state = w.vaults[(venue, key)]
         if state is None:
-            raise InputError(f"a Morpho {key} position needs the vault's state: add venues.morpho.vaults.{key} (total_assets, total_supply)", where=field)
+            raise InputError(f"a {venue} {key} position needs the vault's state: add venues.{venue}.vaults.{key} (total_assets, total_supply)", where=field)
         shares = raw if raw is not None else amount * (state.total_supply + 10**vault.offset) // (state.total_assets + 1)
         vault.sstore(vault.balance(owner) + shares, "balance", owner)
         vault.sstore(vault.sload("positions") + shares, "positions")
@@ -333,7 +342,7 @@ def _finish(chain: SimChain, w: _World) -> None:
         token.mint_to(m_token.address, cash)
         m_token.sstore(m_token.sload("totalSupply") + cash * EXP_SCALE // m_token.rate(), "totalSupply")
     seen: set[str] = set()
-    for key, (vault, state) in w.vaults.items():
+    for (venue, key), (vault, state) in w.vaults.items():
         if vault.address in seen:
             continue
         seen.add(vault.address)
@@ -343,7 +352,7 @@ def _finish(chain: SimChain, w: _World) -> None:
             continue
         if held > state.total_supply:
             raise InputError(f"the positions' shares ({held}) exceed the vault's total_supply ({state.total_supply}); "
-                             "total_supply must already include them", where=f"world venues.morpho.vaults.{key}.total_supply")
+                             "total_supply must already include them", where=f"world venues.{venue}.vaults.{key}.total_supply")
         vault.set_supply(state.total_supply)
         vault.sstore(state.total_assets, "totalAssets")
         asset = chain.contracts[vault.asset_]

@@ -20,7 +20,9 @@ from mammon.recommend import load_recommendations
 from rpchelp import nonce
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "plans" / "examples"
-CASES = [(path.stem, i) for path in sorted(EXAMPLES_DIR.glob("*.yaml")) for i in range(len(load_recommendations(path)))]
+# plans/examples, and plans/examples/devnet: those need the devnet's generic ERC-4626 venue (plain OpenZeppelin vaults)
+EXAMPLE_FILES = {path.stem: path for path in sorted(EXAMPLES_DIR.glob("*.yaml")) + sorted((EXAMPLES_DIR / "devnet").glob("*.yaml"))}
+CASES = [(stem, i) for stem, path in EXAMPLE_FILES.items() for i in range(len(load_recommendations(path)))]
 
 
 def _stable(text: str) -> str:
@@ -31,7 +33,7 @@ def _stable(text: str) -> str:
 @pytest.mark.parametrize(("example", "index"), CASES, ids=[f"{e}[{i}]" for e, i in CASES])
 def test_example_applies_on_devnet(example: str, index: int, compile_on_devnet: Any, apply_rpc: Any, key0: str,
                                    w3: Any, mammon_snapshot: Any, chain: Any, rpc_devnet: Any, tmp_path: Path) -> None:
-    rec = load_recommendations(EXAMPLES_DIR / f"{example}.yaml")[index]
+    rec = load_recommendations(EXAMPLE_FILES[example])[index]
     plan = compile_on_devnet(rec)
     on_sim = _apply_on_simulator(plan, chain, rpc_devnet, tmp_path)
     before = nonce(w3)
