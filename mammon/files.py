@@ -249,6 +249,13 @@ def loads_yaml(text: str, *, where: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "cannot parse"
+        if isinstance(exc, yaml.reader.ReaderError) or getattr(exc, "reason", None):  # a character YAML refuses
+            char = getattr(exc, "character", "")
+            code = ord(char) if isinstance(char, str) and len(char) == 1 else char
+            shown = f"{code:#04x}" if isinstance(code, int) else repr(code)
+            raise InputError(f"malformed YAML: character {shown} at offset {getattr(exc, 'position', '?')} is not allowed", where=where) from None
+        if "nesting depth" in problem:  # libyaml's own limit, met while scanning ahead
+            raise InputError(f"nested deeper than {MAX_DEPTH} levels{at}", where=where) from None
         raise InputError(f"malformed YAML{at}: {problem}", where=where) from None
     except (ValueError, TypeError, OverflowError) as exc:  # a scalar constructor's own error (a bad date, an int too long)
         raise InputError(f"malformed YAML: {_first_line(exc)}", where=where) from None
@@ -347,6 +354,7 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
 def describe_validation(exc: ValidationError, model: Any = None) -> str:
     """All problems of a pydantic error on one line: `field.path: message; ...`."""
     parts = []
+    listed: set[tuple[str, ...]] = set()  # each model's known fields are listed once per line
     errors = exc.errors()
     for err in errors[:MAX_PROBLEMS]:
         loc = ".".join(str(p)[:80] for p in err["loc"]) or "(top level)"
@@ -355,7 +363,10 @@ def describe_validation(exc: ValidationError, model: Any = None) -> str:
             msg = "unknown field"
             known = _fields_at(model, err["loc"][:-1]) if model is not None else None
             if known:
-                msg += did_you_mean(str(err["loc"][-1]), known)
+                hint = did_you_mean(str(err["loc"][-1]), known)
+                if hint.startswith("; did you mean") or tuple(known) not in listed:
+                    msg += hint
+                listed.add(tuple(known))
         parts.append(f"{loc}: {msg}")
     if len(errors) > MAX_PROBLEMS:
         parts.append(f"and {len(errors) - MAX_PROBLEMS} more problems")

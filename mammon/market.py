@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from mammon.filecache import FileCache
 from mammon.files import load_model
-from mammon.types import Address, DecimalText
+from mammon.types import Address, AmountText, DecimalText
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORLD = ROOT / "plans" / "worlds" / "default.yaml"
@@ -25,16 +25,16 @@ class Allowance(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     token: str
     spender: Address
-    amount: str = Field(description="token units")
+    amount: AmountText | Literal["max", "unlimited"] = Field(description="token units, or max (2**256-1)")
 
 
 class Portfolio(BaseModel):
     """Holdings of one address, in token units (human), positions keyed by venue then token or pair."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    wallet: dict[str, str] = {}
-    positions: dict[str, dict[str, str]] = {}
-    shares: dict[str, dict[str, str]] = Field(default_factory=dict, description="raw position-token balances (mTokens, vault shares) when read from a node")
+    wallet: dict[str, AmountText] = {}
+    positions: dict[str, dict[str, AmountText]] = {}
+    shares: dict[str, dict[str, AmountText]] = Field(default_factory=dict, description="raw position-token balances (mTokens, vault shares) when read from a node")
     allowances: list[Allowance] = []
 
 

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mammon.errors import InputError
+from mammon.errors import AmountError, InputError
 from mammon.files import parse_model, read_data
+from mammon.units import PLAIN_AMOUNT, plain_decimal
 
 
 class Recommendation(BaseModel):
@@ -34,7 +35,13 @@ class Recommendation(BaseModel):
     def _amount_text(cls, value: Any) -> str:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise ValueError("amount must be a decimal string (e.g. '1000.50') or 'all'; floats lose precision")
-        return str(value).strip()
+        text = str(value).strip()
+        if text.lower() != "all" and not PLAIN_AMOUNT.fullmatch(text):
+            try:
+                plain_decimal(text)  # the one message for every amount that is not plain digits
+            except AmountError as exc:
+                raise ValueError(exc.message) from None
+        return text
 
     @field_validator("valid_for")
     @classmethod

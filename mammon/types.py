@@ -14,8 +14,8 @@ from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 from mammon.errors import AmountError
 from mammon.units import plain_decimal
 
-_HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_HEX_DATA = re.compile(r"^0x([0-9a-fA-F]{2})*$")
+_HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")  # fullmatch: `$` would let a trailing newline through
+_HEX_DATA = re.compile(r"0x([0-9a-fA-F]{2})*")
 
 
 @lru_cache(maxsize=65536)
@@ -34,7 +34,7 @@ def checksum(value: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _checksum(value: str) -> str:
-    if not _HEX_ADDRESS.match(value):
+    if not _HEX_ADDRESS.fullmatch(value):
         raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte hex address")
     body = value[2:]
     mixed = body != body.lower() and body != body.upper()
@@ -66,8 +66,17 @@ def _decimal_text(value: object) -> Decimal:
         raise ValueError(exc.message) from None
 
 
+def _amount_text(value: str) -> str:
+    """A token amount as text in a file (holdings, limits): plain decimal digits, kept as written."""
+    try:
+        plain_decimal(value)
+    except AmountError as exc:
+        raise ValueError(exc.message) from None
+    return value
+
+
 def _hex_data(value: str) -> str:
-    if not isinstance(value, str) or not _HEX_DATA.match(value):
+    if not isinstance(value, str) or not _HEX_DATA.fullmatch(value):
         raise ValueError("not 0x-prefixed hex bytes")
     return value.lower()
 
@@ -92,6 +101,8 @@ Address = Annotated[str, AfterValidator(checksum)]
 Wallet = Annotated[str, AfterValidator(wallet_address)]
 # A decimal number (prices, gas price): plain decimal text, an int or a finite float; never a rewritten string.
 DecimalText = Annotated[Decimal, BeforeValidator(_decimal_text)]
+# A token amount in token units, as text: digits with at most one '.', checked when the file is read.
+AmountText = Annotated[str, AfterValidator(_amount_text)]
 HexData = Annotated[str, AfterValidator(_hex_data)]
 Bytes32 = Annotated[str, AfterValidator(_bytes32)]
 # Base-unit integers are written as strings: uint256 values overflow JSON numbers in most readers.

@@ -14,7 +14,7 @@ UINT256_MAX = 2**256 - 1
 
 
 MAX_DIGITS = 100  # a uint256 has 78 digits; 100 leaves room for 18 decimals
-_PLAIN_AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+PLAIN_AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def plain_decimal(text: str | int | Decimal, *, what: str = "amount", where: str | None = None) -> Decimal:
@@ -32,7 +32,7 @@ def plain_decimal(text: str | int | Decimal, *, what: str = "amount", where: str
         if not text.is_finite():
             raise AmountError(f"{what} {text} is not a finite number", where=where)
         value = text
-    elif not _PLAIN_AMOUNT.fullmatch(text):
+    elif not PLAIN_AMOUNT.fullmatch(text):
         raise AmountError(f"{what} {text[:60]!r} is not a plain decimal number: write digits with at most one '.' "
                           "(no thousands separators, commas, underscores, exponents or spaces)", where=where)
     else:

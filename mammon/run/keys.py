@@ -10,7 +10,6 @@ about a bad key never quote the value, and no exception raised here chains the o
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from mammon.errors import InputError
+from mammon.files import loads_json, read_text
 
 KEY_ENV = "MAMMON_PRIVATE_KEY"
 PASSWORD_ENV = "MAMMON_KEYSTORE_PASSWORD"
@@ -76,12 +76,9 @@ def _password(path: Path, prompt: Callable[[str], str] | None) -> str:
 
 def from_keystore(path: str | Path, *, prompt: Callable[[str], str] | None = None) -> Signer:
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("keystore file not found", where=str(path)) from None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the keystore: {exc.__class__.__name__}", where=str(path)) from None
+    if not path.exists():
+        raise InputError("keystore file not found", where=str(path))
+    data = loads_json(read_text(path), where=str(path))  # size- and depth-bounded: eth_account raised the recursion limit
     if not isinstance(data, dict) or not isinstance(data.get("crypto", data.get("Crypto")), dict):
         raise InputError("not an encrypted JSON keystore (no 'crypto' section)", where=str(path))
     password = _password(path, prompt)

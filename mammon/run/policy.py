@@ -6,7 +6,6 @@ breaches it is refused before anything is sent, naming the limit.
 
 from __future__ import annotations
 
-import tomllib
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mammon.chains import ChainConfig
 from mammon.errors import InputError, PolicyError
-from mammon.files import parse_model
+from mammon.files import parse_model, read_toml
 from mammon.plan.model import Plan
 from mammon.run import state
 from mammon.types import Address
@@ -38,10 +37,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
         if path != DEFAULT_POLICY_FILE:
             raise InputError("policy file not found", where=str(path))
         return Policy()
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"malformed TOML: {exc}", where=str(path)) from None
+    data = read_toml(path)
     return parse_model(Policy, data.get("policy", {}), where=f"{path}: [policy]")
 
 
