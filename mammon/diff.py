@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from mammon.errors import InputError
 from mammon.plan.model import Effect, Plan, Tolerance
 from mammon.run.record import ActualEffect, RunRecord
 from mammon.units import format_amount
@@ -92,6 +93,11 @@ def _actual(effect: Effect, rec_effects: list[ActualEffect]) -> int | None:
 
 def diff(plan: Plan, record: RunRecord) -> Diff:
     """Compare every expected effect and gas estimate of `plan` with what `record` measured."""
+    recorded = {s.id for s in record.steps}
+    missing = [s.id for s in plan.steps if s.id not in recorded]
+    if missing or len(recorded) != len(record.steps):
+        what = f"has no step {missing[0]!r} of the plan" if missing else "lists a step twice"
+        raise InputError(f"the run record {what}: it is not this plan's record", where="run record")
     result = Diff(plan_hash=plan.content_hash, status=record.status)
     totals: dict[tuple[str, str], _Total] = {}
     for step in plan.steps:
