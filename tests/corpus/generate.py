@@ -340,7 +340,7 @@ chain_edit("token-bad-checksum", 2, "tokens.0.address: 0x833589fcd6eDb6E08f4c7C3
 chain_edit("token-not-address", 2, "tokens.0.address", set={"tokens.0.address": "USDC"})
 chain_edit("token-decimals-huge", 2, "tokens.0.decimals: Input should be less than or equal to 36", set={"tokens.0.decimals": 77})
 chain_edit("token-decimals-negative", 2, "tokens.0.decimals: Input should be greater than or equal to 0", set={"tokens.0.decimals": -1})
-chain_edit("token-unknown-field", 2, "tokens.0.adress: unknown field; did you mean 'address'?", rename={"tokens.0.address": "adress"})
+chain_edit("token-unknown-field", 2, "adress: unknown key; did you mean 'address'?", rename={"tokens.0.address": "adress"})
 chain_edit("token-twice", 2, "token USDC listed twice", set={"tokens.1.symbol": "USDC"})
 chain_edit("tokens-not-list", 2, "tokens: Input should be a valid list", set={"tokens": "USDC"})
 chain_edit("duplicate-name", 2, "duplicate key 'name'", append="name: other\n")
@@ -473,7 +473,7 @@ for name, args, message, env in [
     ("wallet-env-zero", ["plan", EX], "is the zero address", {"MAMMON_WALLET": "0x" + "0" * 40}),
     ("wallet-missing", ["plan", EX], "Missing option '--wallet'", {}),
     ("chain-unknown", ["plan", EX, "--wallet", WALLET, "--chain", "bsae"], "--chain: unknown chain 'bsae'; did you mean 'base'?", {}),
-    ("chain-empty", ["plan", EX, "--wallet", WALLET, "--chain", ""], "--chain: unknown chain ''", {}),
+    ("chain-space", ["plan", EX, "--wallet", WALLET, "--chain", "ba se"], "--chain: unknown chain 'ba se'", {}),
     ("gas-negative", ["plan", EX, "--wallet", WALLET, "--gas-price-gwei", "-1"], "--gas-price-gwei: must be positive, got -1", {}),
     ("gas-zero", ["plan", EX, "--wallet", WALLET, "--gas-price-gwei", "0"], "--gas-price-gwei: must be positive, got 0", {}),
     ("gas-exponent", ["plan", EX, "--wallet", WALLET, "--gas-price-gwei", "1e3"], "--gas-price-gwei: gas price '1e3' is not a plain decimal", {}),
