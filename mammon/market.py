@@ -48,6 +48,11 @@ class Market(BaseModel):
     holdings: dict[Address, Portfolio] = Field(default_factory=dict, description="holdings of named addresses")
     source: str = "embedded defaults"
 
+    def where(self, field: str, default: str = "world") -> str:
+        """Where an error about `field` points: the file it came from, else `default` (the embedded world)."""
+        embedded = self.source.startswith("embedded") or "://" in self.source
+        return f"{default} {field}" if embedded else f"{self.source}: {field}"
+
     def portfolio_of(self, address: str) -> Portfolio | None:
         for owner, portfolio in self.holdings.items():
             if owner.lower() == address.lower():

@@ -181,7 +181,7 @@ class Venue(ABC):
         self.ctx = ctx
         self.config = ctx.chain.section(self.name, self.Config)
         raw_state = ctx.market.venues.get(self.name)
-        self.state = parse_model(self.State, raw_state, where=f"market venues.{self.name}") if self.State and raw_state is not None else None
+        self.state = parse_model(self.State, raw_state, where=ctx.market.where(f"venues.{self.name}", "market")) if self.State and raw_state is not None else None
 
     def token(self, symbol: str) -> Asset:
         return Asset.of(self.ctx.chain.token(symbol, where="recommendation"))

@@ -58,7 +58,7 @@ def build(chain: SimChain) -> None:
     cfg, market = chain.config, chain.market
     for venue in market.venues:
         if venue not in VENUES:
-            raise InputError(f"unknown venue {venue!r} (the simulator models {', '.join(VENUES)})", where=f"world venues.{venue}")
+            raise InputError(f"unknown venue {venue!r} (the simulator models {', '.join(VENUES)})", where=market.where(f"venues.{venue}"))
     w = _World()
     for token in cfg.tokens:
         cls = WETH if token.symbol == "WETH" else ERC20
@@ -88,7 +88,7 @@ def build(chain: SimChain) -> None:
 
 
 def _state(chain: SimChain, venue: str, model: type[Any]) -> Any:
-    return parse_model(model, chain.market.venues.get(venue) or {}, where=f"world venues.{venue}")
+    return parse_model(model, chain.market.venues.get(venue) or {}, where=chain.market.where(f"venues.{venue}"))
 
 
 def _skip(chain: SimChain, message: str) -> None:
