@@ -161,7 +161,7 @@ def test_corpus_case(kind: str, case: dict[str, Any], bases: Bases, mammon: Mamm
             target = state / case["target"]
         target.write_bytes(raw)
         text = raw.decode("utf-8", errors="replace")
-    fields = {"file": str(target), "out": str(out), "state": str(state), "plan": str(plan_file), "example": str(EXAMPLE)}
+    fields = {"file": str(target), "out": str(out), "state": str(state), "plan": str(plan_file), "example": str(EXAMPLE), "corpus": str(CORPUS)}
     spec = yaml.safe_load(source.read_text(encoding="utf-8")) if case["file"].endswith(".args.yaml") else None
     args = [str(a).format(**fields) for a in (spec["args"] if spec else case["run"])]
     env = {k: str(v).format(text=text, **fields) for k, v in {**case.get("env", {}), **(spec or {}).get("env", {})}.items()}

@@ -509,6 +509,15 @@ for name, args, message, env in [
     ("devnet-fund-zero", ["devnet", "up", "--port", "1", "--fund", "0x" + "0" * 40, "--state-dir", "{state}"], "--fund: 0x0000000000000000000000000000000000000000 is the zero address", {}),
     ("devnet-fund-short", ["devnet", "up", "--port", "1", "--fund", "0x12", "--state-dir", "{state}"], "--fund: '0x12' is not", {}),
     ("stop-state-is-file", ["stop", "--state-dir", "{plan}"], "", {}),
+    # files named by environment variables are read with the same limits
+    ("env-devnet-config-missing", ["plan", EX, "--wallet", WALLET, "--chain", "devnet"], "", {"MAMMON_DEVNET_CONFIG": "{out}/nope.yaml"}),
+    ("env-devnet-config-deep", ["plan", EX, "--wallet", WALLET, "--chain", "devnet"], "nested deeper than 64 levels",
+     {"MAMMON_DEVNET_CONFIG": "{corpus}/chains/deep.json"}),
+    ("env-devnet-config-alias", ["plan", EX, "--wallet", WALLET, "--chain", "devnet"], "YAML aliases (*n) are not allowed",
+     {"MAMMON_DEVNET_CONFIG": "{corpus}/chains/alias.yaml"}),
+    ("env-chain-config-deep", ["plan", EX, "--wallet", WALLET], "nested deeper than 64 levels", {"MAMMON_CHAIN_CONFIG": "{corpus}/chains/deep.json"}),
+    ("env-chain-config-not-utf8", ["plan", EX, "--wallet", WALLET], "not UTF-8 text", {"MAMMON_CHAIN_CONFIG": "{corpus}/chains/not-utf8.yaml"}),
+    ("env-chain-config-missing", ["plan", EX, "--wallet", WALLET], "", {"MAMMON_CHAIN_CONFIG": "{out}/nope.yaml"}),
 ]:
     case(CL, f"{name}.args.yaml", {"args": args, "env": env}, 2, message)
 
