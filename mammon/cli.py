@@ -217,12 +217,14 @@ def schema() -> None:
 @click.option("--yes", is_flag=True, help="do not ask before sending to a real chain")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="run record (default: <plan>.run.json; an existing one is resumed)")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="policy TOML (default mammon.toml if present)")
-@click.option("--state-dir", type=click.Path(file_okay=False), help="stop flag, spend ledger, audit log (default .mammon/state)")
+@click.option("--state-dir", type=click.Path(file_okay=False),
+              help="stop flag, audit log, locks (default MAMMON_STATE_DIR, else ~/.local/state/mammon)")
 @click.option("--chain-config", type=click.Path(dir_okay=False))
+@click.option("--allow-replay", is_flag=True, help="apply a plan this wallet already applied on this chain (recorded in the audit log)")
 @click.option("--quiet", is_flag=True, help="print only the diff")
 def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, keystore: str | None, fork_url: str | None,
           confirmations: int, yes: bool, output: str | None, policy_file: str | None, state_dir: str | None,
-          chain_config: str | None, quiet: bool) -> None:
+          chain_config: str | None, allow_replay: bool, quiet: bool) -> None:
     """Run PLAN through a runner, journal every step, and print the expected-vs-actual diff."""
     from mammon.diff import render_text
     from mammon.run.api import apply_file
@@ -230,7 +232,7 @@ def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, k
     echo = (lambda _m: None) if quiet else (lambda m: click.echo(m))
     record, result = apply_file(
         plan, runner_name=runner_name, record_path=output, policy_file=policy_file, state_dir=state_dir, chain_config=chain_config,
-        confirm=None if yes else _confirm, progress=echo, show_review=not quiet,
+        confirm=None if yes else _confirm, progress=echo, show_review=not quiet, allow_replay=allow_replay,
         runner_options={"world": world, "rpc_url": rpc_url, "keystore": keystore, "fork_url": fork_url, "confirmations": confirmations},
     )
     click.echo(render_text(result), nl=False)
@@ -268,7 +270,7 @@ def diff_cmd(plan: str, record: str, fmt: str) -> None:
 
 @cli.command()
 @click.option("--clear", is_flag=True, help="remove the stop flag")
-@click.option("--state-dir", type=click.Path(file_okay=False))
+@click.option("--state-dir", type=click.Path(file_okay=False), help="default MAMMON_STATE_DIR, else ~/.local/state/mammon")
 def stop(clear: bool, state_dir: str | None) -> None:
     """Emergency stop: a running apply halts before its next step (until --clear)."""
     from mammon import clock
@@ -289,13 +291,15 @@ def audit() -> None:
 
 @audit.command("verify")
 @click.option("--state-dir", type=click.Path(file_okay=False))
-def audit_verify(state_dir: str | None) -> None:
-    """Check the audit log's hash chain; exit 1 if it was edited or truncated."""
+@click.option("--record", "records", multiple=True, type=click.Path(dir_okay=False), help="also check this run record's anchor")
+def audit_verify(state_dir: str | None, records: tuple[str, ...]) -> None:
+    """Check the audit log's hash chain and anchors; exit 1 if it was edited, cut, rewritten or removed."""
     from mammon.run import audit as audit_log
     from mammon.run import state
 
     directory = state.state_dir(state_dir)
-    click.echo(f"ok: {audit_log.verify(directory)} entries, chain intact ({directory / 'audit.jsonl'})")
+    count = audit_log.verify(directory, [Path(r) for r in records])
+    click.echo(f"ok: {count} entries, chain intact and anchored ({directory / 'audit.jsonl'})")
 
 
 @cli.group()

@@ -1,22 +1,50 @@
 """A JSON-RPC node, as every part of mammon that talks to one needs it: live market reads, gas
 estimates on a fork, and the rpc and fork runners.
 
-web3's HTTPProvider retries read calls silently unless told not to, which hides a flaky or wrong
-node; here retries are off and every error answer is a `NodeError` carrying the revert data.
+The transport is the standard library's `http.client` (one kept-alive connection per node), so the
+cheap commands never import web3. What can go wrong, as a tree (all `MammonError`, one line each,
+naming the method and the node with its path and query redacted)::
+
+    NodeError              the node answered with a JSON-RPC error (code, message, revert data)
+    NodeUnavailable        no usable answer; ``kind`` says why
+    ├── NodeUnreachable    connection refused / reset / closed, DNS failure
+    ├── NodeTimeout        no answer within the client timeout
+    ├── NodeRateLimited    HTTP 429 or JSON-RPC -32005 (limit exceeded)
+    └── NodeServerError    HTTP 5xx, JSON-RPC -32603 (internal error), a reply that is not JSON-RPC
+
+Reads are retried on `NodeUnavailable` with bounded exponential backoff (honouring `Retry-After`);
+a method that changes state (``eth_sendRawTransaction``, ``eth_sendTransaction``, ``evm_*``) is sent
+once and never retried blindly: its caller looks the transaction up instead (the journal decides).
+Tuning (tests set them short): ``MAMMON_RPC_TIMEOUT`` seconds per attempt (default 30),
+``MAMMON_RPC_RETRIES`` retries of a read (default 4), ``MAMMON_RPC_BACKOFF`` first backoff in seconds
+(default 0.25, doubling, at most 8 s; a ``Retry-After`` above 60 s is not waited for).
 """
 
 from __future__ import annotations
 
+import base64
+import http.client
+import json
+import os
+import socket
+import ssl
+import threading
+import time
 from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
-from web3 import HTTPProvider, Web3
-from web3.types import RPCEndpoint
 
 from mammon.errors import InputError, MammonError
+
+# Methods that change state: one attempt only (a retry could repeat what the first attempt did).
+UNSAFE_METHODS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction", "evm_mine", "evm_revert", "anvil_mine"})
+TRANSIENT_CODES = {-32603: "server", -32005: "rate"}  # internal error; limit exceeded (rate limit)
+MAX_BACKOFF = 8.0
+MAX_RETRY_AFTER = 60.0
 
 
 def redact(url: str) -> str:
@@ -32,15 +60,54 @@ def redact(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{port}{tail}"
 
 
-
-
 class NodeError(MammonError):
     """A JSON-RPC error answer: `code`, `node_message` and revert `data` (bytes) when the node gave some."""
 
-    def __init__(self, method: str, code: int | None, message: str, data: bytes | None) -> None:
+    def __init__(self, method: str, code: int | None, message: str, data: bytes | None, *, node: str = "node") -> None:
         self.method, self.code, self.node_message, self.data = method, code, message, data
-        super().__init__(f"{method}: {message}", where="node")
+        super().__init__(f"{method}: {message}", where=node)
 
+
+class NodeUnavailable(MammonError):
+    """No usable answer from the node for `method` (after the retries a read gets)."""
+
+    kind = "unavailable"
+
+    def __init__(self, method: str, node: str, detail: str, *, attempts: int = 1, retry_after: float | None = None) -> None:
+        self.method, self.node, self.detail, self.attempts, self.retry_after = method, node, detail, attempts, retry_after
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        super().__init__(f"{method}: {self.summary(node)} ({detail}){tries}", where="node")
+
+    def summary(self, node: str) -> str:
+        return f"no usable answer from the node at {node}"
+
+
+class NodeUnreachable(NodeUnavailable):
+    kind = "unreachable"
+
+    def summary(self, node: str) -> str:
+        return f"cannot reach the node at {node}"
+
+
+class NodeTimeout(NodeUnavailable):
+    kind = "timeout"
+
+    def summary(self, node: str) -> str:
+        return f"the node at {node} did not answer in time"
+
+
+class NodeRateLimited(NodeUnavailable):
+    kind = "rate-limited"
+
+    def summary(self, node: str) -> str:
+        return f"the node at {node} is rate-limiting this client"
+
+
+class NodeServerError(NodeUnavailable):
+    kind = "server-error"
+
+    def summary(self, node: str) -> str:
+        return f"the node at {node} failed to answer (server error)"
 
 
 def _error_data(err: Mapping[str, object]) -> bytes | None:
@@ -55,26 +122,168 @@ def _error_data(err: Mapping[str, object]) -> bytes | None:
     return None
 
 
-class Node:
-    """Raw JSON-RPC over web3's HTTP provider, with web3's silent retries turned off."""
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"{raw!r} is not a number", where=name) from None
+    if not value >= 0 or value == float("inf"):
+        raise InputError(f"must be a non-negative number, got {raw}", where=name)
+    return value
 
-    def __init__(self, url: str, *, timeout: float = 30.0, where: str = "--rpc-url") -> None:
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class _Transport:
+    """One JSON-RPC POST over a kept-alive HTTP(S) connection; every failure becomes a NodeUnavailable."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InputError(f"not an http(s) node URL: {redact(url)}", where="node")
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname
+        try:
+            self.port = parts.port
+        except ValueError:
+            raise InputError(f"bad port in node URL {redact(url)}", where="node") from None
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "mammon"}
+        if parts.username is not None:
+            creds = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+            self.headers["Authorization"] = "Basic " + base64.b64encode(creds).decode()
+        self.timeout = timeout
+        self._conn: http.client.HTTPConnection | None = None
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            if self.https:
+                self._conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
+            else:
+                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        return self._conn
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def post(self, method: str, body: bytes, node: str) -> Any:
+        """The decoded JSON reply of one attempt."""
+        try:
+            conn = self._connection()
+            conn.request("POST", self.path, body=body, headers=self.headers)
+            resp = conn.getresponse()
+            payload = resp.read()
+            status, retry_after = resp.status, _retry_after(resp.getheader("Retry-After"))
+            if resp.getheader("Connection", "").lower() == "close":
+                self.close()
+        except (TimeoutError, socket.timeout):
+            self.close()
+            raise NodeTimeout(method, node, f"no answer within {self.timeout:g} s") from None
+        except (ConnectionError, http.client.HTTPException, OSError) as exc:
+            self.close()
+            raise NodeUnreachable(method, node, _describe(exc)) from None
+        if status == 429:
+            raise NodeRateLimited(method, node, "HTTP 429 Too Many Requests", retry_after=retry_after)
+        if status >= 500:
+            raise NodeServerError(method, node, f"HTTP {status}", retry_after=retry_after)
+        try:
+            reply = json.loads(payload)
+        except (ValueError, RecursionError):
+            raise NodeServerError(method, node, f"HTTP {status}, the reply is not JSON") from None
+        if status >= 400 and not (isinstance(reply, dict) and "error" in reply):
+            raise NodeServerError(method, node, f"HTTP {status}")
+        return reply
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset"
+    if isinstance(exc, (http.client.RemoteDisconnected, http.client.IncompleteRead, BrokenPipeError)):
+        return "connection closed before a complete answer"
+    if isinstance(exc, socket.gaierror):
+        return "host name not found"
+    if isinstance(exc, ssl.SSLError):
+        return "TLS error"
+    return exc.__class__.__name__
+
+
+class Node:
+    """A JSON-RPC node over HTTP(S): `request(method, params)` returns the result or raises (see the module tree)."""
+
+    def __init__(self, url: str, *, timeout: float | None = None, where: str = "--rpc-url", retries: int | None = None) -> None:
         self.url = url
-        self.w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
+        self.display = redact(url)
+        self.timeout = _env_float("MAMMON_RPC_TIMEOUT", 30.0) if timeout is None else timeout
+        self.retries = int(_env_float("MAMMON_RPC_RETRIES", 4)) if retries is None else retries
+        self.backoff = _env_float("MAMMON_RPC_BACKOFF", 0.25)
+        self._transport = _Transport(url, self.timeout)
+        self._lock = threading.Lock()
+        self._id = 0
         try:
             self.chain_id = int(self.request("eth_chainId"), 16)
         except NodeError as exc:
-            raise InputError(f"the node at {redact(url)} answered eth_chainId with an error: {exc.node_message}", where=where) from None
-        except Exception as exc:  # requests/urllib3/web3 raise many types for an unreachable node
-            raise InputError(f"cannot reach the node at {redact(url)} ({exc.__class__.__name__})", where=where) from None
+            raise InputError(f"the node at {self.display} answered eth_chainId with an error: {exc.node_message}", where=where) from None
+        except NodeUnavailable as exc:
+            exc.where, exc.args = where, (f"{where}: {exc.message}",)
+            raise exc from None
+        except (TypeError, ValueError):
+            raise InputError(f"the node at {self.display} answered eth_chainId with something that is not a chain id", where=where) from None
 
     def request(self, method: str, params: list[Any] | None = None) -> Any:
-        reply = self.w3.provider.make_request(RPCEndpoint(method), params or [])
+        """One JSON-RPC call; reads are retried on transport trouble, state-changing methods never."""
+        attempts = 1 if method in UNSAFE_METHODS else 1 + max(0, self.retries)
+        delay = self.backoff
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._once(method, params or [])
+            except NodeUnavailable as exc:
+                wait = exc.retry_after if exc.retry_after is not None else delay
+                if attempt >= attempts or wait > MAX_RETRY_AFTER:
+                    raise exc.__class__(method, self.display, exc.detail, attempts=attempt, retry_after=exc.retry_after) from None
+                time.sleep(wait)
+                delay = min(delay * 2, MAX_BACKOFF)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _once(self, method: str, params: list[Any]) -> Any:
+        with self._lock:
+            self._id += 1
+            body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params}).encode()
+            reply = self._transport.post(method, body, self.display)
+        if not isinstance(reply, dict) or ("result" not in reply and "error" not in reply):
+            raise NodeServerError(method, self.display, "the reply is not a JSON-RPC response")
         err = reply.get("error")
-        if err:
+        if err is not None:
             if not isinstance(err, dict):
-                raise NodeError(method, None, str(err), None)
-            raise NodeError(method, err.get("code"), str(err.get("message", "")), _error_data(err))
+                raise NodeError(method, None, str(err)[:300], None, node=self.display)
+            code = err.get("code")
+            message = str(err.get("message", ""))[:500]
+            transient = TRANSIENT_CODES.get(code) if isinstance(code, int) else None
+            if transient == "rate" or "rate limit" in message.lower() or "too many requests" in message.lower():
+                raise NodeRateLimited(method, self.display, f"JSON-RPC {code}: {message}")
+            if transient == "server" and _error_data(err) is None:
+                raise NodeServerError(method, self.display, f"JSON-RPC {code}: {message}")
+            raise NodeError(method, code if isinstance(code, int) else None, message, _error_data(err), node=self.display)
         return reply.get("result")
 
     def call(self, to: str, data: bytes | str, block: str = "latest", sender: str | None = None) -> bytes:
@@ -82,8 +291,16 @@ class Node:
         if sender:
             tx["from"] = sender
         out = self.request("eth_call", [tx, block])
-        return bytes.fromhex((out or "0x")[2:])
+        if out is not None and not isinstance(out, str):
+            raise NodeServerError("eth_call", self.display, "the result is not hex data")
+        try:
+            return bytes.fromhex((out or "0x")[2:])
+        except ValueError:
+            raise NodeServerError("eth_call", self.display, "the result is not hex data") from None
 
+    def close(self) -> None:
+        with self._lock:
+            self._transport.close()
 
 
 _PANICS = {

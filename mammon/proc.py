@@ -1,8 +1,11 @@
-"""Child processes and liveness, shared by the devnet's anvil, the fork runner, solc-js and the wallet lock."""
+"""Child processes and liveness, shared by the devnet's anvil, the fork runner, solc-js and the wallet lock;
+helper children that die with their parent (forks)."""
 
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import Callable
 
 # What a child process (anvil, node) may see of mammon's environment: only these, never the rest.
 # An allow-list, not a deny-list: MAMMON_PRIVATE_KEY, MAMMON_MNEMONIC, MAMMON_KEYSTORE_PASSWORD, ETH_RPC_URL
@@ -32,3 +35,23 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def die_with_parent() -> Callable[[], None]:
+    """A `preexec_fn` for a helper process (a fork's anvil) that must not outlive mammon: Linux's
+    PR_SET_PDEATHSIG makes the kernel SIGKILL the child when its parent dies, kill -9 included.
+    Elsewhere it does nothing (the parent's own cleanup still stops the child on a normal exit)."""
+    parent = os.getpid()
+
+    def preexec() -> None:
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent:  # the parent died before the death signal was armed
+            os._exit(1)
+
+    return preexec

@@ -41,6 +41,16 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
     return NOW
 
 
+@pytest.fixture(autouse=True)
+def state_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test its own per-user state directory (never the developer's ~/.local/state/mammon)."""
+    directory = tmp_path_factory.mktemp("state-home")
+    monkeypatch.setenv("MAMMON_STATE_DIR", str(directory / "mammon"))
+    monkeypatch.setenv("MAMMON_RPC_BACKOFF", "0.01")  # retries stay, their waits shrink
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    return directory / "mammon"
+
+
 @dataclass(frozen=True)
 class Run:
     """One `mammon` invocation: exit code and the two streams, kept apart."""

@@ -46,11 +46,11 @@ def test_one_apply_per_wallet_at_a_time(mammon: Mammon, tmp_path: Path) -> None:
     plan = tmp_path / "plan.yaml"
     mammon("plan", EXAMPLES_DIR / "wallet-to-aave.yaml", "--wallet", WALLET, "-o", plan)
     directory = state.state_dir(tmp_path / "state")
-    with state.wallet_lock(directory, WALLET):
+    with state.wallet_lock(directory, WALLET, 8453):
         line = mammon.refuses("apply", plan, "--state-dir", directory)
-        assert line.startswith(f"apply: wallet {WALLET} is being applied by process ")
+        assert line.startswith(f"apply: wallet {WALLET} on chain 8453 is being applied by process ")
         with pytest.raises(WalletLocked):
-            with state.wallet_lock(directory, WALLET.lower()):
+            with state.wallet_lock(directory, WALLET.lower(), 8453):
                 pass
     mammon("apply", plan, "--state-dir", directory)  # the lock is released
 

@@ -14,7 +14,8 @@ from mammon.plan.planfile import load
 from mammon.review import review
 from mammon.review.render import text as review_text
 from mammon.run import state
-from mammon.run.engine import ApplyOptions, apply_plan
+from mammon.run import record as journal
+from mammon.run.engine import ApplyOptions, apply_plan, on_the_wire
 from mammon.run.policy import load_policy
 from mammon.run.record import RunRecord
 from mammon.run.registry import runner_class
@@ -39,6 +40,7 @@ def apply_file(
     confirm: Callable[[str], bool] | None = None,
     progress: Callable[[str], None] = lambda _m: None,
     show_review: bool = True,
+    allow_replay: bool = False,
 ) -> tuple[RunRecord, Diff]:
     """Apply a plan file; returns the run record and its expected-vs-actual diff. Raises MammonError on refusal.
 
@@ -51,7 +53,10 @@ def apply_file(
     cls = runner_class(runner_name)
     policy = load_policy(policy_file)
     chain: ChainConfig | None = load_chain_file(chain_config) if chain_config else None
-    rv = review(plan, chain=chain, now=clock.now(), where=str(plan_path))
+    path = Path(record_path) if record_path else default_record_path(plan_path, cls.name)
+    # An expired plan is refused here, before a runner exists, unless its record has transactions on
+    # the wire: resolving those is always allowed (the engine refuses any new send past valid_until).
+    rv = review(plan, chain=chain, now=clock.now(), where=str(plan_path), allow_expired=_on_the_wire(path))
     options = {k: v for k, v in (runner_options or {}).items() if v is not None}
     if chain_config:
         options["chain_config"] = str(chain_config)
@@ -67,7 +72,14 @@ def apply_file(
         record = apply_plan(plan, runner, ApplyOptions(
             record_path=Path(record_path) if record_path else default_record_path(plan_path, runner.name),
             state_dir=state.state_dir(state_dir), policy=policy, chain=chain, progress=progress, now=clock.now, before_send=before_send,
+            allow_replay=allow_replay,
         ))
     finally:
         runner.close()
     return record, diff(plan, record)
+
+
+def _on_the_wire(path: Path) -> bool:
+    if not path.exists():
+        return False
+    return on_the_wire(journal.load(path))

@@ -1,14 +1,32 @@
 """Append-only audit log: one JSON line per apply event, each carrying the hash of the line before.
 
-An edited line breaks the chain at that line; a truncated tail no longer matches the head file
-(`audit.head`, the count and last hash, rewritten on every append), so `verify` catches both.
+The log alone is the truth. An append reads the log's own last line for the next sequence number
+and hash (no second file has to agree), under an exclusive `flock` so concurrent applies in one
+state directory never share a number. A line is one `write` of a whole line followed by `fsync`;
+an unterminated last line can only be a write a crash cut short (it was never acknowledged): the
+next append removes it and `verify` ignores it.
+
+Anchors make cutting or rewriting the log visible: after every append, the sequence number and hash
+are copied into `audit.anchor` in the state directory and into the run record of the apply that
+wrote them (`audit_seq`, `audit_hash`). An anchor may lag behind the log (a crash between the two
+writes) but never lead it: `verify` fails when an anchored entry is missing (cut) or has another
+hash (rewritten and rehashed), and when the log is missing while an anchor shows applies.
+
+Each event names its plan; `step_sent` and `step_done` also say whether the transaction was
+simulated, and `step_done` carries what the step spent, so the daily spend and the set of applied
+plans are derived from this log (`spent_since`, `applied`) instead of a second ledger that a crash
+could leave out of step.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,12 +34,52 @@ from typing import Any
 from mammon.errors import MammonError
 
 GENESIS = "0" * 64
+LOG = "audit.jsonl"
+ANCHOR = "audit.anchor"
+MAX_LINE = 1 << 20  # no event is anywhere near 1 MiB: a longer line is not ours
 
 
 class AuditError(MammonError):
-    """The audit log was edited or truncated."""
+    """The audit log was edited, cut, rewritten or removed."""
 
     exit_code = 1
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    hash: str
+    data: dict[str, Any]
+
+
+def _nesting(text: bytes) -> int:
+    """The deepest bracket nesting outside strings (checked before parsing: a deep structure would
+    exhaust the C stack inside the JSON parser once a library has raised the recursion limit)."""
+    depth = deepest = 0
+    in_str = esc = False
+    for b in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif b == 0x5C:
+                esc = True
+            elif b == 0x22:
+                in_str = False
+        elif b == 0x22:
+            in_str = True
+        elif b in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif b in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+def _loads(text: bytes, limit: int = 8) -> Any:
+    """json.loads of one audit line or run record; ValueError when nested deeper than `limit`."""
+    if _nesting(text) > limit:
+        raise ValueError("nested too deeply")
+    return json.loads(text)
 
 
 def _digest(entry: dict[str, Any]) -> str:
@@ -29,43 +87,202 @@ def _digest(entry: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def _head(directory: Path) -> tuple[int, str]:
-    path = directory / "audit.head"
-    if not path.exists():
+@contextmanager
+def _locked(directory: Path) -> Iterator[int]:
+    """The log opened for appending, exclusively locked (released by the kernel if we die)."""
+    fd = os.open(directory / LOG, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _last_complete(fd: int) -> tuple[int, str]:
+    """(seq, hash) of the last complete line; cuts off a torn final line left by a crashed write."""
+    size = os.lseek(fd, 0, os.SEEK_END)
+    if size == 0:
         return 0, GENESIS
-    count, last = path.read_text().split()
-    return int(count), last
+    chunk = min(size, MAX_LINE + 1)
+    tail = os.pread(fd, chunk, size - chunk)
+    if not tail.endswith(b"\n"):
+        cut = tail.rfind(b"\n")
+        keep = size - chunk + cut + 1 if cut >= 0 else (0 if chunk == size else -1)
+        if keep < 0:
+            raise AuditError("the last line is longer than any audit entry (not an audit log?)", where=LOG)
+        os.ftruncate(fd, keep)
+        os.fsync(fd)
+        return _last_complete(fd)
+    lines = tail[:-1].rsplit(b"\n", 1)
+    last = lines[-1]
+    if len(lines) == 1 and chunk < size:
+        raise AuditError("the last line is longer than any audit entry (not an audit log?)", where=LOG)
+    try:
+        entry = _loads(last)
+        seq, digest = int(entry["seq"]), str(entry["hash"])
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise AuditError("the last line is not an audit entry (edited); run `mammon audit verify`", where=LOG) from None
+    return seq, digest
 
 
-def append(directory: Path, event: str, when: datetime, **data: Any) -> None:
-    count, prev = _head(directory)
-    entry = {"seq": count + 1, "time": when.isoformat(), "event": event, **data, "prev": prev}
-    entry["hash"] = _digest(entry)
-    with open(directory / "audit.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(entry, sort_keys=True) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp = directory / ".audit.head.tmp"
-    tmp.write_text(f"{entry['seq']} {entry['hash']}\n")
-    os.replace(tmp, directory / "audit.head")
+def append(directory: Path, event: str, when: datetime, **data: Any) -> tuple[int, str]:
+    """Append one event; returns its (seq, hash), the anchor callers keep."""
+    with _locked(directory) as fd:
+        count, prev = _last_complete(fd)
+        entry = {"seq": count + 1, "time": when.isoformat(), "event": event, **data, "prev": prev}
+        entry["hash"] = _digest(entry)
+        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
+        if os.write(fd, line) != len(line):  # pragma: no cover - a regular file takes the whole line
+            raise AuditError("short write to the audit log", where=str(directory / LOG))
+        os.fsync(fd)
+        from mammon.run.killpoints import killpoint
+
+        killpoint("audit_appended")
+        _write_anchor(directory, entry["seq"], entry["hash"])
+    return entry["seq"], entry["hash"]
 
 
-def verify(directory: Path) -> int:
-    """Check the whole chain; return the number of entries or raise AuditError naming the line."""
-    path = directory / "audit.jsonl"
-    lines = path.read_text().splitlines() if path.exists() else []
+def _write_anchor(directory: Path, seq: int, digest: str) -> None:
+    from mammon.run.record import atomic_write
+
+    atomic_write(directory / ANCHOR, f"{seq} {digest}\n")
+
+
+def read_anchor(directory: Path) -> tuple[int, str] | None:
+    """The anchor file's (seq, hash), None when there is none; AuditError when it is garbled."""
+    path = directory / ANCHOR
+    try:
+        text = path.read_text(encoding="ascii")
+    except FileNotFoundError:
+        return None
+    except OSError:
+        raise AuditError("the anchor is not readable", where=str(path)) from None
+    except UnicodeDecodeError:
+        raise AuditError("the anchor is garbled (expected `<seq> <sha256>`)", where=str(path)) from None
+    parts = text.split()
+    if len(parts) != 2 or not parts[0].isdigit() or len(parts[1]) != 64 or any(c not in "0123456789abcdef" for c in parts[1]):
+        raise AuditError("the anchor is garbled (expected `<seq> <sha256>`)", where=str(path))
+    return int(parts[0]), parts[1]
+
+
+def entries(directory: Path) -> list[Entry]:
+    """Every entry of the log, the chain checked; AuditError naming the first bad line."""
+    path = directory / LOG
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise AuditError(f"cannot read the audit log ({exc.__class__.__name__})", where=str(path)) from None
+    lines = raw.split(b"\n")
+    torn = lines.pop()  # b"" when the log ends with a newline; else a crashed write's fragment
+    del torn
+    out: list[Entry] = []
     prev = GENESIS
     for n, line in enumerate(lines, start=1):
         try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
+            entry = _loads(line)
+        except (ValueError, RecursionError):
             raise AuditError(f"line {n} is not JSON (edited)", where=str(path)) from None
+        if not isinstance(entry, dict):
+            raise AuditError(f"line {n} is not an audit entry (edited)", where=str(path))
         if entry.get("prev") != prev or entry.get("seq") != n:
             raise AuditError(f"line {n} does not follow line {n - 1} (lines removed, reordered or edited)", where=str(path))
         if _digest(entry) != entry.get("hash"):
             raise AuditError(f"line {n} was edited (its hash does not match its content)", where=str(path))
         prev = entry["hash"]
-    count, last = _head(directory)
-    if (count, last) != (len(lines), prev):
-        raise AuditError(f"log holds {len(lines)} entries but the head records {count}: the log was truncated or the head edited", where=str(path))
-    return len(lines)
+        out.append(Entry(seq=n, hash=prev, data=entry))
+    return out
+
+
+def check_anchor(log: list[Entry], seq: int, digest: str, source: str, where: Path | str = LOG) -> None:
+    if seq > len(log):
+        raise AuditError(f"log holds {len(log)} entries but {source} records entry {seq}: the log was cut (truncated)", where=str(where))
+    if log[seq - 1].hash != digest:
+        raise AuditError(f"entry {seq} differs from the one {source} records: the log was rewritten", where=str(where))
+
+
+def verify(directory: Path, records: Iterable[Path] = ()) -> int:
+    """Check the chain and every anchor (the state directory's, the run records' the log names and
+    `records`); return the number of entries or raise AuditError naming what is wrong."""
+    anchor = read_anchor(directory)
+    log = entries(directory)
+    if not log and anchor is not None and anchor[0] > 0:
+        raise AuditError(f"the audit log is missing but {directory / ANCHOR} shows {anchor[0]} entries", where=str(directory / LOG))
+    if anchor is not None:
+        check_anchor(log, anchor[0], anchor[1], f"the anchor ({ANCHOR})", directory / LOG)
+    named = {Path(str(e.data["record"])) for e in log if e.data.get("event") == "apply_started" and isinstance(e.data.get("record"), str)}
+    for path in sorted(named | {Path(p) for p in records}):
+        seq_hash = _record_anchor(path, explicit=path in {Path(p) for p in records})
+        if seq_hash is not None:
+            check_anchor(log, seq_hash[0], seq_hash[1], f"run record {path}", directory / LOG)
+    return len(log)
+
+
+def _record_anchor(path: Path, *, explicit: bool) -> tuple[int, str] | None:
+    try:
+        data = _loads(path.read_bytes(), limit=32)
+    except FileNotFoundError:
+        if explicit:
+            raise AuditError("run record not found", where=str(path)) from None
+        return None  # moved or deleted: the state directory's anchor still covers the log
+    except (OSError, ValueError, RecursionError):
+        if explicit:
+            raise AuditError("not a readable run record", where=str(path)) from None
+        return None
+    if not isinstance(data, dict):
+        return None
+    seq, digest = data.get("audit_seq"), data.get("audit_hash")
+    if isinstance(seq, int) and seq > 0 and isinstance(digest, str):
+        return seq, digest
+    return None
+
+
+# ----------------------------------------------------------------------------- derived views
+
+
+def spent_since(directory: Path, since: datetime) -> dict[str, int]:
+    """Base units spent per token symbol since `since` by real (not simulated) steps, each
+    transaction counted once however often a crashed apply logged its outcome."""
+    totals: dict[str, int] = {}
+    seen: set[str] = set()
+    for e in entries(directory):
+        d = e.data
+        if d.get("event") != "step_done" or d.get("simulated") or not isinstance(d.get("spent"), dict):
+            continue
+        key = str(d.get("tx") or f"{d.get('plan')}:{d.get('step')}:{e.seq}")
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            when = datetime.fromisoformat(str(d["time"]))
+        except (KeyError, ValueError):
+            continue
+        if when > since:
+            for token, amount in d["spent"].items():
+                totals[token] = totals.get(token, 0) + int(amount)
+    return totals
+
+
+@dataclass(frozen=True)
+class Applied:
+    """An earlier real apply of a plan: when it first sent a transaction, and its run record."""
+
+    time: str
+    record: str | None
+
+
+def applied(directory: Path, plan_hash: str) -> Applied | None:
+    """The first real apply of `plan_hash` that sent a transaction, or None."""
+    started: dict[str, str] = {}
+    record = None
+    for e in entries(directory):
+        d = e.data
+        if d.get("plan") != plan_hash:
+            continue
+        if d.get("event") == "apply_started":
+            record = d.get("record") if isinstance(d.get("record"), str) else None
+            started[str(d.get("run", ""))] = str(record)
+        if d.get("event") == "step_sent" and not d.get("simulated"):
+            return Applied(time=str(d.get("time", "")), record=started.get(str(d.get("run", "")), record))
+    return None

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from mammon.errors import MammonError
 from mammon.plan.model import Call, Plan
 
 
@@ -38,6 +39,24 @@ class Signed(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     tx_hash: str
     raw_tx: str | None = None  # signed bytes for real chains; None where nothing is signed (simulator)
+    nonce: int | None = None
+
+
+class TxDropped(MammonError):
+    """The transaction can never be mined: another transaction of the wallet took its nonce.
+
+    `conflict` is that other transaction's hash when the runner found it. The engine marks the step
+    `dropped`; a rerun signs it again with the next nonce after re-checking the plan.
+    """
+
+    def __init__(self, tx_hash: str, nonce: int | None, conflict: str | None, *, where: str | None = None) -> None:
+        self.tx_hash, self.nonce, self.conflict = tx_hash, nonce, conflict
+        by = f"transaction {conflict}" if conflict else "another transaction (not found in the recent blocks)"
+        super().__init__(f"{tx_hash} can never be mined: nonce {nonce} of the wallet was taken by {by}", where=where)
+
+
+class NonceHeld(MammonError):
+    """A pending transaction that is not this apply's holds the nonce ("replacement underpriced")."""
 
 
 class Runner(ABC):
@@ -82,8 +101,12 @@ class Runner(ABC):
         raise NotImplementedError(f"the {self.name} runner cannot make read-only calls")
 
     def lookup(self, tx_hash: str) -> Outcome | None:
-        """Outcome of an earlier transaction if mined (crash recovery); None when the chain never saw it."""
+        """Outcome of an earlier transaction if mined (crash recovery); None when the chain never saw it.
+        Raises TxDropped when it can never be mined (its nonce was used by another transaction)."""
         return None
+
+    def journaled(self, signed: Signed) -> None:
+        """Told, before `lookup`, about a transaction an earlier run journaled (its nonce and bytes)."""
 
     def scratch(self) -> AbstractContextManager[Runner] | None:
         """A runner on a throw-away copy of the current state (the engine dry-runs the plan there before

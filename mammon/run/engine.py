@@ -1,15 +1,30 @@
 """The apply engine, shared by every runner: the one place that decides whether and how a plan runs.
 
-verify (hash, structure, calldata vs view, expiry, chain, signer) -> preconditions (stale plans are
-refused field by field) -> policy -> walk the DAG in order: stop flag, dependencies, resolve
-step-output references (within the plan's bounds) and re-encode, journal, sign, broadcast, wait,
-measure balances, check guards -> finish the record. Refusals happen before anything is sent;
-once sending, the first failure of a step stops its dependents only.
+verify (hash, structure, calldata vs view, chain, signer) -> lock the chain+wallet -> for a plan
+nothing was sent for yet: expiry, replay refusal (the audit log knows which plans were applied),
+preconditions (stale plans are refused field by field), policy, preflight -> walk the DAG in order:
+stop flag, dependencies, resolve step-output references (within the plan's bounds) and re-encode,
+audit, journal, sign, broadcast, wait, measure balances, check guards -> finish the record.
+Refusals happen before anything is sent; once sending, the first failure of a step stops its
+dependents only.
+
+Resuming (the same run record again, after a crash, `mammon stop`, a node failure): steps on the
+wire (`sent`) are resolved first: looked up, rebroadcast from their journaled bytes when the node
+never saw them, or marked `dropped` when another transaction took their nonce. Resolving is always
+allowed, even past `valid_until`. Before anything new is signed, the plan is checked again on the
+chain as it is now: all of it (expiry, replay, preconditions, policy, preflight) when nothing was
+sent yet, else expiry and a preflight of the remaining steps. A node that fails mid-run leaves the
+run `interrupted` with its steps `sent`, never `failed`: only the chain decides a step's outcome.
+
+Every transition is written to the audit log first, then to the journal, so the log alone knows
+every transaction that may have left (replays are refused from it, spends are counted from it) and
+the journal carries the log's anchor.
 """
 
 from __future__ import annotations
 
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,9 +36,10 @@ from mammon.abi import decode_call
 from mammon.chains import ChainConfig, chain_for_plan
 from mammon.errors import InputError, MammonError, PlanError, StalePlanError, WrongChainError
 from mammon.plan.model import Call, Plan, Precondition, Step
-from mammon.review import review
+from mammon.review import check_expiry, review
 from mammon.run import audit, record as journal, state
-from mammon.run.base import Outcome, Runner, Signed
+from mammon.run.base import Outcome, Runner, Signed, TxDropped
+from mammon.run.killpoints import killpoint, suspended
 from mammon.run.policy import Policy, enforce
 from mammon.run.record import DONE, ActualEffect, RunRecord, StepRecord
 from mammon.units import format_amount
@@ -40,6 +56,11 @@ class ApplyOptions:
     progress: Progress = lambda _msg: None
     now: Callable[[], datetime] = clock.now
     before_send: Callable[[], None] = lambda: None  # after every check passed: show the review, ask to confirm (may raise)
+    allow_replay: bool = False  # apply a plan the audit log says was applied already (recorded in the audit)
+
+
+class ReplayRefused(PlanError):
+    """The plan was already applied on this chain by this wallet (the audit log says when, and where its record is)."""
 
 
 def _check_identity(plan: Plan, runner: Runner) -> None:
@@ -131,7 +152,8 @@ def _guard_failure(step: Step, outcome: Outcome, effects: list[ActualEffect], wa
 
 def _new_record(plan: Plan, runner: Runner, now: datetime) -> RunRecord:
     return RunRecord(plan_hash=plan.content_hash, chain_id=plan.chain.id, wallet=plan.wallet, runner=runner.name,
-                     started_at=now, steps=[StepRecord(id=s.id, gas_estimate=s.gas.estimate) for s in plan.steps])
+                     run_id=uuid.uuid4().hex[:16], started_at=now,
+                     steps=[StepRecord(id=s.id, gas_estimate=s.gas.estimate) for s in plan.steps])
 
 
 def _existing(plan: Plan, path: Path, runner_name: str) -> RunRecord | None:
@@ -142,42 +164,111 @@ def _existing(plan: Plan, path: Path, runner_name: str) -> RunRecord | None:
         raise InputError(f"this run record belongs to plan {rec.plan_hash[:19]}…, not {plan.content_hash[:19]}…; choose another -o", where=str(path))
     if rec.runner != runner_name:
         raise InputError(f"this run record is from the {rec.runner} runner, not {runner_name}; choose another -o", where=str(path))
+    if rec.run_id is None:
+        rec.run_id = uuid.uuid4().hex[:16]
     return rec
+
+
+def on_the_wire(rec: RunRecord | None) -> bool:
+    """Whether any transaction of this record may have left (a hash was journaled)."""
+    return rec is not None and any(s.tx_hash or s.replaced for s in rec.steps)
+
+
+def _log(rec: RunRecord, opts: ApplyOptions, event: str, **data: Any) -> None:
+    """Append to the audit log and keep its anchor in the record (written by the next journal write)."""
+    rec.audit_seq, rec.audit_hash = audit.append(opts.state_dir, event, opts.now(), plan=rec.plan_hash, run=rec.run_id, **data)
+
+
+def _refuse_replay(plan: Plan, opts: ApplyOptions) -> dict[str, Any] | None:
+    prior = audit.applied(opts.state_dir, plan.content_hash)
+    if prior is None:
+        return None
+    if prior.record == str(opts.record_path.resolve()) and opts.record_path.exists():
+        return None  # the same run, killed after logging a signature it never journaled or broadcast: resume it
+    when = prior.time.replace("T", " ").split(".")[0].replace("+00:00", " UTC")
+    where = f"run record {prior.record}" if prior.record else "its run record is unknown"
+    if not opts.allow_replay:
+        raise ReplayRefused(
+            f"plan {plan.content_hash[:19]}… was already applied on {plan.chain.name} ({plan.chain.id}) by {plan.wallet} on {when} "
+            f"({where}); applying it again would send its transactions again: rerun with that record (-o) to resume it, or pass "
+            "--allow-replay if a second execution is really wanted", where="apply")
+    return {"replay_of": prior.record, "replay_first_sent": prior.time}
+
+
+def _fresh_checks(plan: Plan, runner: Runner, opts: ApplyOptions, chain: ChainConfig | None) -> dict[str, Any] | None:
+    """Everything a plan must pass before its first transaction; returns the replay note to audit."""
+    check_expiry(plan, opts.now())
+    replay = None if runner.simulated else _refuse_replay(plan, opts)
+    check_preconditions(plan, runner)
+    enforce(opts.policy, plan, chain, opts.state_dir, opts.now())
+    problems = preflight(plan, runner)
+    if problems:
+        raise StalePlanError(problems, where="preflight (the whole plan, tried on a copy of the current state)")
+    return replay
 
 
 def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
     """Run a verified plan through `runner`, journaling to options.record_path; returns the record."""
     opts, now = options, options.now
     chain = opts.chain or _registry_chain(plan)
-    review(plan, chain=chain, now=now())
+    review(plan, chain=chain, now=now(), allow_expired=True)  # expiry guards new sends only: checked below
     _check_identity(plan, runner)
-    directory = opts.state_dir
-    with state.wallet_lock(directory, plan.wallet):
+    with state.wallet_lock(opts.state_dir, plan.wallet, plan.chain.id):
         rec = _existing(plan, opts.record_path, runner.name)
-        resuming = rec is not None and any(s.status != "pending" for s in rec.steps)
+        resuming = on_the_wire(rec)
+        replay = None
         if not resuming:
-            check_preconditions(plan, runner)
-            enforce(opts.policy, plan, chain, directory, now())
-            problems = preflight(plan, runner)
-            if problems:
-                raise StalePlanError(problems, where="preflight (the whole plan, tried on a copy of the current state)")
-            rec = _new_record(plan, runner, now())
+            replay = _fresh_checks(plan, runner, opts, chain)
+            if rec is None:
+                rec = _new_record(plan, runner, now())
         assert rec is not None
         opts.before_send()
-        rec.status, rec.stopped_before = "running", None
+        rec.status, rec.stopped_before, rec.interrupted, rec.finished_at = "running", None, None, None
+        for s in rec.steps:
+            if s.status == "not_run":
+                s.status = "pending"
+        if replay:
+            rec.allow_replay = True
+            _log(rec, opts, "replay_allowed", **replay)
+        _log(rec, opts, "apply_resumed" if resuming else "apply_started", runner=runner.name, simulated=runner.simulated,
+             chain=plan.chain.id, wallet=plan.wallet, record=str(opts.record_path.resolve()))
         journal.write(rec, opts.record_path)
-        audit.append(directory, "apply_resumed" if resuming else "apply_started", now(), plan=plan.content_hash, runner=runner.name)
-        if execute(plan, runner, rec, opts):
-            audit.append(directory, "apply_finished", now(), plan=plan.content_hash, status=rec.status)
+        killpoint("apply_started")
+        try:
+            execute(plan, runner, rec, opts, recheck=resuming)
+        except (MammonError, KeyboardInterrupt) as exc:
+            _halted(rec, opts, exc)
+            raise
         return rec
 
 
-def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions) -> bool:
-    """Walk the DAG: every step not yet done, in order. False when the stop flag halted the run."""
+def _halted(rec: RunRecord, opts: ApplyOptions, exc: BaseException) -> None:
+    """A run that stopped without finishing: `refused` (a check before a new send) or `interrupted`
+    (the node, the nonce or the user); steps on the wire stay `sent` for the rerun to resolve."""
+    message = exc.message if isinstance(exc, MammonError) else exc.__class__.__name__
+    rec.status = "refused" if isinstance(exc, PlanError) else "interrupted"
+    rec.interrupted, rec.finished_at = message, opts.now()
+    try:
+        _log(rec, opts, f"apply_{rec.status}", reason=message[:500])
+        journal.write(rec, opts.record_path)
+    except (OSError, MammonError):
+        pass  # the original error is the one to report; the journal already holds every transition
+
+
+def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, recheck: bool = False) -> bool:
+    """Walk the DAG: every step not yet done, in order. False when the stop flag halted the run.
+
+    `recheck`: a resumed run whose chain may have moved: before its first new send, the plan is
+    checked again (expiry; a preflight of the remaining steps).
+    """
     for step in _order(plan):
         srec = rec.step(step.id)
         if srec.status in DONE:
             continue
+        if srec.status == "sent" and srec.tx_hash:
+            if _resolve(plan, step, srec, rec, runner, opts):
+                continue
+            recheck = True  # dropped: signed again below, once the plan is checked on the chain as it is now
         if state.stop_requested(opts.state_dir):
             _stop(rec, plan, step, opts)
             return False
@@ -187,36 +278,55 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions) -> b
             journal.write(rec, opts.record_path)
             opts.progress(f"skip  {step.id}: {srec.reason}")
             continue
+        if recheck:
+            _recheck(plan, runner, rec, opts)
+            recheck = False
         _run_step(plan, step, srec, rec, runner, opts)
     rec.status = "ok" if all(s.status == "ok" for s in rec.steps) else "failed"
     rec.finished_at = opts.now()
+    _log(rec, opts, "apply_finished", status=rec.status)
     journal.write(rec, opts.record_path)
     return True
 
 
-def dry_run(plan: Plan, runner: Runner) -> RunRecord:
+def _recheck(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions) -> None:
+    """Before the first new send of a resumed run: still valid, and the remaining steps still pass."""
+    check_expiry(plan, opts.now())
+    problems = preflight(plan, runner, rec)
+    if problems:
+        raise StalePlanError(problems + ["nothing more was sent; the run record keeps the finished steps"],
+                             where="preflight (the remaining steps, tried on a copy of the current state)")
+
+
+def dry_run(plan: Plan, runner: Runner, done: RunRecord | None = None) -> RunRecord:
     """Every step through the same path as a real apply, journaled to a scratch directory.
 
     For a runner on a throw-away copy of the state (`Runner.scratch()`): the preflight before sending,
-    and gas measured on a fork of a node (`mammon.compile.node_gas`).
+    and gas measured on a fork of a node (`mammon.compile.node_gas`). `done`: a run record whose
+    finished steps are taken as they are (their outputs feed the remaining steps' references).
     """
-    with tempfile.TemporaryDirectory(prefix="mammon-dry-run-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mammon-dry-run-") as tmp, suspended():
         opts = ApplyOptions(record_path=Path(tmp) / "run.json", state_dir=Path(tmp))
         rec = _new_record(plan, runner, opts.now())
+        if done is not None:
+            rec.steps = [s.model_copy(deep=True) if s.status in DONE else StepRecord(id=s.id, gas_estimate=s.gas_estimate) for s in done.steps]
         execute(plan, runner, rec, opts)
     return rec
 
 
-def preflight(plan: Plan, runner: Runner) -> list[str]:
-    """What would fail if the plan ran now: the whole plan dry-run on a copy of the runner's state
-    (references resolved, guards checked), or the runner's own simulation where it cannot copy."""
+def preflight(plan: Plan, runner: Runner, done: RunRecord | None = None) -> list[str]:
+    """What would fail if the plan (its steps not yet done in `done`) ran now: dry-run on a copy of the
+    runner's state (references resolved, guards checked), or the runner's own simulation where it cannot copy."""
     scratch = runner.scratch()
+    finished = {s.id for s in done.steps if s.status in DONE} if done is not None else set()
     if scratch is None:
-        return [o.revert_reason or "reverted" for o in runner.preflight(plan) or [] if o.status != "ok"]
+        remaining = plan if not finished else plan.model_copy(update={"steps": [s for s in plan.steps if s.id not in finished]})
+        return [o.revert_reason or "reverted" for o in runner.preflight(remaining) or [] if o.status != "ok"]
     with scratch as trial:
-        rec = dry_run(plan, trial)
+        killpoint("preflight")
+        rec = dry_run(plan, trial, done)
     verbs = {"reverted": "reverts", "failed": "fails"}
-    return [f"step {s.id} {verbs.get(s.status, s.status)}: {s.reason}" for s in rec.steps if s.status in verbs]
+    return [f"step {s.id} {verbs.get(s.status, s.status)}: {s.reason}" for s in rec.steps if s.status in verbs and s.id not in finished]
 
 
 def _registry_chain(plan: Plan) -> ChainConfig | None:
@@ -235,29 +345,46 @@ def _order(plan: Plan) -> list[Step]:
 
 def _stop(rec: RunRecord, plan: Plan, step: Step, opts: ApplyOptions) -> None:
     for s in rec.steps:
-        if s.status == "pending":
-            s.status = "not_run"
+        if s.status in ("pending", "dropped"):
+            s.status = "not_run" if s.status == "pending" else s.status
     rec.status, rec.stopped_before, rec.finished_at = "stopped", step.id, opts.now()
+    _log(rec, opts, "apply_stopped", before=step.id)
     journal.write(rec, opts.record_path)
-    audit.append(opts.state_dir, "apply_stopped", opts.now(), plan=plan.content_hash, before=step.id)
     opts.progress(f"STOP  emergency stop flag set: halted before {step.id}")
+
+
+def _resolve(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: Runner, opts: ApplyOptions) -> bool:
+    """A step journaled `sent` by an earlier run: find out what became of it. True when it is now
+    done; False when it was dropped (the caller signs it again). A node that cannot answer raises
+    (the step stays `sent`: outcome unknown, never `failed`)."""
+    assert srec.tx_hash is not None
+    signed = Signed(tx_hash=srec.tx_hash, raw_tx=srec.raw_tx, nonce=srec.nonce)
+    runner.journaled(signed)
+    try:
+        outcome = runner.lookup(srec.tx_hash)
+        if outcome is None:  # journaled but never seen by the chain: rebroadcast the same signed transaction
+            opts.progress(f"send  {step.id}: rebroadcasting the journaled {srec.tx_hash[:12]}…")
+            runner.broadcast(signed)
+            outcome = runner.wait(srec.tx_hash)
+    except TxDropped as exc:
+        _dropped(srec, rec, opts, exc)
+        return False
+    _finish(step, srec, outcome, srec.effects, runner, rec, opts)
+    return True
+
+
+def _dropped(srec: StepRecord, rec: RunRecord, opts: ApplyOptions, exc: TxDropped) -> None:
+    srec.replaced.append(exc.tx_hash)
+    srec.status, srec.conflict_tx, srec.reason = "dropped", exc.conflict, exc.message
+    srec.tx_hash, srec.raw_tx, srec.nonce = None, None, None
+    _log(rec, opts, "step_dropped", step=srec.id, tx=exc.tx_hash, conflict=exc.conflict)
+    journal.write(rec, opts.record_path)
+    opts.progress(f"DROP  {srec.id}: {exc.message}")
 
 
 def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: Runner, opts: ApplyOptions) -> None:
     path, now = opts.record_path, opts.now
     watched = _watched(step)
-    if srec.status == "sent" and srec.tx_hash:
-        outcome = runner.lookup(srec.tx_hash)
-        if outcome is None:  # journaled but never seen by the chain: rebroadcast the same signed transaction
-            try:
-                runner.broadcast(Signed(tx_hash=srec.tx_hash, raw_tx=srec.raw_tx))
-                outcome = runner.wait(srec.tx_hash)
-            except MammonError as exc:
-                srec.status, srec.reason = "failed", f"outcome of {srec.tx_hash} unknown and it cannot be rebroadcast ({exc.message}); check it by hand"
-                journal.write(rec, path)
-                return
-        _finish(step, srec, outcome, srec.effects, runner, rec, opts)
-        return
     try:
         call, resolved = resolve_call(step, rec)
     except InputError as exc:
@@ -270,16 +397,25 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
     try:
         signed = runner.sign(step.id, call, gas_estimate=step.gas.estimate)
     except PlanError as exc:  # e.g. the node says it would revert: nothing was sent
-        srec.status, srec.reason, srec.finished_at = "failed", f"not sent: {exc.message}", now()
+        kept = "; the run record keeps the finished steps" if any(s.status in DONE for s in rec.steps) else ""
+        srec.status, srec.reason, srec.finished_at = "failed", f"not sent: {exc.message}{kept}", now()
         journal.write(rec, path)
         opts.progress(f"fail  {step.id}: {srec.reason}")
         return
-    srec.status, srec.tx_hash, srec.raw_tx, srec.simulated = "sent", signed.tx_hash, signed.raw_tx, runner.simulated
+    srec.status, srec.tx_hash, srec.raw_tx, srec.nonce, srec.simulated = "sent", signed.tx_hash, signed.raw_tx, signed.nonce, runner.simulated
+    srec.reason, srec.conflict_tx = None, None
+    _log(rec, opts, "step_sent", step=step.id, tx=signed.tx_hash, nonce=signed.nonce, simulated=runner.simulated)
+    killpoint("step_signed")
     journal.write(rec, path)  # write-ahead: the hash is durable before the transaction leaves
-    audit.append(opts.state_dir, "step_sent", now(), plan=plan.content_hash, step=step.id, tx=signed.tx_hash)
+    killpoint("step_journaled")
     opts.progress(f"send  {step.id}: {step.description} ({signed.tx_hash[:12]}…)")
-    runner.broadcast(signed)
-    outcome = runner.wait(signed.tx_hash)
+    try:
+        runner.broadcast(signed)
+        killpoint("step_broadcast")
+        outcome = runner.wait(signed.tx_hash)
+    except TxDropped as exc:
+        _dropped(srec, rec, opts, exc)
+        raise TxDropped(exc.tx_hash, exc.nonce, exc.conflict, where=f"step {step.id}") from None
     _finish(step, srec, outcome, srec.effects, runner, rec, opts)
 
 
@@ -293,14 +429,18 @@ def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualE
     else:
         failure = _guard_failure(step, outcome, srec.effects, rec.wallet)
         srec.status, srec.reason = ("failed", failure) if failure else ("ok", None)
+    spent: dict[str, str] = {}
     if srec.status == "ok":
         for name, out in step.outputs.items():
             srec.outputs[name] = sum(e.delta for e in srec.effects if e.account.lower() == out.account.lower() and e.token_address.lower() == out.token_address.lower())
         for pull in step.pulls:
-            spent = -sum(e.delta for e in srec.effects if e.account.lower() == rec.wallet.lower() and e.token_address.lower() == pull.token_address.lower())
-            if spent > 0 and not runner.simulated:  # dry runs do not use up the real daily limit
-                state.record_spend(opts.state_dir, opts.now(), pull.token, spent, rec.plan_hash)
+            amount = -sum(e.delta for e in srec.effects if e.account.lower() == rec.wallet.lower() and e.token_address.lower() == pull.token_address.lower())
+            if amount > 0 and not runner.simulated:  # dry runs do not use up the real daily limit
+                spent[pull.token] = str(int(spent.get(pull.token, "0")) + amount)
+    # One record for the outcome and its spend: the audit log (spends are counted from it, once per tx).
+    _log(rec, opts, "step_done", step=step.id, status=srec.status, tx=srec.tx_hash, simulated=runner.simulated, spent=spent)
+    killpoint("step_outcome")
     journal.write(rec, opts.record_path)
-    audit.append(opts.state_dir, "step_done", opts.now(), plan=rec.plan_hash, step=step.id, status=srec.status, tx=srec.tx_hash)
+    killpoint("step_done")
     word = {"ok": "ok   ", "reverted": "REVERTED", "failed": "FAILED"}[srec.status]
     opts.progress(f"{word} {step.id}: gas {srec.gas_used:,}" + (f" · {srec.reason}" if srec.reason else ""))

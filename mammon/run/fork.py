@@ -12,7 +12,8 @@ impersonated: no key is needed on a fork.
 * `ForkRunner` (the rpc runner with ``fork_url``) applies a plan on a fork: same nonce, fee and gas
   logic as the rpc runner, but the transaction goes into the fork's pool as the impersonated
   wallet at `sign()` (so its hash is known and journaled first) and is mined at `broadcast()`.
-  Nothing reaches the real node; the fork dies with the runner.
+  Nothing reaches the real node; the fork dies with the runner, and with the mammon process
+  itself (the kernel kills it when its parent dies: `mammon.proc.die_with_parent`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from mammon.errors import DevnetError, InputError
 from mammon.plan.model import Call, Plan
 from mammon.run.base import Runner, Signed
 from mammon.node import Node, redact
-from mammon.proc import child_env
+from mammon.proc import child_env, die_with_parent
 from mammon.run.rpc import RpcRunner
 
 GAS_TOPUP_WEI = 10**18  # node gas estimates only: a wallet with less ETH gets this much on the fork
@@ -76,7 +77,8 @@ class Fork:
                 "--no-mining", "--no-storage-caching", "--silent"]
         with open(log, "wb") as fh:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-                args, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=child_env(NO_COLOR="1"))
+                args, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=child_env(NO_COLOR="1"),
+                preexec_fn=die_with_parent())  # a kill -9 of mammon must not leave the fork running
         try:
             _wait_ready(self._proc, self.url, log, timeout, source_url)
             self.node = Node(self.url, timeout=120.0, where="fork")

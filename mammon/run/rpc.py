@@ -16,15 +16,22 @@ The shared engine decides what runs; this runner only reads state and executes o
   between estimate and inclusion, e.g. interest accrual or a pool's tick); if the node cannot
   estimate (an RPC error other than a revert), the plan's estimate × the same margin. A step the
   node says would revert is refused before signing (`WouldRevertError`), never sent to fail.
-* **Broadcast**: `eth_sendRawTransaction` of the bytes the engine journaled first. Any error for a
+* **Broadcast**: `eth_sendRawTransaction` of the bytes the engine journaled first, never retried
+  blindly: after a transport failure the hash is looked up, and only a node that has not seen it
+  gets the same bytes again (which cannot make a second transaction: same nonce). Any error for a
   hash the node already knows (in its pool or mined: "already known", "nonce too low" on a
-  rebroadcast) counts as success; a nonce taken by a *different* transaction is an error.
+  rebroadcast) counts as success; "nonce too low" for a hash the node does not know means another
+  transaction took the nonce (`TxDropped`, naming it when found in the recent blocks);
+  "replacement underpriced" means someone else's pending transaction holds it (`NonceHeld`).
 * **Wait**: the receipt, then `confirmations` blocks (the receipt's block counts as the first; the
-  receipt is re-read afterwards and a changed block hash, i.e. a reorg, restarts the wait).
+  receipt is re-read afterwards and a changed block hash, i.e. a reorg, restarts the wait). While
+  there is no receipt, a transaction the node no longer knows is rebroadcast, or, when its nonce
+  has been used meanwhile, reported as `TxDropped` at once (not after the receipt timeout).
   Return data and revert reasons come from replaying the call with `eth_call` at the parent
   block; reasons are decoded (`Error(string)`, `Panic(uint256)`, known custom errors).
-* **Lookup** (crash recovery): the outcome if mined, waits if the node has it pending, None if the
-  node has never seen the hash (the engine then rebroadcasts the journaled bytes).
+* **Lookup** (crash recovery): the outcome if mined, waits if the node has it pending, `TxDropped`
+  if its nonce was used by another transaction, None if the node has never seen the hash and the
+  nonce is free (the engine then rebroadcasts the journaled bytes).
 * **Cost**: L2 fee = gasUsed × effectiveGasPrice; on OP-stack chains (Base) the L1 data fee is read
   from the receipt's `l1Fee`, else estimated at signing from the GasPriceOracle predeploy
   (`getL1Fee(bytes)` with the signed transaction). Kept per hash in `runner.costs`.
@@ -44,14 +51,17 @@ from eth_abi import encode as abi_encode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from mammon.errors import InputError, MammonError, PlanError
-from mammon.node import Node, NodeError, decode_revert
+from mammon.node import Node, NodeError, NodeUnavailable, decode_revert
 from mammon.plan.model import Call, Plan
-from mammon.run.base import Outcome, Runner, Signed
+from mammon.run.base import NonceHeld, Outcome, Runner, Signed, TxDropped
+from mammon.run.killpoints import killpoint
 from mammon.run.keys import Signer, load_signer
 
 GAS_LIMIT_MARGIN = (12, 10)  # gas limit = estimate * 12 // 10
 FEE_HISTORY_BLOCKS = 10
 DEFAULT_RECEIPT_TIMEOUT = 300.0
+CONFLICT_SEARCH_BLOCKS = 256  # how far back a dropped transaction's rival is looked for
+BROADCAST_ATTEMPTS = 3
 GAS_PRICE_ORACLE = "0x420000000000000000000000000000000000000F"  # OP-stack predeploy (Base, Optimism)
 _GET_L1_FEE = function_signature_to_4byte_selector("getL1Fee(bytes)")
 
@@ -115,6 +125,7 @@ class RpcRunner(Runner):
         self.l1_fees: dict[str, int] = {}  # tx hash -> L1 data fee in wei (OP-stack chains only)
         self.gas_limits: dict[str, tuple[int, str]] = {}  # tx hash -> (gas limit, "node" | "plan")
         self._nonces: dict[str, int] = {}
+        self._raw: dict[str, str] = {}
         self._op_stack = len(bytes.fromhex((self.node.request("eth_getCode", [GAS_PRICE_ORACLE, "latest"]) or "0x")[2:])) > 0
         self._next_nonce = self._pending_nonce()
 
@@ -217,10 +228,12 @@ class RpcRunner(Runner):
         pending = self._pending_nonce()
         expected = self._next_nonce
         if pending > expected:
+            rival = self.find_nonce_user(expected, pending=True)
+            by = f" (nonce {expected} went to {rival})" if rival else ""
             raise NonceMovedError(
                 f"the wallet {self._sender()} sent {pending - expected} transaction(s) that are not part of this apply since it started "
-                f"(its next nonce should be {expected}, the node says {pending}); refusing to sign step {step_id}: "
-                "find out who else uses this wallet, then rerun (a fresh run re-checks the plan's assumptions)", where=f"step {step_id}")
+                f"(its next nonce should be {expected}, the node says {pending}){by}; refusing to sign step {step_id}: "
+                "find out who else uses this wallet, then rerun (a rerun re-checks the plan before signing)", where=f"step {step_id}")
         if pending < expected:
             raise NonceMovedError(
                 f"the node's pending nonce for {self._sender()} went back to {pending} (this run has used up to {expected - 1}): "
@@ -256,8 +269,7 @@ class RpcRunner(Runner):
             if exc.data is not None or "revert" in exc.node_message.lower():
                 raise WouldRevertError(
                     f"the node says this call would revert now: {decode_revert(exc.data, exc.node_message)}; nothing was signed or sent "
-                    "for it (the chain changed since the preflight); the run record keeps the finished steps, rerun after checking",
-                    where=f"step {step_id}") from None
+                    "for it (the chain changed since the preflight)", where=f"step {step_id}") from None
             return with_margin(plan_estimate), "plan"
 
     def _prepare(self, step_id: str, call: Call, gas_estimate: int) -> dict[str, Any]:
@@ -274,13 +286,21 @@ class RpcRunner(Runner):
         assert self._signer is not None
         tx_hash, raw = self._signer.sign_transaction(tx)
         self._nonces[tx_hash] = tx["nonce"]
+        self._raw[tx_hash] = raw
         self._next_nonce = tx["nonce"] + 1
         self.gas_limits[tx_hash] = (tx["gas"], source)
         if self._op_stack:
             fee = self._oracle_l1_fee(raw)
             if fee is not None:
                 self.l1_fees[tx_hash] = fee
-        return Signed(tx_hash=tx_hash, raw_tx=raw)
+        return Signed(tx_hash=tx_hash, raw_tx=raw, nonce=tx["nonce"])
+
+    def journaled(self, signed: Signed) -> None:
+        nonce = signed.nonce if signed.nonce is not None else (self._raw_nonce(signed.raw_tx) if signed.raw_tx else None)
+        if nonce is not None:
+            self._nonces[signed.tx_hash] = nonce
+        if signed.raw_tx:
+            self._raw[signed.tx_hash] = signed.raw_tx
 
     def _oracle_l1_fee(self, raw_tx: str) -> int | None:
         try:
@@ -290,10 +310,42 @@ class RpcRunner(Runner):
         return int.from_bytes(out[:32], "big") if len(out) >= 32 else None
 
     def _known(self, tx_hash: str) -> bool:
+        """Whether the node has the transaction (pooled or mined). Transport trouble propagates: an
+        unreachable node does not mean an unknown transaction."""
         try:
             return self.node.request("eth_getTransactionByHash", [tx_hash]) is not None
         except NodeError:
             return False
+
+    def _latest_nonce(self) -> int:
+        return int(self.node.request("eth_getTransactionCount", [self._sender(), "latest"]), 16)
+
+    def find_nonce_user(self, nonce: int, *, pending: bool = False) -> str | None:
+        """The hash of the wallet's transaction with `nonce` in the pending block or the last
+        CONFLICT_SEARCH_BLOCKS blocks, None when not found there."""
+        sender = self._sender().lower()
+        tags: list[str] = ["pending"] if pending else []
+        head = int(self.node.request("eth_blockNumber"), 16)
+        tags += [hex(n) for n in range(head, max(-1, head - CONFLICT_SEARCH_BLOCKS), -1)]
+        for tag in tags:
+            try:
+                block = self.node.request("eth_getBlockByNumber", [tag, True])
+            except NodeError:
+                continue
+            for tx in (block or {}).get("transactions") or []:
+                if isinstance(tx, dict) and str(tx.get("from", "")).lower() == sender and int(tx.get("nonce", "0x0"), 16) == nonce:
+                    return str(tx.get("hash"))
+        return None
+
+    def _dropped(self, tx_hash: str) -> TxDropped | None:
+        """TxDropped when the wallet's mined nonce has passed this transaction's nonce (it can never be mined)."""
+        nonce = self._nonces.get(tx_hash)
+        if nonce is None or self._latest_nonce() <= nonce:
+            return None
+        rival = self.find_nonce_user(nonce)
+        if rival is not None and rival.lower() == tx_hash.lower():
+            return None  # mined after all (the receipt read raced the block)
+        return TxDropped(tx_hash, nonce, rival, where="rpc")
 
     @staticmethod
     def _raw_nonce(raw_tx: str) -> int | None:
@@ -308,28 +360,56 @@ class RpcRunner(Runner):
     def broadcast(self, signed: Signed) -> None:
         if signed.raw_tx is None:
             raise InputError(f"{signed.tx_hash} has no signed bytes to broadcast", where="rpc runner")
-        nonce = self._nonces.get(signed.tx_hash, self._raw_nonce(signed.raw_tx))
-        try:
-            returned = self.node.request("eth_sendRawTransaction", [signed.raw_tx])
-            if isinstance(returned, str) and returned.lower() != signed.tx_hash.lower():
-                raise MammonError(f"the node returned hash {returned} for transaction {signed.tx_hash}", where="rpc broadcast")
-        except NodeError as exc:
-            if not self._known(signed.tx_hash):  # "already known"/"nonce too low" for our own hash are fine
-                if "nonce" in exc.node_message.lower():
-                    raise MammonError(
-                        f"nonce {nonce} of {self._sender()} was used by another transaction, so {signed.tx_hash} can never be mined "
-                        f"({exc.node_message}); check the wallet's recent transactions by hand", where="rpc broadcast") from None
-                raise MammonError(f"the node rejected {signed.tx_hash}: {exc.node_message}", where="rpc broadcast") from None
+        nonce = self._nonces.get(signed.tx_hash, signed.nonce if signed.nonce is not None else self._raw_nonce(signed.raw_tx))
+        if nonce is not None:
+            self._nonces[signed.tx_hash] = nonce
+        self._raw[signed.tx_hash] = signed.raw_tx
+        for attempt in range(1, BROADCAST_ATTEMPTS + 1):
+            try:
+                self._send_raw(signed, nonce)
+                break
+            except NodeUnavailable:
+                # The node may or may not have taken it: ask before sending the same bytes again.
+                if self._known(signed.tx_hash):
+                    break
+                if attempt == BROADCAST_ATTEMPTS:
+                    raise
+                time.sleep(self.node.backoff * 2 ** (attempt - 1))
         if nonce is not None and nonce >= self._next_nonce:
             self._next_nonce = nonce + 1
+
+    def _send_raw(self, signed: Signed, nonce: int | None) -> None:
+        try:
+            returned = self.node.request("eth_sendRawTransaction", [signed.raw_tx])
+        except NodeError as exc:
+            if self._known(signed.tx_hash):  # "already known"/"nonce too low" for our own hash are fine
+                return
+            text = exc.node_message.lower()
+            if "underpriced" in text or "already known" in text or "already imported" in text:
+                raise NonceHeld(
+                    f"a pending transaction that is not this apply's holds nonce {nonce} of {self._sender()} ({exc.node_message}), so "
+                    f"{signed.tx_hash} was not accepted; the step stays 'sent': rerun once that transaction is mined or dropped",
+                    where="rpc broadcast") from None
+            if "nonce" in text:
+                dropped = self._dropped(signed.tx_hash)
+                if dropped is not None:
+                    raise dropped from None
+                raise NonceHeld(f"the node refused {signed.tx_hash} with nonce {nonce}: {exc.node_message}; the step stays 'sent': rerun "
+                                "to look it up again", where="rpc broadcast") from None
+            raise MammonError(f"the node rejected {signed.tx_hash}: {exc.node_message}", where="rpc broadcast") from None
+        if isinstance(returned, str) and returned.lower() != signed.tx_hash.lower():
+            raise MammonError(f"the node returned hash {returned} for transaction {signed.tx_hash}", where="rpc broadcast")
 
     # --------------------------------------------------------------- outcomes
 
     def wait(self, tx_hash: str) -> Outcome:
         deadline = time.monotonic() + self.receipt_timeout
         delay = 0.01
+        polls = 0
         while True:
+            killpoint("receipt_wait")
             receipt = self.node.request("eth_getTransactionReceipt", [tx_hash])
+            polls += 1
             if receipt and receipt.get("blockNumber"):
                 block = int(receipt["blockNumber"], 16)
                 head = int(self.node.request("eth_blockNumber"), 16)
@@ -337,6 +417,8 @@ class RpcRunner(Runner):
                     again = self.node.request("eth_getTransactionReceipt", [tx_hash])
                     if again and again.get("blockHash") == receipt.get("blockHash"):
                         return self._outcome(again)
+            elif polls % 5 == 0 and not self._known(tx_hash):
+                self._gone(tx_hash)
             if time.monotonic() > deadline:
                 raise ReceiptTimeout(
                     f"no receipt with {self.confirmations} confirmation(s) for {tx_hash} after {self.receipt_timeout:.0f} s; "
@@ -345,12 +427,25 @@ class RpcRunner(Runner):
             time.sleep(delay)
             delay = min(delay * 1.5, self.poll_max)
 
+    def _gone(self, tx_hash: str) -> None:
+        """No receipt and the node no longer knows the transaction: dropped for good (its nonce was
+        used), or evicted from the pool (rebroadcast the same bytes)."""
+        dropped = self._dropped(tx_hash)
+        if dropped is not None:
+            raise dropped
+        raw = self._raw.get(tx_hash)
+        if raw is not None:
+            self.broadcast(Signed(tx_hash=tx_hash, raw_tx=raw, nonce=self._nonces.get(tx_hash)))
+
     def lookup(self, tx_hash: str) -> Outcome | None:
         receipt = self.node.request("eth_getTransactionReceipt", [tx_hash])
         if receipt and receipt.get("blockNumber"):
             return self.wait(tx_hash)
         if self._known(tx_hash):  # in the node's pool: it will be mined, wait for it
             return self.wait(tx_hash)
+        dropped = self._dropped(tx_hash)
+        if dropped is not None:
+            raise dropped
         return None
 
     def _outcome(self, receipt: dict[str, Any]) -> Outcome:

@@ -1,31 +1,46 @@
-"""The state directory: emergency-stop flag, rolling daily spend ledger, audit log, wallet locks.
+"""The state directory: emergency-stop flag, audit log (and what is derived from it: the rolling
+daily spend, which plans were applied), and the per-chain, per-wallet apply locks.
 
-Default `.mammon/state` (override with --state-dir or MAMMON_STATE_DIR).
+One per user, whatever the working directory: ``--state-dir``, else ``MAMMON_STATE_DIR``, else
+``$XDG_STATE_HOME/mammon``, else ``~/.local/state/mammon``. Two applies from two working
+directories therefore share the lock and the audit log.
 """
 
 from __future__ import annotations
 
-import json
+import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from mammon.errors import MammonError
-from mammon.proc import pid_alive
+from mammon.errors import InputError, MammonError
 
-DEFAULT_STATE_DIR = Path(".mammon/state")
+DAY = timedelta(days=1)
 
 
 class WalletLocked(MammonError):
-    """Another apply holds this wallet's lock."""
+    """Another apply holds this chain+wallet's lock."""
+
+
+def default_state_dir() -> Path:
+    env = os.environ.get("MAMMON_STATE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_STATE_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "state"
+    return base / "mammon"
 
 
 def state_dir(path: str | Path | None = None) -> Path:
-    env = os.environ.get("MAMMON_STATE_DIR")
-    directory = Path(path or (DEFAULT_STATE_DIR if env is None else env))
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = Path(path) if path else default_state_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise InputError(f"cannot create the state directory ({exc.__class__.__name__})", where=str(directory)) from None
+    if not directory.is_dir():
+        raise InputError("the state directory is not a directory", where=str(directory))
     return directory
 
 
@@ -50,44 +65,33 @@ def stop_requested(directory: Path) -> bool:
 
 
 def spent_since(directory: Path, since: datetime) -> dict[str, int]:
-    """Base units spent per token symbol since `since`, from the spend ledger."""
-    totals: dict[str, int] = {}
-    ledger = directory / "spend.jsonl"
-    if not ledger.exists():
-        return totals
-    for line in ledger.read_text().splitlines():
-        entry = json.loads(line)
-        if datetime.fromisoformat(entry["time"]) > since:
-            totals[entry["token"]] = totals.get(entry["token"], 0) + int(entry["amount"])
-    return totals
+    """Base units spent per token symbol since `since`, derived from the audit log."""
+    from mammon.run import audit
 
-
-def record_spend(directory: Path, when: datetime, token: str, amount: int, plan_hash: str) -> None:
-    with open(directory / "spend.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"time": when.isoformat(), "token": token, "amount": str(amount), "plan": plan_hash}) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-DAY = timedelta(days=1)
+    return audit.spent_since(directory, since)
 
 
 @contextmanager
-def wallet_lock(directory: Path, wallet: str) -> Iterator[None]:
-    """One apply per wallet at a time (O_EXCL lock file holding the owner's pid)."""
-    path = directory / f"lock-{wallet.lower()}"
+def wallet_lock(directory: Path, wallet: str, chain_id: int | None = None) -> Iterator[None]:
+    """One apply per chain and wallet at a time: an exclusive `flock` on ``locks/<chain>-<wallet>.lock``.
+
+    The kernel drops the lock when its holder dies (kill -9 included), so a crash never leaves a
+    stale lock; the file keeps the holder's pid for the message.
+    """
+    locks = directory / "locks"
+    locks.mkdir(exist_ok=True)
+    name = f"{chain_id}-{wallet.lower()}" if chain_id is not None else wallet.lower()
+    path = locks / f"{name}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        owner = path.read_text().strip() or "?"
-        if owner.isdigit() and not pid_alive(int(owner)):
-            path.unlink(missing_ok=True)  # a crashed apply left it; its journal makes resuming safe
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        else:
-            raise WalletLocked(f"wallet {wallet} is being applied by process {owner} (lock {path})", where="apply") from None
-    try:
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise WalletLocked(f"wallet {wallet} on chain {chain_id} is being applied by process {owner} (lock {path}); "
+                               "wait for it to finish", where="apply") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
-        path.unlink(missing_ok=True)
+        os.close(fd)

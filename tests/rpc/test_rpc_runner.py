@@ -20,7 +20,7 @@ from mammon.recommend import Recommendation
 from mammon.run import record as journal
 from mammon.run.base import Signed
 from mammon.run.keys import from_hex, from_keystore, load_signer
-from mammon.node import decode_revert, redact
+from mammon.node import NodeUnreachable, decode_revert, redact
 from mammon.run.rpc import GAS_PRICE_ORACLE, NonceMovedError, RpcRunner, WouldRevertError, with_margin
 from rpchelp import ACCOUNT1, KEY0, KEY1, WALLET, nonce, send
 
@@ -271,9 +271,9 @@ def test_missing_node_or_key_is_a_clear_input_error(monkeypatch: pytest.MonkeyPa
     with pytest.raises(InputError, match="no signing key: set MAMMON_PRIVATE_KEY or pass --keystore"):
         RpcRunner.create(plan, rpc_url=rpc_devnet.rpc_url)
     monkeypatch.setenv("MAMMON_PRIVATE_KEY", KEY0)
-    with pytest.raises(InputError) as exc:
+    with pytest.raises(NodeUnreachable) as exc:
         RpcRunner.create(plan, rpc_url="http://user:hunter2@127.0.0.1:9/v2/SECRETAPIKEY")
-    assert "cannot reach the node at http://127.0.0.1:9/…" in str(exc.value)
+    assert "eth_chainId: cannot reach the node at http://127.0.0.1:9/… (connection refused) after 5 attempts" in str(exc.value)
     assert "SECRETAPIKEY" not in str(exc.value) and "hunter2" not in str(exc.value)
 
 

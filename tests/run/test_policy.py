@@ -10,7 +10,7 @@ import pytest
 from mammon import Recommendation, compile_plan
 from mammon.chains import load_chain
 from mammon.errors import InputError, PolicyError
-from mammon.run import state
+from mammon.run import audit, state
 from mammon.run.policy import Policy, enforce, load_policy
 
 WALLET = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
@@ -47,7 +47,8 @@ def test_per_plan_limit(plan, tmp_path: Path) -> None:  # type: ignore[no-untype
 def test_rolling_day_limit_counts_earlier_spends(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     policy = Policy(max_spend_per_day={"USDC": "1500"})
     enforce(policy, plan, load_chain("base"), tmp_path, NOW)
-    state.record_spend(tmp_path, NOW, "USDC", 600 * 10**6, "sha256:earlier")
+    audit.append(tmp_path, "step_done", NOW, plan="sha256:earlier", step="deposit", status="ok", tx="0x01", simulated=False,
+                 spent={"USDC": str(600 * 10**6)})
     with pytest.raises(PolicyError, match="600.00 USDC in the last 24 h"):
         enforce(policy, plan, load_chain("base"), tmp_path, NOW)
     enforce(policy, plan, load_chain("base"), tmp_path, NOW + state.DAY)  # the earlier spend rolled off
