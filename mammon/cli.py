@@ -294,6 +294,8 @@ def audit() -> None:
 @click.option("--record", "records", multiple=True, type=click.Path(dir_okay=False), help="also check this run record's anchor")
 def audit_verify(state_dir: str | None, records: tuple[str, ...]) -> None:
     """Check the audit log's hash chain and anchors; exit 1 if it was edited, cut, rewritten or removed."""
+    from pathlib import Path
+
     from mammon.run import audit as audit_log
     from mammon.run import state
 

@@ -397,13 +397,14 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
     try:
         signed = runner.sign(step.id, call, gas_estimate=step.gas.estimate)
     except PlanError as exc:  # e.g. the node says it would revert: nothing was sent
-        kept = "; the run record keeps the finished steps" if any(s.status in DONE for s in rec.steps) else ""
+        real_progress = not runner.simulated and any(s.status in DONE for s in rec.steps)
+        kept = "; the run record keeps the finished steps" if real_progress else ""
         srec.status, srec.reason, srec.finished_at = "failed", f"not sent: {exc.message}{kept}", now()
         journal.write(rec, path)
         opts.progress(f"fail  {step.id}: {srec.reason}")
         return
     srec.status, srec.tx_hash, srec.raw_tx, srec.nonce, srec.simulated = "sent", signed.tx_hash, signed.raw_tx, signed.nonce, runner.simulated
-    srec.reason, srec.conflict_tx = None, None
+    srec.reason = None  # conflict_tx stays: it explains the hash in `replaced`
     _log(rec, opts, "step_sent", step=step.id, tx=signed.tx_hash, nonce=signed.nonce, simulated=runner.simulated)
     killpoint("step_signed")
     journal.write(rec, path)  # write-ahead: the hash is durable before the transaction leaves

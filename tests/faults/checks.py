@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conftest import WALLET, Chain
+from chainview import WALLET, Chain
 from mammon.plan.model import Plan
 from mammon.plan.planfile import load
 

@@ -13,14 +13,15 @@ from typing import Any
 import pytest
 
 import checks
-from conftest import WALLET, record_of
+from chainview import WALLET, record_of
 from mammon.run import audit
 from proxy import FaultProxy
 
 THREE = "moonwell-to-aave"  # withdraw, approve, deposit
 FIVE = "moonwell-usdc-to-aave-weth"  # withdraw, approve, swap, approve, deposit
-KILL_POINTS = ["apply_started:1", "step_signed:1", "step_journaled:2", "step_broadcast:2", "receipt_wait:3",
-               "step_outcome:1", "step_done:2", "audit_appended:3", "audit_appended:6", "step_broadcast:3"]
+# One of each kind here (step_journaled, step_broadcast and step_outcome are also killed in the tests
+# below); bench/soak.py kills at every point of 5- and 8-step plans.
+KILL_POINTS = ["apply_started:1", "step_signed:1", "receipt_wait:3", "step_outcome:1", "step_done:2", "audit_appended:3"]
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
@@ -39,7 +40,7 @@ def test_kill_9_then_rerun_reaches_the_right_state(point: str, compile_plan: Any
     assert audit.verify(state_home, [tmp_path / "run.json"]) > 0
 
 
-@pytest.mark.parametrize("seed", [3, 7, 11])
+@pytest.mark.parametrize("seed", [3, 7])
 def test_seeded_rpc_faults_on_every_method_complete(seed: int, compile_plan: Any, apply_cli: Any, onchain: Any,
                                                     devnet: Any, tmp_path: Path) -> None:
     plan = compile_plan(FIVE)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import KEY0, WALLET, Chain
+from chainview import KEY0, WALLET, Chain
 from mammon.errors import MammonError
 from mammon.node import Node, NodeRateLimited, NodeServerError, NodeTimeout, NodeUnavailable, NodeUnreachable
 from proxy import FaultProxy
@@ -32,8 +32,8 @@ READS: list[tuple[str, list[Any]]] = [
 
 @pytest.mark.parametrize("fault", ["drop", "drop_after", "429", "502", "32603", "delay"])
 def test_every_read_survives_each_fault(fault: str, proxy: FaultProxy, onchain: Chain, fast_client: None) -> None:
-    node = Node(proxy.url)
-    proxy.delay = 1.3  # past the 1 s client timeout
+    node = Node(proxy.url, timeout=0.3)
+    proxy.delay = 0.5  # past the client's timeout
     times = 1 if fault == "delay" else 2
     for method, params in READS:
         proxy.fail(method, fault, times)
