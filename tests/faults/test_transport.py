@@ -32,8 +32,8 @@ READS: list[tuple[str, list[Any]]] = [
 
 @pytest.mark.parametrize("fault", ["drop", "drop_after", "429", "502", "32603", "delay"])
 def test_every_read_survives_each_fault(fault: str, proxy: FaultProxy, onchain: Chain, fast_client: None) -> None:
-    node = Node(proxy.url, timeout=0.3)
-    proxy.delay = 0.5  # past the client's timeout
+    node = Node(proxy.url, timeout=0.5)
+    proxy.delay = 0.8  # past the client's timeout
     times = 1 if fault == "delay" else 2
     for method, params in READS:
         proxy.fail(method, fault, times)
