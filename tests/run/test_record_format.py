@@ -1,0 +1,65 @@
+"""Run record formats: 1.0.0 records (before `dropped`/`interrupted`) are still read, another major is
+refused by name, and two writers never share a temporary file."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mammon.errors import InputError
+from mammon.node import _retry_after
+from mammon.run import record as journal
+from mammon.run.record import RECORD_VERSION, RunRecord, StepRecord
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+WALLET = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+
+
+def _old(tmp_path: Path, version: str) -> Path:
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"format_version": version, "plan_hash": "sha256:ab", "chain_id": 8453, "wallet": WALLET, "runner": "rpc",
+                                "status": "running", "started_at": "2026-01-01T00:00:00Z",
+                                "steps": [{"id": "withdraw", "status": "sent", "tx_hash": "0x" + "11" * 32}]}))
+    return path
+
+
+def test_a_1_0_0_record_is_read_and_rewritten_as_1_1_0(tmp_path: Path) -> None:
+    rec = journal.load(_old(tmp_path, "1.0.0"))
+    assert rec.steps[0].status == "sent" and rec.steps[0].nonce is None and rec.steps[0].replaced == []
+    rec.format_version = RECORD_VERSION
+    journal.write(rec, tmp_path / "run.json")
+    assert json.loads((tmp_path / "run.json").read_text())["format_version"] == "1.1.0"
+
+
+def test_another_major_version_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"run record format 2.0.0 is not readable by this mammon \(it reads 1.x\)"):
+        journal.load(_old(tmp_path, "2.0.0"))
+
+
+def test_concurrent_writers_never_share_a_temporary_file(tmp_path: Path) -> None:
+    rec = RunRecord(plan_hash="sha256:ab", chain_id=1, wallet=WALLET, runner="rpc", started_at=T0, steps=[StepRecord(id="a")])
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for _ in range(50):
+                journal.write(rec, tmp_path / "run.json")
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and journal.load(tmp_path / "run.json").plan_hash == "sha256:ab"
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
+def test_retry_after_forms() -> None:
+    assert _retry_after("3") == 3.0 and _retry_after("0") == 0.0 and _retry_after(None) is None and _retry_after("soon") is None
+    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past: now
