@@ -122,8 +122,10 @@ def _in_file(exc: InputError, path: str, item: int | None) -> InputError:
 @click.option("--gas-price-gwei", help="override the market's gas price")
 @click.option("--chain-config", "chain_configs", multiple=True, type=click.Path(dir_okay=False), help="add or override a chain")
 @click.option("--rpc", "rpc_url", help="read holdings, allowances, rates and gas price from this node; estimate gas on a fork of it")
+@click.option("--allow-failing", is_flag=True, help="with --rpc: write a plan whose dry run fails (marked; show warns, validate exits 1)")
 def plan_cmd(recommendation: str, chain: str | None, wallet: str, output: str | None, fmt: Format | None, combine: bool,
-             prices: str | None, gas_price_gwei: str | None, chain_configs: tuple[str, ...], rpc_url: str | None) -> None:
+             prices: str | None, gas_price_gwei: str | None, chain_configs: tuple[str, ...], rpc_url: str | None,
+             allow_failing: bool) -> None:
     """Compile RECOMMENDATION (one, or a list) into plan file(s)."""
     from pathlib import Path
 
@@ -158,7 +160,7 @@ def plan_cmd(recommendation: str, chain: str | None, wallet: str, output: str | 
     if rpc_url:
         from mammon.compile.node_gas import estimate_on_node
 
-        plans = [estimate_on_node(p, rpc_url) for p in plans]
+        plans = [estimate_on_node(p, rpc_url, allow_failing=allow_failing) for p in plans]
     if output is None:
         click.echo("---\n".join(dumps(p, fmt or "yaml") for p in plans), nl=False)
         return
@@ -186,7 +188,7 @@ def show(plan: str, fmt: str, chain_config: str | None) -> None:
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--chain-config", type=click.Path(dir_okay=False))
 def validate(plan: str, chain_config: str | None) -> None:
-    """Check PLAN (schema, hash, step graph, calldata vs view, expiry); exit 0 or 2."""
+    """Check PLAN (schema, hash, step graph, calldata vs view, expiry); exit 0, 1 if a step failed its dry run, or 2."""
     from mammon import clock
     from mammon.api import validate_plan
 
@@ -194,6 +196,8 @@ def validate(plan: str, chain_config: str | None) -> None:
     click.echo(f"ok: {plan} is valid ({len(rv.steps)} steps, {rv.plan.content_hash[:19]}…, valid until {rv.plan.valid_until:%Y-%m-%d %H:%M:%S} UTC)")
     for warning in rv.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if rv.failing:  # a plan that failed its own dry run is not a plan to sign
+        sys.exit(1)
 
 
 @cli.command()

@@ -80,6 +80,8 @@ def within(tolerance: Tolerance, expected: int, actual: int) -> bool:
 
 
 def describe(tolerance: Tolerance, decimals: int, token: str) -> str:
+    if tolerance.kind == "wei" and tolerance.reason:
+        return f"±{format_amount(tolerance.value, decimals, token)}: {tolerance.reason}"
     return {"exact": "exact", "wei": f"±{tolerance.value} wei", "bps": f"±{tolerance.value} bps"}.get(
         tolerance.kind, f">= {format_amount(tolerance.value, decimals, token)}")
 

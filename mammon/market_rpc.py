@@ -79,6 +79,13 @@ def read_market(url: str, chain: ChainConfig, wallet: str, base: Market) -> Mark
         require_code(node, aave["pool"], "protocols.aave_v3.pool")
         positions["aave_v3"] = {s: _human(read(node, a, erc20, "balanceOf", wallet, role=f"protocols.aave_v3.a_tokens.{s}", kind="an Aave aToken"), tokens[s].decimals)
                                 for s, a in aave.get("a_tokens", {}).items() if s in tokens}
+        reserves = {}
+        for s in aave.get("a_tokens", {}):
+            if s in tokens:  # the index now and the rate it grows at: what aToken balances earn while the plan waits
+                data = read(node, aave["pool"], "aave_v3/Pool", "getReserveData", tokens[s].address, role="protocols.aave_v3.pool", kind="an Aave V3 Pool")
+                index = read(node, aave["pool"], "aave_v3/Pool", "getReserveNormalizedIncome", tokens[s].address, role="protocols.aave_v3.pool", kind="an Aave V3 Pool")
+                reserves[s] = {"liquidity_index": str(index), "liquidity_rate": str(data[2])}
+        venues["aave_v3"] = {"reserves": reserves}
     if "moonwell" in protocols:
         markets, rates = protocols["moonwell"].get("markets", {}), {}
         positions["moonwell"], shares["moonwell"] = {}, {}

@@ -51,14 +51,16 @@ class Amount:
         return Amount(e, lo, hi, self.ref, n, d, self.base)
 
 
-    def follow(self, value: int) -> Amount:
-        """`value` at the expected amount, moving in proportion with the actual one (a min-out following its input).
+    def follow(self, value: int, at: int | None = None) -> Amount:
+        """`value` at amount `at` (default: the expected amount), moving in proportion with the actual one
+        (a min-out following its input).
 
-        Rounded so that it never exceeds `value` at the expected amount, even when the reference's own
-        share (e.g. half of an odd output) was rounded down.
+        Rounded so that it never exceeds `value` at `at`, even when the reference's own share (e.g. half
+        of an odd output) was rounded down.
         """
+        at = self.expected if at is None else at
         exact = self.base is None or self.base[0] * self.num % self.den == 0
-        return self.scaled(value, self.expected if exact else self.expected + 1)
+        return self.scaled(value, at if exact else at + 1)
 
 
 ALL = Amount.exact(UINT256_MAX)

@@ -88,7 +88,9 @@ def _tolerance(flow_tol: Tolerance, amount: Amount) -> Tolerance:
     """A flow whose amount is only bounded widens an exact/wei tolerance to the bounds."""
     spread = max(amount.expected - amount.min, amount.max - amount.expected)
     if spread and flow_tol.kind in ("exact", "wei"):
-        return Tolerance(kind="wei", value=flow_tol.value + spread)
+        return Tolerance(kind="wei", value=flow_tol.value + spread, reason=flow_tol.reason)
+    if spread and flow_tol.kind == "bps" and spread > abs(amount.expected) * flow_tol.value // 10_000 + 1:
+        return Tolerance(kind="wei", value=spread, reason=flow_tol.reason)  # the bounds are wider than the bps allow
     return flow_tol
 
 
@@ -330,12 +332,13 @@ def compile_plan(
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     valid_until = now + min(r.valid_for for r in recs)
     slippage = min(r.slippage_bps for r in recs)
-    ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=slippage, deadline=int(valid_until.timestamp()))
+    window = int((valid_until - now).total_seconds())
+    ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=slippage, deadline=int(valid_until.timestamp()), window=window)
     b = _Build(ctx=ctx, labels={**chain_cfg.known_addresses(), wallet.lower(): "wallet"})
     for n, rec in enumerate(recs, start=1):
         b.prefix = f"r{n}-" if len(recs) > 1 else ""
         rec_ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=rec.slippage_bps, deadline=ctx.deadline,
-                          consumed=ctx.consumed)
+                          consumed=ctx.consumed, window=window)
         b.ctx = rec_ctx
         try:
             _check_recommendation(rec, chain_cfg)

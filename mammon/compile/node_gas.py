@@ -5,21 +5,25 @@ wallet and dry-runs the plan there through the apply engine itself (`mammon.run.
 step-output references resolved from what the fork produced, guards checked).
 Each executed step's gas becomes the receipt's `gasUsed` — what the step will actually consume on
 that state, not the padded `eth_estimateGas` figure (the rpc runner adds its margin to the gas
-*limit* at signing time). A step that does not succeed on the fork keeps its static figure and the
-plan gets a note saying why, for the reviewer. Totals are recomputed with the plan's own gas price
-and prices, and the plan is re-sealed (new content hash).
+*limit* at signing time). A plan whose dry run fails is refused (`PlanError`, exit 2, naming the
+first failing step and its decoded reason): a plan that cannot run is not a plan. With
+`allow_failing` it is written anyway, each failed step keeping its static figure and marked
+(`gas.failed_dry_run`), which `show` warns about and `validate` exits 1 on. Totals are recomputed
+with the plan's own gas price and prices, and the plan is re-sealed (new content hash).
 
 The fork only needs ETH for gas: a wallet holding less than 1 ETH is topped up *on the fork*.
 """
 
 from __future__ import annotations
 
-from mammon.errors import InputError
+import re
+
+from mammon.errors import InputError, PlanError
 from mammon.plan.model import Gas, Plan
 from mammon.plan.planfile import seal
 
 
-def estimate_on_node(plan: Plan, rpc_url: str) -> Plan:
+def estimate_on_node(plan: Plan, rpc_url: str, *, allow_failing: bool = False) -> Plan:
     """The plan with every step's gas measured on an anvil fork of `rpc_url` (re-sealed)."""
     from mammon.compile.compiler import _totals
     from mammon.node import redact
@@ -34,15 +38,30 @@ def estimate_on_node(plan: Plan, rpc_url: str) -> Plan:
         fork.ensure_eth(plan.wallet, GAS_TOPUP_WEI)
         block = fork.block
         record = dry_run(plan, ForkRunner(plan, fork, confirmations=1, receipt_timeout=60.0))
+    failed = [s for s in record.steps if s.status in ("reverted", "failed")]
+    if failed and not allow_failing:
+        first = failed[0]
+        raise PlanError(f"step {first.id} fails in the plan's dry run on the node (fork of block {block}): {_why(first.reason)}; "
+                        "no plan written (--allow-failing writes it, marked as failing)", where=f"--rpc {redact(rpc_url)}")
     steps, notes = [], list(plan.notes)
     for step in plan.steps:
         ran = record.step(step.id)
         if ran.status == "ok" and ran.gas_used:
             steps.append(step.model_copy(update={"gas": Gas(estimate=ran.gas_used, source="node")}))
             continue
-        steps.append(step)
-        why = f"{ran.status}: {ran.reason}"
+        why = f"{ran.status}: {_why(ran.reason)}" if ran.reason else ran.status
+        if ran.status in ("reverted", "failed"):
+            steps.append(step.model_copy(update={"gas": step.gas.model_copy(update={"failed_dry_run": f"{why} (fork of block {block})"})}))
+        else:
+            steps.append(step)
         notes.append(f"gas for step {step.id} is the static figure: on the node (fork of block {block}) it did not succeed: {why}")
     # The compiler's own totals; spend is per pulled token, and the tokens it counts are the plan's.
     totals = _totals(steps, plan.market.gas_price_gwei, plan.market.prices_usd, set(plan.totals.spend))
     return seal(plan.model_copy(update={"steps": steps, "totals": totals, "notes": notes}))
+
+
+def _why(reason: str | None) -> str:
+    """The runner's reason for a failed step, without its advice for a real apply (nothing is sent here)."""
+    text = reason or "no reason given"
+    m = re.search(r"would revert now: (.*?); nothing was signed", text)
+    return f"reverts with {m.group(1)}" if m else text

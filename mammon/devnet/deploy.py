@@ -59,6 +59,8 @@ AERODROME_LIQUIDITY = (3_000_000, 1_000)
 VAULT_SEED = (100_000, 100)
 MOONWELL_SEED = (100_000, 100)
 VAULT_YIELD_BPS = 500  # share price 1.05
+AAVE_LENDER_SUPPLY = (100_000, 200)  # the seeder's Aave deposits: collateral for its borrowing
+AAVE_BORROWED = (85_000, 120)  # its debt: USDC ~81% utilised (~2.9%/yr to suppliers), WETH ~59% (~1.5%/yr)
 STANDARD_VAULT_DEPOSIT = (5_000, 2)  # the default portfolio's position in each plain OpenZeppelin vault
 STANDARD_VAULT_YIELD_BPS = 300  # share price 1.03 (offset 0: shares have the asset's decimals)
 MOONWELL_INITIAL_RATE = {"USDC": 2 * 10**14, "WETH": 2 * 10**26}  # 0.02 underlying per mToken
@@ -250,6 +252,25 @@ def deploy_aave(chain: Chain, tokens: dict[str, Contract]) -> dict[str, Any]:
         "acl_manager": acl.address,
         "a_tokens": {s: to_checksum_address(a) for s, a in a_tokens.items()},
     }
+
+
+def seed_aave_borrowers(chain: Chain, aave: dict[str, Any], tokens: dict[str, Contract]) -> None:
+    """Borrowers in the Aave market, so its reserves pay interest: aToken balances grow every block, and every
+    interaction updates the indexes (what real Aave gas and real plan effects include).
+
+    The seeder supplies USDC and WETH as collateral and borrows both at a variable rate; with the market's
+    strategy (optimal usage 90%, slope 4%) that pays suppliers ~2.9%/yr on USDC and ~1.5%/yr on WETH.
+    """
+    pool = chain.at("Pool", aave["pool"])
+    s = chain.seeder
+    units = {"USDC": USDC_UNIT, "WETH": WETH_UNIT}
+    for i, (sym, token) in enumerate(tokens.items()):
+        amount = AAVE_LENDER_SUPPLY[i] * units[sym]
+        _mint(chain, token, s, amount)
+        _approve(chain, token, s, pool.address, amount)
+        chain.send(pool.functions.supply(token.address, amount, s, 0), s)
+    for i, (sym, token) in enumerate(tokens.items()):
+        chain.send(pool.functions.borrow(token.address, AAVE_BORROWED[i] * units[sym], 2, 0, s), s)  # 2 = variable rate
 
 
 def sqrt_price_x96(raw0: int, raw1: int) -> int:
@@ -464,6 +485,7 @@ def deploy_all(w3: Web3, cache_dir: Path) -> tuple[Deployment, float]:
     tokens = deploy_tokens(chain)
     dep = Deployment(tokens={sym: c.address for sym, c in tokens.items()})
     dep.aave_v3 = deploy_aave(chain, tokens)
+    seed_aave_borrowers(chain, dep.aave_v3, tokens)
     dep.uniswap_v3 = deploy_uniswap(chain, tokens)
     dep.morpho_vaults = deploy_vaults(chain, tokens, compiled)
     dep.erc4626_vaults = deploy_standard_vaults(chain, tokens, compiled)

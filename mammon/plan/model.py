@@ -52,6 +52,8 @@ class Decoded(_Model):
 class Gas(_Model):
     estimate: int = Field(ge=0)
     source: Literal["static", "node"]
+    failed_dry_run: str | None = Field(None, description="why the step failed when `plan --rpc --allow-failing` dry-ran the plan "
+                                                         "on a fork of the node; show and validate report it")
 
 
 class Tolerance(_Model):
@@ -59,6 +61,7 @@ class Tolerance(_Model):
 
     kind: Literal["exact", "wei", "bps", "min_out"]
     value: Wei = 0
+    reason: str | None = Field(None, description="why it is this wide, e.g. 'interest at 3.07%/yr over at most 10 min'")
 
 
 class Effect(_Model):

@@ -96,10 +96,14 @@ class Aerodrome(Venue):
         wallet, router = self.ctx.wallet, self.config.router
         expected = self.quote(entry, token_in, token_out, amount.expected)
         quoted_min, max_out = widen(expected, self.ctx.slippage_bps)
-        floor = amount.follow(quoted_min)  # the min-out follows the actual input when the input is a reference
+        # The min-out follows the actual input when the input is a reference. It is pinned at the largest input
+        # allowed: output per unit input falls as the input grows (price impact), so x * out(max) / max <= out(x)
+        # for every x up to max, where pinning at the expected input would ask too much of a larger one.
+        top = amount.max if amount.ref is not None else amount.expected
+        floor = amount.follow(widen(self.quote(entry, token_in, token_out, top), self.ctx.slippage_bps)[0], at=top)
         min_out = floor.expected
         low = self.quote(entry, token_in, token_out, amount.min) * (10_000 - self.ctx.slippage_bps) // 10_000
-        received = Amount(expected, low, max(max_out, self.quote(entry, token_in, token_out, amount.max)))
+        received = Amount(expected, min(low, min_out), max(max_out, self.quote(entry, token_in, token_out, amount.max)))
         self.moved(entry, {token_in.symbol: amount.expected, token_out.symbol: -expected})
         route = {"from": token_in.address, "to": token_out.address, "stable": False, "factory": self.config.pool_factory}
         label = f"Aerodrome {self.lp_token(entry).symbol} pool"

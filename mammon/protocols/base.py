@@ -72,6 +72,39 @@ def lending_flows(wallet: str, token: Asset, holder: str, holder_label: str, mov
     ]
 
 
+SECONDS_PER_YEAR = 365 * 24 * 3600
+RAY = 10**27
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0 and seconds >= 3600:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0 and seconds >= 60:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def accrual(principal: int, rate_ray: int, window: int) -> int:
+    """The most `principal` earns at `rate_ray` per year (1e27 = 100%) in `window` seconds, rounded up."""
+    if rate_ray <= 0 or window <= 0 or principal <= 0:
+        return 0
+    return -(-principal * rate_ray * window // (RAY * SECONDS_PER_YEAR))
+
+
+def with_interest(base: Tolerance, principal: int, rate_ray: int, window: int) -> Tolerance:
+    """`base` widened by the interest `principal` can earn at `rate_ray` (a yearly rate, 1e27 = 100%) within
+    `window` seconds: a balance that grows with time moves by that much more between the runner's reads.
+
+    Linear, as Aave's `calculateLinearInterest` between updates (compounding within minutes is far below a wei
+    per token); rounded up. No rate or no window: `base` unchanged.
+    """
+    interest = accrual(principal, rate_ray, window)
+    if not interest:
+        return base
+    pct = rate_ray * 100 / RAY
+    return Tolerance(kind="wei", value=base.value + interest, reason=f"interest at {pct:.2f}%/yr over at most {_duration(window)}")
+
+
 @dataclass(frozen=True)
 class Output:
     token: Asset
@@ -140,6 +173,7 @@ class Context:
     slippage_bps: int
     deadline: int  # unix seconds: the plan's valid_until
     consumed: dict[tuple[str, str], int] = field(default_factory=dict)  # (venue, key) -> already withdrawn in this plan
+    window: int = 0  # seconds: the longest a step may wait before it runs (created_at to valid_until)
 
     @property
     def portfolio(self) -> Portfolio | None:

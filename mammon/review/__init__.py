@@ -28,6 +28,7 @@ class Review:
     warnings: list[str] = field(default_factory=list)
     chain: ChainConfig | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    failing: list[str] = field(default_factory=list)  # steps that failed the plan's own dry run (plan --rpc --allow-failing)
 
 
 def check_structure(plan: Plan, *, where: str = "plan") -> None:
@@ -102,6 +103,10 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
         if step.kind == "swap" and any(a.name.lower().endswith(("amountoutminimum", "amountoutmin")) and a.value == "0" for a in fresh.args):
             warnings.append(f"step {step.id}: swap calldata sets no minimum output")
     check_refs(plan, {s.id: d for s, d in ordered}, where=where)
+    failing = [s.id for s in plan.steps if s.gas.failed_dry_run]
+    for step in plan.steps:
+        if step.gas.failed_dry_run:
+            warnings.append(f"step {step.id} FAILED the plan's dry run on the node: {step.gas.failed_dry_run} (written with --allow-failing)")
     left = plan.valid_until - now
     if timedelta(0) < left <= EXPIRY_WARNING:
         warnings.append(f"plan expires in {int(left.total_seconds())} s")
@@ -113,7 +118,7 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
         spent = plan.totals.spend.get(token, 0)
         if token in decimals and spent > parse_amount(limit, decimals[token], symbol=token, where="policy.max_spend"):
             warnings.append(f"spends {format_amount(spent, decimals[token], token)}, above the policy limit of {limit} {token}")
-    return Review(plan=plan, steps=ordered, warnings=warnings, chain=cfg, now=now)
+    return Review(plan=plan, steps=ordered, warnings=warnings, chain=cfg, now=now, failing=failing)
 
 
 def short(address: str) -> str:

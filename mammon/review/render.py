@@ -24,7 +24,8 @@ def _tolerance(t: Tolerance, decimals: int, token: str) -> str:
     if t.kind == "exact":
         return "exact"
     if t.kind == "wei":
-        return f"±{t.value} wei" if t.value < 10**max(decimals - 4, 1) else f"±{format_amount(t.value, decimals, token)}"
+        small = t.value < 10**max(decimals - 4, 1) and not t.reason  # a stated reason reads better in token units
+        return f"±{t.value} wei" if small else f"±{format_amount(t.value, decimals, token)}"
     if t.kind == "bps":
         return f"±{t.value} bps"
     return f"at least {format_amount(t.value, decimals, token)}"
@@ -32,7 +33,8 @@ def _tolerance(t: Tolerance, decimals: int, token: str) -> str:
 
 def _effect(e: Effect) -> str:
     sign = "+" if e.delta >= 0 else "-"
-    return f"{sign} {format_amount(abs(e.delta), e.decimals, e.token)} {e.account_label} ({_tolerance(e.tolerance, e.decimals, e.token)})"
+    why = f": {e.tolerance.reason}" if e.tolerance.reason else ""
+    return f"{sign} {format_amount(abs(e.delta), e.decimals, e.token)} {e.account_label} ({_tolerance(e.tolerance, e.decimals, e.token)}{why})"
 
 
 def _refs(step: Step) -> list[str]:

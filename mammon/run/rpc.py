@@ -461,8 +461,30 @@ class RpcRunner(Runner):
         self.costs[tx_hash] = TxCost(gas_used=gas_used, effective_gas_price=price, l2_fee_wei=gas_used * price,
                                      l1_fee_wei=l1_fee, l1_fee_source=None if l1_fee is None else ("receipt" if l1 is not None else "oracle"))
         return_data, reason = self._replay(tx_hash, block, ok)
+        if not ok:
+            reason = self._out_of_gas(tx_hash, gas_used) or reason
         return Outcome(status="ok" if ok else "reverted", tx_hash=tx_hash, simulated=self.simulated, gas_used=gas_used,
                        return_data=return_data, revert_reason=reason, block=block, fee_wei=gas_used * price, l1_fee_wei=l1_fee)
+
+    def _out_of_gas(self, tx_hash: str, gas_used: int) -> str | None:
+        """A failed receipt that used (nearly) its whole gas limit, and whose call succeeds at the parent block when
+        given more gas, ran out of gas: not a revert of the contract's rules.
+
+        "Nearly": when a call made by the contract runs out, each calling frame kept 1/64 of its gas back
+        (EIP-150) and reverts with it, so gasUsed can be a few percent below the limit (Aave's Pool: ~98%).
+        """
+        tx = self.node.request("eth_getTransactionByHash", [tx_hash]) or {}
+        limit = int(tx.get("gas") or "0x0", 16)
+        if not limit or gas_used * 10 < limit * 9 or not tx.get("blockNumber"):
+            return None
+        call = {"from": tx.get("from"), "to": tx.get("to"), "data": tx.get("input") or tx.get("data") or "0x", "value": tx.get("value", "0x0")}
+        try:  # the node's default call gas (the block's limit or more)
+            self.node.request("eth_call", [call, hex(max(int(tx["blockNumber"], 16) - 1, 0))])
+        except NodeError:
+            return None  # it fails with any gas: a real revert, whose reason the replay decoded
+        source = self.gas_limits.get(tx_hash, (limit, "node"))[1]
+        basis = "the plan's estimate × 1.2: the node gave no estimate" if source == "plan" else "the node's estimate × 1.2"
+        return f"ran out of gas: used {gas_used:,} of its {limit:,} gas limit ({basis})"
 
     def _replay(self, tx_hash: str, block: int, ok: bool) -> tuple[str, str | None]:
         """(return data, revert reason) by re-running the call at the parent block (receipts carry neither)."""

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
-
 from mammon.sim.core import MAX_UINT256, Contract, Msg, SimRevert, addr, external
-from mammon.types import UInt
+from mammon.protocols.aave_v3 import AaveState, ReserveState
 from mammon.sim.tokens import TokenMetadata
 
 if TYPE_CHECKING:
@@ -37,17 +35,6 @@ INVALID_BURN_AMOUNT = "25"
 INVALID_AMOUNT = "26"
 RESERVE_INACTIVE = "27"
 NOT_ENOUGH_AVAILABLE_USER_BALANCE = "32"
-
-
-class ReserveState(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    liquidity_index: UInt = RAY  # ray
-    liquidity_rate: UInt = 0  # ray per year (the reserve's currentLiquidityRate); 0 keeps the index constant
-
-
-class AaveState(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reserves: dict[str, ReserveState] = {}  # keyed by underlying symbol
 
 
 def ray_mul(a: int, b: int) -> int:

@@ -18,7 +18,8 @@ from mammon.protocols.aerodrome import AerodromeState
 from mammon.protocols.moonwell import MoonwellState
 from mammon.protocols.morpho import ERC4626Vaults, MorphoState, decimals_offset
 from mammon.protocols.uniswap_v3 import UniswapState
-from mammon.sim.aave_v3 import AavePool, AaveState, AToken, ReserveState, ray_div
+from mammon.protocols.aave_v3 import AaveState, ReserveState
+from mammon.sim.aave_v3 import AavePool, AToken, ray_div
 from mammon.sim.aerodrome import AerodromePool, AerodromeRouter, sort_tokens
 from mammon.sim.chain import SimChain
 from mammon.sim.core import MAX_UINT256, addr
