@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from mammon.errors import InputError
 from mammon.plan.model import Effect, Plan, Tolerance
 from mammon.run.record import ActualEffect, RunRecord
+from mammon.safetext import printable
 from mammon.units import format_amount
 
 
@@ -154,7 +155,7 @@ def render_text(d: Diff, *, fees: bool = True) -> str:
     used_total = sum(g.used or 0 for g in d.gas)
     lines.append(f"  {'total':<28} estimated {est:>9,}  used {used_total:>9,}" + (f" ({100.0 * (used_total - est) / est:+.1f}%)" if est else ""))
     lines.append("result: " + ("all effects within tolerance" if d.ok else "OUTSIDE TOLERANCE or steps not run"))
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"  # a revert reason or step id cannot add a line
 
 
 def render_json(d: Diff) -> str:

@@ -58,3 +58,12 @@ def test_error_lines_escape_control_characters(mammon: Mammon, tmp_path) -> None
     path = tmp_path / "a\nerror: forged\x1b[31m.yaml"
     line = mammon.refuses("show", path)
     assert line == f"{tmp_path}/a\\nerror: forged\\x1b[31m.yaml: file not found"
+
+
+def test_diff_lines_escape_what_a_record_says() -> None:
+    """A revert reason comes from the chain (any contract can return any string): it cannot add a diff line."""
+    from mammon.diff import Diff, render_text
+
+    out = render_text(Diff(plan_hash="sha256:" + "0" * 64, status="failed", steps=[("swap", "reverted", "no\nresult: all effects within tolerance\x1b[2J")]))
+    assert "step swap: reverted (no\\nresult: all effects within tolerance\\x1b[2J)" in out
+    assert [line for line in out.splitlines() if line.startswith("result:")] == ["result: OUTSIDE TOLERANCE or steps not run"]
