@@ -91,9 +91,13 @@ def _gas_price(value: str | None) -> Decimal | None:
 
     if value is None:
         return None
+    from mammon.market import MAX_GAS_PRICE_GWEI
+
     price = plain_decimal(value, what="gas price", where="--gas-price-gwei")
     if price <= 0:
         raise InputError(f"must be positive, got {value}", where="--gas-price-gwei")
+    if price > MAX_GAS_PRICE_GWEI:
+        raise InputError(f"{value} gwei is more than {MAX_GAS_PRICE_GWEI:,} gwei: not a gas price", where="--gas-price-gwei")
     return price
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,8 @@ from mammon.filecache import FileCache
 from mammon.files import load_model
 from mammon.types import Address, AmountText, DecimalText
 
+MAX_GAS_PRICE_GWEI = Decimal(1_000_000)  # far above any real gas price; bounds the arithmetic on it
+MAX_PRICE_USD = 10**12
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORLD = ROOT / "plans" / "worlds" / "default.yaml"
 
@@ -41,8 +43,8 @@ class Portfolio(BaseModel):
 class Market(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    gas_price_gwei: DecimalText = Field(Decimal("0.01"), gt=0)
-    prices_usd: dict[str, DecimalText] = Field(description="USD price per token symbol (ETH for gas)")
+    gas_price_gwei: DecimalText = Field(Decimal("0.01"), gt=0, le=MAX_GAS_PRICE_GWEI)
+    prices_usd: dict[str, Annotated[DecimalText, Field(ge=0, le=MAX_PRICE_USD)]] = Field(description="USD price per token symbol (ETH for gas)")
     venues: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per-venue state, validated by the venue")
     portfolio: Portfolio | None = Field(None, description="holdings assumed for the plan's wallet; None = unknown")
     holdings: dict[Address, Portfolio] = Field(default_factory=dict, description="holdings of named addresses")

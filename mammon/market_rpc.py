@@ -13,7 +13,7 @@ from typing import Any
 from mammon.abi import function
 from mammon.chains import ChainConfig
 from mammon.errors import InputError
-from mammon.market import Allowance, Market, Portfolio
+from mammon.market import MAX_GAS_PRICE_GWEI, Allowance, Market, Portfolio
 from mammon.node import Node, NodeError, decode_revert, redact
 from mammon.protocols.aerodrome import AerodromeConfig
 from mammon.protocols.uniswap_v3 import UniswapConfig, pool_address
@@ -149,6 +149,8 @@ def read_market(url: str, chain: ChainConfig, wallet: str, base: Market) -> Mark
                 allowances.append(Allowance(token=s, spender=spender, amount=_human(amount, t.decimals)))
     portfolio = Portfolio(wallet=wallet_balances, positions=positions, shares=shares, allowances=allowances)
     gas_gwei = Decimal(int(node.request("eth_gasPrice"), 16)) / Decimal(10**9)
+    if gas_gwei > MAX_GAS_PRICE_GWEI:
+        raise InputError(f"eth_gasPrice says {gas_gwei:.0f} gwei, more than {MAX_GAS_PRICE_GWEI:,} gwei: not a gas price", where=f"node {redact(url)}")
     return base.model_copy(update={
         "gas_price_gwei": gas_gwei if gas_gwei > 0 else base.gas_price_gwei,
         "venues": {**base.venues, **venues}, "portfolio": portfolio, "holdings": {}, "source": f"node {redact(url)} (prices from {base.source})",

@@ -381,6 +381,9 @@ world_edit("gas-underscore", 2, "gas_price_gwei: number '1_0' is not a plain dec
 world_edit("gas-zero", 2, "gas_price_gwei: Input should be greater than 0", set={"gas_price_gwei": "0"})
 world_edit("gas-negative", 2, "gas_price_gwei: Input should be greater than 0", set={"gas_price_gwei": "-1"})
 world_edit("gas-nan", 2, "gas_price_gwei: number 'NaN' is not a plain decimal", set={"gas_price_gwei": "NaN"})
+world_edit("gas-huge", 2, "gas_price_gwei: Input should be less than or equal to 1000000", set={"gas_price_gwei": 2**300})
+world_edit("price-huge", 2, "prices_usd.ETH: Input should be less than or equal to 1000000000000", set={"prices_usd.ETH": "9" * 90})
+world_edit("price-negative", 2, "prices_usd.ETH: Input should be greater than or equal to 0", set={"prices_usd.ETH": "-1"})
 world_edit("gas-bool", 2, "gas_price_gwei", set={"gas_price_gwei": True})
 world_edit("gas-inf-yaml", 2, "is not finite", raw_replace=["gas_price_gwei: '0.01'", "gas_price_gwei: .inf"])
 world_edit("price-thousands", 2, "prices_usd.WETH: number '3,000' is not a plain decimal", set={"prices_usd.WETH": "3,000"})
@@ -475,6 +478,7 @@ for name, args, message, env in [
     ("chain-unknown", ["plan", EX, "--wallet", WALLET, "--chain", "bsae"], "--chain: unknown chain 'bsae'; did you mean 'base'?", {}),
     ("chain-space", ["plan", EX, "--wallet", WALLET, "--chain", "ba se"], "--chain: unknown chain 'ba se'", {}),
     ("gas-negative", ["plan", EX, "--wallet", WALLET, "--gas-price-gwei", "-1"], "--gas-price-gwei: must be positive, got -1", {}),
+    ("gas-huge", ["plan", EX, "--wallet", WALLET, "--gas-price-gwei", "9" * 90], "gwei is more than 1,000,000 gwei: not a gas price", {}),
     ("gas-zero", ["plan", EX, "--wallet", WALLET, "--gas-price-gwei", "0"], "--gas-price-gwei: must be positive, got 0", {}),
     ("gas-exponent", ["plan", EX, "--wallet", WALLET, "--gas-price-gwei", "1e3"], "--gas-price-gwei: gas price '1e3' is not a plain decimal", {}),
     ("gas-comma", ["plan", EX, "--wallet", WALLET, "--gas-price-gwei", "0,5"], "gas price '0,5' is not a plain decimal", {}),
