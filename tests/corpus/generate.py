@@ -532,6 +532,8 @@ for name, args, message, env in [
 S = "state"
 case(S, "state-dir-is-a-file.txt", "not a directory\n", 2, "", run=["apply", "{plan}", "--state-dir", "{file}", "-o", "{out}/run.json"])
 case(S, "stop-state-dir-is-a-file.txt", "not a directory\n", 2, "", run=["stop", "--state-dir", "{file}"])
+case(S, "apply-on-garbled-audit-log.jsonl", "not json\n", 1, "audit.jsonl: line 1 is not JSON (edited)", target="audit.jsonl")
+case(S, "apply-on-deep-audit-log.jsonl", "[" * 50000 + "]" * 50000 + "\n", 1, "audit.jsonl: line 1 is not JSON (edited)", target="audit.jsonl")
 case(S, "audit-state-dir-is-a-file.txt", "not a directory\n", 2, "", run=["audit", "verify", "--state-dir", "{file}"])
 
 # --- run records ----------------------------------------------------------------------------------
@@ -574,6 +576,13 @@ record_edit("resume-other-plan", 2, "", set={"plan_hash": "sha256:" + "0" * 64},
 A = "audit"
 case(A, "garbage.jsonl", "not json\n", 1, "line 1 is not JSON", target="audit.jsonl")
 case(A, "wrong-seq.jsonl", '{"seq": 2, "prev": "genesis"}\n', 1, "line 1", target="audit.jsonl")
+case(A, "deep.jsonl", "[" * 50000 + "]" * 50000 + "\n", 1, "line 1", target="audit.jsonl")
+case(A, "list-line.jsonl", "[1, 2]\n", 1, "line 1 is not an audit entry", target="audit.jsonl")
+case(A, "not-utf8.jsonl", b'{"seq": 1, "x": "\xff"}\n', 1, "line 1", target="audit.jsonl")
+case(A, "nan.jsonl", '{"seq": NaN}\n', 1, "line 1", target="audit.jsonl")
+case(A, "anchor-garbled.txt", "not an anchor\n", 1, "the anchor is garbled", target="audit.anchor")
+case(A, "anchor-without-log.txt", "3 " + "a" * 64 + "\n", 1, "the audit log is missing", target="audit.anchor")
+case(A, "anchor-not-ascii.txt", b"3 \xff\n", 1, "the anchor is garbled", target="audit.anchor")
 case(A, "edited-hash.jsonl", '{"seq": 1, "prev": "' + "0" * 64 + '", "hash": "' + "1" * 64 + '", "event": "apply"}\n', 1, "line 1", target="audit.jsonl")
 
 
