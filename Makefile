@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 WALLET ?= 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
 EXAMPLE ?= plans/examples/moonwell-to-aave.yaml
 
-.PHONY: install demo test typecheck bench clean
+.PHONY: install demo test typecheck bench bench-perf clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -37,6 +37,9 @@ typecheck: $(VENV)/.typecheck
 
 bench: install
 	$(BIN)/python bench/gas.py
+
+bench-perf: install
+	$(BIN)/python bench/perf.py
 
 clean:
 	rm -rf build .mammon .pytest_cache

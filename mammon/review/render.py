@@ -80,8 +80,8 @@ def text(rv: Review, width: int = 200) -> str:
     out = io.StringIO()
     console = Console(file=out, width=width, color_system=None, force_terminal=False, highlight=False, emoji=False, markup=False)
 
-    def say(line: str) -> None:
-        console.print(printable(line), soft_wrap=True)
+    def say(line: str) -> None:  # a whole line, never wrapped: what console.print(soft_wrap=True) writes, without its cost
+        out.write(printable(line) + "\n")
 
     for line in _header(rv):
         say(line)

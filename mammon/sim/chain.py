@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from eth_abi import encode
@@ -228,12 +229,43 @@ class SimChain:
 
     def balance_of(self, token: str, account: str) -> int:
         """ERC-20 balanceOf (any contract with balanceOf: tokens, aTokens, mTokens, shares, LP tokens)."""
+        fast = self._view(token, load_abi("erc20/ERC20")["balanceOf"], checksum_address(account))
+        if fast is not None:
+            return fast
         data = load_abi("erc20/ERC20")["balanceOf"].encode({"account": checksum_address(account)})
         return int.from_bytes(self.call(token, data)[:32], "big")
 
     def allowance(self, token: str, owner: str, spender: str) -> int:
+        fast = self._view(token, load_abi("erc20/ERC20")["allowance"], checksum_address(owner), checksum_address(spender))
+        if fast is not None:
+            return fast
         data = load_abi("erc20/ERC20")["allowance"].encode({"owner": checksum_address(owner), "spender": checksum_address(spender)})
         return int.from_bytes(self.call(token, data)[:32], "big")
+
+    def _view(self, to: str, fn: Function, *args: Any) -> int | None:
+        """A uint256 view called by name, without encoding and decoding its calldata (the balance reads around
+        every step). None when the contract cannot answer it that way: the caller takes the eth_call path,
+        which reports why."""
+        contract = self.contracts.get(addr(to))
+        if contract is None or self._function(contract, fn.selector) is None:
+            return None
+        method = contract.entry(fn.name)
+        if method is None or self._journal is not None:
+            return None
+        outer = (self._journal, self._touched, self._exec, self._value_calls, self._logs, self._undo)
+        self._begin()
+        try:
+            self.touch(contract.address)
+            self.charge(contract.kind, fn.name)
+            result = method(Msg(ZERO_ADDRESS, 0), *args)
+        except SimRevert as exc:
+            raise CallReverted(exc.reason, exc.data, where=f"eth_call to {checksum_address(to)}") from None
+        finally:
+            self._rollback()
+            self._journal, self._touched, self._exec, self._value_calls, self._logs, self._undo = outer
+        if not isinstance(result, int) or isinstance(result, bool) or not 0 <= result <= MAX_UINT256:
+            return None
+        return result
 
     def receipt(self, tx_hash: str) -> SimReceipt | None:
         return self.receipts.get(tx_hash.lower())
@@ -308,11 +340,7 @@ class SimChain:
 
     @staticmethod
     def _function(contract: Contract, data: bytes) -> Function | None:
-        for abi in contract.abis:
-            for fn in load_abi(abi).values():
-                if fn.selector == data[:4]:
-                    return fn
-        return None
+        return _selectors(contract.abis).get(bytes(data[:4]))
 
     def _execute(self, sender: str, to: str, data: bytes, value: int) -> tuple[Function | None, tuple[Any, ...], bytes]:
         contract = self.contracts.get(addr(to))
@@ -335,9 +363,12 @@ class SimChain:
             raise SimRevert.empty(f"{contract.label} ({checksum_address(to)}) has no function with selector 0x{data[:4].hex()} "
                                   f"(ABIs: {', '.join(contract.abis)})")
         try:
-            _, args = decode_call("0x" + data.hex(), abi=fn.abi_file)
-        except MammonError as exc:
-            raise SimRevert.empty(f"calldata does not decode: {exc}") from None
+            args = fn.decode_args(data)
+        except Exception:  # eth-abi raises several decoding errors: let decode_call word the message
+            try:
+                _, args = decode_call("0x" + data.hex(), abi=fn.abi_file)
+            except MammonError as exc:
+                raise SimRevert.empty(f"calldata does not decode: {exc}") from None
         method = contract.entry(fn.name)
         if method is None:
             raise SimRevert.empty(f"sim: {contract.label} does not model {fn.signature}")
@@ -345,10 +376,20 @@ class SimChain:
             raise SimRevert.empty(f"{fn.signature} is not payable (msg.value = {value})")
         self.charge(contract.kind, fn.name)
         result = method(Msg(addr(sender), value), **{py_name(k): v for k, v in args.items()})
-        outputs = _types(fn.outputs)
+        outputs = fn.output_types
         values: tuple[Any, ...] = () if not outputs else (result,) if len(outputs) == 1 else tuple(result)
         values = tuple(_normalise(t, v) for t, v in zip(outputs, values, strict=True))
         return fn, values, encode(outputs, list(values))
+
+
+@lru_cache(maxsize=None)
+def _selectors(abis: tuple[str, ...]) -> dict[bytes, Function]:
+    """Selector -> function over a contract's ABI files (the first file wins, as listed)."""
+    found: dict[bytes, Function] = {}
+    for abi in abis:
+        for fn in load_abi(abi).values():
+            found.setdefault(fn.selector, fn)
+    return found
 
 
 def _normalise(kind: str, value: Any) -> Any:
