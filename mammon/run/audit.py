@@ -142,6 +142,26 @@ def append(directory: Path, event: str, when: datetime, **data: Any) -> tuple[in
     return entry["seq"], entry["hash"]
 
 
+def append_many(directory: Path, events: Iterable[tuple[str, datetime, dict[str, Any]]]) -> tuple[int, str]:
+    """Append several events at once (a simulated run's, written when it ends): one write, one fsync,
+    one anchor. Returns the (seq, hash) of the last; the log's head when `events` is empty."""
+    with _locked(directory) as fd:
+        count, prev = _last_complete(fd)
+        lines = []
+        for event, when, data in events:
+            count += 1
+            entry = {"seq": count, "time": when.isoformat(), "event": event, **data, "prev": prev}
+            entry["hash"] = prev = _digest(entry)
+            lines.append(json.dumps(entry, sort_keys=True) + "\n")
+        if lines:
+            blob = "".join(lines).encode()
+            if os.write(fd, blob) != len(blob):  # pragma: no cover - a regular file takes the whole write
+                raise AuditError("short write to the audit log", where=str(directory / LOG))
+            os.fsync(fd)
+            _write_anchor(directory, count, prev)
+    return count, prev
+
+
 def _write_anchor(directory: Path, seq: int, digest: str) -> None:
     from mammon.run.record import atomic_write
 
@@ -220,13 +240,16 @@ def verify(directory: Path, records: Iterable[Path] = ()) -> int:
 
 
 def _record_anchor(path: Path, *, explicit: bool) -> tuple[int, str] | None:
-    try:
-        data = _loads(path.read_bytes(), limit=32)
-    except FileNotFoundError:
+    from mammon.errors import InputError
+    from mammon.run.record import read_raw
+
+    if not path.exists():
         if explicit:
-            raise AuditError("run record not found", where=str(path)) from None
+            raise AuditError("run record not found", where=str(path))
         return None  # moved or deleted: the state directory's anchor still covers the log
-    except (OSError, ValueError, RecursionError):
+    try:
+        data, _ = read_raw(path)
+    except InputError:
         if explicit:
             raise AuditError("not a readable run record", where=str(path)) from None
         return None

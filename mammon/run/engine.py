@@ -23,6 +23,7 @@ the journal carries the log's anchor.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -57,6 +58,10 @@ class ApplyOptions:
     now: Callable[[], datetime] = clock.now
     before_send: Callable[[], None] = lambda: None  # after every check passed: show the review, ask to confirm (may raise)
     allow_replay: bool = False  # apply a plan the audit log says was applied already (recorded in the audit)
+    # Set by apply_plan: where the record goes (appended for a real run, kept in memory for a simulated
+    # one), and for a simulated run the audit events waiting to be written with it.
+    journal: journal.Journal | None = field(default=None, repr=False)
+    audit_buffer: list[tuple[str, datetime, dict[str, Any]]] | None = field(default=None, repr=False)
 
 
 class ReplayRefused(PlanError):
@@ -175,8 +180,28 @@ def on_the_wire(rec: RunRecord | None) -> bool:
 
 
 def _log(rec: RunRecord, opts: ApplyOptions, event: str, **data: Any) -> None:
-    """Append to the audit log and keep its anchor in the record (written by the next journal write)."""
+    """Append to the audit log and keep its anchor in the record (written by the next journal write).
+    A simulated run keeps its events until it ends (`_write_simulated`)."""
+    if opts.audit_buffer is not None:
+        opts.audit_buffer.append((event, opts.now(), {"plan": rec.plan_hash, "run": rec.run_id, **data}))
+        return
     rec.audit_seq, rec.audit_hash = audit.append(opts.state_dir, event, opts.now(), plan=rec.plan_hash, run=rec.run_id, **data)
+
+
+def _save(rec: RunRecord, opts: ApplyOptions, *steps: StepRecord) -> None:
+    """Journal a change: the run's own fields and the steps given (the ones that changed)."""
+    if opts.journal is None:
+        opts.journal = journal.Journal(opts.record_path)
+    opts.journal.save(rec, steps)
+
+
+def _write_simulated(rec: RunRecord, opts: ApplyOptions) -> None:
+    """The end of a simulated run, however it ended: its audit events, then its record, each written once."""
+    if opts.audit_buffer:
+        rec.audit_seq, rec.audit_hash = audit.append_many(opts.state_dir, opts.audit_buffer)
+        opts.audit_buffer.clear()
+    if opts.journal is not None:
+        opts.journal.close(rec)
 
 
 def _refuse_replay(plan: Plan, opts: ApplyOptions) -> dict[str, Any] | None:
@@ -208,8 +233,15 @@ def _fresh_checks(plan: Plan, runner: Runner, opts: ApplyOptions, chain: ChainCo
 
 
 def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
-    """Run a verified plan through `runner`, journaling to options.record_path; returns the record."""
-    opts, now = options, options.now
+    """Run a verified plan through `runner`, journaling to options.record_path; returns the record.
+
+    A real run appends every change to the journal (durably, before what follows it); a simulated run
+    keeps its record and audit events in memory and writes them once, when it ends."""
+    simulated = runner.simulated
+    continues = not simulated and options.record_path.exists() and journal.is_journal(options.record_path)
+    opts = dataclasses.replace(options, journal=journal.Journal(options.record_path, durable=not simulated, started=continues),
+                               audit_buffer=[] if simulated else None)
+    now = opts.now
     chain = opts.chain or _registry_chain(plan)
     review(plan, chain=chain, now=now(), allow_expired=True)  # expiry guards new sends only: checked below
     _check_identity(plan, runner)
@@ -223,22 +255,27 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
                 rec = _new_record(plan, runner, now())
         assert rec is not None
         opts.before_send()
+        rec.format_version = journal.RECORD_VERSION
         rec.status, rec.stopped_before, rec.interrupted, rec.finished_at = "running", None, None, None
-        for s in rec.steps:
-            if s.status == "not_run":
-                s.status = "pending"
-        if replay:
-            rec.allow_replay = True
-            _log(rec, opts, "replay_allowed", **replay)
-        _log(rec, opts, "apply_resumed" if resuming else "apply_started", runner=runner.name, simulated=runner.simulated,
-             chain=plan.chain.id, wallet=plan.wallet, record=str(opts.record_path.resolve()))
-        journal.write(rec, opts.record_path)
-        killpoint("apply_started")
+        reset = [s for s in rec.steps if s.status == "not_run"]
+        for s in reset:
+            s.status = "pending"
         try:
-            execute(plan, runner, rec, opts, recheck=resuming)
-        except (MammonError, KeyboardInterrupt) as exc:
-            _halted(rec, opts, exc)
-            raise
+            if replay:
+                rec.allow_replay = True
+                _log(rec, opts, "replay_allowed", **replay)
+            _log(rec, opts, "apply_resumed" if resuming else "apply_started", runner=runner.name, simulated=runner.simulated,
+                 chain=plan.chain.id, wallet=plan.wallet, record=str(opts.record_path.resolve()))
+            _save(rec, opts, *reset)
+            killpoint("apply_started")
+            try:
+                execute(plan, runner, rec, opts, recheck=resuming)
+            except (MammonError, KeyboardInterrupt) as exc:
+                _halted(rec, opts, exc)
+                raise
+        finally:
+            if simulated:  # however the run ended (a crash of this process aside: nothing real was at stake)
+                _write_simulated(rec, opts)
         return rec
 
 
@@ -250,7 +287,7 @@ def _halted(rec: RunRecord, opts: ApplyOptions, exc: BaseException) -> None:
     rec.interrupted, rec.finished_at = message, opts.now()
     try:
         _log(rec, opts, f"apply_{rec.status}", reason=message[:500])
-        journal.write(rec, opts.record_path)
+        _save(rec, opts)
     except (OSError, MammonError):
         pass  # the original error is the one to report; the journal already holds every transition
 
@@ -275,7 +312,7 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
         failed_dep = next((d for d in step.depends_on if rec.step(d).status != "ok"), None)
         if failed_dep:
             srec.status, srec.reason = "skipped", f"dependency {failed_dep} did not succeed"
-            journal.write(rec, opts.record_path)
+            _save(rec, opts, srec)
             opts.progress(f"skip  {step.id}: {srec.reason}")
             continue
         if recheck:
@@ -285,7 +322,7 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
     rec.status = "ok" if all(s.status == "ok" for s in rec.steps) else "failed"
     rec.finished_at = opts.now()
     _log(rec, opts, "apply_finished", status=rec.status)
-    journal.write(rec, opts.record_path)
+    _save(rec, opts)
     return True
 
 
@@ -299,14 +336,15 @@ def _recheck(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions) -> 
 
 
 def dry_run(plan: Plan, runner: Runner, done: RunRecord | None = None) -> RunRecord:
-    """Every step through the same path as a real apply, journaled to a scratch directory.
+    """Every step through the same path as a real apply, its record kept in memory (nothing is written).
 
     For a runner on a throw-away copy of the state (`Runner.scratch()`): the preflight before sending,
     and gas measured on a fork of a node (`mammon.compile.node_gas`). `done`: a run record whose
     finished steps are taken as they are (their outputs feed the remaining steps' references).
     """
     with tempfile.TemporaryDirectory(prefix="mammon-dry-run-") as tmp, suspended():
-        opts = ApplyOptions(record_path=Path(tmp) / "run.json", state_dir=Path(tmp))
+        opts = ApplyOptions(record_path=Path(tmp) / "run.json", state_dir=Path(tmp), audit_buffer=[])
+        opts.journal = journal.Journal(None, durable=False)
         rec = _new_record(plan, runner, opts.now())
         if done is not None:
             rec.steps = [s.model_copy(deep=True) if s.status in DONE else StepRecord(id=s.id, gas_estimate=s.gas_estimate) for s in done.steps]
@@ -344,12 +382,12 @@ def _order(plan: Plan) -> list[Step]:
 
 
 def _stop(rec: RunRecord, plan: Plan, step: Step, opts: ApplyOptions) -> None:
-    for s in rec.steps:
-        if s.status in ("pending", "dropped"):
-            s.status = "not_run" if s.status == "pending" else s.status
+    halted = [s for s in rec.steps if s.status == "pending"]
+    for s in halted:
+        s.status = "not_run"
     rec.status, rec.stopped_before, rec.finished_at = "stopped", step.id, opts.now()
     _log(rec, opts, "apply_stopped", before=step.id)
-    journal.write(rec, opts.record_path)
+    _save(rec, opts, *halted)
     opts.progress(f"STOP  emergency stop flag set: halted before {step.id}")
 
 
@@ -378,18 +416,18 @@ def _dropped(srec: StepRecord, rec: RunRecord, opts: ApplyOptions, exc: TxDroppe
     srec.status, srec.conflict_tx, srec.reason = "dropped", exc.conflict, exc.message
     srec.tx_hash, srec.raw_tx, srec.nonce = None, None, None
     _log(rec, opts, "step_dropped", step=srec.id, tx=exc.tx_hash, conflict=exc.conflict)
-    journal.write(rec, opts.record_path)
+    _save(rec, opts, srec)
     opts.progress(f"DROP  {srec.id}: {exc.message}")
 
 
 def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: Runner, opts: ApplyOptions) -> None:
-    path, now = opts.record_path, opts.now
+    now = opts.now
     watched = _watched(step)
     try:
         call, resolved = resolve_call(step, rec)
     except InputError as exc:
         srec.status, srec.reason = "failed", exc.message
-        journal.write(rec, path)
+        _save(rec, opts, srec)
         opts.progress(f"fail  {step.id}: {exc.message}")
         return
     srec.to, srec.data, srec.resolved, srec.started_at = call.to, call.data, resolved, now()
@@ -400,14 +438,14 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
         real_progress = not runner.simulated and any(s.status in DONE for s in rec.steps)
         kept = "; the run record keeps the finished steps" if real_progress else ""
         srec.status, srec.reason, srec.finished_at = "failed", f"not sent: {exc.message}{kept}", now()
-        journal.write(rec, path)
+        _save(rec, opts, srec)
         opts.progress(f"fail  {step.id}: {srec.reason}")
         return
     srec.status, srec.tx_hash, srec.raw_tx, srec.nonce, srec.simulated = "sent", signed.tx_hash, signed.raw_tx, signed.nonce, runner.simulated
     srec.reason = None  # conflict_tx stays: it explains the hash in `replaced`
     _log(rec, opts, "step_sent", step=step.id, tx=signed.tx_hash, nonce=signed.nonce, simulated=runner.simulated)
     killpoint("step_signed")
-    journal.write(rec, path)  # write-ahead: the hash is durable before the transaction leaves
+    _save(rec, opts, srec)  # write-ahead: the hash is durable before the transaction leaves
     killpoint("step_journaled")
     opts.progress(f"send  {step.id}: {step.description} ({signed.tx_hash[:12]}…)")
     try:
@@ -441,7 +479,7 @@ def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualE
     # One record for the outcome and its spend: the audit log (spends are counted from it, once per tx).
     _log(rec, opts, "step_done", step=step.id, status=srec.status, tx=srec.tx_hash, simulated=runner.simulated, spent=spent)
     killpoint("step_outcome")
-    journal.write(rec, opts.record_path)
+    _save(rec, opts, srec)
     killpoint("step_done")
     word = {"ok": "ok   ", "reverted": "REVERTED", "failed": "FAILED"}[srec.status]
     opts.progress(f"{word} {step.id}: gas {srec.gas_used:,}" + (f" · {srec.reason}" if srec.reason else ""))

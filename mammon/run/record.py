@@ -1,9 +1,17 @@
-"""The run record: a write-ahead journal of one apply, rewritten atomically after every change.
+"""The run record: a write-ahead journal of one apply, appended to after every change.
 
-Each write goes to a uniquely named temporary file that is fsynced and renamed over the record (then
-the directory is fsynced), so a crash at any instant leaves either the previous or the new complete
-record. A step is journaled as `sent`, with its hash, nonce and signed bytes, before the transaction
-leaves, so a rerun looks the hash up (or rebroadcasts those same bytes) instead of signing it again.
+The record file is a journal in JSON Lines: its first line is the whole record as the run started
+(or resumed), and every later line one change: `{"step": {...}}` (that step's record as it is now)
+and/or `{"run": {...}}` (the run's own fields when they changed: status, audit anchor, times). The
+current record is the first line with every later line applied in order (`load`). Each change is one `write` of whole lines
+followed by `fsync`, so a crash leaves every acknowledged change on disk; a last line without its
+newline is a write the crash cut short (never acknowledged), and reading ignores it. A step is
+journaled as `sent`, with its hash, nonce and signed bytes, durably before the transaction leaves,
+so a rerun looks the hash up (or rebroadcasts those same bytes) instead of signing it again.
+
+Appending keeps a run's cost linear in its size (rewriting the whole record after every change made
+a 125-step apply quadratic). Simulated runs and dry runs, where nothing real is at stake, keep their
+record in memory and write it once, when they end (`Journal(durable=False)`).
 
 Format versions (semver; a record of another major version is refused by name):
 
@@ -13,6 +21,9 @@ Format versions (semver; a record of another major version is refused by name):
   `interrupted` (the node failed mid-run: the steps on the wire stay `sent`, a rerun resolves them),
   `nonce`, `run_id`, `allow_replay`, and the audit anchor (`audit_seq`, `audit_hash`: the last
   audit entry this apply wrote).
+* 2.0.0: the journal above (JSON Lines) instead of one JSON document rewritten after every change;
+  the fields are those of 1.1.0. Records of format 1.x are still read (a resumed one continues as a
+  2.0.0 journal).
 
 Step statuses: pending -> sent -> ok | reverted | failed | dropped; skipped (a dependency failed),
 not_run (the stop flag halted the run before it). Run statuses: running, ok, failed, stopped,
@@ -26,16 +37,17 @@ import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from collections.abc import Iterable
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from mammon.errors import InputError
-from mammon.files import parse_model, read_data
+from mammon.files import MAX_BYTES, loads_json, parse_model, read_text
 from mammon.types import Address, HexData, Wei
 
-RECORD_VERSION = "1.1.0"
-READS_MAJOR = 1
+RECORD_VERSION = "2.0.0"
+READS_MAJORS = ("1", "2")
 StepStatus = Literal["pending", "sent", "ok", "reverted", "failed", "skipped", "not_run", "dropped"]
 RunStatus = Literal["running", "ok", "failed", "stopped", "interrupted", "refused"]
 DONE: frozenset[str] = frozenset({"ok", "reverted", "failed", "skipped"})
@@ -98,12 +110,17 @@ class RunRecord(BaseModel):
     audit_seq: int | None = Field(None, description="anchor: sequence number of the last audit entry of this apply")
     audit_hash: str | None = Field(None, description="anchor: hash of that audit entry")
     steps: list[StepRecord]
+    _positions: dict[str, int] = PrivateAttr(default_factory=dict)
 
     def step(self, step_id: str) -> StepRecord:
-        for step in self.steps:
-            if step.id == step_id:
-                return step
-        raise KeyError(step_id)
+        """The step's record (an index by id, rebuilt whenever `steps` was changed under it)."""
+        n = self._positions.get(step_id)
+        if n is None or n >= len(self.steps) or self.steps[n].id != step_id:
+            self._positions = {s.id: i for i, s in reversed(list(enumerate(self.steps)))}
+            n = self._positions.get(step_id)
+            if n is None:
+                raise KeyError(step_id)
+        return self.steps[n]
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -127,18 +144,131 @@ def atomic_write(path: Path, text: str) -> None:
         os.close(dir_fd)
 
 
+def _line(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _run_fields(record: RunRecord) -> dict[str, Any]:
+    return record.model_dump(mode="json", exclude_none=True, exclude={"steps"})
+
+
+def _step_fields(step: StepRecord) -> dict[str, Any]:
+    return step.model_dump(mode="json", exclude_none=True)
+
+
+def dumps(record: RunRecord) -> str:
+    """The record as a journal of one line (what `write` and a finished in-memory run leave)."""
+    return _line(record.model_dump(mode="json", exclude_none=True))
+
+
 def write(record: RunRecord, path: str | Path) -> None:
-    """Atomically replace `path` with the record, durable before this returns."""
-    atomic_write(Path(path), json.dumps(record.model_dump(mode="json", exclude_none=True), indent=2, ensure_ascii=False) + "\n")
+    """Atomically replace `path` with the record as a one-line journal, durable before this returns."""
+    atomic_write(Path(path), dumps(record))
+
+
+class Journal:
+    """Where one run's record goes.
+
+    `durable=True` (a real run): the first `save` writes the whole record (atomically, durable),
+    every later `save` appends the run's fields when they changed and the steps it is given, in one
+    fsynced write. `durable=False` (simulated and dry runs): `save` only notes the change and
+    `close` writes the record once (or nothing, without a path).
+    """
+
+    def __init__(self, path: Path | None, *, durable: bool = True, started: bool = False) -> None:
+        self.path = path
+        self.durable = durable and path is not None
+        self._started = started  # the file already holds a 2.x journal this run continues
+        self._run: dict[str, Any] | None = None
+        self.writes = 0  # how many times the file was written (tests and benchmarks count them)
+
+    def save(self, record: RunRecord, steps: Iterable[StepRecord] = ()) -> None:
+        if not self.durable:
+            return
+        assert self.path is not None
+        run = _run_fields(record)
+        if not self._started:
+            atomic_write(self.path, dumps(record))
+            self._started, self._run = True, run
+            self.writes += 1
+            return
+        changes: list[dict[str, Any]] = [{"step": _step_fields(s)} for s in steps] or [{}]
+        if run != self._run:
+            changes[0] = {"run": run, **changes[0]}
+        lines = [_line(c) for c in changes if c]
+        if not lines:
+            return
+        data = "".join(lines).encode("utf-8")
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        try:
+            if os.write(fd, data) != len(data):  # pragma: no cover - a regular file takes the whole write
+                raise OSError(f"short write to {self.path}")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._run = run
+        self.writes += 1
+
+    def close(self, record: RunRecord) -> None:
+        """A run that kept its record in memory writes it now, once."""
+        if not self.durable and self.path is not None:
+            write(record, self.path)
+            self.writes += 1
+
+
+def _parse_line(line: str, where: str) -> dict[str, Any]:
+    data = loads_json(line, where=where)
+    if not isinstance(data, dict):
+        raise InputError("not a run record: expected a JSON object", where=where)
+    return data
+
+
+def read_raw(path: str | Path) -> tuple[dict[str, Any], bool]:
+    """The record in `path` as plain data (a 2.x journal replayed, or a 1.x document), and whether it is
+    a journal this mammon appends to. InputError for a file that is neither."""
+    text = read_text(path, max_bytes=16 * MAX_BYTES)
+    where = str(path)
+    first, sep, rest = text.partition("\n")
+    try:
+        data = _parse_line(first, f"{where}: line 1")
+    except InputError:
+        data = _parse_line(text, where)  # a 1.x record: one (indented) JSON document
+        return data, False
+    journal = str(data.get("format_version", "")).startswith("2.")
+    if not rest:  # one line: the whole record (validated by the caller)
+        return data, journal
+    steps = data.get("steps")
+    if not isinstance(steps, list):
+        raise InputError("not a run record: no steps", where=f"{where}: line 1")
+    position = {s.get("id"): i for i, s in enumerate(steps) if isinstance(s, dict)}
+    lines = rest.split("\n")
+    lines.pop()  # "" after the last newline, or a change a crash cut short (never acknowledged)
+    for n, line in enumerate(lines, start=2):
+        change = _parse_line(line, f"{where}: line {n}")
+        run, step = change.get("run", {}), change.get("step")
+        if not change or set(change) - {"run", "step"} or not isinstance(run, dict) or not (
+                step is None or isinstance(step, dict) and step.get("id") in position):
+            raise InputError("not a journal change: expected {\"run\": {...}} and/or {\"step\": {...}} for a step of the record",
+                             where=f"{where}: line {n}")
+        data.update(run)
+        if step is not None:
+            steps[position[step["id"]]] = step
+    return data, journal
 
 
 def load(path: str | Path) -> RunRecord:
-    data = read_data(path)
-    if not isinstance(data, dict):
-        raise InputError("not a run record: expected a JSON object", where=str(path))
+    data, _ = read_raw(path)
     version = data.get("format_version", RECORD_VERSION)
     major = str(version).split(".", 1)[0]
-    if major != str(READS_MAJOR):
-        raise InputError(f"run record format {version} is not readable by this mammon (it reads {READS_MAJOR}.x); "
+    if major not in READS_MAJORS:
+        raise InputError(f"run record format {version} is not readable by this mammon (it reads {', '.join(m + '.x' for m in READS_MAJORS)}); "
                          "use the mammon version that wrote it", where=f"{path}: format_version")
     return parse_model(RunRecord, data, where=str(path))
+
+
+def is_journal(path: str | Path) -> bool:
+    """Whether `path` holds a 2.x journal (appended to as it is); False for a 1.x record (rewritten on resume)."""
+    try:
+        return read_raw(path)[1]
+    except InputError:
+        return False

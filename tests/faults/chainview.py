@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -44,5 +43,7 @@ class Chain:
 
 
 def record_of(path: Path) -> dict[str, Any]:
-    """A run record as the JSON it is on disk."""
-    return dict(json.loads(path.read_text()))
+    """The run record as data: its journal replayed (the file is JSON Lines since record format 2.0.0)."""
+    from mammon.run.record import read_raw
+
+    return dict(read_raw(path)[0])

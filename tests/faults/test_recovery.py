@@ -15,6 +15,7 @@ import pytest
 import checks
 from chainview import WALLET, record_of
 from mammon.run import audit
+from mammon.run.record import RECORD_VERSION
 from proxy import FaultProxy
 
 THREE = "moonwell-to-aave"  # withdraw, approve, deposit
@@ -35,7 +36,7 @@ def test_kill_9_then_rerun_reaches_the_right_state(point: str, compile_plan: Any
     rerun = apply_cli(plan)
     assert rerun.code == 0, rerun.stderr
     record = record_of(tmp_path / "run.json")
-    assert record["status"] == "ok" and record["format_version"] == "1.1.0"
+    assert record["status"] == "ok" and record["format_version"] == RECORD_VERSION
     checks.right_state(onchain, plan, start, record)
     assert audit.verify(state_home, [tmp_path / "run.json"]) > 0
 

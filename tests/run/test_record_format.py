@@ -1,5 +1,5 @@
 """Run record formats: 1.0.0 records (before `dropped`/`interrupted`) are still read, another major is
-refused by name, and two writers never share a temporary file."""
+refused by name, and two writers never share a temporary file. (The 2.0.0 journal itself: test_journal.py.)"""
 
 from __future__ import annotations
 
@@ -27,17 +27,17 @@ def _old(tmp_path: Path, version: str) -> Path:
     return path
 
 
-def test_a_1_0_0_record_is_read_and_rewritten_as_1_1_0(tmp_path: Path) -> None:
+def test_a_1_0_0_record_is_read_and_rewritten_as_2_0_0(tmp_path: Path) -> None:
     rec = journal.load(_old(tmp_path, "1.0.0"))
     assert rec.steps[0].status == "sent" and rec.steps[0].nonce is None and rec.steps[0].replaced == []
     rec.format_version = RECORD_VERSION
     journal.write(rec, tmp_path / "run.json")
-    assert json.loads((tmp_path / "run.json").read_text())["format_version"] == "1.1.0"
+    assert json.loads((tmp_path / "run.json").read_text())["format_version"] == "2.0.0"
 
 
 def test_another_major_version_is_refused_by_name(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"run record format 2.0.0 is not readable by this mammon \(it reads 1.x\)"):
-        journal.load(_old(tmp_path, "2.0.0"))
+    with pytest.raises(InputError, match=r"run record format 3.0.0 is not readable by this mammon \(it reads 1.x, 2.x\)"):
+        journal.load(_old(tmp_path, "3.0.0"))
 
 
 def test_concurrent_writers_never_share_a_temporary_file(tmp_path: Path) -> None:
