@@ -60,27 +60,50 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: flo
 
 
 class Fork:
-    """A running anvil fork of `source_url` at `block` (default: the source's latest block)."""
+    """A running anvil fork of `source_url` at `block` (default: the source's latest block).
 
-    def __init__(self, source_url: str, *, block: int | None = None, timeout: float = 60.0) -> None:
-        from mammon.devnet.anvil import BLOCK_INTERVAL_SECONDS, find_anvil, free_port
+    `Fork(url)` returns once the fork answers. `Fork.start(url)` returns as soon as anvil is spawned
+    and `ready()` waits for it: the rpc runner starts its preflight fork when it is created, so anvil
+    boots while the plan is checked against the node (preconditions, policy) instead of after.
+    """
+
+    def __init__(self, source_url: str, *, block: int | None = None, timeout: float = 60.0, wait: bool = True) -> None:
+        from mammon.devnet.anvil import find_anvil, free_port
 
         self.source = source_url
+        self._timeout = timeout
+        self._ready = False
         source = Node(source_url, where="fork")
         self.block = block if block is not None else int(source.request("eth_blockNumber"), 16)
         self._dir = tempfile.TemporaryDirectory(prefix="mammon-fork-")
-        log = Path(self._dir.name) / "anvil.log"
+        self._log = Path(self._dir.name) / "anvil.log"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [str(find_anvil()), "--host", "127.0.0.1", "--port", str(self.port),
                 "--fork-url", source_url, "--fork-block-number", str(self.block),
                 "--no-mining", "--no-storage-caching", "--silent"]
-        with open(log, "wb") as fh:
+        with open(self._log, "wb") as fh:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
                 args, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=child_env(NO_COLOR="1"),
                 preexec_fn=die_with_parent())  # a kill -9 of mammon must not leave the fork running
+        if wait:
+            self.ready()
+
+    @classmethod
+    def start(cls, source_url: str, *, block: int | None = None, timeout: float = 60.0) -> Fork:
+        """Spawn the fork and return at once; `ready()` (called by every use) waits for it."""
+        return cls(source_url, block=block, timeout=timeout, wait=False)
+
+    def ready(self) -> Fork:
+        """Wait until the fork answers and pin its block times (once)."""
+        if self._ready:
+            return self
+        from mammon.devnet.anvil import BLOCK_INTERVAL_SECONDS
+
+        if self._proc is None:
+            raise DevnetError(f"the anvil fork of {redact(self.source)} was closed")
         try:
-            _wait_ready(self._proc, self.url, log, timeout, source_url)
+            _wait_ready(self._proc, self.url, self._log, self._timeout, self.source)
             self.node = Node(self.url, timeout=120.0, where="fork")
             latest = self.node.request("eth_getBlockByNumber", ["latest", False])
             self.node.request("anvil_setTime", [int(latest["timestamp"], 16)])
@@ -89,6 +112,8 @@ class Fork:
             self.close()
             raise
         self.chain_id = self.node.chain_id
+        self._ready = True
+        return self
 
     def request(self, method: str, params: list[Any] | None = None) -> Any:
         return self.node.request(method, params)

@@ -45,7 +45,7 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from eth_abi import encode as abi_encode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
@@ -56,6 +56,9 @@ from mammon.plan.model import Call, Plan
 from mammon.run.base import NonceHeld, Outcome, Runner, Signed, TxDropped
 from mammon.run.killpoints import killpoint
 from mammon.run.keys import Signer, load_signer
+
+if TYPE_CHECKING:
+    from mammon.run.fork import Fork
 
 GAS_LIMIT_MARGIN = (12, 10)  # gas limit = estimate * 12 // 10
 FEE_HISTORY_BLOCKS = 10
@@ -115,6 +118,7 @@ class RpcRunner(Runner):
 
     def __init__(self, plan: Plan, node: Node, signer: Signer | None, *, confirmations: int = 1,
                  receipt_timeout: float = DEFAULT_RECEIPT_TIMEOUT, poll_max: float = 2.0) -> None:
+        self._early_fork: Fork | None = None  # first: close() must work on a runner whose construction failed
         self.plan = plan
         self.node = node
         self._signer = signer
@@ -144,8 +148,10 @@ class RpcRunner(Runner):
         if not url:
             raise InputError("the rpc runner needs a node: pass --rpc-url URL or set ETH_RPC_URL", where="apply")
         signer = load_signer(keystore)
-        return cls(plan, Node(url), signer, confirmations=confirmations,
-                   receipt_timeout=DEFAULT_RECEIPT_TIMEOUT if receipt_timeout is None else receipt_timeout)
+        runner = cls(plan, Node(url), signer, confirmations=confirmations,
+                     receipt_timeout=DEFAULT_RECEIPT_TIMEOUT if receipt_timeout is None else receipt_timeout)
+        runner.start_preflight_fork()
+        return runner
 
     # --------------------------------------------------------------- reads
 
@@ -184,12 +190,28 @@ class RpcRunner(Runner):
             return None
         return self._fork_of_node()
 
+    def start_preflight_fork(self) -> None:
+        """Spawn the preflight's fork now (anvil boots while the plan is checked against the node); the
+        first preflight uses it, later ones (a resumed run's re-checks) fork the chain as it is then."""
+        from mammon.devnet.anvil import find_anvil
+        from mammon.errors import DevnetError
+        from mammon.run.fork import Fork
+
+        if self._early_fork is not None:
+            return
+        try:
+            find_anvil()
+            self._early_fork = Fork.start(self.node.url)
+        except DevnetError:
+            self._early_fork = None  # no anvil here, or it would not start: the preflight says so, when it runs
+
     @contextmanager
     def _fork_of_node(self) -> Iterator[Runner]:
         from mammon.run.fork import Fork, ForkRunner
 
-        with Fork(self.node.url) as fork:
-            fork.impersonate(self._sender())
+        early, self._early_fork = self._early_fork, None
+        with early or Fork(self.node.url) as fork:
+            fork.ready().impersonate(self._sender())
             yield ForkRunner(self.plan, fork, confirmations=1, receipt_timeout=60.0)
 
     def preflight(self, plan: Plan) -> list[Outcome] | None:
@@ -358,6 +380,7 @@ class RpcRunner(Runner):
             return None
 
     def broadcast(self, signed: Signed) -> None:
+        self._discard_early_fork()
         if signed.raw_tx is None:
             raise InputError(f"{signed.tx_hash} has no signed bytes to broadcast", where="rpc runner")
         nonce = self._nonces.get(signed.tx_hash, signed.nonce if signed.nonce is not None else self._raw_nonce(signed.raw_tx))
@@ -438,6 +461,7 @@ class RpcRunner(Runner):
             self.broadcast(Signed(tx_hash=tx_hash, raw_tx=raw, nonce=self._nonces.get(tx_hash)))
 
     def lookup(self, tx_hash: str) -> Outcome | None:
+        self._discard_early_fork()
         receipt = self.node.request("eth_getTransactionReceipt", [tx_hash])
         if receipt and receipt.get("blockNumber"):
             return self.wait(tx_hash)
@@ -503,4 +527,11 @@ class RpcRunner(Runner):
         return "0x", "reverted on chain (replaying it at the parent block succeeds: it depended on earlier transactions in its block, or ran out of gas)"
 
     def close(self) -> None:
-        pass
+        self._discard_early_fork()
+
+    def _discard_early_fork(self) -> None:
+        """The early fork shows the chain as it was before this runner sent or looked anything up: once
+        it does, a later preflight (a resumed run's re-check) must fork the chain as it is then."""
+        early, self._early_fork = getattr(self, "_early_fork", None), None
+        if early is not None:
+            early.close()
