@@ -61,6 +61,9 @@ def apply_file(
     if chain_config:
         options["chain_config"] = str(chain_config)
     runner = cls.create(plan, **options)
+    start_fork = getattr(runner, "start_preflight_fork", None)
+    if start_fork is not None:  # the rpc runner: anvil boots while apply_plan checks the plan against the node
+        start_fork()
 
     def before_send() -> None:
         if show_review:

@@ -148,10 +148,8 @@ class RpcRunner(Runner):
         if not url:
             raise InputError("the rpc runner needs a node: pass --rpc-url URL or set ETH_RPC_URL", where="apply")
         signer = load_signer(keystore)
-        runner = cls(plan, Node(url), signer, confirmations=confirmations,
-                     receipt_timeout=DEFAULT_RECEIPT_TIMEOUT if receipt_timeout is None else receipt_timeout)
-        runner.start_preflight_fork()
-        return runner
+        return cls(plan, Node(url), signer, confirmations=confirmations,
+                   receipt_timeout=DEFAULT_RECEIPT_TIMEOUT if receipt_timeout is None else receipt_timeout)
 
     # --------------------------------------------------------------- reads
 
@@ -192,12 +190,13 @@ class RpcRunner(Runner):
 
     def start_preflight_fork(self) -> None:
         """Spawn the preflight's fork now (anvil boots while the plan is checked against the node); the
-        first preflight uses it, later ones (a resumed run's re-checks) fork the chain as it is then."""
+        first preflight uses it, later ones (a resumed run's re-checks) fork the chain as it is then.
+        `mammon apply` calls it right after creating the runner; `close()` stops a fork never used."""
         from mammon.devnet.anvil import find_anvil
         from mammon.errors import DevnetError
         from mammon.run.fork import Fork
 
-        if self._early_fork is not None:
+        if self._early_fork is not None or self.simulated:  # a fork runner dry-runs on its own fork
             return
         try:
             find_anvil()

@@ -8,8 +8,8 @@ its outcome, `wait`/`lookup` return it. `preflight` runs calls on a throw-away c
 
 from __future__ import annotations
 
-import copy
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from datetime import datetime
 from pathlib import Path
@@ -99,8 +99,19 @@ class SimRunner(Runner):
         return tx.tx_hash
 
     def scratch(self) -> AbstractContextManager[Runner]:
-        """A deep copy of this simulated chain (and of the runner's receipts): the dry run leaves no trace."""
-        return nullcontext(copy.deepcopy(self))
+        """This runner, its chain and receipts restored afterwards (`SimChain.snapshot`/`revert_to`): the dry run
+        leaves no trace, without deep-copying the whole simulated world."""
+        return self._trial()
+
+    @contextmanager
+    def _trial(self) -> Iterator[Runner]:
+        snap = self.chain.snapshot()
+        saved = dict(self.receipts), dict(self.pending), dict(self.steps)
+        try:
+            yield self
+        finally:
+            self.chain.revert_to(snap)
+            self.receipts, self.pending, self.steps = saved
 
     def wait(self, tx_hash: str) -> Outcome:
         outcome = self.lookup(tx_hash)

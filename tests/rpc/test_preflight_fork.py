@@ -16,6 +16,8 @@ def test_the_preflight_runs_on_the_fork_started_with_the_runner(rpc_devnet: Any,
                                                                   apply_rpc: Callable[..., Any]) -> None:
     plan = compile_on_devnet(MOONWELL_TO_AAVE)
     runner = RpcRunner.create(plan, rpc_url=rpc_devnet.rpc_url)
+    assert runner._early_fork is None, "only `mammon apply` starts it early (apply_file), not every library caller"
+    runner.start_preflight_fork()
     early = runner._early_fork
     assert early is not None and early._proc is not None and pid_alive(early._proc.pid), "anvil spawned when the runner was created"
     pid = early._proc.pid
@@ -27,6 +29,7 @@ def test_the_preflight_runs_on_the_fork_started_with_the_runner(rpc_devnet: Any,
 def test_an_unused_preflight_fork_is_stopped_with_the_runner(rpc_devnet: Any, key0: str, compile_on_devnet: Callable[..., Any]) -> None:
     plan = compile_on_devnet(MOONWELL_TO_AAVE)
     runner = RpcRunner.create(plan, rpc_url=rpc_devnet.rpc_url)
+    runner.start_preflight_fork()
     assert runner._early_fork is not None and runner._early_fork._proc is not None
     pid = runner._early_fork._proc.pid
     runner.close()
