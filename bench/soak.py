@@ -99,6 +99,8 @@ def judge(env: Env, row: Row, plan: Path, start: checks.Before, record: Path, st
     except Exception as exc:  # noqa: BLE001 - counted, not raised
         row.unverifiable += 1
         row.notes.append(f"audit: {exc}"[:160])
+    print(f"{row.name}: {row.runs} runs, {row.completed} completed, {row.right} right, {row.duplicates} duplicates",
+          file=sys.stderr, flush=True)
 
 
 def until_done(env: Env, plan: Path, record: Path, state: Path, outputs: list[str], row: Row, url: str | None = None) -> None:

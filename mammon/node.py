@@ -26,6 +26,7 @@ import base64
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import threading
@@ -45,6 +46,23 @@ UNSAFE_METHODS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction", "ev
 TRANSIENT_CODES = {-32603: "server", -32005: "rate"}  # internal error; limit exceeded (rate limit)
 MAX_BACKOFF = 8.0
 MAX_RETRY_AFTER = 60.0
+MAX_REPLY_DEPTH = 64  # JSON-RPC replies nest a few levels; deeper is garbage (and could exhaust the C stack)
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_BRACKETS = re.compile(rb"[^\[\]{}]+")
+
+
+def _too_deep(payload: bytes) -> bool:
+    """Whether the brackets outside strings nest deeper than MAX_REPLY_DEPTH (regex passes, no recursion)."""
+    if payload.count(b"[") + payload.count(b"{") <= MAX_REPLY_DEPTH:
+        return False
+    depth = deepest = 0
+    for b in _NOT_BRACKETS.sub(b"", _JSON_STRING.sub(b"", payload)):
+        depth += 1 if b in b"[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_REPLY_DEPTH:
+                return True
+    return False
 
 
 def redact(url: str) -> str:
@@ -205,6 +223,8 @@ class _Transport:
             raise NodeRateLimited(method, node, "HTTP 429 Too Many Requests", retry_after=retry_after)
         if status >= 500:
             raise NodeServerError(method, node, f"HTTP {status}", retry_after=retry_after)
+        if _too_deep(payload):
+            raise NodeServerError(method, node, f"HTTP {status}, the reply nests deeper than {MAX_REPLY_DEPTH} levels")
         try:
             reply = json.loads(payload)
         except (ValueError, RecursionError):

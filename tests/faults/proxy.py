@@ -10,6 +10,8 @@ Faults (what a flaky provider does):
 * ``502``         HTTP 502 Bad Gateway
 * ``32603``       a JSON-RPC error -32603 "internal error"
 * ``delay``       hold the request ``delay`` seconds (past the client's timeout), then forward it
+* ``garbage``     HTTP 200 with a body that is not JSON
+* ``deep``        HTTP 200 with JSON nested 100,000 levels deep (a parser without a bound crashes)
 
 Scripted faults (`fail`) also only hit the client under test.
 
@@ -77,6 +79,12 @@ class FaultProxy:
                 if fault == "32603":
                     req_id = json.loads(body).get("id")
                     self._reply(200, json.dumps({"jsonrpc": "2.0", "id": req_id, "error": {"code": -32603, "message": "internal error"}}).encode())
+                    return
+                if fault == "garbage":
+                    self._reply(200, b"<html>upstream hiccup</html>")
+                    return
+                if fault == "deep":
+                    self._reply(200, b"[" * 100_000)
                     return
                 if fault == "delay":
                     time.sleep(proxy.delay)
