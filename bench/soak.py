@@ -122,7 +122,7 @@ def kill_points(steps: int, quick: bool) -> list[str]:
     points = ["preflight:1", "apply_started:1"]
     for k in range(1, steps + 1):
         points += [f"{p}:{k}" for p in per_step if not quick or k in (1, steps)]
-    audit_events = 2 + 2 * steps + 1
+    audit_events = 2 * steps + 2  # apply_started, step_sent + step_done per step, apply_finished
     points += [f"audit_appended:{n}" for n in range(1, audit_events + 1, 1 if not quick else 4)]
     return points
 

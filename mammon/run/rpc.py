@@ -527,6 +527,7 @@ class RpcRunner(Runner):
 
     def close(self) -> None:
         self._discard_early_fork()
+        self.node.close()
 
     def _discard_early_fork(self) -> None:
         """The early fork shows the chain as it was before this runner sent or looked anything up: once

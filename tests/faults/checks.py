@@ -4,6 +4,7 @@ duplicates, none missing), and the wallet's balances moved as the plan says, wit
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -29,25 +30,27 @@ def before(chain: Chain, plan_path: Path) -> Before:
                   balances={t: chain.balance(t) for t in tokens(plan)})
 
 
-def bounds(plan: Plan) -> dict[str, tuple[float, float]]:
-    """Per token, the lowest and highest change of the wallet's balance the plan's tolerances allow."""
-    out: dict[str, tuple[float, float]] = {}
+def bounds(plan: Plan) -> dict[str, tuple[Fraction, Fraction | None]]:
+    """Per token, the lowest and highest change of the wallet's balance the plan's tolerances allow
+    (exact arithmetic: balances are integers far beyond a float's precision; None: no upper bound)."""
+    out: dict[str, tuple[Fraction, Fraction | None]] = {}
     for step in plan.steps:
         for e in step.effects:
             if e.account.lower() != WALLET.lower():
                 continue
             tol = e.tolerance
+            hi: Fraction | None
             if tol.kind == "exact":
-                lo, hi = float(e.delta), float(e.delta)
+                lo = hi = Fraction(e.delta)
             elif tol.kind == "wei":
-                lo, hi = float(e.delta - tol.value), float(e.delta + tol.value)
+                lo, hi = Fraction(e.delta - tol.value), Fraction(e.delta + tol.value)
             elif tol.kind == "bps":
-                slack = abs(e.delta) * tol.value / 10_000
+                slack = Fraction(abs(e.delta) * tol.value, 10_000)
                 lo, hi = e.delta - slack, e.delta + slack
             else:  # min_out: at least the minimum
-                lo, hi = float(tol.value), float("inf")
-            a, b = out.get(e.token_address, (0.0, 0.0))
-            out[e.token_address] = (a + lo, b + hi)
+                lo, hi = Fraction(tol.value), None
+            a, b = out.get(e.token_address, (Fraction(0), Fraction(0)))
+            out[e.token_address] = (a + lo, None if b is None or hi is None else b + hi)
     return out
 
 
@@ -73,7 +76,7 @@ def balances_as_planned(chain: Chain, plan_path: Path, start: Before) -> None:
     plan = load(plan_path)
     for token, (lo, hi) in bounds(plan).items():
         change = chain.balance(token) - start.balances[token]
-        assert lo <= change <= hi, f"{token}: wallet balance changed by {change}, the plan allows [{lo}, {hi}]"
+        assert lo <= change and (hi is None or change <= hi), f"{token}: wallet balance changed by {change}, the plan allows [{lo}, {hi}]"
 
 
 def right_state(chain: Chain, plan_path: Path, start: Before, record: dict[str, Any] | None = None, others: int = 0) -> None:
