@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "faults"))
 
 import checks  # noqa: E402
-from chainview import FAST, KEY0, WALLET, Chain  # noqa: E402
+from chainview import FAST, KEY0, WALLET, Chain, record_of  # noqa: E402
 from proxy import FaultProxy  # noqa: E402
 
 PLANS = {"5-step": ("moonwell-usdc-to-aave-weth", False), "8-step": ("batch-rebalance", True)}
@@ -83,7 +83,7 @@ def judge(env: Env, row: Row, plan: Path, start: checks.Before, record: Path, st
 
     row.runs += 1
     row.tracebacks += sum("Traceback" in out for out in outputs)
-    rec = json.loads(record.read_text()) if record.exists() else {}
+    rec = record_of(record) if record.exists() else {}
     if rec.get("status") == "ok":
         row.completed += 1
     sent = env.chain.sent_by(WALLET, start.block)
@@ -105,7 +105,7 @@ def judge(env: Env, row: Row, plan: Path, start: checks.Before, record: Path, st
 
 def until_done(env: Env, plan: Path, record: Path, state: Path, outputs: list[str], row: Row, url: str | None = None) -> None:
     for _ in range(3):
-        if record.exists() and json.loads(record.read_text()).get("status") == "ok":
+        if record.exists() and record_of(record).get("status") == "ok":
             return
         out = apply(env, plan, record, state, url=url)
         row.attempts += 1
@@ -188,9 +188,9 @@ def soak_theft(env: Env, seeds: int) -> Row:
             start = checks.before(env.chain, plan)
             record = d / "run.json"
             killed = apply(env, plan, record, state, extra={"MAMMON_TEST_KILL_AT": f"step_journaled:{k}"})
-            nonce = json.loads(record.read_text())["steps"][k - 1].get("nonce")
+            nonce = record_of(record)["steps"][k - 1].get("nonce")
             if nonce is None:  # DAG order differs from file order: find the journaled one
-                nonce = next(s["nonce"] for s in json.loads(record.read_text())["steps"] if s.get("status") == "sent")
+                nonce = next(s["nonce"] for s in record_of(record)["steps"] if s.get("status") == "sent")
             signed = Account.from_key(KEY0).sign_transaction({"type": 2, "chainId": 31337, "nonce": nonce, "to": WALLET, "value": 0,
                                                               "gas": 21_000, "maxFeePerGas": 10**12, "maxPriorityFeePerGas": 10**9})
             env.chain("eth_sendRawTransaction", "0x" + signed.raw_transaction.hex())
@@ -241,7 +241,7 @@ def soak_concurrent(env: Env, seeds: int) -> Row:
                 procs.append(subprocess.Popen(argv, cwd=cwd, env=env_vars, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
             outputs = [p.communicate(timeout=600)[1] for p in procs]
             winner = next((d / n / "plan.run.json" for n in ("a", "b") if (d / n / "plan.run.json").exists()
-                           and json.loads((d / n / "plan.run.json").read_text()).get("status") == "ok"), d / "a" / "plan.run.json")
+                           and record_of(d / n / "plan.run.json").get("status") == "ok"), d / "a" / "plan.run.json")
             judge(env, row, plan, start, winner, home / ".local" / "state" / "mammon", outputs)
             revert(env, snap)
     return row
