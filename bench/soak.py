@@ -13,7 +13,6 @@ transactions, Python tracebacks, audit logs that fail `verify`. Not a timed test
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
