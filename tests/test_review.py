@@ -151,16 +151,15 @@ FORK_POOL = "0x1111111111111111111111111111111111111111"
 
 
 def test_target_not_in_the_registry(mammon: Mammon, tmp_path: Path) -> None:
-    """A plan built for the user's own deployment of `base` (their --chain-config) names targets the registry does not know."""
+    """A plan built for the user's own deployment of `base` (their --chain-config) names contracts the registry
+    does not know: it is refused unless reviewed against that same chain config."""
     fork = _fork_config(tmp_path, name="base", chain_id=8453, pool=FORK_POOL)
     out = tmp_path / "plan.yaml"
     mammon("plan", EXAMPLES_DIR / "wallet-to-aave.yaml", "--chain", "base", "--chain-config", fork, "--wallet", WALLET, "-o", out)
-    run = mammon("show", out)
-    assert f"WARNING   step deposit: target {FORK_POOL} is not in the base registry" in run.stdout
-    assert f"WARNING   step deposit_approve: approves {FORK_POOL}, which is not in the base registry" in run.stdout
-    run = mammon("validate", out)
-    assert run.stderr == (f"warning: step deposit_approve: approves {FORK_POOL}, which is not in the base registry\n"
-                          f"warning: step deposit: target {FORK_POOL} is not in the base registry\n")
+    line = mammon.refuses("show", out)
+    assert line == (f"{out}: step deposit_approve: spender: approves {FORK_POOL} (not in the registry), "
+                    "which is not a contract of the base registry")
+    assert mammon.refuses("validate", out) == line
     assert mammon("show", out, "--chain-config", fork).stdout.rstrip().endswith("Warnings  none"), "checked against the user's registry"
 
 
@@ -173,7 +172,7 @@ def test_user_chain_not_in_the_registry(mammon: Mammon, tmp_path: Path) -> None:
     assert "WARNING   chain myfork is not in the registry: targets cannot be checked (pass --chain-config)" in mammon("show", out).stdout
     assert "Warnings  none" in mammon("show", out, "--chain-config", fork).stdout
     other = _fork_config(tmp_path / "..", name="myfork", chain_id=990_001, pool="0x2222222222222222222222222222222222222222")
-    assert f"WARNING   step deposit: target {FORK_POOL} is not in the myfork registry" in mammon("show", out, "--chain-config", other).stdout
+    assert "step deposit_approve: spender: approves" in mammon.refuses("show", out, "--chain-config", other)
 
 
 @pytest.mark.parametrize(("left", "warned"), [(timedelta(seconds=30), True), (timedelta(seconds=60), True), (timedelta(seconds=61), False)])
@@ -198,15 +197,19 @@ def _without_min_out(plan: Plan, step_id: str, *, guard_too: bool) -> Plan:
 
 
 @pytest.mark.parametrize("guard_too", [False, True])
-def test_swap_without_min_out(mammon: Mammon, tmp_path: Path, guard_too: bool) -> None:
+def test_swap_without_min_out_is_refused(mammon: Mammon, tmp_path: Path, guard_too: bool) -> None:
+    """A min-out is read from the calldata: a swap whose bytes accept any price is refused, whether or not
+    the plan's guard was edited to match."""
     plan = compiled("wallet-usdc-to-moonwell-weth")
     assert plan.step("swap").decoded.function.startswith("exactInputSingle(")
     path = write_plan(tmp_path / "plan.yaml", _without_min_out(plan, "swap", guard_too=guard_too))
-    out = mammon("show", path).stdout
-    assert "params.amountOutMinimum = 0.00 WETH" in out
-    assert "WARNING   step swap: swap calldata sets no minimum output" in out
-    assert ("WARNING   step swap: swap without a minimum output (any price is accepted)" in out) is guard_too
-    assert "warning: step swap: swap calldata sets no minimum output" in mammon("validate", path).stderr
+    line = mammon.refuses("show", path)
+    if guard_too:
+        assert line.startswith(f"{path}: step swap: guards: the calldata accepts 0 WETH, more than the plan's slippage (50 bps) below")
+    else:
+        assert line.startswith(f"{path}: step swap: guards: the plan's min-out guards are ")
+        assert line.endswith("but the calldata's minimums are 0 WETH")
+    assert mammon.refuses("validate", path) == line
 
 
 def test_spend_above_the_policy_limit(tmp_path: Path) -> None:

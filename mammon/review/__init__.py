@@ -16,6 +16,7 @@ from mammon.errors import ExpiredPlanError, InputError, MammonError, TamperedPla
 from mammon.plan import dag
 from mammon.plan.decode import verify
 from mammon.plan.model import Decoded, Plan, Step
+from mammon.review.derive import derive
 from mammon.units import format_amount, parse_amount
 
 EXPIRY_WARNING = timedelta(minutes=1)
@@ -29,6 +30,8 @@ class Review:
     chain: ChainConfig | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     failing: list[str] = field(default_factory=list)  # steps that failed the plan's own dry run (plan --rpc --allow-failing)
+    checks: list[str] = field(default_factory=list)  # what was derived from the calldata and checked, for the reader
+    spend: dict[str, int] = field(default_factory=dict)  # derived from the calldata: token -> most the wallet spends
 
 
 def check_structure(plan: Plan, *, where: str = "plan") -> None:
@@ -107,6 +110,7 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
     for step in plan.steps:
         if step.gas.failed_dry_run:
             warnings.append(f"step {step.id} FAILED the plan's dry run on the node: {step.gas.failed_dry_run} (written with --allow-failing)")
+    derived = derive(plan, ordered, cfg, where=where)
     left = plan.valid_until - now
     if timedelta(0) < left <= EXPIRY_WARNING:
         warnings.append(f"plan expires in {int(left.total_seconds())} s")
@@ -115,10 +119,10 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
     limits = {**plan.policy.max_spend, **(max_spend or {})}
     decimals = {p.token: p.decimals for s in plan.steps for p in s.effects}
     for token, limit in limits.items():
-        spent = plan.totals.spend.get(token, 0)
+        spent = derived.spend.get(token, 0)
         if token in decimals and spent > parse_amount(limit, decimals[token], symbol=token, where="policy.max_spend"):
             warnings.append(f"spends {format_amount(spent, decimals[token], token)}, above the policy limit of {limit} {token}")
-    return Review(plan=plan, steps=ordered, warnings=warnings, chain=cfg, now=now, failing=failing)
+    return Review(plan=plan, steps=ordered, warnings=warnings, chain=cfg, now=now, failing=failing, checks=derived.checks, spend=derived.spend)
 
 
 def short(address: str) -> str:

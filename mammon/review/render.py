@@ -70,7 +70,7 @@ def _header(rv: Review) -> list[str]:
 def _totals(rv: Review) -> str:
     t, m = rv.plan.totals, rv.plan.market
     decimals = {e.token: e.decimals for s in rv.plan.steps for e in s.effects}
-    spends = ", ".join(format_amount(v, decimals.get(k, 0), k) for k, v in t.spend.items())
+    spends = ", ".join(format_amount(v, decimals.get(k, 0), k) for k, v in (rv.spend or t.spend).items())
     pulled = f" · contracts may pull at most {spends}" if spends else ""
     return f"gas {t.gas:,} · {t.cost_eth.normalize():f} ETH ({usd(t.cost_usd)}) at {m.gas_price_gwei} gwei{pulled}"
 
@@ -115,6 +115,9 @@ def text(rv: Review, width: int = 200) -> str:
     for pre in rv.plan.preconditions:
         op = {"gte": ">=", "eq": "==", "lte": "<="}[pre.op]
         say(f"   {pre.kind:<9} {pre.token} {op} {format_amount(pre.value, pre.decimals, pre.token)}: {pre.description}")
+    say("Checks (derived from the calldata and the chain registry, not from the plan's own claims)")
+    for check in rv.checks:
+        say(f"   ok  {check}")
     say(f"Totals    {_totals(rv)}")
     for note in rv.plan.notes:
         say(f"Note      {note}")
@@ -145,6 +148,7 @@ def as_dict(rv: Review) -> dict[str, Any]:
         ],
         "preconditions": [pre.model_dump(mode="json", exclude_none=True) for pre in p.preconditions],
         "totals": p.totals.model_dump(mode="json"),
+        "checks": [{"check": c, "result": "ok"} for c in rv.checks],
         "notes": p.notes,
         "warnings": rv.warnings,
     }
@@ -163,6 +167,8 @@ def markdown(rv: Review) -> str:
     lines += ["", "**Effects**", ""]
     for s, _ in rv.steps:
         lines += [f"- `{s.id}`: {_effect(e)}" for e in s.effects]
+    lines += ["", "**Checks** (derived from the calldata and the chain registry)", ""]
+    lines += [f"- ok: {c}" for c in rv.checks]
     lines += ["", f"**Totals**: {_totals(rv)}", ""]
     lines += [f"> **Note**: {n}" for n in rv.plan.notes]
     lines += [f"> **Warning**: {w}" for w in rv.warnings] or ["No warnings."]

@@ -42,18 +42,24 @@ def load_policy(path: str | Path | None = None) -> Policy:
 
 
 def enforce(policy: Policy, plan: Plan, chain: ChainConfig | None, directory: Path, now: datetime) -> None:
-    """Raise PolicyError for the first limit the plan breaches."""
+    """Raise PolicyError for the first limit the plan breaches. Spend is derived from the decoded calls and
+    the registry (`mammon.review.derive.spend_of`), never read from the plan's stated totals."""
+    from mammon.review.derive import spend_of
+
+    derived = spend_of(plan, chain)
     decimals = {e.token: e.decimals for s in plan.steps for e in s.effects}
+    if chain is not None:
+        decimals.update({t.symbol: t.decimals for t in chain.tokens})
     if plan.policy.slippage_bps > policy.max_slippage_bps:
         raise PolicyError(f"plan slippage {plan.policy.slippage_bps} bps exceeds max_slippage_bps {policy.max_slippage_bps}", where="policy")
     for token, limit in policy.max_spend_per_plan.items():
-        spend = plan.totals.spend.get(token, 0)
+        spend = derived.get(token, 0)
         cap = parse_amount(limit, decimals.get(token, 18), symbol=token, where=f"policy.max_spend_per_plan.{token}")
         if spend > cap:
             raise PolicyError(f"plan spends {format_amount(spend, decimals[token], token)}, above max_spend_per_plan {limit} {token}", where="policy")
     spent = state.spent_since(directory, now - state.DAY)
     for token, limit in policy.max_spend_per_day.items():
-        spend = plan.totals.spend.get(token, 0)
+        spend = derived.get(token, 0)
         cap = parse_amount(limit, decimals.get(token, 18), symbol=token, where=f"policy.max_spend_per_day.{token}")
         if spend + spent.get(token, 0) > cap:
             places = decimals.get(token, 18)
