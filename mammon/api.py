@@ -46,11 +46,25 @@ def compile_plan(
     return compile_(recommendations, chain=chain, wallet=wallet, market=market, now=now, chain_configs=chain_configs)
 
 
-def validate_plan(path: str | Path, *, chain_config: str | Path | None = None, now: datetime | None = None) -> Review:
-    """Load a plan and run every check review runs (hash, schema, DAG, calldata vs view, expiry)."""
+def validate_plan(path: str | Path, *, chain_config: str | Path | None = None, now: datetime | None = None,
+                  recompile: bool = True) -> Review:
+    """Load a plan, run every check review runs (hash, schema, DAG, calldata vs view and what it implies,
+    expiry), and compile it again from its recorded inputs: it must be exactly what mammon compiles.
+
+    `recompile=False` is `show`: it reviews without the compiler (which `validate` and `apply` load).
+    """
     plan = load_plan(path)
     chain: ChainConfig | None = load_chain_file(chain_config) if chain_config else None
-    return review(plan, chain=chain, now=now or clock.now(), where=str(path))
+    rv = review(plan, chain=chain, now=now or clock.now(), where=str(path))
+    if not recompile:
+        if plan.inputs is None:
+            rv.warnings.append(f"format {plan.format_version}: the plan records no compile inputs, so validate and apply refuse it (compile it again)")
+        return rv
+    from mammon.compile.recompile import check_recompiles
+
+    check_recompiles(plan, rv.chain, where=str(path))
+    rv.checks.append("compiled again from its own recorded inputs: identical")
+    return rv
 
 
 def plan_schema() -> dict[str, Any]:

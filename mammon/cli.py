@@ -185,14 +185,14 @@ def show(plan: str, fmt: str, chain_config: str | None) -> None:
     from mammon.api import validate_plan
     from mammon.review.render import RENDERERS
 
-    click.echo(RENDERERS[fmt](validate_plan(plan, chain_config=chain_config, now=clock.now())), nl=False)
+    click.echo(RENDERERS[fmt](validate_plan(plan, chain_config=chain_config, now=clock.now(), recompile=False)), nl=False)
 
 
 @cli.command()
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--chain-config", type=click.Path(dir_okay=False))
 def validate(plan: str, chain_config: str | None) -> None:
-    """Check PLAN (schema, hash, step graph, calldata vs view, expiry); exit 0, 1 if a step failed its dry run, or 2."""
+    """Check PLAN (schema, hash, step graph, calldata vs view and what it implies, expiry, recompile); exit 0, 1 if a step failed its dry run, or 2."""
     from mammon import clock
     from mammon.api import validate_plan
 
@@ -230,9 +230,10 @@ def schema() -> None:
 @click.option("--chain-config", type=click.Path(dir_okay=False))
 @click.option("--allow-replay", is_flag=True, help="apply a plan this wallet already applied on this chain (recorded in the audit log)")
 @click.option("--quiet", is_flag=True, help="print only the diff")
+@click.option("--approvals", "approvals_file", type=click.Path(dir_okay=False), help="reviewers' signatures (default <plan>.approvals.json)")
 def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, keystore: str | None, fork_url: str | None,
           confirmations: int, yes: bool, output: str | None, policy_file: str | None, state_dir: str | None,
-          chain_config: str | None, allow_replay: bool, quiet: bool) -> None:
+          chain_config: str | None, allow_replay: bool, quiet: bool, approvals_file: str | None) -> None:
     """Run PLAN through a runner, journal every step, and print the expected-vs-actual diff."""
     from mammon.diff import render_text
     from mammon.run.api import apply_file
@@ -242,7 +243,7 @@ def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, k
     echo = (lambda _m: None) if quiet else (lambda m: click.echo("\n".join(printable(line) for line in m.split("\n"))))
     record, result = apply_file(
         plan, runner_name=runner_name, record_path=output, policy_file=policy_file, state_dir=state_dir, chain_config=chain_config,
-        confirm=None if yes else _confirm, progress=echo, show_review=not quiet, allow_replay=allow_replay,
+        confirm=None if yes else _confirm, progress=echo, show_review=not quiet, allow_replay=allow_replay, approvals_path=approvals_file,
         runner_options={"world": world, "rpc_url": rpc_url, "keystore": keystore, "fork_url": fork_url, "confirmations": confirmations},
     )
     click.echo(render_text(result), nl=False)
@@ -256,6 +257,25 @@ def _confirm(summary: str) -> bool:
     if not sys.stdin.isatty():
         raise InputError("refusing to send without confirmation: pass --yes", where="apply")
     return click.confirm(summary, default=False)
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--keystore", type=click.Path(dir_okay=False), help="reviewer's encrypted JSON keystore (else MAMMON_PRIVATE_KEY)")
+@click.option("--chain-config", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="approvals file (default <plan>.approvals.json)")
+def approve(plan: str, keystore: str | None, chain_config: str | None, output: str | None) -> None:
+    """Sign PLAN's content hash as its reviewer (EIP-191), after every check validate makes."""
+    from mammon import clock
+    from mammon.api import validate_plan
+    from mammon.plan import approvals
+    from mammon.run.keys import load_signer
+
+    rv = validate_plan(plan, chain_config=chain_config, now=clock.now())
+    signer = load_signer(keystore)
+    target = Path(output) if output else approvals.sidecar(plan)
+    approvals.add(rv.plan, target, signer.address, signer.sign_text(rv.plan.content_hash), clock.now())
+    click.echo(f"approved {rv.plan.content_hash[:19]}… as {signer.address} ({target})")
 
 
 @cli.command("diff")

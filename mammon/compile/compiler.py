@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from mammon.chains import ChainConfig, load_chain
-from mammon.compile import recipes
+from mammon.compile import inputs, recipes
 from mammon.compile.amounts import ALL, Amount
 from mammon.abi import function
 from mammon.compile.gas import static_gas
@@ -355,6 +355,7 @@ def compile_plan(
         recommendations=recs, policy=Policy(slippage_bps=slippage),
         market=MarketInfo(source=market.source, gas_price_gwei=market.gas_price_gwei, prices_usd=market.prices_usd),
         preconditions=b.preconditions, steps=b.steps, totals=_totals(b.steps, market.gas_price_gwei, market.prices_usd, {t.symbol for t in chain_cfg.tokens}), notes=b.notes,
+        inputs=inputs.record(chain_cfg, market, wallet),
     )
     plan = Plan(**{**plan.__dict__, "steps": dag.order(plan)})
     problems = dag.problems(plan)

@@ -19,13 +19,12 @@ from __future__ import annotations
 import re
 
 from mammon.errors import InputError, PlanError
-from mammon.plan.model import Gas, Plan
+from mammon.plan.model import Gas, NodeGas, Plan
 from mammon.plan.planfile import seal
 
 
 def estimate_on_node(plan: Plan, rpc_url: str, *, allow_failing: bool = False) -> Plan:
     """The plan with every step's gas measured on an anvil fork of `rpc_url` (re-sealed)."""
-    from mammon.compile.compiler import _totals
     from mammon.node import redact
     from mammon.run.engine import dry_run
     from mammon.run.fork import GAS_TOPUP_WEI, Fork, ForkRunner
@@ -38,26 +37,43 @@ def estimate_on_node(plan: Plan, rpc_url: str, *, allow_failing: bool = False) -
         fork.ensure_eth(plan.wallet, GAS_TOPUP_WEI)
         block = fork.block
         record = dry_run(plan, ForkRunner(plan, fork, confirmations=1, receipt_timeout=60.0))
-    failed = [s for s in record.steps if s.status in ("reverted", "failed")]
-    if failed and not allow_failing:
-        first = failed[0]
+    failed_steps = [s for s in record.steps if s.status in ("reverted", "failed")]
+    if failed_steps and not allow_failing:
+        first = failed_steps[0]
         raise PlanError(f"step {first.id} fails in the plan's dry run on the node (fork of block {block}): {_why(first.reason)}; "
                         "no plan written (--allow-failing writes it, marked as failing)", where=f"--rpc {redact(rpc_url)}")
-    steps, notes = [], list(plan.notes)
+    measured: dict[str, int] = {}
+    failed: dict[str, str] = {}
     for step in plan.steps:
         ran = record.step(step.id)
         if ran.status == "ok" and ran.gas_used:
-            steps.append(step.model_copy(update={"gas": Gas(estimate=ran.gas_used, source="node")}))
+            measured[step.id] = ran.gas_used
+        else:
+            failed[step.id] = f"{ran.status}: {_why(ran.reason)}" if ran.reason else ran.status
+    return with_node_gas(plan, NodeGas(block=block, measured=measured, failed=failed))
+
+
+def with_node_gas(plan: Plan, node_gas: NodeGas) -> Plan:
+    """The plan with measured gas applied (`source: node`), a note per step that kept its static figure (a step
+    that reverted or failed there is marked `failed_dry_run`), the totals recomputed, and the measurement recorded
+    in `inputs.node_gas` so a recompile reproduces it."""
+    from mammon.compile.compiler import _totals
+
+    steps, notes = [], list(plan.notes)
+    for step in plan.steps:
+        if step.id in node_gas.measured:
+            steps.append(step.model_copy(update={"gas": Gas(estimate=node_gas.measured[step.id], source="node")}))
             continue
-        why = f"{ran.status}: {_why(ran.reason)}" if ran.reason else ran.status
-        if ran.status in ("reverted", "failed"):
-            steps.append(step.model_copy(update={"gas": step.gas.model_copy(update={"failed_dry_run": f"{why} (fork of block {block})"})}))
+        why = node_gas.failed.get(step.id, "not measured")
+        if why.startswith(("reverted", "failed")):
+            steps.append(step.model_copy(update={"gas": step.gas.model_copy(update={"failed_dry_run": f"{why} (fork of block {node_gas.block})"})}))
         else:
             steps.append(step)
-        notes.append(f"gas for step {step.id} is the static figure: on the node (fork of block {block}) it did not succeed: {why}")
+        notes.append(f"gas for step {step.id} is the static figure: on the node (fork of block {node_gas.block}) it did not succeed: {why}")
     # The compiler's own totals; spend is per pulled token, and the tokens it counts are the plan's.
     totals = _totals(steps, plan.market.gas_price_gwei, plan.market.prices_usd, set(plan.totals.spend))
-    return seal(plan.model_copy(update={"steps": steps, "totals": totals, "notes": notes}))
+    inputs = plan.inputs.model_copy(update={"node_gas": node_gas}) if plan.inputs else None
+    return seal(plan.model_copy(update={"steps": steps, "totals": totals, "notes": notes, "inputs": inputs}))
 
 
 def _why(reason: str | None) -> str:

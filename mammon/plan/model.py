@@ -12,10 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mammon.market import Market as MarketSnapshot
 from mammon.recommend import Recommendation
 from mammon.types import Address, HexData, Wallet, Wei
 
-FORMAT_VERSION = "1.0.0"
+FORMAT_VERSION = "1.1.0"  # 1.1: `inputs` (what the compile used, so validate/apply can recompile the plan)
 
 StepKind = Literal["approve", "withdraw", "deposit", "swap", "add_liquidity", "remove_liquidity", "check"]
 
@@ -185,6 +186,24 @@ class ChainRef(_Model):
     name: str
 
 
+class NodeGas(_Model):
+    """Gas measured by dry-running the plan on a fork of a node (`mammon plan --rpc`)."""
+
+    block: int = Field(description="the forked block")
+    measured: dict[str, int] = Field(default_factory=dict, description="step id -> gas used on the fork")
+    failed: dict[str, str] = Field(default_factory=dict, description="step id -> why it did not succeed there (keeps its static gas)")
+
+
+class CompileInputs(_Model):
+    """Everything the compile used besides the recommendations and the wallet: `validate` and `apply`
+    compile the plan again from these and refuse it unless the result is identical."""
+
+    compiler: str = Field(description="mammon version that compiled the plan")
+    chain_config: str = Field(description="sha256 of the chain config compiled against (rpc_url left out)")
+    market: MarketSnapshot = Field(description="the market snapshot: prices, gas price, venue state, the wallet's holdings")
+    node_gas: NodeGas | None = None
+
+
 class Plan(_Model):
     format_version: str = FORMAT_VERSION
     chain: ChainRef
@@ -198,6 +217,7 @@ class Plan(_Model):
     steps: list[Step]
     totals: Totals
     notes: list[str] = Field(default_factory=list, description="compile-time caveats a reviewer must read")
+    inputs: CompileInputs | None = Field(None, description="what the compile used (format 1.1); absent in 1.0 plans")
     content_hash: str = ""
 
     def step(self, step_id: str) -> Step:

@@ -8,8 +8,10 @@ from typing import Any
 
 from mammon import clock
 from mammon.chains import ChainConfig, load_chain_file
+from mammon.compile.recompile import check_recompiles
 from mammon.diff import Diff, diff
 from mammon.errors import InputError
+from mammon.plan import approvals
 from mammon.plan.planfile import load
 from mammon.review import review
 from mammon.review.render import text as review_text
@@ -41,6 +43,7 @@ def apply_file(
     progress: Callable[[str], None] = lambda _m: None,
     show_review: bool = True,
     allow_replay: bool = False,
+    approvals_path: str | Path | None = None,
 ) -> tuple[RunRecord, Diff]:
     """Apply a plan file; returns the run record and its expected-vs-actual diff. Raises MammonError on refusal.
 
@@ -57,6 +60,7 @@ def apply_file(
     # An expired plan is refused here, before a runner exists, unless its record has transactions on
     # the wire: resolving those is always allowed (the engine refuses any new send past valid_until).
     rv = review(plan, chain=chain, now=clock.now(), where=str(plan_path), allow_expired=_on_the_wire(path))
+    check_recompiles(plan, rv.chain, where=str(plan_path))
     options = {k: v for k, v in (runner_options or {}).items() if v is not None}
     if chain_config:
         options["chain_config"] = str(chain_config)
@@ -76,6 +80,7 @@ def apply_file(
             record_path=Path(record_path) if record_path else default_record_path(plan_path, runner.name),
             state_dir=state.state_dir(state_dir), policy=policy, chain=chain, progress=progress, now=clock.now, before_send=before_send,
             allow_replay=allow_replay,
+            approvals=approvals.load(approvals_path or approvals.sidecar(plan_path)),
         ))
     finally:
         runner.close()

@@ -35,7 +35,10 @@ from typing import Any
 from mammon import clock
 from mammon.abi import decode_call
 from mammon.chains import ChainConfig, chain_for_plan
+from mammon.compile.recompile import check_recompiles
 from mammon.errors import InputError, MammonError, PlanError, StalePlanError, WrongChainError
+from mammon.plan.approvals import Approval
+from mammon.plan.approvals import require as require_approvals
 from mammon.plan.model import Call, Plan, Precondition, Step
 from mammon.review import check_expiry, review
 from mammon.run import audit, record as journal, state
@@ -57,6 +60,7 @@ class ApplyOptions:
     progress: Progress = lambda _msg: None
     now: Callable[[], datetime] = clock.now
     before_send: Callable[[], None] = lambda: None  # after every check passed: show the review, ask to confirm (may raise)
+    approvals: list[Approval] = field(default_factory=list)  # reviewers' signatures (`mammon approve`), for required_approvals
     allow_replay: bool = False  # apply a plan the audit log says was applied already (recorded in the audit)
     # Set by apply_plan: where the record goes (appended for a real run, kept in memory for a simulated
     # one), and for a simulated run the audit events waiting to be written with it.
@@ -243,8 +247,10 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
                                audit_buffer=[] if simulated else None)
     now = opts.now
     chain = opts.chain or _registry_chain(plan)
-    review(plan, chain=chain, now=now(), allow_expired=True)  # expiry guards new sends only: checked below
+    rv = review(plan, chain=chain, now=now(), allow_expired=True)  # expiry guards new sends only: checked below
     _check_identity(plan, runner)
+    check_recompiles(plan, rv.chain)
+    require_approvals(plan, opts.approvals, opts.policy.required_approvals, opts.policy.approvers)
     with state.wallet_lock(opts.state_dir, plan.wallet, plan.chain.id):
         rec = _existing(plan, opts.record_path, runner.name)
         resuming = on_the_wire(rec)

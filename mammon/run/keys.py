@@ -40,6 +40,12 @@ class Signer:
         signed = self._account.sign_transaction(tx)
         return "0x" + bytes(signed.hash).hex(), "0x" + bytes(signed.raw_transaction).hex()
 
+    def sign_text(self, text: str) -> str:
+        """An EIP-191 (personal_sign) signature of `text`, 0x-hex (used to approve a plan's content hash)."""
+        from eth_account.messages import encode_defunct
+
+        return "0x" + bytes(self._account.sign_message(encode_defunct(text=text)).signature).hex()
+
     def __repr__(self) -> str:
         return f"Signer({self.address})"
 

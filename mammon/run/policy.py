@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mammon.chains import ChainConfig
-from mammon.errors import InputError, PolicyError
+from mammon.errors import InputError, PolicyError, UnknownNameError
 from mammon.files import parse_model, read_toml
 from mammon.plan.model import Plan
 from mammon.run import state
@@ -20,6 +21,7 @@ from mammon.types import Address
 from mammon.units import format_amount, parse_amount
 
 DEFAULT_POLICY_FILE = Path("mammon.toml")
+TABLES = ("policy",)  # the tables mammon reads from a policy file
 
 
 class Policy(BaseModel):
@@ -29,6 +31,14 @@ class Policy(BaseModel):
     allowed_contracts: list[Address] = Field(default_factory=list, description="targets allowed beyond the chain registry")
     registry_only: bool = True
     max_slippage_bps: int = Field(100, ge=0, le=10_000)
+    required_approvals: int = Field(0, ge=0, description="apply needs this many signatures (`mammon approve`) from `approvers`")
+    approvers: list[Address] = Field(default_factory=list, description="reviewers whose approvals count")
+
+    @model_validator(mode="after")
+    def _enough_approvers(self) -> Policy:
+        if self.required_approvals > len({a.lower() for a in self.approvers}):
+            raise ValueError(f"required_approvals is {self.required_approvals} but only {len(self.approvers)} approvers are listed")
+        return self
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -37,8 +47,35 @@ def load_policy(path: str | Path | None = None) -> Policy:
         if path != DEFAULT_POLICY_FILE:
             raise InputError("policy file not found", where=str(path))
         return Policy()
-    data = read_toml(path)
-    return parse_model(Policy, data.get("policy", {}), where=f"{path}: [policy]")
+    return parse_policy(read_toml(path), where=str(path))
+
+
+def parse_policy(data: dict[str, Any], *, where: str) -> Policy:
+    """Strict: an unknown table or key is refused naming the nearest known one (a typo must not switch a limit off)."""
+    for table in data:
+        if table not in TABLES:
+            raise UnknownNameError("table", f"[{table}]", [f"[{t}]" for t in TABLES], where=where)
+    section = data.get("policy", {})
+    if not isinstance(section, dict):
+        raise InputError("policy must be a table ([policy])", where=where)
+    for key in section:
+        if key not in Policy.model_fields:
+            raise UnknownNameError("key", key, Policy.model_fields, where=f"{where}: [policy]")
+    return parse_model(Policy, section, where=f"{where}: [policy]")
+
+
+def _normalised(limits: dict[str, str], symbols: list[str], field: str) -> dict[str, str]:
+    """Token keys matched to the chain's symbols case-insensitively; an unknown token is refused, not ignored."""
+    by_lower = {s.lower(): s for s in symbols}
+    out: dict[str, str] = {}
+    for key, limit in limits.items():
+        symbol = by_lower.get(key.lower())
+        if symbol is None:
+            raise UnknownNameError("token", key, symbols, where=f"policy.{field}")
+        if symbol in out:
+            raise InputError(f"token {symbol} is listed twice (as {key!r} too)", where=f"policy.{field}")
+        out[symbol] = limit
+    return out
 
 
 def enforce(policy: Policy, plan: Plan, chain: ChainConfig | None, directory: Path, now: datetime) -> None:
@@ -50,15 +87,18 @@ def enforce(policy: Policy, plan: Plan, chain: ChainConfig | None, directory: Pa
     decimals = {e.token: e.decimals for s in plan.steps for e in s.effects}
     if chain is not None:
         decimals.update({t.symbol: t.decimals for t in chain.tokens})
+    symbols = [t.symbol for t in chain.tokens] if chain is not None else sorted(decimals)
+    per_plan = _normalised(policy.max_spend_per_plan, symbols, "max_spend_per_plan")
+    per_day = _normalised(policy.max_spend_per_day, symbols, "max_spend_per_day")
     if plan.policy.slippage_bps > policy.max_slippage_bps:
         raise PolicyError(f"plan slippage {plan.policy.slippage_bps} bps exceeds max_slippage_bps {policy.max_slippage_bps}", where="policy")
-    for token, limit in policy.max_spend_per_plan.items():
+    for token, limit in per_plan.items():
         spend = derived.get(token, 0)
         cap = parse_amount(limit, decimals.get(token, 18), symbol=token, where=f"policy.max_spend_per_plan.{token}")
         if spend > cap:
             raise PolicyError(f"plan spends {format_amount(spend, decimals[token], token)}, above max_spend_per_plan {limit} {token}", where="policy")
     spent = state.spent_since(directory, now - state.DAY)
-    for token, limit in policy.max_spend_per_day.items():
+    for token, limit in per_day.items():
         spend = derived.get(token, 0)
         cap = parse_amount(limit, decimals.get(token, 18), symbol=token, where=f"policy.max_spend_per_day.{token}")
         if spend + spent.get(token, 0) > cap:

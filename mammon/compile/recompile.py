@@ -1,0 +1,90 @@
+"""A plan is what mammon compiles: compile it again from its own recorded inputs and compare.
+
+`validate` and `apply` call `check_recompiles`: the recommendations, wallet and creation time in the
+plan, the market snapshot and node-measured gas in `plan.inputs`, and the chain config (whose
+fingerprint the plan records) must give exactly the plan, field for field. Any difference refuses
+the plan, naming the first field that differs. A plan is then either mammon's own output for the
+recommendations it shows, or refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mammon.chains import ChainConfig, load_chain
+from mammon.compile.inputs import chain_fingerprint, compiler_version
+from mammon.errors import InputError, MammonError, PlanError, TamperedPlanError
+from mammon.plan.model import Plan
+
+_SKIP = {"content_hash", "format_version"}  # the seal, and the format minor the file was written in
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 66 else text[:40] + "…" + text[-12:]
+
+
+def first_difference(stored: Any, fresh: Any, path: str = "") -> tuple[str, Any, Any] | None:
+    """The first path (in field order) where two JSON values differ, with both values."""
+    if isinstance(stored, dict) and isinstance(fresh, dict):
+        for key in list(stored) + [k for k in fresh if k not in stored]:
+            if path == "" and key in _SKIP:
+                continue
+            found = first_difference(stored.get(key, "(missing)"), fresh.get(key, "(missing)"), f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+        return None
+    if isinstance(stored, list) and isinstance(fresh, list):
+        for i in range(max(len(stored), len(fresh))):
+            found = first_difference(stored[i] if i < len(stored) else "(missing)", fresh[i] if i < len(fresh) else "(missing)", f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    return None if stored == fresh else (path, stored, fresh)
+
+
+def _chain(plan: Plan, chain: ChainConfig | None, where: str) -> ChainConfig:
+    if chain is not None:
+        return chain
+    try:
+        return load_chain(plan.chain.name)
+    except MammonError:
+        raise PlanError(f"chain {plan.chain.name} is not in the registry, so the plan cannot be compiled again to check it: "
+                        "pass the --chain-config it was compiled with", where=f"{where}: inputs.chain_config") from None
+
+
+def recompile(plan: Plan, chain: ChainConfig | None = None, *, where: str = "plan") -> Plan:
+    """The plan compiled again from its own inputs (refuses a plan that records none)."""
+    from mammon.compile.compiler import compile_plan
+    from mammon.compile.node_gas import with_node_gas
+
+    if plan.inputs is None:
+        raise PlanError(f"missing: a format {plan.format_version} plan does not record its compile inputs, so it cannot be checked "
+                        "by compiling it again; compile it again with this mammon", where=f"{where}: inputs")
+    cfg = _chain(plan, chain, where)
+    actual = chain_fingerprint(cfg)
+    if actual != plan.inputs.chain_config:
+        raise PlanError(f"the plan was compiled against chain config {_short(plan.inputs.chain_config)}, but the {cfg.name} config here is "
+                        f"{_short(actual)}: pass the --chain-config it was compiled with", where=f"{where}: inputs.chain_config")
+    try:
+        fresh = compile_plan(plan.recommendations, chain=cfg, wallet=plan.wallet, market=plan.inputs.market, now=plan.created_at)
+    except InputError as exc:
+        raise TamperedPlanError(f"compiling the plan again from its own inputs fails: {exc}", where=f"{where}: inputs") from None
+    if plan.inputs.node_gas is not None:
+        fresh = with_node_gas(fresh, plan.inputs.node_gas)
+    return fresh
+
+
+def check_recompiles(plan: Plan, chain: ChainConfig | None = None, *, where: str = "plan") -> None:
+    """Refuse the plan unless compiling it again from its recorded inputs gives exactly the plan."""
+    fresh = recompile(plan, chain, where=where)
+    stored_body = plan.model_dump(mode="json", exclude_none=True)
+    fresh_body = fresh.model_dump(mode="json", exclude_none=True)
+    found = first_difference(stored_body, fresh_body)
+    if found is None:
+        return
+    path, stored, compiled = found
+    by = plan.inputs.compiler if plan.inputs else "?"
+    other = f" (it was compiled by {by}, this is {compiler_version()})" if by != compiler_version() else ""
+    raise TamperedPlanError(f"the file says {_short(stored)} but compiling the plan's own inputs gives {_short(compiled)}: "
+                            f"the plan is not what mammon compiles{other}", where=f"{where}: {path}")
