@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mammon.chains import ChainConfig, load_chain
+from mammon.chains import ChainConfig, chain_for_plan
 from mammon.compile.inputs import chain_fingerprint, compiler_version
 from mammon.errors import InputError, MammonError, PlanError, TamperedPlanError
 from mammon.plan.model import Plan
@@ -47,7 +47,7 @@ def _chain(plan: Plan, chain: ChainConfig | None, where: str) -> ChainConfig:
     if chain is not None:
         return chain
     try:
-        return load_chain(plan.chain.name)
+        return chain_for_plan(plan.chain.id, plan.chain.name)
     except MammonError:
         raise PlanError(f"chain {plan.chain.name} is not in the registry, so the plan cannot be compiled again to check it: "
                         "pass the --chain-config it was compiled with", where=f"{where}: inputs.chain_config") from None

@@ -53,7 +53,7 @@ class Rule:
     min_outs: tuple[MinOut, ...] = ()
 
 
-_VAULT = r"morpho\.vaults\.[^.]+\.address"
+_VAULT = r"(morpho|erc4626)\.vaults\.[^.]+\.address"
 _MARKET = r"moonwell\.markets\.[^.]+"
 
 RULES: dict[str, Rule] = {
@@ -145,8 +145,9 @@ def underlying(chain: ChainConfig, labels: set[str]) -> str | None:
     for label in sorted(labels):
         if label.startswith("moonwell.markets."):
             symbol = label.removeprefix("moonwell.markets.")
-        elif label.startswith("morpho.vaults.") and label.endswith(".address"):
-            entry = chain.protocols.get("morpho", {}).get("vaults", {}).get(label.split(".")[2], {})
+        elif label.startswith(("morpho.vaults.", "erc4626.vaults.")) and label.endswith(".address"):
+            protocol, _, name, _ = label.split(".")
+            entry = chain.protocols.get(protocol, {}).get("vaults", {}).get(name, {})
             symbol = entry.get("asset") if isinstance(entry, dict) else None
     token = next((t for t in chain.tokens if t.symbol == symbol), None)
     return token.address if token else None

@@ -21,7 +21,7 @@ from mammon.types import Address
 from mammon.units import format_amount, parse_amount
 
 DEFAULT_POLICY_FILE = Path("mammon.toml")
-TABLES = ("policy",)  # the tables mammon reads from a policy file
+TABLES = ("policy", "chains")  # the tables of mammon.toml ([chains] is read by mammon.chains)
 
 
 class Policy(BaseModel):
