@@ -266,6 +266,8 @@ def _confirm(summary: str) -> bool:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="approvals file (default <plan>.approvals.json)")
 def approve(plan: str, keystore: str | None, chain_config: str | None, output: str | None) -> None:
     """Sign PLAN's content hash as its reviewer (EIP-191), after every check validate makes."""
+    from pathlib import Path
+
     from mammon import clock
     from mammon.api import validate_plan
     from mammon.plan import approvals
