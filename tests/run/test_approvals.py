@@ -79,8 +79,8 @@ def test_more_required_than_listed_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ('[polcy]\nmax_spend_per_plan = { USDC = "1" }\n', "unknown table '[polcy]'; did you mean '[policy]'?"),
-    ('[policy]\nmax_spend_per_plam = { USDC = "1" }\n', "[policy]: unknown key 'max_spend_per_plam'; did you mean 'max_spend_per_plan'?"),
-    ('[policy]\nrequired_aprovals = 1\n', "unknown key 'required_aprovals'; did you mean 'required_approvals'?"),
+    ('[policy]\nmax_spend_per_plam = { USDC = "1" }\n', "[policy]: max_spend_per_plam: unknown field; did you mean 'max_spend_per_plan'?"),
+    ('[policy]\nrequired_aprovals = 1\n', "required_aprovals: unknown field; did you mean 'required_approvals'?"),
 ])
 def test_policy_file_typos_are_refused(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "mammon.toml"
