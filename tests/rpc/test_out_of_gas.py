@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 
 from mammon.node import NodeError
-from mammon.plan.model import Gas
-from mammon.plan.planfile import seal
 from mammon.recommend import Recommendation
 from mammon.run.rpc import RpcRunner, with_margin
 
@@ -36,8 +34,11 @@ def no_estimates(runner: RpcRunner, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_out_of_gas_receipt_is_reported_as_such(rpc_devnet: Any, compile_on_devnet: Any, apply_rpc: Any, key0: str, w3: Any,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     plan = compile_on_devnet(WALLET_TO_AAVE)
-    low = [s.model_copy(update={"gas": Gas(estimate=60_000, source="static")}) if s.id == "deposit" else s for s in plan.steps]
-    plan = seal(plan.model_copy(update={"steps": low}))
+    # a too-low figure recorded the way apply accepts it (as if measured on a node), since apply recompiles the plan
+    from mammon.compile.node_gas import with_node_gas
+    from mammon.plan.model import NodeGas
+
+    plan = with_node_gas(plan, NodeGas(block=0, measured={"deposit": 60_000}, failed={s.id: "not measured" for s in plan.steps if s.id != "deposit"}))
     runner = RpcRunner.create(plan, rpc_url=rpc_devnet.rpc_url)
     no_estimates(runner, monkeypatch)
     record = apply_rpc(plan, runner).record
