@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from mammon import clock
 from mammon.chains import ChainConfig, load_chain_file
-from mammon.plan.model import Plan
+from mammon.plan.model import FORMAT_VERSION, Plan
 from mammon.plan.planfile import dump as dump_plan
 from mammon.plan.planfile import dumps as dumps_plan
 from mammon.plan.planfile import load as load_plan
@@ -55,8 +55,9 @@ def validate_plan(path: str | Path, *, chain_config: str | Path | None = None, n
 
 def plan_schema() -> dict[str, Any]:
     schema = Plan.model_json_schema(mode="serialization")
-    schema["$id"] = "https://mammon.invalid/schema/plan-1.json"
-    schema["title"] = "mammon plan (format 1.x)"
+    major = FORMAT_VERSION.split(".")[0]
+    schema["$id"] = f"https://mammon.invalid/schema/plan-{major}.json"
+    schema["title"] = f"mammon plan (format {major}.x)"
     return schema
 
 

@@ -28,7 +28,8 @@ from mammon.plan.model import (
 )
 from mammon.plan.model import Market as MarketInfo
 from mammon.plan.planfile import seal
-from mammon.protocols import venue_class
+from mammon.files import parse_model
+from mammon.protocols import resolve_venue, venue_class
 from mammon.protocols.base import Asset, Context, Draft, Venue
 from mammon.protocols.erc20 import approve
 from mammon.recommend import Recommendation
@@ -243,17 +244,25 @@ def _need(value: T | None, where: str) -> T:
     return value
 
 
-def _check_recommendation(rec: Recommendation, chain: ChainConfig) -> None:
-    """Refuse unknown protocols and tokens and unusable amounts up front, naming the recommendation's field
-    (a recipe would otherwise report them against its own internal action names)."""
-    for name, value in (("from_protocol", rec.from_protocol), ("to_protocol", rec.to_protocol)):
+def _check_recommendation(rec: Recommendation, chain: ChainConfig) -> Recommendation:
+    """Resolve the names as people write them ("Aave V3", "usdc") to the registry's keys, and refuse unknown
+    protocols and tokens and unusable amounts up front, naming the recommendation's field (a recipe would
+    otherwise report them against its own internal action names). Returns the recommendation in keys."""
+    names: dict[str, Any] = {}
+    for name in ("from_protocol", "to_protocol", "swap_venue"):
+        value = getattr(rec, name)
         if value is not None:
-            venue_class(value, where=f"recommendation.{name}")
+            names[name] = resolve_venue(value, where=f"recommendation.{name}")
     token = chain.token(rec.token, where="recommendation.token")
+    names["token"] = token.symbol
     if rec.to_token is not None:
-        chain.token(rec.to_token, where="recommendation.to_token")
+        names["to_token"] = chain.token(rec.to_token, where="recommendation.to_token").symbol
     if not rec.is_all:
         parse_amount(rec.amount, token.decimals, symbol=token.symbol, where="recommendation.amount")
+    if all(getattr(rec, k) == v for k, v in names.items()):
+        return rec
+    # validated again: "Aave V3" -> "aave_v3" on both sides is still nothing to move
+    return parse_model(Recommendation, {**rec.model_dump(), **names}, where="recommendation")
 
 
 _REC_WHERE = re.compile(r"^recommendation(?=\.|$)")
@@ -341,7 +350,7 @@ def compile_plan(
                           consumed=ctx.consumed, window=window)
         b.ctx = rec_ctx
         try:
-            _check_recommendation(rec, chain_cfg)
+            rec = recs[n - 1] = _check_recommendation(rec, chain_cfg)
             _, actions = recipes.render(rec, {"pool_partner": _partner_finder(rec_ctx)})
             venues: dict[str, Venue] = {}
             for action in actions:

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from mammon.recommend import Recommendation
 from mammon.types import Address, HexData, Wallet, Wei
 
-FORMAT_VERSION = "1.0.0"
+# 2.0: a recommendation's expected_apy is a percentage as a decimal string ("8.5"); 1.x held a float fraction (0.085).
+FORMAT_VERSION = "2.0.0"
 
 StepKind = Literal["approve", "withdraw", "deposit", "swap", "add_liquidity", "remove_liquidity", "check"]
 

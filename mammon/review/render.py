@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mammon.plan.model import Decoded, Effect, Step, Tolerance
+from mammon.protocols import venue_display
 from mammon.review import Review, short, usd
 from mammon.safetext import printable
 from mammon.units import format_amount
@@ -53,9 +54,11 @@ def _header(rv: Review) -> list[str]:
     left = int((p.valid_until - rv.now).total_seconds())
     recs = []
     for r in p.recommendations:
-        apy = f" · expected APY {r.expected_apy:.2%}" if r.expected_apy is not None else ""
+        apy = f" · expected APY {r.expected_apy:f}%" if r.expected_apy is not None else ""
         swap = f" as {r.to_token}" if r.to_token else ""
-        recs.append(f"{r.from_protocol or 'wallet'} -> {r.to_protocol or 'wallet'}: {r.amount} {r.token}{swap} · confidence {r.confidence}{apy}"
+        source = venue_display(r.from_protocol) if r.from_protocol else "wallet"
+        target = venue_display(r.to_protocol) if r.to_protocol else "wallet"
+        recs.append(f"{source} -> {target}: {r.amount} {r.token}{swap} · confidence {r.confidence}{apy}"
                     + (f' · "{r.reason}"' if r.reason else ""))
     return [
         f"plan      {p.content_hash}  (format {p.format_version})",
@@ -89,7 +92,7 @@ def text(rv: Review, width: int = 200) -> str:
     for col in ("#", "step", "venue", "call", "amounts", "target", "gas", "after"):
         table.add_column(col, justify="right" if col in ("#", "gas") else "left", overflow="fold", no_wrap=col in ("#", "step", "call", "gas"))
     for n, (step, decoded) in enumerate(rv.steps, start=1):
-        cells = (str(n), step.id, step.venue, decoded.function.split("(")[0], _amounts(decoded),
+        cells = (str(n), step.id, venue_display(step.venue), decoded.function.split("(")[0], _amounts(decoded),
                  f"{decoded.contract.split(' [')[0]} {short(step.call.to)}", f"{step.gas.estimate:,} {step.gas.source}", ", ".join(step.depends_on) or "-")
         table.add_row(*(printable(c) for c in cells))
     console.print(table)
@@ -159,7 +162,7 @@ def markdown(rv: Review) -> str:
     lines += [f"- {line.split(maxsplit=1)[0]}: {line.split(maxsplit=1)[1]}" for line in _header(rv)[1:]]
     lines += ["", "| # | step | venue | call | amounts | target | gas | after |", "|---|---|---|---|---|---|---|---|"]
     for n, (s, d) in enumerate(rv.steps, start=1):
-        lines.append(f"| {n} | `{s.id}` | {s.venue} | `{d.function}` | {_amounts(d)} | {d.contract} `{s.call.to}` | {s.gas.estimate:,} | {', '.join(s.depends_on) or '-'} |")
+        lines.append(f"| {n} | `{s.id}` | {venue_display(s.venue)} | `{d.function}` | {_amounts(d)} | {d.contract} `{s.call.to}` | {s.gas.estimate:,} | {', '.join(s.depends_on) or '-'} |")
     lines += ["", "**Effects**", ""]
     for s, _ in rv.steps:
         lines += [f"- `{s.id}`: {_effect(e)}" for e in s.effects]
