@@ -219,7 +219,9 @@ def schema() -> None:
 @click.option("--runner", "runner_name", default="sim", show_default=True, help="runner from the mammon.runners entry points")
 @click.option("--world", type=click.Path(dir_okay=False), help="sim: world file (default plans/worlds/default.yaml)")
 @click.option("--rpc-url", envvar="ETH_RPC_URL", help="rpc: JSON-RPC endpoint (env ETH_RPC_URL)")
-@click.option("--keystore", type=click.Path(dir_okay=False), help="rpc: encrypted JSON keystore (else MAMMON_PRIVATE_KEY)")
+@click.option("--keystore", type=click.Path(dir_okay=False), help="rpc: encrypted JSON keystore (else MAMMON_PRIVATE_KEY or MAMMON_MNEMONIC)")
+@click.option("--account-index", type=click.IntRange(0, 2**31 - 1), help="rpc: MAMMON_MNEMONIC account m/44'/60'/0'/0/N (default 0)")
+@click.option("--derivation-path", help="rpc: MAMMON_MNEMONIC derivation path (instead of --account-index)")
 @click.option("--fork-url", help="dry-run: apply on an anvil fork of this URL")
 @click.option("--confirmations", default=1, show_default=True, type=click.IntRange(min=0), help="rpc: blocks to wait per step")
 @click.option("--yes", is_flag=True, help="do not ask before sending to a real chain")
@@ -230,9 +232,9 @@ def schema() -> None:
 @click.option("--chain-config", type=click.Path(dir_okay=False))
 @click.option("--allow-replay", is_flag=True, help="apply a plan this wallet already applied on this chain (recorded in the audit log)")
 @click.option("--quiet", is_flag=True, help="print only the diff")
-def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, keystore: str | None, fork_url: str | None,
-          confirmations: int, yes: bool, output: str | None, policy_file: str | None, state_dir: str | None,
-          chain_config: str | None, allow_replay: bool, quiet: bool) -> None:
+def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, keystore: str | None, account_index: int | None,
+          derivation_path: str | None, fork_url: str | None, confirmations: int, yes: bool, output: str | None, policy_file: str | None,
+          state_dir: str | None, chain_config: str | None, allow_replay: bool, quiet: bool) -> None:
     """Run PLAN through a runner, journal every step, and print the expected-vs-actual diff."""
     from mammon.diff import render_text
     from mammon.run.api import apply_file
@@ -243,10 +245,53 @@ def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, k
     record, result = apply_file(
         plan, runner_name=runner_name, record_path=output, policy_file=policy_file, state_dir=state_dir, chain_config=chain_config,
         confirm=None if yes else _confirm, progress=echo, show_review=not quiet, allow_replay=allow_replay,
-        runner_options={"world": world, "rpc_url": rpc_url, "keystore": keystore, "fork_url": fork_url, "confirmations": confirmations},
+        runner_options={"world": world, "rpc_url": rpc_url, "keystore": keystore, "fork_url": fork_url, "confirmations": confirmations,
+                        "account_index": account_index, "derivation_path": derivation_path},
     )
     click.echo(render_text(result), nl=False)
     if not result.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("recommendation", type=click.Path(dir_okay=False))
+@click.option("--chain", default="base", show_default=True, help="base, base-sepolia, devnet, or a name from --chain-config")
+@click.option("--wallet", envvar="MAMMON_WALLET", required=True, help="address that signs the plan (env MAMMON_WALLET)")
+@click.option("--runner", "runner_name", default="sim", show_default=True, help="sim, rpc, or a runner from the mammon.runners entry points")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="plan file (default: <RECOMMENDATION>-<hash>.plan.yaml next to it)")
+@click.option("--rpc-url", envvar="ETH_RPC_URL", help="rpc: JSON-RPC endpoint (env ETH_RPC_URL); the market is read from it")
+@click.option("--prices", type=click.Path(dir_okay=False), help="market file: prices, gas price, venue rates, holdings")
+@click.option("--world", type=click.Path(dir_okay=False), help="sim: world file (default plans/worlds/default.yaml)")
+@click.option("--keystore", type=click.Path(dir_okay=False), help="rpc: encrypted JSON keystore (else MAMMON_PRIVATE_KEY or MAMMON_MNEMONIC)")
+@click.option("--account-index", type=click.IntRange(0, 2**31 - 1), help="rpc: MAMMON_MNEMONIC account m/44'/60'/0'/0/N (default 0)")
+@click.option("--derivation-path", help="rpc: MAMMON_MNEMONIC derivation path (instead of --account-index)")
+@click.option("--confirmations", default=1, show_default=True, type=click.IntRange(min=0), help="rpc: blocks to wait per step")
+@click.option("--yes", is_flag=True, help="do not ask before sending to a real chain (automation)")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="policy TOML (default mammon.toml if present)")
+@click.option("--state-dir", type=click.Path(file_okay=False), help="stop flag, spend ledger, audit log (default .mammon/state)")
+@click.option("--chain-config", type=click.Path(dir_okay=False), help="add or override a chain")
+@click.option("--read-node/--no-read-node", default=None, help="compile on the market read from --rpc-url (default: with --runner rpc)")
+def rebalance(recommendation: str, chain: str, wallet: str, runner_name: str, output: str | None, rpc_url: str | None, prices: str | None,
+              world: str | None, keystore: str | None, account_index: int | None, derivation_path: str | None, confirmations: int,
+              yes: bool, policy_file: str | None, state_dir: str | None, chain_config: str | None, read_node: bool | None) -> None:
+    """The optimizer loop: plan RECOMMENDATION to a file, show it, confirm, apply that file, print the diff."""
+    from mammon.rebalance import Rebalancer, save_plan
+
+    r = Rebalancer(chain=chain, wallet=wallet, runner=runner_name, rpc_url=rpc_url, world=world, prices=prices, keystore=keystore,
+                   account_index=account_index, derivation_path=derivation_path, policy_file=policy_file, state_dir=state_dir,
+                   chain_config=chain_config, confirmations=confirmations, read_node=read_node, progress=click.echo)
+    recs = load_recommendations(recommendation)
+    try:
+        plan = r.plan(recs)
+    except InputError as exc:
+        raise _in_file(exc, recommendation, None) from None
+    source = Path(recommendation)
+    path = save_plan(plan, Path(output) if output else source.with_name(f"{source.stem}-{plan.content_hash.removeprefix('sha256:')[:12]}.plan.yaml"))
+    click.echo(f"wrote {path} ({len(plan.steps)} steps, {plan.content_hash[:19]}…)", err=True)
+    result = r.apply(path, confirm=None if yes else _confirm, show_review=True)
+    click.echo(f"run record {result.record_path}", err=True)
+    click.echo(result.summary(), nl=False)
+    if not result.success:
         sys.exit(1)
 
 
