@@ -275,7 +275,11 @@ def rebalance(recommendation: str, chain: str, wallet: str, runner_name: str, ou
               world: str | None, keystore: str | None, account_index: int | None, derivation_path: str | None, confirmations: int,
               yes: bool, policy_file: str | None, state_dir: str | None, chain_config: str | None, read_node: bool | None) -> None:
     """The optimizer loop: plan RECOMMENDATION to a file, show it, confirm, apply that file, print the diff."""
+    from pathlib import Path
+
+    from mammon.errors import InputError
     from mammon.rebalance import Rebalancer, save_plan
+    from mammon.recommend import load_recommendations
 
     r = Rebalancer(chain=chain, wallet=wallet, runner=runner_name, rpc_url=rpc_url, world=world, prices=prices, keystore=keystore,
                    account_index=account_index, derivation_path=derivation_path, policy_file=policy_file, state_dir=state_dir,

@@ -43,7 +43,7 @@ from mammon.recommend import Recommendation
 from mammon.run.api import apply_file, default_record_path
 from mammon.run.record import RunRecord
 from mammon.run.registry import runner_class
-from mammon.types import checksum
+from mammon.types import wallet_address
 
 __all__ = ["RebalanceResult", "Rebalancer", "compile_recommendations", "save_plan"]
 
@@ -144,7 +144,7 @@ class Rebalancer:
                  policy_file: str | Path | None = None, state_dir: str | Path | None = None, chain_config: str | Path | None = None,
                  confirmations: int = 1, read_node: bool | None = None, progress: Callable[[str], None] = lambda _m: None) -> None:
         try:
-            self.wallet = checksum(wallet)
+            self.wallet = wallet_address(wallet)
         except ValueError as exc:
             raise InputError(str(exc), where="wallet") from None
         self.runner = runner

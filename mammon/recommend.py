@@ -25,6 +25,7 @@ from mammon.errors import AmountError, InputError
 from mammon.files import parse_model, read_exact_data
 from mammon.units import PLAIN_AMOUNT, plain_decimal
 
+_MAX_MAGNITUDE = 100  # digits before or after the point; a uint256 has 78
 _DECIMAL_TEXT = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
 
 
@@ -41,6 +42,8 @@ def _exact(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"must be a finite number, got Decimal({str(value)!r})")
+        if abs(value.adjusted()) > _MAX_MAGNITUDE:  # written out, Decimal('1E+999999999') would be a gigabyte of zeros
+            raise ValueError(f"Decimal({str(value)!r}) is out of range")
         return value
     if isinstance(value, str):
         text = value.strip()

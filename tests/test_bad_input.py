@@ -115,7 +115,7 @@ def test_unquoted_yaml_amount_is_exact_so_extra_places_are_refused(mammon: Mammo
 
 def test_nan_amount_in_yaml(mammon: Mammon, tmp_path: Path) -> None:
     path = rec_file(tmp_path, "to_protocol: aave_v3\ntoken: USDC\namount: .nan\n")
-    assert refuse_plan(mammon, tmp_path, path) == f"{path}: amount: must be a finite number, got Decimal('NaN')"
+    assert refuse_plan(mammon, tmp_path, path) == f"{path}: number '.nan' at line 3 column 9 is not finite"
 
 
 def test_plan_with_unknown_field(mammon: Mammon, tmp_path: Path, plan_file: Path) -> None:

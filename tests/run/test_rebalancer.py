@@ -156,7 +156,7 @@ def test_rebalance_command_writes_the_plan_to_o(mammon: Mammon, tmp_path: Path) 
 
 @pytest.mark.parametrize(("text", "message"), [
     ("to_protocol: Compound\ntoken: USDC\namount: '10'\n", "to_protocol: unknown protocol 'Compound'; known: Aave V3 (aave_v3), "),
-    ("to_protocol: Aave V3\ntoken: USDC\namount: .nan\n", "amount: must be a finite number, got Decimal('NaN')"),
+    ("to_protocol: Aave V3\ntoken: USDC\namount: .nan\n", "number '.nan' at line 3 column 9 is not finite"),
     ("to_protocol: Aave V3\ntoken: USDC\namount: 10.1234567\n", "amount: amount 10.1234567 has more decimals than USDC (6)"),
     ("to_protocol: Aave V3\ntoken: USDC\namount: '10'\nconfidence: 85.5\n", "confidence: must be a whole number from 0 to 100, got Decimal('85.5')"),
 ], ids=["unknown-name", "nan", "over-precise", "fractional-confidence"])
