@@ -148,7 +148,7 @@ def test_plan_of_another_major_format_version(mammon: Mammon, tmp_path: Path, pl
 
 def test_unknown_protocol(mammon: Mammon, tmp_path: Path) -> None:
     path = rec(tmp_path, from_protocol="moonwel")
-    known = "known: Aave V3 (aave_v3), Aerodrome (aerodrome), Moonwell (moonwell), Morpho (morpho), Uniswap V3 (uniswap_v3)"
+    known = "known: Aave V3 (aave_v3), Aerodrome (aerodrome), ERC-4626 (erc4626), Moonwell (moonwell), Morpho (morpho), Uniswap V3 (uniswap_v3)"
     assert refuse_plan(mammon, tmp_path, path) == f"{path}: from_protocol: unknown protocol 'moonwel'; did you mean 'Moonwell'? {known}"
     path = rec(tmp_path, to_protocol="Compound V2")
     assert refuse_plan(mammon, tmp_path, path) == f"{path}: to_protocol: unknown protocol 'Compound V2'; {known}"

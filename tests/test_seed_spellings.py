@@ -80,7 +80,7 @@ def test_unknown_protocol_lists_the_known_names() -> None:
     with pytest.raises(UnknownNameError) as err:
         plan_of({**CANONICAL, "to_protocol": "Compound"})
     assert str(err.value) == ("recommendation.to_protocol: unknown protocol 'Compound'; known: Aave V3 (aave_v3), Aerodrome (aerodrome), "
-                              "Moonwell (moonwell), Morpho (morpho), Uniswap V3 (uniswap_v3)")
+                              "ERC-4626 (erc4626), Moonwell (moonwell), Morpho (morpho), Uniswap V3 (uniswap_v3)")
 
 
 def test_tokens_match_case_only_nothing_fuzzier() -> None:
