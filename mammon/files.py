@@ -134,10 +134,9 @@ def _json_float(text: str) -> float:
 
 
 def _json_decimal(text: str) -> Decimal:
-    value = Decimal(text)
-    if not value.is_finite() or abs(value.adjusted()) > 1000:
-        raise _Refused(f"number {text[:40]} is out of range")
-    return value
+    if "e" in text.lower():
+        raise _Refused(f"number {text[:40]} is not a plain decimal (it has an exponent): write it in decimal")
+    return Decimal(text)
 
 
 def _json_constant(text: str) -> Any:
@@ -185,10 +184,9 @@ def _scalar(loader: Any, event: Any, exact_numbers: bool = False) -> Any:
         raise _Refused(f"number {value[:40]!r}{_at(event)} is not a plain decimal (YAML 1.1 reads octal, hex, "
                        "underscores and 1:30 as other numbers): write it in decimal or quote it")
     if tag == _FLOAT and exact_numbers and value.lstrip("+-").lower() not in (".inf", ".nan"):
-        number = Decimal(value)
-        if abs(number.adjusted()) > 1000:
-            raise _Refused(f"number {value[:40]!r}{_at(event)} is out of range")
-        return number
+        if "e" in value.lower():
+            raise _Refused(f"number {value[:40]!r}{_at(event)} is not a plain decimal (it has an exponent): write it in decimal")
+        return Decimal(value)
     result = loader.yaml_constructors[tag](loader, ScalarNode(tag, value))
     if tag == _FLOAT and not math.isfinite(result):
         raise _Refused(f"number {value[:40]!r}{_at(event)} is not finite")

@@ -34,7 +34,7 @@ def _exact(value: Any) -> Decimal:
 
     Messages leave the field out: pydantic's error location names it."""
     if isinstance(value, bool):
-        raise ValueError(f"must be a number, got {value!r}")
+        raise ValueError(f"must be a decimal string (e.g. '1000.50'), an int or a Decimal, got {value!r}")
     if isinstance(value, float):
         raise ValueError(f"got the float {value!r}, which has already lost precision: pass Decimal(str(x)) or a decimal string")
     if isinstance(value, int):
@@ -50,7 +50,7 @@ def _exact(value: Any) -> Decimal:
         if not _DECIMAL_TEXT.match(text):
             raise ValueError(f"{value!r} is not a decimal number (digits with at most one '.')")
         return Decimal(text)
-    raise ValueError(f"must be a Decimal, an int or a decimal string, got {type(value).__name__}")
+    raise ValueError(f"must be a decimal string (e.g. '1000.50'), an int or a Decimal, got {type(value).__name__}")
 
 
 def decimal_text(value: Decimal) -> str:

@@ -151,7 +151,7 @@ def test_expected_apy_is_a_percentage_in_the_review(mammon: Mammon, tmp_path: Pa
     ("amount", Decimal("-Infinity"), "amount: must be a finite number, got Decimal('-Infinity')"),
     ("expected_apy", Decimal("Infinity"), "expected_apy: must be a finite number, got Decimal('Infinity')"),
     ("expected_apy", "8,5", "expected_apy: '8,5' is not a decimal number (digits with at most one '.')"),
-    ("amount", True, "amount: must be a number, got True"),
+    ("amount", True, "amount: must be a decimal string (e.g. '1000.50'), an int or a Decimal, got True"),
     ("confidence", 85.0, "confidence: must be a whole number from 0 to 100, got 85.0"),
     ("confidence", True, "confidence: must be a whole number from 0 to 100, got True"),
     ("confidence", 101, "confidence: Input should be less than or equal to 100"),
