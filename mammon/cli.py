@@ -268,7 +268,8 @@ def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, k
 @click.option("--confirmations", default=1, show_default=True, type=click.IntRange(min=0), help="rpc: blocks to wait per step")
 @click.option("--yes", is_flag=True, help="do not ask before sending to a real chain (automation)")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="policy TOML (default mammon.toml if present)")
-@click.option("--state-dir", type=click.Path(file_okay=False), help="stop flag, spend ledger, audit log (default .mammon/state)")
+@click.option("--state-dir", type=click.Path(file_okay=False),
+              help="stop flag, audit log, locks (default MAMMON_STATE_DIR, else ~/.local/state/mammon)")
 @click.option("--chain-config", type=click.Path(dir_okay=False), help="add or override a chain")
 @click.option("--read-node/--no-read-node", default=None, help="compile on the market read from --rpc-url (default: with --runner rpc)")
 def rebalance(recommendation: str, chain: str, wallet: str, runner_name: str, output: str | None, rpc_url: str | None, prices: str | None,
