@@ -191,17 +191,47 @@ def show(plan: str, fmt: str, chain_config: str | None) -> None:
 @cli.command()
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--chain-config", type=click.Path(dir_okay=False))
-def validate(plan: str, chain_config: str | None) -> None:
-    """Check PLAN (schema, hash, step graph, calldata vs view, expiry); exit 0, 1 if a step failed its dry run, or 2."""
+@click.option("--export", "exports", multiple=True, type=click.Path(dir_okay=False), help="also check this export of PLAN (same calls, same order)")
+def validate(plan: str, chain_config: str | None, exports: tuple[str, ...]) -> None:
+    """Check PLAN (schema, hash, step graph, calldata vs view, expiry) and any --export of it; exit 0, 1 if a step failed its dry run, or 2."""
     from mammon import clock
     from mammon.api import validate_plan
 
     rv = validate_plan(plan, chain_config=chain_config, now=clock.now())
+    if exports:
+        from mammon.export import verify_export
+
+        checked = [(path, verify_export(rv, path, plan_where=plan)) for path in exports]
     click.echo(f"ok: {plan} is valid ({len(rv.steps)} steps, {rv.plan.content_hash[:19]}…, valid until {rv.plan.valid_until:%Y-%m-%d %H:%M:%S} UTC)")
+    for path, fmt in checked if exports else []:
+        click.echo(f"ok: {path} is a {fmt} export of it ({len(rv.steps)} calls, same order)")
     for warning in rv.warnings:
         click.echo(f"warning: {warning}", err=True)
     if rv.failing:  # a plan that failed its own dry run is not a plan to sign
         sys.exit(1)
+
+
+@cli.command("export")
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["safe-tx-builder", "eip5792"]), required=True,
+              help="safe-tx-builder: Safe{Wallet} Transaction Builder JSON; eip5792: wallet_sendCalls params")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="write here; default stdout")
+@click.option("--chain-config", type=click.Path(dir_okay=False))
+def export_cmd(plan: str, fmt: str, output: str | None, chain_config: str | None) -> None:
+    """Export PLAN's calls as one atomic batch for a wallet (carries the plan's content hash)."""
+    from pathlib import Path
+
+    from mammon import clock
+    from mammon.api import validate_plan
+    from mammon.export import export_text
+
+    rv = validate_plan(plan, chain_config=chain_config, now=clock.now())
+    text = export_text(rv, fmt, where=plan)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    Path(output).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output} ({fmt}, {len(rv.steps)} calls, plan {rv.plan.content_hash[:19]}…)", err=True)
 
 
 @cli.command()
