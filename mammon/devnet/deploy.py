@@ -33,6 +33,8 @@ from mammon.devnet.artifacts import (
     Artifact,
     load_artifact,
 )
+from mammon.devnet.batching import chain_yaml_lines as batching_yaml_lines
+from mammon.devnet.batching import deploy_batching
 from mammon.devnet.solc import Compiled, compile_contracts
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -81,6 +83,7 @@ class Deployment:
     erc4626_vaults: dict[str, str] = field(default_factory=dict)  # plain OpenZeppelin vaults (offset 0)
     aerodrome: dict[str, str] = field(default_factory=dict)
     uniswap_v3: dict[str, str] = field(default_factory=dict)
+    batching: dict[str, Any] = field(default_factory=dict)  # Safe 1.4.1, the devnet Safes, the EIP-7702 delegate
     transactions: int = 0
     deploy_seconds: float = 0.0
 
@@ -492,6 +495,7 @@ def deploy_all(w3: Web3, cache_dir: Path) -> tuple[Deployment, float]:
     dep.moonwell = deploy_moonwell(chain, tokens, compiled)
     dep.aerodrome = deploy_aerodrome(chain, tokens, compiled)
     fund_wallet(chain, dep, chain.deployer, compiled)
+    dep.batching = deploy_batching(chain, lambda address: fund_wallet(chain, dep, address, compiled))
     dep.transactions = chain.tx_count
     return dep, time.perf_counter() - started
 
@@ -557,4 +561,5 @@ def chain_yaml(dep: Deployment, rpc_url: str) -> str:
         "    pools:",
         f"      - {{token_a: USDC, token_b: WETH, fee: {UNI_FEE}, address: {q(u['pool_usdc_weth_500'])}}}",
     ]
+    lines += batching_yaml_lines(dep.batching)
     return "\n".join(lines) + "\n"
