@@ -16,7 +16,7 @@ a 1-of-1 (owner accounts[1]) and a 2-of-3 (owners accounts[2], [3], [4]).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from eth_utils import keccak, to_checksum_address
@@ -72,7 +72,7 @@ def deploy_delegate(chain: Chain) -> str:
 
 def deploy_safe(chain: Chain) -> dict[str, str]:
     """Safe 1.4.1: the SafeL2 singleton, proxy factory, MultiSendCallOnly and the fallback handler."""
-    out = {}
+    out: dict[str, str] = {}
     for key, name in (("singleton", "SafeL2"), ("proxy_factory", "SafeProxyFactory"),
                       ("multisend_call_only", "MultiSendCallOnly"), ("fallback_handler", "CompatibilityFallbackHandler")):
         art = artifact(name)
@@ -80,10 +80,10 @@ def deploy_safe(chain: Chain) -> dict[str, str]:
     return out
 
 
-def create_safe(chain: Chain, safe: dict[str, str], owners: list[str], threshold: int, salt: int) -> str:
+def create_safe(chain: Chain, safe: dict[str, str], owners: Sequence[str], threshold: int, salt: int) -> str:
     """A Safe proxy set up with `owners` and `threshold` (and the compatibility fallback handler)."""
     singleton = chain.w3.eth.contract(address=to_checksum_address(safe["singleton"]), abi=artifact("SafeL2").abi)
-    setup = singleton.encode_abi("setup", [owners, threshold, ZERO, b"", safe["fallback_handler"], ZERO, 0, ZERO])
+    setup = singleton.encode_abi("setup", [list(owners), threshold, ZERO, b"", safe["fallback_handler"], ZERO, 0, ZERO])
     factory = chain.w3.eth.contract(address=to_checksum_address(safe["proxy_factory"]), abi=artifact("SafeProxyFactory").abi)
     receipt = chain.send(factory.functions.createProxyWithNonce(singleton.address, setup, salt))
     created = factory.events.ProxyCreation().process_receipt(receipt, errors=DISCARD)  # the Safe's own setup events too
