@@ -127,9 +127,11 @@ def _in_file(exc: InputError, path: str, item: int | None) -> InputError:
 @click.option("--chain-config", "chain_configs", multiple=True, type=click.Path(dir_okay=False), help="add or override a chain")
 @click.option("--rpc", "rpc_url", help="read holdings, allowances, rates and gas price from this node; estimate gas on a fork of it")
 @click.option("--allow-failing", is_flag=True, help="with --rpc: write a plan whose dry run fails (marked; show warns, validate exits 1)")
+@click.option("--execution", type=click.Choice(["sequential", "batch", "safe"]), default="sequential", show_default=True,
+              help="sequential: one transaction per step; batch: one EIP-7702 transaction; safe: one Safe execTransaction (needs --rpc)")
 def plan_cmd(recommendation: str, chain: str | None, wallet: str, output: str | None, fmt: Format | None, combine: bool,
              prices: str | None, gas_price_gwei: str | None, chain_configs: tuple[str, ...], rpc_url: str | None,
-             allow_failing: bool) -> None:
+             allow_failing: bool, execution: str) -> None:
     """Compile RECOMMENDATION (one, or a list) into plan file(s)."""
     from pathlib import Path
 
@@ -155,13 +157,20 @@ def plan_cmd(recommendation: str, chain: str | None, wallet: str, output: str | 
         market = read_market(rpc_url, chain_cfg, wallet, market)
     market = market.with_overrides(gas_price_gwei=_gas_price(gas_price_gwei))
     batches = [recs] if combine else [[r] for r in recs]
+    safe = None
+    if execution == "safe":
+        from mammon.compile.batching import read_safe_state
+
+        if not rpc_url:
+            raise InputError("--execution safe reads the Safe's nonce, owners and threshold from a node: pass --rpc URL", where="--execution safe")
+        safe = read_safe_state(rpc_url, checksum(wallet))
     plans = []
     for i, batch in enumerate(batches):
         try:
-            plans.append(compile_plan(batch, chain=chain_cfg, wallet=wallet, market=market, now=clock.now()))
+            plans.append(compile_plan(batch, chain=chain_cfg, wallet=wallet, market=market, now=clock.now(), execution=execution, safe=safe))
         except InputError as exc:
             raise _in_file(exc, recommendation, i if len(recs) > 1 and not combine else None) from None
-    if rpc_url:
+    if rpc_url and execution == "sequential":  # an atomic plan keeps the static estimate of its one transaction
         from mammon.compile.node_gas import estimate_on_node
 
         plans = [estimate_on_node(p, rpc_url, allow_failing=allow_failing) for p in plans]
@@ -342,6 +351,28 @@ def audit_verify(state_dir: str | None, records: tuple[str, ...]) -> None:
     directory = state.state_dir(state_dir)
     count = audit_log.verify(directory, [Path(r) for r in records])
     click.echo(f"ok: {count} entries, chain intact and anchored ({directory / 'audit.jsonl'})")
+
+
+@cli.group()
+def safe() -> None:
+    """Owner signatures for --execution safe plans."""
+
+
+@safe.command("sign")
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--keystore", type=click.Path(dir_okay=False), help="encrypted JSON keystore (else MAMMON_PRIVATE_KEY)")
+@click.option("--chain-config", type=click.Path(dir_okay=False))
+def safe_sign(plan: str, keystore: str | None, chain_config: str | None) -> None:
+    """Add this owner's signature of PLAN's safeTxHash to <plan>.safe-signatures.json (the key is never printed or written)."""
+    from mammon.run.keys import load_signer
+    from mammon.run.safe import sign, signatures_path, status_line
+
+    rv = validate_plan(plan, chain_config=chain_config, now=clock.now())
+    signer = load_signer(keystore)
+    path = signatures_path(plan)
+    sigs, added = sign(rv.plan, signer, path)
+    click.echo(f"{'signed' if added else 'already signed'}: {signer.address} -> {path}")
+    click.echo(status_line(rv.plan, sigs))
 
 
 @cli.group()
