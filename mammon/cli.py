@@ -163,7 +163,7 @@ def plan_cmd(recommendation: str, chain: str | None, wallet: str, output: str | 
 
         if not rpc_url:
             raise InputError("--execution safe reads the Safe's nonce, owners and threshold from a node: pass --rpc URL", where="--execution safe")
-        safe = read_safe_state(rpc_url, checksum(wallet))
+        safe = read_safe_state(rpc_url, wallet_address(wallet))
     plans = []
     for i, batch in enumerate(batches):
         try:
@@ -364,6 +364,8 @@ def safe() -> None:
 @click.option("--chain-config", type=click.Path(dir_okay=False))
 def safe_sign(plan: str, keystore: str | None, chain_config: str | None) -> None:
     """Add this owner's signature of PLAN's safeTxHash to <plan>.safe-signatures.json (the key is never printed or written)."""
+    from mammon import clock
+    from mammon.api import validate_plan
     from mammon.run.keys import load_signer
     from mammon.run.safe import sign, signatures_path, status_line
 
