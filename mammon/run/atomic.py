@@ -149,11 +149,12 @@ def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> Run
 
 
 def _finish(plan: Plan, rec: RunRecord, outcome: Outcome, runner: AtomicRunner, now: Callable[..., Any], progress: Callable[[str], None]) -> None:
+    """Per inner call: effects from the Transfer logs in its trace frame; for the whole transaction: those must add
+    up to the balance changes the chain shows (a call trace that misses a change fails the run rather than hide it)."""
     deltas = runner.inner_deltas(outcome.tx_hash, len(plan.steps)) if outcome.status == "ok" else None
-    whole: dict[tuple[str, str], int] = {}
-    for n, (step, srec) in enumerate(zip(plan.steps, rec.steps, strict=True)):
+    for n, srec in enumerate(rec.steps):
         srec.block, srec.finished_at = outcome.block, now()
-        srec.gas_used = outcome.gas_used if n == 0 else 0
+        srec.gas_used = outcome.gas_used if n == 0 else 0  # one transaction: its gas is reported once
         srec.fee_wei, srec.l1_fee_wei = (outcome.fee_wei, outcome.l1_fee_wei) if n == 0 else (None, None)
         if outcome.status != "ok":
             srec.status, srec.reason = "reverted", (outcome.revert_reason or "the batch reverted") + " (all or nothing: no call took effect)"
@@ -161,33 +162,22 @@ def _finish(plan: Plan, rec: RunRecord, outcome: Outcome, runner: AtomicRunner, 
             continue
         mine = deltas[n] if deltas is not None else {}
         srec.effects = [e.model_copy(update={"after": e.before + mine.get((e.account.lower(), e.token_address.lower()), 0)}) for e in srec.effects]
-        for e in srec.effects:
-            whole[(e.account.lower(), e.token_address.lower())] = whole.get((e.account.lower(), e.token_address.lower()), 0)
-        srec.status = "ok"
-        srec.reason = None if deltas is not None else "effects per call unavailable (the node has no call trace); see the whole-transaction check"
-    rec.status = "ok" if outcome.status == "ok" else "failed"
+        srec.status = "ok" if deltas is not None else "failed"
+        srec.reason = None if deltas is not None else "effects per call unavailable (the node gives no call trace with logs)"
     rec.finished_at = now()
-    if outcome.status == "ok":
-        # The whole transaction, from balances: the per-call log sums must add up to what the chain shows.
-        for step_rec in rec.steps:
-            for e in step_rec.effects:
-                key = (e.account.lower(), e.token_address.lower())
-                if key in whole:
-                    whole[key] += e.delta
-        firsts: dict[tuple[str, str], ActualEffect] = {}
-        for s in rec.steps:
-            for e in s.effects:
-                firsts.setdefault((e.account.lower(), e.token_address.lower()), e)
-        mismatch = []
-        for key, logged in whole.items():
-            e = firsts[key]
-            actual = runner.balance_of(e.token_address, e.account) - e.before
-            if abs(actual - logged) > 2:  # rebasing/scaled tokens (Aave aTokens) may round a wei per transfer
-                mismatch.append(f"{e.token} of {e.account}: calls' logs {logged}, balance change {actual}")
-        if mismatch:
-            rec.steps[-1].reason = "whole transaction: " + "; ".join(mismatch)
-            rec.status = "failed"
-            rec.steps[-1].status = "failed"
-        progress(f"ok    one transaction, {len(plan.steps)} calls, gas {outcome.gas_used:,}, block {outcome.block}")
-    else:
+    if outcome.status != "ok":
+        rec.status = "failed"
         progress(f"REVERTED the batch: {outcome.revert_reason or 'no reason'}; nothing took effect")
+        return
+    logged: dict[tuple[str, str], ActualEffect] = {}
+    for srec in rec.steps:
+        for e in srec.effects:
+            key = (e.account.lower(), e.token_address.lower())
+            first = logged.setdefault(key, e.model_copy(update={"after": e.before}))
+            logged[key] = first.model_copy(update={"after": first.after + e.delta})
+    mismatch = [f"{e.token} of {e.account}: the calls' logs say {e.delta}, the balance changed by {runner.balance_of(e.token_address, e.account) - e.before}"
+                for e in logged.values() if abs(runner.balance_of(e.token_address, e.account) - e.after) > 2]  # aTokens round a wei per transfer
+    if mismatch:
+        rec.steps[-1].status, rec.steps[-1].reason = "failed", "whole transaction: " + "; ".join(mismatch)
+    rec.status = "ok" if all(s.status == "ok" for s in rec.steps) else "failed"
+    progress(f"ok    one transaction, {len(plan.steps)} calls, gas {outcome.gas_used:,}, block {outcome.block}")

@@ -165,3 +165,62 @@ def test_tampered_inner_call_is_refused(mammon: Mammon, rpc_devnet: Any, env: An
     bad.write_text(dumps(tampered))
     line = mammon.refuses("show", bad)
     assert "inner call 2 differs from step deposit_approve in its calldata" in line
+
+
+# --- every example, in batch mode ------------------------------------------------------------------
+
+REFUSAL_RULES = ("reports a failed", "is only known within")  # Compound error codes; ranges wider than the slippage budget
+
+
+@pytest.mark.parametrize("example", sorted(p.stem for p in EXAMPLES_DIR.glob("*.yaml")))
+def test_every_example_applies_as_one_batch_or_is_refused_by_a_rule(example: str, rpc_devnet: Any, chain: Any, w3: Web3, key0: str,
+                                                                    tmp_path: Path) -> None:
+    from mammon import clock
+    from mammon.compile.compiler import compile_plan
+    from mammon.diff import diff, render_text
+    from mammon.errors import PlanError
+    from mammon.market import load_market
+    from mammon.market_rpc import read_market
+    from mammon.recommend import load_recommendations
+    from mammon.run.atomic import apply_atomic
+    from mammon.run.batch import BatchRunner
+    from mammon.run.engine import ApplyOptions
+
+    recs = load_recommendations(EXAMPLES_DIR / f"{example}.yaml")
+    market = read_market(rpc_devnet.rpc_url, chain, WALLET, load_market())
+    try:
+        plan = compile_plan(recs, chain=chain, wallet=WALLET, market=market, now=clock.now(), execution="batch")
+    except PlanError as exc:
+        assert any(rule in exc.message for rule in REFUSAL_RULES), exc.message
+        assert "refused for step " in exc.message
+        return
+    runner = BatchRunner.create(plan, rpc_url=rpc_devnet.rpc_url)
+    assert isinstance(runner, BatchRunner)
+    before, block = nonce(w3), w3.eth.block_number
+    (tmp_path / "state").mkdir()
+    record = apply_atomic(plan, runner, ApplyOptions(record_path=tmp_path / "run.json", state_dir=tmp_path / "state", chain=chain, now=clock.now))
+    result = diff(plan, record)
+    assert record.status == "ok" and result.ok, render_text(result)
+    assert w3.eth.block_number == block + 1 and nonce(w3) == before + 2  # one transaction (plus its own authorization)
+
+
+def test_crash_between_journal_and_broadcast_resends_the_same_bytes(mammon: Mammon, rpc_devnet: Any, w3: Web3, env: Any, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The journal holds the signed batch before it leaves: a rerun broadcasts those bytes, never a second transaction."""
+    from mammon.run.batch import BatchRunner
+
+    plan = plan_file(mammon, tmp_path, "aave-to-morpho", WALLET, "batch", rpc_devnet.rpc_url)
+    before = nonce(w3)
+
+    def crash(self: Any, signed: Any) -> None:
+        raise SystemExit(9)  # the process dies after the journal write, before the node saw anything
+
+    with monkeypatch.context() as m:
+        m.setattr(BatchRunner, "broadcast", crash)
+        apply(mammon, plan, "batch", rpc_devnet.rpc_url, tmp_path, code=9)
+    record = json.loads((tmp_path / "aave-to-morpho.batch.batch.run.json").read_text())
+    journaled = record["steps"][0]["tx_hash"]
+    assert record["steps"][0]["raw_tx"] and nonce(w3) == before  # signed and journaled, never sent
+    run = apply(mammon, plan, "batch", rpc_devnet.rpc_url, tmp_path)
+    assert "result: all effects within tolerance" in run.stdout
+    assert nonce(w3) == before + 2 and w3.eth.get_transaction(journaled)["hash"].hex().removeprefix("0x") == journaled.removeprefix("0x")
