@@ -361,18 +361,33 @@ def safe() -> None:
 @safe.command("sign")
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--keystore", type=click.Path(dir_okay=False), help="encrypted JSON keystore (else MAMMON_PRIVATE_KEY)")
+@click.option("--rpc-url", envvar="ETH_RPC_URL", help="try the Safe transaction on a fork of this node before signing (env ETH_RPC_URL)")
 @click.option("--chain-config", type=click.Path(dir_okay=False))
-def safe_sign(plan: str, keystore: str | None, chain_config: str | None) -> None:
-    """Add this owner's signature of PLAN's safeTxHash to <plan>.safe-signatures.json (the key is never printed or written)."""
+def safe_sign(plan: str, keystore: str | None, rpc_url: str | None, chain_config: str | None) -> None:
+    """Add this owner's signature of PLAN's safeTxHash to <plan>.safe-signatures.json (the key is never printed or written).
+
+    With a node (--rpc-url), the whole Safe transaction is first tried on an anvil fork of it (the owners'
+    approvals standing in for their signatures); a transaction that would revert is not signed.
+    """
     from mammon import clock
     from mammon.api import validate_plan
     from mammon.run.keys import load_signer
-    from mammon.run.safe import sign, signatures_path, status_line
+    from mammon.run.safe import check_owner, sign, signatures_path, status_line
 
     rv = validate_plan(plan, chain_config=chain_config, now=clock.now())
     signer = load_signer(keystore)
     path = signatures_path(plan)
+    check_owner(rv.plan, signer)
+    if rpc_url:
+        from mammon.errors import StalePlanError
+        from mammon.run.safe import trial_with_approvals
+
+        failure = trial_with_approvals(rv.plan, rpc_url)
+        if failure:
+            raise StalePlanError([failure], where="safe sign: preflight (the Safe transaction on a fork, before signing)")
     sigs, added = sign(rv.plan, signer, path)
+    if not rpc_url:
+        click.echo("note: not tried on a fork before signing (pass --rpc-url); apply tries it again before sending", err=True)
     click.echo(f"{'signed' if added else 'already signed'}: {signer.address} -> {path}")
     click.echo(status_line(rv.plan, sigs))
 

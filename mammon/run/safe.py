@@ -97,12 +97,17 @@ def _safe_tx(plan: Plan) -> SafeTx:
     return plan.batch.safe
 
 
-def sign(plan: Plan, signer: Signer, path: Path) -> tuple[Signatures, bool]:
-    """Add `signer`'s signature of the plan's safeTxHash to the file at `path`; (signatures, newly added)."""
+def check_owner(plan: Plan, signer: Signer) -> None:
     tx = _safe_tx(plan)
     if signer.address.lower() not in {o.lower() for o in tx.owners}:
         raise NotEnoughSignaturesError(f"the key is for {signer.address}, which is not an owner of Safe {tx.safe} "
                                        f"(owners: {', '.join(tx.owners)})", where="safe sign")
+
+
+def sign(plan: Plan, signer: Signer, path: Path) -> tuple[Signatures, bool]:
+    """Add `signer`'s signature of the plan's safeTxHash to the file at `path`; (signatures, newly added)."""
+    tx = _safe_tx(plan)
+    check_owner(plan, signer)
     sigs = Signatures.load(path, plan)
     if signer.address in sigs.by_owner:
         return sigs, False
@@ -118,6 +123,36 @@ def status_line(plan: Plan, sigs: Signatures) -> str:
     who = ", ".join(have) or "nobody"
     return (f"Safe {tx.safe} needs {tx.threshold} of {len(tx.owners)} owner signatures; it has {len(have)} (from {who})"
             + (f"; {missing} missing" if missing else "; ready to apply"))
+
+
+TRIAL_SENDER = "0x000000000000000000000000000000000000dEaD"  # pays gas on the fork; owns nothing
+
+
+def trial_with_approvals(plan: Plan, rpc_url: str) -> str | None:
+    """Before an owner signs: the Safe transaction on an anvil fork of `rpc_url`, the threshold's owners
+    approving the safeTxHash on chain (`approveHash`) in place of their signatures; the reason it fails, or None."""
+    from mammon.abi import function
+    from mammon.plan.batch import SAFE_ABI
+    from mammon.run.batch import _send_on_fork
+    from mammon.run.fork import GAS_TOPUP_WEI, Fork
+
+    tx = _safe_tx(plan)
+    assert plan.batch is not None
+    owners = sorted(tx.owners, key=lambda a: int(a, 16))[:tx.threshold]
+    approve = function(SAFE_ABI, "approveHash").encode({"hashToApprove": bytes.fromhex(tx.safe_tx_hash[2:])})
+    with Fork(rpc_url) as fork:
+        for owner in owners:
+            fork.impersonate(owner)
+            fork.ensure_eth(owner, GAS_TOPUP_WEI)
+            failure = _send_on_fork(fork, owner, tx.safe, approve, 100_000)
+            if failure:
+                return f"approveHash by {owner}: {failure}"
+        # pre-validated signatures: r = the owner, s = 0, v = 1, valid only through the approval of this very hash
+        # (sent by a non-owner: from an owner, v = 1 would pass for whatever hash the Safe computes at its current nonce)
+        signatures = b"".join(bytes(12) + bytes.fromhex(o[2:]) + bytes(32) + b"\x01" for o in owners)
+        fork.impersonate(TRIAL_SENDER)
+        fork.ensure_eth(TRIAL_SENDER, GAS_TOPUP_WEI)
+        return _send_on_fork(fork, TRIAL_SENDER, tx.safe, exec_transaction_data(tx, signatures), plan.batch.gas.estimate)
 
 
 class SafeRunner(AtomicRunner):

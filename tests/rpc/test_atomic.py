@@ -128,7 +128,8 @@ def test_safe_plan_signed_by_two_owners_executes_once(mammon: Mammon, rpc_devnet
                           env={"MAMMON_PRIVATE_KEY": KEY0})
     assert f"it has 1 (from {Account.from_key(OWNER_KEYS[3]).address}); 1 missing" in line
     assert nonce(w3) == payer_before  # nothing sent
-    assert "ready to apply" in mammon("safe", "sign", plan, env={"MAMMON_PRIVATE_KEY": OWNER_KEYS[2]}).stdout
+    signed = mammon("safe", "sign", plan, "--rpc-url", rpc_devnet.rpc_url, env={"MAMMON_PRIVATE_KEY": OWNER_KEYS[2]})
+    assert "ready to apply" in signed.stdout and "not tried on a fork" not in signed.stderr
     run = apply(mammon, plan, "safe", rpc_devnet.rpc_url, tmp_path)
     assert "result: all effects within tolerance" in run.stdout
     assert nonce(w3) == payer_before + 1
@@ -140,13 +141,19 @@ def test_safe_nonce_moved_is_refused(mammon: Mammon, rpc_devnet: Any, w3: Web3, 
     info = rpc_devnet.deployment.batching["safes"]["one_of_one"]
     plan = plan_file(mammon, tmp_path, "morpho-to-wallet", info["address"], "safe", rpc_devnet.rpc_url)
     mammon("safe", "sign", plan, env={"MAMMON_PRIVATE_KEY": NOT_OWNER})  # account 1 owns the 1-of-1
+    # signing again after the nonce moved: the fork preflight refuses, nothing is signed
+    other = plan_file(mammon, tmp_path, "morpho-to-aave", info["address"], "safe", rpc_devnet.rpc_url)
     # the Safe's slot 5 is its nonce (Safe 1.4.1 storage layout): someone executed another transaction meanwhile
     w3.provider.make_request("anvil_setStorageAt", [info["address"], "0x5", "0x" + "00" * 31 + "01"])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # in a block, as a real execTransaction would be
     before = nonce(w3)
     line = mammon.refuses("apply", plan, "--runner", "safe", "--rpc-url", rpc_devnet.rpc_url, "--yes", "--state-dir", tmp_path / "s",
                           env={"MAMMON_PRIVATE_KEY": KEY0})
     assert "plan is stale" in line and "Safe nonce: plan assumes == 0" in line
     assert nonce(w3) == before
+    line = mammon.refuses("safe", "sign", other, "--rpc-url", rpc_devnet.rpc_url, env={"MAMMON_PRIVATE_KEY": NOT_OWNER})
+    assert line.startswith("safe sign: preflight") and "reverts" in line
+    assert not (tmp_path / "morpho-to-aave.safe.safe-signatures.json").exists()
 
 
 def test_tampered_inner_call_is_refused(mammon: Mammon, rpc_devnet: Any, env: Any, tmp_path: Path) -> None:
