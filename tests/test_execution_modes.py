@@ -31,6 +31,7 @@ def test_batch_fixes_a_swap_output_at_its_lower_bound_and_says_what_stays(mammon
     assert [(c.to, c.data) for c in inner] == [(s.call.to, s.call.data) for s in plan.steps]
     shown = mammon("show", out).stdout
     assert "Execution batch: ONE type-4 transaction" in shown and "Fixed     step deposit uses 2,965.550931 USDC" in shown
+    assert "> **Fixed**: step deposit uses 2,965.550931 USDC" in mammon("show", out, "--format", "markdown").stdout
 
 
 def test_compound_error_code_step_refuses_batch(mammon: Mammon, tmp_path: Path) -> None:

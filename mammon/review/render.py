@@ -145,7 +145,7 @@ def _batch_lines(rv: Review) -> list[str]:
                  f"{', '.join(t.owners)}) DELEGATECALLing MultiSendCallOnly {t.to} with the {n} calls above (decoded from its bytes, same order); "
                  "all or nothing",
                  f"safeTxHash {t.safe_tx_hash} (EIP-712, what each owner signs with `mammon safe sign`)"]
-    lines.append(f"          gas for the one transaction {b.gas.estimate:,} ({b.gas.source})")
+    lines.append(f"Gas       for the one transaction {b.gas.estimate:,} ({b.gas.source})")
     lines += [f"Fixed     {left}" for left in b.left_behind] or ["Fixed     every amount is exact at plan time: nothing stays behind"]
     return lines
 
@@ -189,6 +189,7 @@ def markdown(rv: Review) -> str:
     for s, _ in rv.steps:
         lines += [f"- `{s.id}`: {_effect(e)}" for e in s.effects]
     lines += ["", f"**Totals**: {_totals(rv)}", ""]
+    lines += [f"> **{line.split(maxsplit=1)[0]}**: {line.split(maxsplit=1)[1]}" for line in _batch_lines(rv)]
     lines += [f"> **Note**: {n}" for n in rv.plan.notes]
     lines += [f"> **Warning**: {w}" for w in rv.warnings] or ["No warnings."]
     return "\n".join(printable(line) for line in lines) + "\n"
