@@ -20,9 +20,11 @@ from mammon.chains import ChainConfig
 from mammon.errors import InputError, MammonError, StalePlanError, WrongChainError
 from mammon.plan.model import Plan
 from mammon.review import review
-from mammon.run import audit, record as journal, state
+from mammon.run import record as journal, state
 from mammon.run.base import Outcome, Signed
-from mammon.run.engine import ApplyOptions, _existing, _new_record, _registry_chain, _watched, check_preconditions
+from mammon.review import check_expiry
+from mammon.run.engine import (ApplyOptions, _existing, _log, _new_record, _refuse_replay, _registry_chain, _watched,
+                               check_preconditions, on_the_wire)
 from mammon.run.policy import enforce
 from mammon.run.record import ActualEffect, RunRecord
 from mammon.run.rpc import RpcRunner
@@ -96,56 +98,77 @@ def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> Run
     """Run an atomic plan through `runner` (one transaction), journaling to options.record_path."""
     opts, now = options, options.now
     chain: ChainConfig | None = opts.chain or _registry_chain(plan)
-    review(plan, chain=chain, now=now())
+    review(plan, chain=chain, now=now(), allow_expired=True)  # expiry guards a new send only: checked below
     if plan.batch is None or plan.batch.mode != runner.mode:
         raise InputError(f"the plan's execution is {plan.execution or 'sequential'}; the {runner.name} runner applies only "
                          f"--execution {runner.mode} plans", where="--runner")
     if runner.chain_id() != plan.chain.id:
         raise WrongChainError(f"the {runner.name} runner is on chain {runner.chain_id()}, the plan is for {plan.chain.name} ({plan.chain.id})",
                               where="plan: chain.id")
-    runner.sender_check(plan)
-    directory = opts.state_dir
-    with state.wallet_lock(directory, plan.wallet):
+    with state.wallet_lock(opts.state_dir, plan.wallet, plan.chain.id):
         rec = _existing(plan, opts.record_path, runner.name)
-        sent = rec.steps[0] if rec is not None and rec.steps and rec.steps[0].tx_hash else None
-        if sent is None:
+        if not on_the_wire(rec):
+            runner.sender_check(plan)
+            check_expiry(plan, now())
+            replay = _refuse_replay(plan, opts)
             check_preconditions(plan, runner)
-            enforce(opts.policy, plan, chain, directory, now())
+            enforce(opts.policy, plan, chain, opts.state_dir, now())
             failure = runner.trial(plan)
             if failure:
                 raise StalePlanError([failure], where="preflight (the whole transaction, tried on a fork of the node before signing)")
-            signed = runner.sign_batch(plan)
             opts.before_send()
             rec = _new_record(plan, runner, now())
+            if replay:
+                rec.allow_replay = True
+                _log(rec, opts, "replay_allowed", **replay)
+            _log(rec, opts, "apply_started", runner=runner.name, simulated=False, chain=plan.chain.id, wallet=plan.wallet,
+                 record=str(opts.record_path.resolve()))
             watched = {(a.lower(), ta.lower()): (a, t, ta, d) for s in plan.steps for a, t, ta, d in _watched(s)}
             before = {k: runner.balance_of(v[2], v[0]) for k, v in watched.items()}
-            for n, srec in enumerate(rec.steps):
-                step = plan.steps[n]
-                srec.status, srec.tx_hash, srec.started_at = "sent", signed.tx_hash, now()
+            signed = runner.sign_batch(plan)
+            for step, srec in zip(plan.steps, rec.steps, strict=True):
+                srec.status, srec.tx_hash, srec.nonce, srec.started_at = "sent", signed.tx_hash, signed.nonce, now()
                 srec.to, srec.data = step.call.to, step.call.data
                 srec.effects = [ActualEffect(account=a, token=t, token_address=ta, decimals=d, before=before[(a.lower(), ta.lower())], after=0)
                                 for a, t, ta, d in _watched(step)]
             rec.steps[0].raw_tx = signed.raw_tx
             rec.status = "running"
+            _log(rec, opts, "step_sent", step=plan.steps[0].id, tx=signed.tx_hash, nonce=signed.nonce, simulated=False,
+                 batch=[s.id for s in plan.steps])
             journal.write(rec, opts.record_path)  # write-ahead: the signed batch is durable before it leaves
-            audit.append(directory, "apply_started", now(), plan=plan.content_hash, runner=runner.name)
-            audit.append(directory, "step_sent", now(), plan=plan.content_hash, step="batch", tx=signed.tx_hash)
             opts.progress(f"send  the whole plan as one transaction ({runner.mode}, {len(plan.steps)} calls): {signed.tx_hash[:12]}…")
             runner.broadcast(signed)
             outcome = runner.wait(signed.tx_hash)
         else:
             assert rec is not None
-            outcome_or_none = runner.lookup(sent.tx_hash or "")
-            if outcome_or_none is None:
+            sent = rec.steps[0]
+            _log(rec, opts, "apply_resumed", runner=runner.name, simulated=False, chain=plan.chain.id, wallet=plan.wallet,
+                 record=str(opts.record_path.resolve()))
+            found = runner.lookup(sent.tx_hash or "")
+            if found is None:
                 opts.progress(f"resend the journaled transaction {sent.tx_hash}: the node never saw it (same signed bytes)")
-                runner.broadcast(Signed(tx_hash=sent.tx_hash or "", raw_tx=sent.raw_tx))
-                outcome_or_none = runner.wait(sent.tx_hash or "")
-            outcome = outcome_or_none
-            audit.append(directory, "apply_resumed", now(), plan=plan.content_hash, runner=runner.name)
+                runner.broadcast(Signed(tx_hash=sent.tx_hash or "", raw_tx=sent.raw_tx, nonce=sent.nonce))
+                found = runner.wait(sent.tx_hash or "")
+            outcome = found
         _finish(plan, rec, outcome, runner, opts.now, opts.progress)
+        # One record for the transaction's outcome and what it spent (the audit log counts spends once per tx).
+        _log(rec, opts, "step_done", step=plan.steps[0].id, status=rec.status, tx=outcome.tx_hash, simulated=False, spent=_spent(plan, rec))
+        _log(rec, opts, "apply_finished", status=rec.status)
         journal.write(rec, opts.record_path)
-        audit.append(directory, "apply_finished", now(), plan=plan.content_hash, status=rec.status)
         return rec
+
+
+def _spent(plan: Plan, rec: RunRecord) -> dict[str, str]:
+    """The wallet's outflow of each pulled token over the whole batch (base units as strings)."""
+    spent: dict[str, int] = {}
+    for step, srec in zip(plan.steps, rec.steps, strict=True):
+        if srec.status != "ok":
+            continue
+        for pull in step.pulls:
+            amount = -sum(e.delta for e in srec.effects if e.account.lower() == rec.wallet.lower() and e.token_address.lower() == pull.token_address.lower())
+            if amount > 0:
+                spent[pull.token] = spent.get(pull.token, 0) + amount
+    return {k: str(v) for k, v in spent.items()}
 
 
 def _finish(plan: Plan, rec: RunRecord, outcome: Outcome, runner: AtomicRunner, now: Callable[..., Any], progress: Callable[[str], None]) -> None:

@@ -77,8 +77,10 @@ class BatchRunner(AtomicRunner):
         tx = self._transaction(plan)
         assert self._signer is not None
         tx_hash, raw = self._signer.sign_transaction({**tx, "type": 4 if "authorizationList" in tx else 2})
-        self._next_nonce = tx["nonce"] + 1
-        return Signed(tx_hash=tx_hash, raw_tx=raw)
+        self._nonces[tx_hash], self._raw[tx_hash] = tx["nonce"], raw
+        # the wallet's own authorization (signed for nonce + 1) bumps its nonce once more
+        self._next_nonce = tx["nonce"] + (2 if "authorizationList" in tx else 1)
+        return Signed(tx_hash=tx_hash, raw_tx=raw, nonce=tx["nonce"])
 
     def trial(self, plan: Plan) -> str | None:
         """On a fork: the wallet's code set to the delegation designator, then wallet -> wallet executeBatch."""

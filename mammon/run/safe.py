@@ -196,8 +196,9 @@ class SafeRunner(AtomicRunner):
         raw_tx = {"type": 2, "chainId": self.node.chain_id, "nonce": nonce, "to": tx.safe, "value": 0, "data": data,
                   "gas": with_margin(plan.batch.gas.estimate), "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
         tx_hash, raw = self._signer.sign_transaction(raw_tx)
+        self._nonces[tx_hash], self._raw[tx_hash] = nonce, raw
         self._next_nonce = nonce + 1
-        return Signed(tx_hash=tx_hash, raw_tx=raw)
+        return Signed(tx_hash=tx_hash, raw_tx=raw, nonce=nonce)
 
     def trial(self, plan: Plan) -> str | None:
         """On a fork: execTransaction with the owners' real signatures, sent by the gas payer."""

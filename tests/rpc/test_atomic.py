@@ -70,6 +70,10 @@ def test_batch_applies_a_five_step_cross_token_plan_in_one_transaction(mammon: M
     # a rerun finds the journaled transaction: nothing is signed or sent again
     again = apply(mammon, plan, "batch", rpc_devnet.rpc_url, tmp_path)
     assert "result: all effects within tolerance" in again.stdout and nonce(w3) == before + 2
+    # another run record for the same plan: the audit log knows it was applied, so it is refused
+    line = mammon.refuses("apply", plan, "--runner", "batch", "--rpc-url", rpc_devnet.rpc_url, "--yes", "--state-dir", tmp_path / "state",
+                          "-o", tmp_path / "other.run.json", env={"MAMMON_PRIVATE_KEY": KEY0})
+    assert "was already applied" in line and nonce(w3) == before + 2
 
 
 def test_wallet_delegated_elsewhere_is_refused(mammon: Mammon, rpc_devnet: Any, w3: Web3, env: Any, tmp_path: Path) -> None:
