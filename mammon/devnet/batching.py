@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any
 from eth_utils import keccak, to_checksum_address
 from web3.logs import DISCARD
 
+from web3.types import RPCEndpoint
+
+from mammon.devnet.anvil import BLOCK_INTERVAL_SECONDS
 from mammon.devnet.artifacts import Artifact, node_modules_dir
 from mammon.errors import DevnetError
 
@@ -97,7 +100,20 @@ def create_safe(chain: Chain, safe: dict[str, str], owners: Sequence[str], thres
 
 
 def deploy_batching(chain: Chain, fund: Callable[[str], None]) -> dict[str, Any]:
-    """Everything batching needs, funded Safes included; `fund(address)` gives an address the default portfolio."""
+    """Everything batching needs, funded Safes included; `fund(address)` gives an address the default portfolio.
+
+    Its blocks share one timestamp (the block interval is 0 meanwhile, then 12 s again): the chain's clock,
+    and so the interest Aave's borrowers accrue by the time a test runs, is the same as without them.
+    """
+    provider = chain.w3.provider
+    provider.make_request(RPCEndpoint("anvil_setBlockTimestampInterval"), [0])
+    try:
+        return _deploy_batching(chain, fund)
+    finally:
+        provider.make_request(RPCEndpoint("anvil_setBlockTimestampInterval"), [BLOCK_INTERVAL_SECONDS])
+
+
+def _deploy_batching(chain: Chain, fund: Callable[[str], None]) -> dict[str, Any]:
     safe = deploy_safe(chain)
     safes: dict[str, dict[str, Any]] = {}
     for salt, (name, (indexes, threshold)) in enumerate(SAFES.items()):
