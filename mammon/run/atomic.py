@@ -37,6 +37,9 @@ class AtomicRunner(RpcRunner):
 
     mode: str = ""
 
+    def start_preflight_fork(self) -> None:
+        """No early fork: `trial` forks the chain itself, to set the delegation or the owners' approvals first."""
+
     @abstractmethod
     def sign_batch(self, plan: Plan) -> Signed:
         """Check what the mode needs (delegation / signatures) and sign the one transaction; nothing is sent."""

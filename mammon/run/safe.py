@@ -164,6 +164,7 @@ class SafeRunner(AtomicRunner):
     def create(cls, plan: Plan, *, signatures: str | None = None, **options: Any) -> Runner:
         base = RpcRunner.create(plan, **{k: v for k, v in options.items() if k != "fork_url"})
         assert isinstance(base, RpcRunner)
+        base.close()  # only its node and signer are reused
         runner = cls(plan, base.node, base._signer, confirmations=base.confirmations, receipt_timeout=base.receipt_timeout)
         runner.signatures = Path(signatures) if signatures else None
         return runner
