@@ -35,7 +35,7 @@ class BatchRunner(AtomicRunner):
     def create(cls, plan: Plan, **options: Any) -> Runner:
         base = RpcRunner.create(plan, **{k: v for k, v in options.items() if k != "fork_url"})
         assert isinstance(base, RpcRunner)
-        base.close()  # only its node and signer are reused
+        base._discard_early_fork()  # only its node and signer are reused (closing it would close the node)
         return cls(plan, base.node, base._signer, confirmations=base.confirmations, receipt_timeout=base.receipt_timeout)
 
     def delegation(self, wallet: str) -> str | None:

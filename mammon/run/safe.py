@@ -164,7 +164,7 @@ class SafeRunner(AtomicRunner):
     def create(cls, plan: Plan, *, signatures: str | None = None, **options: Any) -> Runner:
         base = RpcRunner.create(plan, **{k: v for k, v in options.items() if k != "fork_url"})
         assert isinstance(base, RpcRunner)
-        base.close()  # only its node and signer are reused
+        base._discard_early_fork()  # only its node and signer are reused (closing it would close the node)
         runner = cls(plan, base.node, base._signer, confirmations=base.confirmations, receipt_timeout=base.receipt_timeout)
         runner.signatures = Path(signatures) if signatures else None
         return runner
