@@ -49,7 +49,7 @@ def test_show_text(mammon: Mammon, plan_file: Path) -> None:
     assert "valid     until 2026-01-01 00:10:00 UTC (10 min 0 s left)" in out
     for expected in ("redeemUnderlying", "redeemAmount 1,000.00 USDC", "Moonwell mUSDC 0xEdc8…6c22", "140,000 static",
                      "value 1,000.00 USDC", "Aave V3 Pool 0xA238…d1c5", "withdraw, deposit_approve",
-                     "amount = ${withdraw.amount_out}: expected 1,000.00 USDC", "gas 325,000", "Warnings  none"):
+                     "amount = ${withdraw.amount_out}: expected 1,000.00 USDC", "gas 336,000", "Warnings  none"):
         assert expected in out
     order = [out.index(f"{n}. {step}:") for n, step in enumerate(("withdraw", "deposit_approve", "deposit"), start=1)]
     assert order == sorted(order), "steps in execution order"

@@ -119,6 +119,8 @@ def text(rv: Review, width: int = 200) -> str:
         op = {"gte": ">=", "eq": "==", "lte": "<="}[pre.op]
         say(f"   {pre.kind:<9} {pre.token} {op} {format_amount(pre.value, pre.decimals, pre.token)}: {pre.description}")
     say(f"Totals    {_totals(rv)}")
+    for line in _batch_lines(rv):
+        say(line)
     for note in rv.plan.notes:
         say(f"Note      {note}")
     if rv.warnings:
@@ -127,6 +129,28 @@ def text(rv: Review, width: int = 200) -> str:
     else:
         say("Warnings  none")
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
+
+
+def _batch_lines(rv: Review) -> list[str]:
+    """An atomic plan: the one transaction that carries the steps above (decoded and compared by review)."""
+    b = rv.plan.batch
+    if b is None:
+        return []
+    n = len(rv.steps)
+    if b.mode == "batch":
+        lines = [f"Execution batch: ONE type-4 transaction {rv.plan.wallet} -> itself, executeBatch of the {n} calls above "
+                 f"(decoded from its bytes, same order); the wallet's code is delegated (EIP-7702) to Simple7702Account {b.delegate} "
+                 "(authorization signed at apply only if not already delegated there); all or nothing"]
+    else:
+        assert b.safe is not None
+        t = b.safe
+        lines = [f"Execution safe: ONE execTransaction of Safe {t.safe} (nonce {t.nonce}, {t.threshold} of {len(t.owners)} owners: "
+                 f"{', '.join(t.owners)}) DELEGATECALLing MultiSendCallOnly {t.to} with the {n} calls above (decoded from its bytes, same order); "
+                 "all or nothing",
+                 f"safeTxHash {t.safe_tx_hash} (EIP-712, what each owner signs with `mammon safe sign`)"]
+    lines.append(f"Gas       for the one transaction {b.gas.estimate:,} ({b.gas.source})")
+    lines += [f"Fixed     {left}" for left in b.left_behind] or ["Fixed     every amount is exact at plan time: nothing stays behind"]
+    return lines
 
 
 def _arg_display(decoded: Decoded, name: str) -> str:
@@ -150,6 +174,7 @@ def as_dict(rv: Review) -> dict[str, Any]:
         "totals": p.totals.model_dump(mode="json"),
         "notes": p.notes,
         "warnings": rv.warnings,
+        **({"execution": p.execution, "batch": p.batch.model_dump(mode="json", exclude_none=True)} if p.batch else {}),
     }
 
 
@@ -167,6 +192,7 @@ def markdown(rv: Review) -> str:
     for s, _ in rv.steps:
         lines += [f"- `{s.id}`: {_effect(e)}" for e in s.effects]
     lines += ["", f"**Totals**: {_totals(rv)}", ""]
+    lines += [f"> **{line.split(maxsplit=1)[0]}**: {line.split(maxsplit=1)[1]}" for line in _batch_lines(rv)]
     lines += [f"> **Note**: {n}" for n in rv.plan.notes]
     lines += [f"> **Warning**: {w}" for w in rv.warnings] or ["No warnings."]
     return "\n".join(printable(line) for line in lines) + "\n"

@@ -22,6 +22,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import Hash32
 
 from mammon.errors import InputError
 from mammon.files import loads_json, read_text
@@ -47,6 +48,15 @@ class Signer:
         """(tx hash, raw signed tx), both 0x-hex."""
         signed = self._account.sign_transaction(tx)
         return "0x" + bytes(signed.hash).hex(), "0x" + bytes(signed.raw_transaction).hex()
+
+    def sign_authorization(self, authorization: dict[str, Any]) -> Any:
+        """An EIP-7702 authorization (chainId, address, nonce) signed by this key."""
+        return self._account.sign_authorization(authorization)
+
+    def sign_hash(self, digest: bytes) -> bytes:
+        """65 bytes r || s || v (v = 27/28) over a 32-byte hash, e.g. a Safe's EIP-712 safeTxHash."""
+        signed = self._account.unsafe_sign_hash(Hash32(digest))
+        return signed.r.to_bytes(32, "big") + signed.s.to_bytes(32, "big") + bytes([signed.v])
 
     def __repr__(self) -> str:
         return f"Signer({self.address})"
