@@ -12,8 +12,10 @@ state, as `mammon plan --rpc` does) and each repetition, side by side in one run
 * sim     — the simulator's gas for the same plan, its world being the devnet's holdings (when
             `mammon.run.sim` is installed).
 
-Repetition k first mines 40·k empty blocks (8 min of interest accrual each), so the samples are
-different states, not the same one replayed; the chain is reverted after each plan. Figures are
+The devnet's Aave market has borrowers, so its reserves pay interest and every interaction updates the
+indexes (as on a live market). Repetition k first mines 40·k empty blocks (8 min of interest accrual
+each), so the samples are different states, not the same one replayed; the chain is reverted after each
+plan. Examples include plans/examples/devnet/ (the plain OpenZeppelin ERC-4626 vaults). Figures are
 medians over all samples of a (venue, action); error = (estimate − actual) / actual, so a positive
 error over-estimates. Prints a Markdown table (for the README).
 """
@@ -71,7 +73,9 @@ def measure(reps: int, cache_dir: Path, progress: Any = print) -> tuple[dict[tup
 
     samples: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     meta: dict[str, Any] = {"plans": 0, "steps": 0, "sim_failures": [], "reps": reps}
-    recs = [(p.stem, i, r) for p in sorted((ROOT / "plans" / "examples").glob("*.yaml")) for i, r in enumerate(load_recommendations(p))]
+    examples = ROOT / "plans" / "examples"
+    files = sorted(examples.glob("*.yaml")) + sorted((examples / "devnet").glob("*.yaml"))  # devnet/: the plain ERC-4626 vaults
+    recs = [(p.stem, i, r) for p in files for i, r in enumerate(load_recommendations(p))]
     t0 = time.perf_counter()
     with devnet.running(cache_dir) as info, tempfile.TemporaryDirectory() as tmp:
         chain = load_chain_file(info.chain_config)
@@ -121,8 +125,8 @@ def measure(reps: int, cache_dir: Path, progress: Any = print) -> tuple[dict[tup
 
 
 def table(samples: dict[tuple[str, str], dict[str, list[int]]], meta: dict[str, Any]) -> str:
-    head = "| venue | action | samples | static | node | actual | static error | node error |"
-    sep = "|---|---|--:|--:|--:|--:|--:|--:|"
+    head = "| venue | action | samples | static | node | actual | actual min–max | static error | node error |"
+    sep = "|---|---|--:|--:|--:|--:|--:|--:|--:|"
     if meta["sim"]:
         head += " sim | sim error |"
         sep += "--:|--:|"
@@ -130,7 +134,9 @@ def table(samples: dict[tuple[str, str], dict[str, list[int]]], meta: dict[str, 
     for (venue, kind), b in sorted(samples.items()):
         actual = _median(b["actual"])
         static, node = _median(b["static"]), _median(b["node"])
-        row = f"| {venue} | {kind} | {len(b['actual'])} | {_fmt(static)} | {_fmt(node)} | {_fmt(actual)} | {_err(static, actual)} | {_err(node, actual)} |"
+        spread = f"{min(b['actual']):,}–{max(b['actual']):,}" if b["actual"] else "n/a"
+        row = (f"| {venue} | {kind} | {len(b['actual'])} | {_fmt(static)} | {_fmt(node)} | {_fmt(actual)} | {spread} | "
+               f"{_err(static, actual)} | {_err(node, actual)} |")
         if meta["sim"]:
             sim = _median(b["sim"])
             row += f" {_fmt(sim)} | {_err(sim, actual)} |"

@@ -5,6 +5,8 @@ Data flows one way, one package per stage:
     recommend (Recommendation) -> compile (compile_plan) -> plan (Plan, load_plan/dump_plan)
     -> review (review, render) -> run (apply_plan, runners) -> diff (diff_run)
 
+`Rebalancer` runs all of it for one recommendation (compile, save the plan file, review, apply, diff).
+
 The names below are imported on first use (PEP 562 module `__getattr__`), so `import mammon.cli` and
 `mammon --help` do not pay for pydantic models, ABIs and the compiler.
 """
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from mammon.errors import MammonError
     from mammon.market import Market, load_market
     from mammon.plan.model import Plan, Step
+    from mammon.rebalance import RebalanceResult, Rebalancer
     from mammon.recommend import Recommendation, load_recommendations
     from mammon.review import Review, review
 
@@ -29,6 +32,8 @@ _EXPORTS = {
     "MammonError": "mammon.errors",
     "Market": "mammon.market",
     "Plan": "mammon.plan.model",
+    "RebalanceResult": "mammon.rebalance",
+    "Rebalancer": "mammon.rebalance",
     "Recommendation": "mammon.recommend",
     "Review": "mammon.review",
     "Step": "mammon.plan.model",

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from mammon import clock
 from mammon.chains import ChainConfig, load_chain_file
-from mammon.plan.model import Plan
+from mammon.plan.model import FORMAT_VERSION, Plan
 from mammon.plan.planfile import dump as dump_plan
 from mammon.plan.planfile import dumps as dumps_plan
 from mammon.plan.planfile import load as load_plan
 from mammon.review import Review, review
 
 if TYPE_CHECKING:
+    from mammon.compile.batching import SafeState
     from mammon.market import Market
     from mammon.recommend import Recommendation
 
@@ -35,15 +36,19 @@ def compile_plan(
     market: Market | None = None,
     now: datetime | None = None,
     chain_configs: Sequence[str] = (),
+    execution: str = "sequential",
+    safe: SafeState | None = None,
 ) -> Plan:
     """Compile one recommendation, or several into one combined plan, into a sealed plan.
 
-    The compiler (recipes, venues, Jinja2) is imported here, on first use: loading, validating and
-    showing plans do not need it.
+    `execution` batch or safe compiles one atomic transaction (`mammon.compile.batching`; safe needs the
+    Safe's state in `safe`). The compiler (recipes, venues, Jinja2) is imported here, on first use:
+    loading, validating and showing plans do not need it.
     """
     from mammon.compile.compiler import compile_plan as compile_
 
-    return compile_(recommendations, chain=chain, wallet=wallet, market=market, now=now, chain_configs=chain_configs)
+    return compile_(recommendations, chain=chain, wallet=wallet, market=market, now=now, chain_configs=chain_configs,
+                    execution=execution, safe=safe)
 
 
 def validate_plan(path: str | Path, *, chain_config: str | Path | None = None, now: datetime | None = None,
@@ -69,8 +74,9 @@ def validate_plan(path: str | Path, *, chain_config: str | Path | None = None, n
 
 def plan_schema() -> dict[str, Any]:
     schema = Plan.model_json_schema(mode="serialization")
-    schema["$id"] = "https://mammon.invalid/schema/plan-1.json"
-    schema["title"] = "mammon plan (format 1.x)"
+    major = FORMAT_VERSION.split(".")[0]
+    schema["$id"] = f"https://mammon.invalid/schema/plan-{major}.json"
+    schema["title"] = f"mammon plan (format {major}.x)"
     return schema
 
 

@@ -127,9 +127,11 @@ def _in_file(exc: InputError, path: str, item: int | None) -> InputError:
 @click.option("--chain-config", "chain_configs", multiple=True, type=click.Path(dir_okay=False), help="add or override a chain")
 @click.option("--rpc", "rpc_url", help="read holdings, allowances, rates and gas price from this node; estimate gas on a fork of it")
 @click.option("--allow-failing", is_flag=True, help="with --rpc: write a plan whose dry run fails (marked; show warns, validate exits 1)")
+@click.option("--execution", type=click.Choice(["sequential", "batch", "safe"]), default="sequential", show_default=True,
+              help="sequential: one transaction per step; batch: one EIP-7702 transaction; safe: one Safe execTransaction (needs --rpc)")
 def plan_cmd(recommendation: str, chain: str | None, wallet: str, output: str | None, fmt: Format | None, combine: bool,
              prices: str | None, gas_price_gwei: str | None, chain_configs: tuple[str, ...], rpc_url: str | None,
-             allow_failing: bool) -> None:
+             allow_failing: bool, execution: str) -> None:
     """Compile RECOMMENDATION (one, or a list) into plan file(s)."""
     from pathlib import Path
 
@@ -155,13 +157,20 @@ def plan_cmd(recommendation: str, chain: str | None, wallet: str, output: str | 
         market = read_market(rpc_url, chain_cfg, wallet, market)
     market = market.with_overrides(gas_price_gwei=_gas_price(gas_price_gwei))
     batches = [recs] if combine else [[r] for r in recs]
+    safe = None
+    if execution == "safe":
+        from mammon.compile.batching import read_safe_state
+
+        if not rpc_url:
+            raise InputError("--execution safe reads the Safe's nonce, owners and threshold from a node: pass --rpc URL", where="--execution safe")
+        safe = read_safe_state(rpc_url, wallet_address(wallet))
     plans = []
     for i, batch in enumerate(batches):
         try:
-            plans.append(compile_plan(batch, chain=chain_cfg, wallet=wallet, market=market, now=clock.now()))
+            plans.append(compile_plan(batch, chain=chain_cfg, wallet=wallet, market=market, now=clock.now(), execution=execution, safe=safe))
         except InputError as exc:
             raise _in_file(exc, recommendation, i if len(recs) > 1 and not combine else None) from None
-    if rpc_url:
+    if rpc_url and execution == "sequential":  # an atomic plan keeps the static estimate of its one transaction
         from mammon.compile.node_gas import estimate_on_node
 
         plans = [estimate_on_node(p, rpc_url, allow_failing=allow_failing) for p in plans]
@@ -191,17 +200,47 @@ def show(plan: str, fmt: str, chain_config: str | None) -> None:
 @cli.command()
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--chain-config", type=click.Path(dir_okay=False))
-def validate(plan: str, chain_config: str | None) -> None:
-    """Check PLAN (schema, hash, step graph, calldata vs view and what it implies, expiry, recompile); exit 0, 1 if a step failed its dry run, or 2."""
+@click.option("--export", "exports", multiple=True, type=click.Path(dir_okay=False), help="also check this export of PLAN (same calls, same order)")
+def validate(plan: str, chain_config: str | None, exports: tuple[str, ...]) -> None:
+    """Check PLAN (schema, hash, step graph, calldata vs view and what it implies, expiry, recompile) and any --export of it; exit 0, 1 if a step failed its dry run, or 2."""
     from mammon import clock
     from mammon.api import validate_plan
 
     rv = validate_plan(plan, chain_config=chain_config, now=clock.now())
+    if exports:
+        from mammon.export import verify_export
+
+        checked = [(path, verify_export(rv, path, plan_where=plan)) for path in exports]
     click.echo(f"ok: {plan} is valid ({len(rv.steps)} steps, {rv.plan.content_hash[:19]}…, valid until {rv.plan.valid_until:%Y-%m-%d %H:%M:%S} UTC)")
+    for path, fmt in checked if exports else []:
+        click.echo(f"ok: {path} is a {fmt} export of it ({len(rv.steps)} calls, same order)")
     for warning in rv.warnings:
         click.echo(f"warning: {warning}", err=True)
     if rv.failing:  # a plan that failed its own dry run is not a plan to sign
         sys.exit(1)
+
+
+@cli.command("export")
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["safe-tx-builder", "eip5792"]), required=True,
+              help="safe-tx-builder: Safe{Wallet} Transaction Builder JSON; eip5792: wallet_sendCalls params")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="write here; default stdout")
+@click.option("--chain-config", type=click.Path(dir_okay=False))
+def export_cmd(plan: str, fmt: str, output: str | None, chain_config: str | None) -> None:
+    """Export PLAN's calls as one atomic batch for a wallet (carries the plan's content hash)."""
+    from pathlib import Path
+
+    from mammon import clock
+    from mammon.api import validate_plan
+    from mammon.export import export_text
+
+    rv = validate_plan(plan, chain_config=chain_config, now=clock.now())
+    text = export_text(rv, fmt, where=plan)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    Path(output).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output} ({fmt}, {len(rv.steps)} calls, plan {rv.plan.content_hash[:19]}…)", err=True)
 
 
 @cli.command()
@@ -219,7 +258,9 @@ def schema() -> None:
 @click.option("--runner", "runner_name", default="sim", show_default=True, help="runner from the mammon.runners entry points")
 @click.option("--world", type=click.Path(dir_okay=False), help="sim: world file (default plans/worlds/default.yaml)")
 @click.option("--rpc-url", envvar="ETH_RPC_URL", help="rpc: JSON-RPC endpoint (env ETH_RPC_URL)")
-@click.option("--keystore", type=click.Path(dir_okay=False), help="rpc: encrypted JSON keystore (else MAMMON_PRIVATE_KEY)")
+@click.option("--keystore", type=click.Path(dir_okay=False), help="rpc: encrypted JSON keystore (else MAMMON_PRIVATE_KEY or MAMMON_MNEMONIC)")
+@click.option("--account-index", type=click.IntRange(0, 2**31 - 1), help="rpc: MAMMON_MNEMONIC account m/44'/60'/0'/0/N (default 0)")
+@click.option("--derivation-path", help="rpc: MAMMON_MNEMONIC derivation path (instead of --account-index)")
 @click.option("--fork-url", help="dry-run: apply on an anvil fork of this URL")
 @click.option("--confirmations", default=1, show_default=True, type=click.IntRange(min=0), help="rpc: blocks to wait per step")
 @click.option("--yes", is_flag=True, help="do not ask before sending to a real chain")
@@ -231,9 +272,9 @@ def schema() -> None:
 @click.option("--allow-replay", is_flag=True, help="apply a plan this wallet already applied on this chain (recorded in the audit log)")
 @click.option("--quiet", is_flag=True, help="print only the diff")
 @click.option("--approvals", "approvals_file", type=click.Path(dir_okay=False), help="reviewers' signatures (default <plan>.approvals.json)")
-def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, keystore: str | None, fork_url: str | None,
-          confirmations: int, yes: bool, output: str | None, policy_file: str | None, state_dir: str | None,
-          chain_config: str | None, allow_replay: bool, quiet: bool, approvals_file: str | None) -> None:
+def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, keystore: str | None, account_index: int | None,
+          derivation_path: str | None, fork_url: str | None, confirmations: int, yes: bool, output: str | None, policy_file: str | None,
+          state_dir: str | None, chain_config: str | None, allow_replay: bool, quiet: bool, approvals_file: str | None) -> None:
     """Run PLAN through a runner, journal every step, and print the expected-vs-actual diff."""
     from mammon.diff import render_text
     from mammon.run.api import apply_file
@@ -244,10 +285,58 @@ def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, k
     record, result = apply_file(
         plan, runner_name=runner_name, record_path=output, policy_file=policy_file, state_dir=state_dir, chain_config=chain_config,
         confirm=None if yes else _confirm, progress=echo, show_review=not quiet, allow_replay=allow_replay, approvals_path=approvals_file,
-        runner_options={"world": world, "rpc_url": rpc_url, "keystore": keystore, "fork_url": fork_url, "confirmations": confirmations},
+        runner_options={"world": world, "rpc_url": rpc_url, "keystore": keystore, "fork_url": fork_url, "confirmations": confirmations,
+                        "account_index": account_index, "derivation_path": derivation_path},
     )
     click.echo(render_text(result), nl=False)
     if not result.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("recommendation", type=click.Path(dir_okay=False))
+@click.option("--chain", default="base", show_default=True, help="base, base-sepolia, devnet, or a name from --chain-config")
+@click.option("--wallet", envvar="MAMMON_WALLET", required=True, help="address that signs the plan (env MAMMON_WALLET)")
+@click.option("--runner", "runner_name", default="sim", show_default=True, help="sim, rpc, or a runner from the mammon.runners entry points")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="plan file (default: <RECOMMENDATION>-<hash>.plan.yaml next to it)")
+@click.option("--rpc-url", envvar="ETH_RPC_URL", help="rpc: JSON-RPC endpoint (env ETH_RPC_URL); the market is read from it")
+@click.option("--prices", type=click.Path(dir_okay=False), help="market file: prices, gas price, venue rates, holdings")
+@click.option("--world", type=click.Path(dir_okay=False), help="sim: world file (default plans/worlds/default.yaml)")
+@click.option("--keystore", type=click.Path(dir_okay=False), help="rpc: encrypted JSON keystore (else MAMMON_PRIVATE_KEY or MAMMON_MNEMONIC)")
+@click.option("--account-index", type=click.IntRange(0, 2**31 - 1), help="rpc: MAMMON_MNEMONIC account m/44'/60'/0'/0/N (default 0)")
+@click.option("--derivation-path", help="rpc: MAMMON_MNEMONIC derivation path (instead of --account-index)")
+@click.option("--confirmations", default=1, show_default=True, type=click.IntRange(min=0), help="rpc: blocks to wait per step")
+@click.option("--yes", is_flag=True, help="do not ask before sending to a real chain (automation)")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="policy TOML (default mammon.toml if present)")
+@click.option("--state-dir", type=click.Path(file_okay=False),
+              help="stop flag, audit log, locks (default MAMMON_STATE_DIR, else ~/.local/state/mammon)")
+@click.option("--chain-config", type=click.Path(dir_okay=False), help="add or override a chain")
+@click.option("--read-node/--no-read-node", default=None, help="compile on the market read from --rpc-url (default: with --runner rpc)")
+def rebalance(recommendation: str, chain: str, wallet: str, runner_name: str, output: str | None, rpc_url: str | None, prices: str | None,
+              world: str | None, keystore: str | None, account_index: int | None, derivation_path: str | None, confirmations: int,
+              yes: bool, policy_file: str | None, state_dir: str | None, chain_config: str | None, read_node: bool | None) -> None:
+    """The optimizer loop: plan RECOMMENDATION to a file, show it, confirm, apply that file, print the diff."""
+    from pathlib import Path
+
+    from mammon.errors import InputError
+    from mammon.rebalance import Rebalancer, save_plan
+    from mammon.recommend import load_recommendations
+
+    r = Rebalancer(chain=chain, wallet=wallet, runner=runner_name, rpc_url=rpc_url, world=world, prices=prices, keystore=keystore,
+                   account_index=account_index, derivation_path=derivation_path, policy_file=policy_file, state_dir=state_dir,
+                   chain_config=chain_config, confirmations=confirmations, read_node=read_node, progress=click.echo)
+    recs = load_recommendations(recommendation)
+    try:
+        plan = r.plan(recs)
+    except InputError as exc:
+        raise _in_file(exc, recommendation, None) from None
+    source = Path(recommendation)
+    path = save_plan(plan, Path(output) if output else source.with_name(f"{source.stem}-{plan.content_hash.removeprefix('sha256:')[:12]}.plan.yaml"))
+    click.echo(f"wrote {path} ({len(plan.steps)} steps, {plan.content_hash[:19]}…)", err=True)
+    result = r.apply(path, confirm=None if yes else _confirm, show_review=True)
+    click.echo(f"run record {result.record_path}", err=True)
+    click.echo(result.summary(), nl=False)
+    if not result.success:
         sys.exit(1)
 
 
@@ -334,6 +423,45 @@ def audit_verify(state_dir: str | None, records: tuple[str, ...]) -> None:
     directory = state.state_dir(state_dir)
     count = audit_log.verify(directory, [Path(r) for r in records])
     click.echo(f"ok: {count} entries, chain intact and anchored ({directory / 'audit.jsonl'})")
+
+
+@cli.group()
+def safe() -> None:
+    """Owner signatures for --execution safe plans."""
+
+
+@safe.command("sign")
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--keystore", type=click.Path(dir_okay=False), help="encrypted JSON keystore (else MAMMON_PRIVATE_KEY)")
+@click.option("--rpc-url", envvar="ETH_RPC_URL", help="try the Safe transaction on a fork of this node before signing (env ETH_RPC_URL)")
+@click.option("--chain-config", type=click.Path(dir_okay=False))
+def safe_sign(plan: str, keystore: str | None, rpc_url: str | None, chain_config: str | None) -> None:
+    """Add this owner's signature of PLAN's safeTxHash to <plan>.safe-signatures.json (the key is never printed or written).
+
+    With a node (--rpc-url), the whole Safe transaction is first tried on an anvil fork of it (the owners'
+    approvals standing in for their signatures); a transaction that would revert is not signed.
+    """
+    from mammon import clock
+    from mammon.api import validate_plan
+    from mammon.run.keys import load_signer
+    from mammon.run.safe import check_owner, sign, signatures_path, status_line
+
+    rv = validate_plan(plan, chain_config=chain_config, now=clock.now())
+    signer = load_signer(keystore)
+    path = signatures_path(plan)
+    check_owner(rv.plan, signer)
+    if rpc_url:
+        from mammon.errors import StalePlanError
+        from mammon.run.safe import trial_with_approvals
+
+        failure = trial_with_approvals(rv.plan, rpc_url)
+        if failure:
+            raise StalePlanError([failure], where="safe sign: preflight (the Safe transaction on a fork, before signing)")
+    sigs, added = sign(rv.plan, signer, path)
+    if not rpc_url:
+        click.echo("note: not tried on a fork before signing (pass --rpc-url); apply tries it again before sending", err=True)
+    click.echo(f"{'signed' if added else 'already signed'}: {signer.address} -> {path}")
+    click.echo(status_line(rv.plan, sigs))
 
 
 @cli.group()

@@ -5,6 +5,7 @@
     MammonError                      exit code 2 unless noted
     ├── InputError                   a file or argument the user gave is wrong (names file and field)
     │   ├── UnknownNameError         unknown protocol / token / chain / runner, with "did you mean"
+    │   ├── AmbiguousNameError       a name that matches more than one protocol / token
     │   └── AmountError              zero, negative, over-precise or misplaced `all`
     ├── PlanError                    a plan that must not be used
     │   ├── TamperedPlanError        content hash mismatch, or calldata that disagrees with its view
@@ -42,11 +43,19 @@ class InputError(MammonError):
 class UnknownNameError(InputError):
     """A name (protocol, token, chain, runner) is not known; suggests the closest ones."""
 
-    def __init__(self, kind: str, name: str, known: Iterable[str], *, where: str | None = None) -> None:
-        known = sorted(known)
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
+    def __init__(self, kind: str, name: str, known: Iterable[str], *, where: str | None = None, hint: str | None = None) -> None:
+        if hint is None:
+            known = sorted(known)
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
         super().__init__(f"unknown {kind} {name!r}{hint}", where=where)
+
+
+class AmbiguousNameError(InputError):
+    """A name that matches several protocols or tokens once case, spaces, dashes and underscores are ignored."""
+
+    def __init__(self, kind: str, name: str, matches: Iterable[str], *, where: str | None = None) -> None:
+        super().__init__(f"{kind} {name!r} is ambiguous: it matches {', '.join(sorted(matches))}; use one of those names", where=where)
 
 
 class AmountError(InputError):

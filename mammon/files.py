@@ -10,7 +10,8 @@ Every file mammon reads from a user goes through here, and nothing in a file can
   other than the plain scalar/collection ones;
 - a key given twice in one mapping is refused, naming the key and its line (YAML and JSON);
 - numbers are never rewritten: YAML 1.1 reads `010` as 8, `1_000` as 1000 and `1:30` as 90, so such
-  plain scalars are refused (quote them); non-finite floats (`.inf`, `NaN`, `1e999`) are refused.
+  plain scalars are refused (quote them); non-finite floats (`.inf`, `NaN`, `1e999`) are refused;
+  with `exact_numbers` a number with a fraction is the `Decimal` written (`1000.5`), never a float.
 
 YAML is read from libyaml's event stream (`yaml.CSafeLoader`'s C parser) into plain dicts and lists by
 one loop with an explicit stack: no recursion, and about twice as fast as `yaml.load` (it skips the node
@@ -27,6 +28,7 @@ import re
 import types
 import typing
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -131,6 +133,12 @@ def _json_float(text: str) -> float:
     return value
 
 
+def _json_decimal(text: str) -> Decimal:
+    if "e" in text.lower():
+        raise _Refused(f"number {text[:40]} is not a plain decimal (it has an exponent): write it in decimal")
+    return Decimal(text)
+
+
 def _json_constant(text: str) -> Any:
     raise _Refused(f"{text} is not a JSON number")
 
@@ -139,12 +147,13 @@ class _Refused(ValueError):
     """A problem found while parsing; becomes an InputError naming the file."""
 
 
-def loads_json(text: str, *, where: str) -> Any:
+def loads_json(text: str, *, where: str, exact_numbers: bool = False) -> Any:
     """Parse JSON text: depth-bounded first, duplicate keys and NaN/Infinity refused."""
     if _bracket_depth(text) > MAX_DEPTH:
         raise InputError(f"nested deeper than {MAX_DEPTH} levels", where=where)
     try:
-        return json.loads(text, object_pairs_hook=_json_pairs, parse_float=_json_float, parse_constant=_json_constant)
+        return json.loads(text, object_pairs_hook=_json_pairs, parse_float=_json_decimal if exact_numbers else _json_float,
+                          parse_constant=_json_constant)
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", where=where) from None
     except _Refused as exc:
@@ -161,7 +170,7 @@ def _at(event: Any) -> str:
     return f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
 
 
-def _scalar(loader: Any, event: Any) -> Any:
+def _scalar(loader: Any, event: Any, exact_numbers: bool = False) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
         tag = loader.resolve(ScalarNode, event.value, event.implicit)
@@ -174,13 +183,17 @@ def _scalar(loader: Any, event: Any) -> Any:
     if (tag == _INT and not _PLAIN_INT.fullmatch(value)) or (tag == _FLOAT and not _PLAIN_FLOAT.fullmatch(value)):
         raise _Refused(f"number {value[:40]!r}{_at(event)} is not a plain decimal (YAML 1.1 reads octal, hex, "
                        "underscores and 1:30 as other numbers): write it in decimal or quote it")
+    if tag == _FLOAT and exact_numbers and value.lstrip("+-").lower() not in (".inf", ".nan"):
+        if "e" in value.lower():
+            raise _Refused(f"number {value[:40]!r}{_at(event)} is not a plain decimal (it has an exponent): write it in decimal")
+        return Decimal(value)
     result = loader.yaml_constructors[tag](loader, ScalarNode(tag, value))
     if tag == _FLOAT and not math.isfinite(result):
         raise _Refused(f"number {value[:40]!r}{_at(event)} is not finite")
     return result
 
 
-def _yaml_events(loader: Any, where: str) -> Any:
+def _yaml_events(loader: Any, where: str, exact_numbers: bool = False) -> Any:
     """Build the single document from the event stream with an explicit stack (no recursion, no aliases)."""
     stack: list[Any] = []
     keys: list[Any] = []  # per open mapping: None (expecting a key) or (key, event)
@@ -191,7 +204,7 @@ def _yaml_events(loader: Any, where: str) -> Any:
         event = get_event()
         kind = event.__class__
         if kind is ScalarEvent:
-            value = _scalar(loader, event)
+            value = _scalar(loader, event, exact_numbers)
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
             if event.tag not in _COLLECTION_TAGS:
                 raise _Refused(f"YAML tag {event.tag} is not allowed{_at(event)}")
@@ -238,11 +251,11 @@ def _yaml_events(loader: Any, where: str) -> Any:
         keys[-1] = None
 
 
-def loads_yaml(text: str, *, where: str) -> Any:
+def loads_yaml(text: str, *, where: str, exact_numbers: bool = False) -> Any:
     """Parse one YAML document into dicts, lists and scalars, refusing aliases, deep nesting and duplicates."""
     loader = _Loader(text)
     try:
-        return _yaml_events(loader, where)
+        return _yaml_events(loader, where, exact_numbers)
     except _Refused as exc:
         raise InputError(str(exc), where=where) from None
     except yaml.YAMLError as exc:
@@ -275,6 +288,15 @@ def _first_line(exc: BaseException) -> str:
 
 def loads_data(text: str, *, where: str, fmt: str = "yaml") -> Any:
     return loads_json(text, where=where) if fmt == "json" else loads_yaml(text, where=where)
+
+
+def read_exact_data(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Any:
+    """`read_data`, with every number that has a fraction read as the exact `Decimal` written (never a float)."""
+    path = Path(path)
+    text = read_text(path, max_bytes=max_bytes)
+    if path.suffix.lower() == ".json":
+        return loads_json(text, where=str(path), exact_numbers=True)
+    return loads_yaml(text, where=str(path), exact_numbers=True)
 
 
 def read_data(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Any:

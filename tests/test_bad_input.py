@@ -107,10 +107,15 @@ def test_not_a_recommendation(mammon: Mammon, tmp_path: Path) -> None:
     assert refuse_plan(mammon, tmp_path, path) == f"{path}: expected a recommendation (mapping) or a list of them"
 
 
-def test_float_amount(mammon: Mammon, tmp_path: Path) -> None:
-    path = rec_file(tmp_path, "to_protocol: aave_v3\ntoken: USDC\namount: 10.5\n")
-    line = refuse_plan(mammon, tmp_path, path)
-    assert line.startswith(f"{path}: amount: amount must be a decimal string")
+def test_unquoted_yaml_amount_is_exact_so_extra_places_are_refused(mammon: Mammon, tmp_path: Path) -> None:
+    # a YAML number is read as the Decimal written (never a float), so it is held to the token's decimals like a string
+    path = rec_file(tmp_path, "to_protocol: aave_v3\ntoken: USDC\namount: 10.1234567\n")
+    assert refuse_plan(mammon, tmp_path, path) == f"{path}: amount: amount 10.1234567 has more decimals than USDC (6)"
+
+
+def test_nan_amount_in_yaml(mammon: Mammon, tmp_path: Path) -> None:
+    path = rec_file(tmp_path, "to_protocol: aave_v3\ntoken: USDC\namount: .nan\n")
+    assert refuse_plan(mammon, tmp_path, path) == f"{path}: number '.nan' at line 3 column 9 is not finite"
 
 
 def test_plan_with_unknown_field(mammon: Mammon, tmp_path: Path, plan_file: Path) -> None:
@@ -125,14 +130,17 @@ def test_plan_with_unknown_field(mammon: Mammon, tmp_path: Path, plan_file: Path
     assert mammon.refuses("validate", path) == f"{path}: steps.1.call.vaule: unknown field; did you mean 'value'?"
 
 
-def test_plan_of_another_major_format_version(mammon: Mammon, tmp_path: Path, plan_file: Path) -> None:
+@pytest.mark.parametrize("version", ["1.0.0", "3.0.0"], ids=["older (APY as a fraction)", "newer"])
+def test_plan_of_another_major_format_version(mammon: Mammon, tmp_path: Path, plan_file: Path, version: str) -> None:
+    from mammon.plan.model import FORMAT_VERSION
     from mammon.plan.planfile import load
 
     plan = load(plan_file)
-    newer = seal(plan.model_copy(update={"format_version": "2.0.0"}))
-    path = write_plan(tmp_path / "v2.yaml", newer, reseal=False)
+    other = seal(plan.model_copy(update={"format_version": version}))
+    path = write_plan(tmp_path / "other.yaml", other, reseal=False)
+    major = FORMAT_VERSION.split(".")[0]
     for command in ("show", "validate"):
-        assert mammon.refuses(command, path) == f"{path}: format_version 2.0.0 is not supported (this mammon reads 1.x)"
+        assert mammon.refuses(command, path) == f"{path}: format_version {version} is not supported (this mammon reads {major}.x)"
 
 
 # --- unknown names --------------------------------------------------------------------------------
@@ -140,9 +148,10 @@ def test_plan_of_another_major_format_version(mammon: Mammon, tmp_path: Path, pl
 
 def test_unknown_protocol(mammon: Mammon, tmp_path: Path) -> None:
     path = rec(tmp_path, from_protocol="moonwel")
-    assert refuse_plan(mammon, tmp_path, path) == f"{path}: from_protocol: unknown protocol 'moonwel'; did you mean 'moonwell'?"
-    path = rec(tmp_path, to_protocol="aave")
-    assert refuse_plan(mammon, tmp_path, path) == f"{path}: to_protocol: unknown protocol 'aave'; did you mean 'aave_v3'?"
+    known = "known: Aave V3 (aave_v3), Aerodrome (aerodrome), ERC-4626 (erc4626), Moonwell (moonwell), Morpho (morpho), Uniswap V3 (uniswap_v3)"
+    assert refuse_plan(mammon, tmp_path, path) == f"{path}: from_protocol: unknown protocol 'moonwel'; did you mean 'Moonwell'? {known}"
+    path = rec(tmp_path, to_protocol="Compound V2")
+    assert refuse_plan(mammon, tmp_path, path) == f"{path}: to_protocol: unknown protocol 'Compound V2'; {known}"
 
 
 def test_unknown_token(mammon: Mammon, tmp_path: Path) -> None:

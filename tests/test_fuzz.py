@@ -34,7 +34,7 @@ def test_mutants_never_crash_hang_or_send(fuzzer: Fuzzer, kind: str) -> None:
     finding = fuzzer.run(kind, MUTANTS_PER_KIND)
     assert [f"{o.mutation}: {o.problem}" for o in finding.problems] == []
     codes = {o.code for o in finding.outcomes}
-    assert 2 in codes, "the mutants include refusals (the fuzzer reaches the checks)"
+    assert codes & {1, 2}, "the mutants include refusals (the fuzzer reaches the checks)"
 
 
 def test_the_real_process_exits_2_on_the_worst_inputs(tmp_path: Path) -> None:

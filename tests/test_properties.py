@@ -82,7 +82,7 @@ def recommendations(draw: st.DrawFn) -> Recommendation:
     return Recommendation(
         from_protocol=src, to_protocol=dst, token=token, to_token=to_token, amount=amount,
         slippage_bps=draw(st.integers(0, 500)), swap_venue=draw(st.sampled_from(["uniswap_v3", "aerodrome"])),
-        expected_apy=0.05, confidence=draw(st.integers(0, 100)),
+        expected_apy="5", confidence=draw(st.integers(0, 100)),
     )
 
 

@@ -13,7 +13,7 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from mammon import compile_plan, load_recommendations, review
 from mammon.abi import decode_call
 from mammon.chains import DATA
-from mammon.plan.model import Plan
+from mammon.plan.model import FORMAT_VERSION, Plan
 from mammon.plan.planfile import dumps, load
 from mammon_test_support import EXAMPLES_DIR, NOW, WALLET, Mammon, replace_step, write_plan, write_yaml
 
@@ -45,11 +45,11 @@ def flip_byte(data: str, index: int) -> str:
 def test_show_text(mammon: Mammon, plan_file: Path) -> None:
     plan = load(plan_file)
     out = mammon("show", plan_file).stdout
-    assert out.splitlines()[0] == f"plan      {plan.content_hash}  (format 1.1.0)"
+    assert out.splitlines()[0] == f"plan      {plan.content_hash}  (format {FORMAT_VERSION})"
     assert "valid     until 2026-01-01 00:10:00 UTC (10 min 0 s left)" in out
     for expected in ("redeemUnderlying", "redeemAmount 1,000.00 USDC", "Moonwell mUSDC 0xEdc8…6c22", "140,000 static",
                      "value 1,000.00 USDC", "Aave V3 Pool 0xA238…d1c5", "withdraw, deposit_approve",
-                     "amount = ${withdraw.amount_out}: expected 1,000.00 USDC", "gas 325,000", "Warnings  none"):
+                     "amount = ${withdraw.amount_out}: expected 1,000.00 USDC", "gas 336,000", "Warnings  none"):
         assert expected in out
     order = [out.index(f"{n}. {step}:") for n, step in enumerate(("withdraw", "deposit_approve", "deposit"), start=1)]
     assert order == sorted(order), "steps in execution order"
@@ -70,7 +70,7 @@ def test_show_markdown(mammon: Mammon, plan_file: Path, snapshot) -> None:  # ty
     out = mammon("show", plan_file, "--format", "markdown").stdout
     assert out.startswith("### mammon plan `sha256:")
     assert "| # | step | venue | call | amounts | target | gas | after |" in out
-    assert "| 3 | `deposit` | aave_v3 | `supply(address,uint256,address,uint16)` | amount 1,000.00 USDC |" in out
+    assert "| 3 | `deposit` | Aave V3 | `supply(address,uint256,address,uint16)` | amount 1,000.00 USDC |" in out
     assert out.rstrip().endswith("No warnings.")
     assert snapshot(extension_class=TextSnapshot) == out
 

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from mammon.chains.strict import unknown_keys
-from mammon.errors import InputError, UnknownNameError
+from mammon.errors import AmbiguousNameError, InputError, UnknownNameError
 from mammon.filecache import FileCache
 from mammon.files import parse_model, read_data, read_toml
 from mammon.types import Address
@@ -65,9 +65,15 @@ class ChainConfig(BaseModel):
         return self
 
     def token(self, symbol: str, *, where: str | None = None) -> Token:
+        """The token with this symbol, matched exactly or else ignoring case (`usdc` -> USDC), nothing fuzzier."""
         for token in self.tokens:
             if token.symbol == symbol:
                 return token
+        matches = [t for t in self.tokens if t.symbol.casefold() == symbol.casefold()]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise AmbiguousNameError(f"token on {self.name}", symbol, [t.symbol for t in matches], where=where)
         raise UnknownNameError(f"token on {self.name}", symbol, [t.symbol for t in self.tokens], where=where)
 
     def section(self, protocol: str, model: type[S], *, where: str | None = None) -> S:

@@ -23,6 +23,7 @@ class Amount:
     num: int = 1
     den: int = 1
     base: tuple[int, int, int] | None = None  # expected/min/max of the summed outputs, before num/den
+    after: str | None = None  # a fixed amount (atomic execution) taken from these outputs: its step still follows theirs
 
     @classmethod
     def of_outputs(cls, ref: str, expected: int, low: int, high: int) -> Amount:

@@ -16,10 +16,11 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from mammon.chains import ChainConfig, load_chain
 from mammon.compile import inputs, recipes
+from mammon.compile.batching import SafeState, attach
 from mammon.compile.amounts import ALL, Amount
 from mammon.abi import function
 from mammon.compile.gas import static_gas
-from mammon.errors import InputError
+from mammon.errors import InputError, PlanError
 from mammon.market import Market, load_market
 from mammon.plan import dag
 from mammon.plan.decode import view
@@ -28,7 +29,8 @@ from mammon.plan.model import (
 )
 from mammon.plan.model import Market as MarketInfo
 from mammon.plan.planfile import seal
-from mammon.protocols import venue_class
+from mammon.files import parse_model
+from mammon.protocols import resolve_venue, venue_class
 from mammon.protocols.base import Asset, Context, Draft, Venue
 from mammon.protocols.erc20 import approve
 from mammon.recommend import Recommendation
@@ -53,6 +55,7 @@ class _Build:
     last_pull: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     states: dict[str, Any] = field(default_factory=dict)  # venue -> its market state, as the plan's steps leave it
+    execution: str = "sequential"  # batch/safe: amounts from earlier steps are fixed at plan time (compile/batching.py)
 
 
 def _amount(b: _Build, text: str, token: Asset, where: str) -> Amount:
@@ -81,7 +84,35 @@ def _amount(b: _Build, text: str, token: Asset, where: str) -> Amount:
             raise InputError(f"amount refers to {term}, which is {out.token}, not {token.symbol}", where=where)
         parts.append(Amount(out.expected, out.min, out.max, key))
     total = Amount.of_outputs(" + ".join(p.ref or "" for p in parts), sum(p.expected for p in parts), sum(p.min for p in parts), sum(p.max for p in parts))
+    if b.execution != "sequential":
+        return _fixed(b, total.scaled(num, den), token, where)
     return total.scaled(num, den)
+
+
+#: An atomic batch fixes an earlier step's output at its plan-time lower bound; it refuses when the
+#: range (the most that could stay behind in the wallet) is wider than the plan's slippage budget both
+#: ways (a swap's own min-out..max range is exactly that; an ERC-4626 `all` withdrawal's interest range
+#: or an LP exit's price range can be wider).
+BATCH_RANGE_SLIPPAGES = 2
+
+
+def _fixed(b: _Build, amount: Amount, token: Asset, where: str) -> Amount:
+    """An amount a batch can encode: the reference's exact value, or its lower bound with the remainder stated."""
+    assert amount.ref is not None
+    action = where.removeprefix("recipe action ").split(":")[0]
+    if amount.min != amount.max:
+        spread = amount.max - amount.min
+        limit = amount.expected * BATCH_RANGE_SLIPPAGES * b.ctx.slippage_bps // 10_000 + 2  # + rounding of the two bounds
+        shown = lambda v: format_amount(v, token.decimals, token.symbol)  # noqa: E731
+        if spread > limit:
+            raise PlanError(
+                f"refused for step {b.prefix}{action}: ${{{amount.ref}}} is only known within "
+                f"{shown(amount.min)} .. {shown(amount.max)}, wider than {BATCH_RANGE_SLIPPAGES}x the slippage budget; "
+                "a batch would have to fix it at the lower bound and leave up to " + shown(spread) + " behind: apply it sequentially",
+                where=f"--execution {b.execution}")
+        b.notes.append(f"batch: step {b.prefix}{action} uses {shown(amount.min)}, the lower bound of ${{{amount.ref}}} "
+                       f"(expected {shown(amount.expected)}): up to {shown(spread)} of it stays in the wallet")
+    return Amount(amount.min, amount.min, amount.min, after=amount.ref)
 
 
 def _tolerance(flow_tol: Tolerance, amount: Amount) -> Tolerance:
@@ -97,7 +128,7 @@ def _tolerance(flow_tol: Tolerance, amount: Amount) -> Tolerance:
 def _deps_of(amounts: Sequence[Amount]) -> list[str]:
     deps: list[str] = []
     for amount in amounts:
-        for term in (amount.ref or "").split(" + "):
+        for term in (amount.ref or amount.after or "").split(" + "):
             if term and term.rpartition(".")[0] not in deps:
                 deps.append(term.rpartition(".")[0])
     return deps
@@ -199,7 +230,7 @@ def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> 
         depends_here = _deps_of([spend.amount]) + ([b.last_pull[key]] if key in b.last_pull else [])
         current = _current_allowance(b.ctx, spend.token, spend.spender)
         # Only the chain's own tokens come from the wallet balance; position tokens (LP) have their own `requires`.
-        if spend.amount.ref is None and spend.token.address.lower() in {t.address.lower() for t in b.ctx.chain.tokens}:
+        if spend.amount.ref is None and spend.amount.after is None and spend.token.address.lower() in {t.address.lower() for t in b.ctx.chain.tokens}:
             have, need = b.wallet_needs.get(spend.token.symbol, (spend.token, 0))
             b.wallet_needs[spend.token.symbol] = (spend.token, need + spend.amount.max)
         if current is not None and current >= spend.amount.max and key not in b.last_pull:
@@ -243,17 +274,25 @@ def _need(value: T | None, where: str) -> T:
     return value
 
 
-def _check_recommendation(rec: Recommendation, chain: ChainConfig) -> None:
-    """Refuse unknown protocols and tokens and unusable amounts up front, naming the recommendation's field
-    (a recipe would otherwise report them against its own internal action names)."""
-    for name, value in (("from_protocol", rec.from_protocol), ("to_protocol", rec.to_protocol)):
+def _check_recommendation(rec: Recommendation, chain: ChainConfig) -> Recommendation:
+    """Resolve the names as people write them ("Aave V3", "usdc") to the registry's keys, and refuse unknown
+    protocols and tokens and unusable amounts up front, naming the recommendation's field (a recipe would
+    otherwise report them against its own internal action names). Returns the recommendation in keys."""
+    names: dict[str, Any] = {}
+    for name in ("from_protocol", "to_protocol", "swap_venue"):
+        value = getattr(rec, name)
         if value is not None:
-            venue_class(value, where=f"recommendation.{name}")
+            names[name] = resolve_venue(value, where=f"recommendation.{name}")
     token = chain.token(rec.token, where="recommendation.token")
+    names["token"] = token.symbol
     if rec.to_token is not None:
-        chain.token(rec.to_token, where="recommendation.to_token")
+        names["to_token"] = chain.token(rec.to_token, where="recommendation.to_token").symbol
     if not rec.is_all:
         parse_amount(rec.amount, token.decimals, symbol=token.symbol, where="recommendation.amount")
+    if all(getattr(rec, k) == v for k, v in names.items()):
+        return rec
+    # validated again: "Aave V3" -> "aave_v3" on both sides is still nothing to move
+    return parse_model(Recommendation, {**rec.model_dump(), **names}, where="recommendation")
 
 
 _REC_WHERE = re.compile(r"^recommendation(?=\.|$)")
@@ -318,8 +357,16 @@ def compile_plan(
     market: Market | None = None,
     now: datetime | None = None,
     chain_configs: Sequence[str] = (),
+    execution: str = "sequential",
+    safe: SafeState | None = None,
 ) -> Plan:
-    """Compile one recommendation, or several into one combined plan, into a sealed plan."""
+    """Compile one recommendation, or several into one combined plan, into a sealed plan.
+
+    `execution` batch or safe compiles one atomic transaction (see `mammon.compile.batching`); safe needs
+    the Safe's state (`safe`, read with `batching.read_safe_state`).
+    """
+    if execution not in ("sequential", "batch", "safe"):
+        raise InputError(f"unknown execution mode {execution!r}; use sequential, batch or safe", where="--execution")
     recs = [recommendations] if isinstance(recommendations, Recommendation) else list(recommendations)
     if not recs:
         raise InputError("nothing to compile", where="recommendations")
@@ -334,14 +381,14 @@ def compile_plan(
     slippage = min(r.slippage_bps for r in recs)
     window = int((valid_until - now).total_seconds())
     ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=slippage, deadline=int(valid_until.timestamp()), window=window)
-    b = _Build(ctx=ctx, labels={**chain_cfg.known_addresses(), wallet.lower(): "wallet"})
+    b = _Build(ctx=ctx, labels={**chain_cfg.known_addresses(), wallet.lower(): "wallet"}, execution=execution)
     for n, rec in enumerate(recs, start=1):
         b.prefix = f"r{n}-" if len(recs) > 1 else ""
         rec_ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=rec.slippage_bps, deadline=ctx.deadline,
                           consumed=ctx.consumed, window=window)
         b.ctx = rec_ctx
         try:
-            _check_recommendation(rec, chain_cfg)
+            rec = recs[n - 1] = _check_recommendation(rec, chain_cfg)
             _, actions = recipes.render(rec, {"pool_partner": _partner_finder(rec_ctx)})
             venues: dict[str, Venue] = {}
             for action in actions:
@@ -361,4 +408,18 @@ def compile_plan(
     problems = dag.problems(plan)
     if problems:
         raise InputError("compiled plan is invalid (a recipe bug): " + "; ".join(problems), where="compile")
+    if execution != "sequential":
+        _refuse_unenforceable(plan, execution)
+        return attach(plan, execution, chain_cfg, safe)
     return seal(plan)
+
+
+def _refuse_unenforceable(plan: Plan, execution: str) -> None:
+    """A guard the chain cannot enforce inside a batch (an error code returned, not a revert) refuses the mode, naming the step."""
+    for step in plan.steps:
+        for guard in step.guards:
+            if guard.kind == "return_code":
+                raise PlanError(
+                    f"refused for step {step.id}: {step.venue} reports a failed {step.kind} as an error code "
+                    f"instead of reverting ({guard.description}); inside one transaction nothing would stop the steps after it: "
+                    "apply this plan sequentially", where=f"--execution {execution}")

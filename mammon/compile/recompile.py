@@ -9,12 +9,15 @@ recommendations it shows, or refused.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mammon.chains import ChainConfig, chain_for_plan
 from mammon.compile.inputs import chain_fingerprint, compiler_version
 from mammon.errors import InputError, MammonError, PlanError, TamperedPlanError
 from mammon.plan.model import Plan
+
+if TYPE_CHECKING:
+    from mammon.compile.batching import SafeState
 
 _SKIP = {"content_hash", "format_version"}  # the seal, and the format minor the file was written in
 
@@ -53,6 +56,14 @@ def _chain(plan: Plan, chain: ChainConfig | None, where: str) -> ChainConfig:
                         "pass the --chain-config it was compiled with", where=f"{where}: inputs.chain_config") from None
 
 
+def _safe_state(plan: Plan) -> SafeState | None:
+    """A Safe plan's pinned nonce, owners and threshold: the compile read them from the node, the plan keeps them."""
+    from mammon.compile.batching import SafeState
+
+    tx = plan.batch.safe if plan.batch is not None else None
+    return SafeState(nonce=tx.nonce, owners=list(tx.owners), threshold=tx.threshold) if tx is not None else None
+
+
 def recompile(plan: Plan, chain: ChainConfig | None = None, *, where: str = "plan") -> Plan:
     """The plan compiled again from its own inputs (refuses a plan that records none)."""
     from mammon.compile.compiler import compile_plan
@@ -67,7 +78,8 @@ def recompile(plan: Plan, chain: ChainConfig | None = None, *, where: str = "pla
         raise PlanError(f"the plan was compiled against chain config {_short(plan.inputs.chain_config)}, but the {cfg.name} config here is "
                         f"{_short(actual)}: pass the --chain-config it was compiled with", where=f"{where}: inputs.chain_config")
     try:
-        fresh = compile_plan(plan.recommendations, chain=cfg, wallet=plan.wallet, market=plan.inputs.market, now=plan.created_at)
+        fresh = compile_plan(plan.recommendations, chain=cfg, wallet=plan.wallet, market=plan.inputs.market, now=plan.created_at,
+                             execution=plan.execution or "sequential", safe=_safe_state(plan))
     except InputError as exc:
         raise TamperedPlanError(f"compiling the plan again from its own inputs fails: {exc}", where=f"{where}: inputs") from None
     if plan.inputs.node_gas is not None:

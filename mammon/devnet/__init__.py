@@ -39,6 +39,8 @@ _NPM_PACKAGES = (
     "@uniswap/v3-periphery",
     "@uniswap/swap-router-contracts",
     "@openzeppelin/contracts",
+    "@safe-global/safe-contracts",
+    "@account-abstraction/contracts",
     "solc",
 )
 
@@ -63,7 +65,7 @@ def snapshot_key() -> str:
     for pkg in _NPM_PACKAGES:
         h.update(f"{pkg}@{package_version(pkg)}".encode())
     here = Path(__file__).resolve().parent
-    for name in ("deploy.py", "anvil.py", "artifacts.py"):
+    for name in ("deploy.py", "anvil.py", "artifacts.py", "batching.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:16]
 

@@ -32,6 +32,7 @@ from mammon.devnet.artifacts import INSTALL_HINT, node_modules_dir
 CHAIN_ID = 31337
 GENESIS_TIMESTAMP = 1_750_000_000  # 2025-06-15; in the past, so wall-clock deadlines pass
 BLOCK_INTERVAL_SECONDS = 12
+HARDFORK = "prague"  # EIP-7702 (set-code transactions) for --execution batch
 ANVIL_PACKAGE = "@foundry-rs/anvil-linux-amd64"
 
 
@@ -94,6 +95,7 @@ def start_anvil(
         "--host", "127.0.0.1",
         "--port", str(port),
         "--chain-id", str(CHAIN_ID),
+        "--hardfork", HARDFORK,
         "--silent",
     ]
     if load_state is not None:

@@ -33,6 +33,8 @@ from mammon.devnet.artifacts import (
     Artifact,
     load_artifact,
 )
+from mammon.devnet.batching import chain_yaml_lines as batching_yaml_lines
+from mammon.devnet.batching import deploy_batching
 from mammon.devnet.solc import Compiled, compile_contracts
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -81,6 +83,7 @@ class Deployment:
     erc4626_vaults: dict[str, str] = field(default_factory=dict)  # plain OpenZeppelin vaults (offset 0)
     aerodrome: dict[str, str] = field(default_factory=dict)
     uniswap_v3: dict[str, str] = field(default_factory=dict)
+    batching: dict[str, Any] = field(default_factory=dict)  # Safe 1.4.1, the devnet Safes, the EIP-7702 delegate
     transactions: int = 0
     deploy_seconds: float = 0.0
 
@@ -404,8 +407,12 @@ def deploy_aerodrome(chain: Chain, tokens: dict[str, Contract], compiled: dict[s
 # ---------------------------------------------------------------------------- wallets
 
 
-def fund_wallet(chain: Chain, dep: Deployment, wallet: str, compiled: dict[str, Compiled]) -> None:
+def fund_wallet(chain: Chain, dep: Deployment, wallet: str, compiled: dict[str, Compiled], *, lp: bool = True) -> None:
     """Give ``wallet`` the default portfolio; leaves no ERC-20 allowance behind.
+
+    ``lp=False`` leaves out the Aerodrome LP and the Aave supply (the shared pool's liquidity and the Aave
+    reserve's suppliers would move every later swap quote and Aave gas figure the other tests pin); that
+    wallet keeps those tokens in its balance instead.
 
     Addresses that are not anvil accounts are impersonated (and given 10 ETH for gas).
     """
@@ -430,7 +437,7 @@ def fund_wallet(chain: Chain, dep: Deployment, wallet: str, compiled: dict[str, 
 
         pool = chain.at("Pool", dep.aave_v3["pool"])
         spenders.append(pool.address)
-        for i, (sym, token) in enumerate(tokens.items()):
+        for i, (sym, token) in enumerate(tokens.items() if lp else ()):
             amount = AAVE_SUPPLY[i] * units[sym]
             _approve(chain, token, wallet, pool.address, amount)
             chain.send(pool.functions.supply(token.address, amount, wallet, 0), wallet)
@@ -457,6 +464,9 @@ def fund_wallet(chain: Chain, dep: Deployment, wallet: str, compiled: dict[str, 
         router = w3.eth.contract(address=to_checksum_address(dep.aerodrome["router"]), abi=compiled["AerodromeRouter"].abi)
         spenders.append(router.address)
         usdc, weth = tokens["USDC"], tokens["WETH"]
+        if not lp:
+            _clear_allowances(chain, wallet, tokens.values(), spenders)
+            return
         a, b, _ = router.functions.quoteAddLiquidity(
             usdc.address, weth.address, False, ZERO, AERODROME_LP[0] * USDC_UNIT, AERODROME_LP[1] * WETH_UNIT
         ).call()
@@ -492,6 +502,8 @@ def deploy_all(w3: Web3, cache_dir: Path) -> tuple[Deployment, float]:
     dep.moonwell = deploy_moonwell(chain, tokens, compiled)
     dep.aerodrome = deploy_aerodrome(chain, tokens, compiled)
     fund_wallet(chain, dep, chain.deployer, compiled)
+    # The Safes hold every position but the Aerodrome LP: the shared pool stays as the other tests know it.
+    dep.batching = deploy_batching(chain, lambda address: fund_wallet(chain, dep, address, compiled, lp=False))
     dep.transactions = chain.tx_count
     return dep, time.perf_counter() - started
 
@@ -557,4 +569,5 @@ def chain_yaml(dep: Deployment, rpc_url: str) -> str:
         "    pools:",
         f"      - {{token_a: USDC, token_b: WETH, fee: {UNI_FEE}, address: {q(u['pool_usdc_weth_500'])}}}",
     ]
+    lines += batching_yaml_lines(dep.batching)
     return "\n".join(lines) + "\n"

@@ -16,7 +16,11 @@ from mammon.market import Market as MarketSnapshot
 from mammon.recommend import Recommendation
 from mammon.types import Address, HexData, Wallet, Wei
 
-FORMAT_VERSION = "1.1.0"  # 1.1: `inputs` (what the compile used, so validate/apply can recompile the plan)
+# 2.0: a recommendation's expected_apy is a percentage as a decimal string ("8.5"; 1.x held a float fraction, 0.085),
+# and `inputs` records what the compile used, so validate/apply can compile the plan again.
+FORMAT_VERSION = "2.0.0"
+#: Plans that use the 2.1 additions (`execution`, `batch`) declare this version; others keep 2.0.0, byte for byte.
+BATCH_FORMAT_VERSION = "2.1.0"
 
 StepKind = Literal["approve", "withdraw", "deposit", "swap", "add_liquidity", "remove_liquidity", "check"]
 
@@ -181,6 +185,36 @@ class Totals(_Model):
     spend: dict[str, Wei] = Field(default_factory=dict, description="wallet outflow per token (base units)")
 
 
+class SafeTx(_Model):
+    """The Safe 1.4.1 transaction the owners sign (EIP-712 `SafeTx`), pinned with the Safe's state at plan time."""
+
+    safe: Address = Field(description="the Safe (the plan's wallet)")
+    to: Address = Field(description="MultiSendCallOnly 1.4.1, called with DELEGATECALL")
+    value: Wei = 0
+    data: HexData = Field(description="multiSend(bytes): the steps' calls, packed")
+    operation: int = Field(1, ge=0, le=1, description="1 = DELEGATECALL")
+    safe_tx_gas: Wei = 0
+    base_gas: Wei = 0
+    gas_price: Wei = 0
+    gas_token: Address = "0x0000000000000000000000000000000000000000"
+    refund_receiver: Address = "0x0000000000000000000000000000000000000000"
+    nonce: Wei
+    owners: list[Address]
+    threshold: int = Field(ge=1)
+    safe_tx_hash: HexData = Field(description="EIP-712 hash of this SafeTx for the Safe on the plan's chain (what owners sign)")
+
+
+class Batch(_Model):
+    """The one transaction of an atomic plan: every step's call, in order, inside one outer call."""
+
+    mode: Literal["batch", "safe"]
+    call: Call = Field(description="batch: wallet -> wallet executeBatch((address,uint256,bytes)[]); safe: the SafeTx's call")
+    delegate: Address | None = Field(None, description="batch: the EIP-7702 delegate (Simple7702Account) from the registry")
+    safe: SafeTx | None = None
+    gas: Gas
+    left_behind: list[str] = Field(default_factory=list, description="amounts fixed at plan time and what may stay in the wallet")
+
+
 class ChainRef(_Model):
     id: int
     name: str
@@ -217,7 +251,9 @@ class Plan(_Model):
     steps: list[Step]
     totals: Totals
     notes: list[str] = Field(default_factory=list, description="compile-time caveats a reviewer must read")
-    inputs: CompileInputs | None = Field(None, description="what the compile used (format 1.1); absent in 1.0 plans")
+    inputs: CompileInputs | None = Field(None, description="what the compile used, so validate and apply can compile the plan again")
+    execution: Literal["sequential", "batch", "safe"] | None = Field(None, description="absent = sequential (one transaction per step)")
+    batch: Batch | None = Field(None, description="batch and safe execution: the one transaction that carries every step")
     content_hash: str = ""
 
     def step(self, step_id: str) -> Step:

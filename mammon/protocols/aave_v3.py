@@ -49,6 +49,7 @@ class AaveState(BaseModel):
 class AaveV3(Venue):
     name = "aave_v3"
     display = "Aave V3"
+    aliases = ("aave",)
     Config = AaveConfig
     config: AaveConfig
     State = AaveState

@@ -204,8 +204,9 @@ class Context:
 class Venue(ABC):
     """Base class of venue adapters; override the actions the venue supports."""
 
-    name: ClassVar[str]
-    display: ClassVar[str]
+    name: ClassVar[str]  # the key in plans and chain configs; equals the entry-point name
+    display: ClassVar[str]  # how people write it ("Aave V3"); shown in reviews
+    aliases: ClassVar[tuple[str, ...]] = ()  # other names it answers to ("aave"); matched like `display`
     Config: ClassVar[type[BaseModel]]
     State: ClassVar[type[BaseModel] | None] = None
     config: BaseModel  # an instance of Config; subclasses narrow both annotations

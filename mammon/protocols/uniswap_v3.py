@@ -61,6 +61,7 @@ def pool_address(factory: str, init_code_hash: str, token_x: str, token_y: str, 
 class UniswapV3(Venue):
     name = "uniswap_v3"
     display = "Uniswap V3"
+    aliases = ("uniswap",)
     Config = UniswapConfig
     config: UniswapConfig
     state: UniswapState | None

@@ -111,6 +111,10 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
         if step.gas.failed_dry_run:
             warnings.append(f"step {step.id} FAILED the plan's dry run on the node: {step.gas.failed_dry_run} (written with --allow-failing)")
     derived = derive(plan, ordered, cfg, where=where)
+    if plan.batch is not None or plan.execution is not None:
+        from mammon.review.batch import verify_batch
+
+        verify_batch(plan, [s for s, _ in ordered], cfg, where=where)
     left = plan.valid_until - now
     if timedelta(0) < left <= EXPIRY_WARNING:
         warnings.append(f"plan expires in {int(left.total_seconds())} s")

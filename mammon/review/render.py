@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mammon.plan.model import Decoded, Effect, Step, Tolerance
+from mammon.protocols import venue_display
 from mammon.review import Review, short, usd
 from mammon.safetext import printable
 from mammon.units import format_amount
@@ -53,9 +54,11 @@ def _header(rv: Review) -> list[str]:
     left = int((p.valid_until - rv.now).total_seconds())
     recs = []
     for r in p.recommendations:
-        apy = f" · expected APY {r.expected_apy:.2%}" if r.expected_apy is not None else ""
+        apy = f" · expected APY {r.expected_apy:f}%" if r.expected_apy is not None else ""
         swap = f" as {r.to_token}" if r.to_token else ""
-        recs.append(f"{r.from_protocol or 'wallet'} -> {r.to_protocol or 'wallet'}: {r.amount} {r.token}{swap} · confidence {r.confidence}{apy}"
+        source = venue_display(r.from_protocol) if r.from_protocol else "wallet"
+        target = venue_display(r.to_protocol) if r.to_protocol else "wallet"
+        recs.append(f"{source} -> {target}: {r.amount} {r.token}{swap} · confidence {r.confidence}{apy}"
                     + (f' · "{r.reason}"' if r.reason else ""))
     return [
         f"plan      {p.content_hash}  (format {p.format_version})",
@@ -89,7 +92,7 @@ def text(rv: Review, width: int = 200) -> str:
     for col in ("#", "step", "venue", "call", "amounts", "target", "gas", "after"):
         table.add_column(col, justify="right" if col in ("#", "gas") else "left", overflow="fold", no_wrap=col in ("#", "step", "call", "gas"))
     for n, (step, decoded) in enumerate(rv.steps, start=1):
-        cells = (str(n), step.id, step.venue, decoded.function.split("(")[0], _amounts(decoded),
+        cells = (str(n), step.id, venue_display(step.venue), decoded.function.split("(")[0], _amounts(decoded),
                  f"{decoded.contract.split(' [')[0]} {short(step.call.to)}", f"{step.gas.estimate:,} {step.gas.source}", ", ".join(step.depends_on) or "-")
         table.add_row(*(printable(c) for c in cells))
     console.print(table)
@@ -119,6 +122,8 @@ def text(rv: Review, width: int = 200) -> str:
     for check in rv.checks:
         say(f"   ok  {check}")
     say(f"Totals    {_totals(rv)}")
+    for line in _batch_lines(rv):
+        say(line)
     for note in rv.plan.notes:
         say(f"Note      {note}")
     if rv.warnings:
@@ -127,6 +132,28 @@ def text(rv: Review, width: int = 200) -> str:
     else:
         say("Warnings  none")
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
+
+
+def _batch_lines(rv: Review) -> list[str]:
+    """An atomic plan: the one transaction that carries the steps above (decoded and compared by review)."""
+    b = rv.plan.batch
+    if b is None:
+        return []
+    n = len(rv.steps)
+    if b.mode == "batch":
+        lines = [f"Execution batch: ONE type-4 transaction {rv.plan.wallet} -> itself, executeBatch of the {n} calls above "
+                 f"(decoded from its bytes, same order); the wallet's code is delegated (EIP-7702) to Simple7702Account {b.delegate} "
+                 "(authorization signed at apply only if not already delegated there); all or nothing"]
+    else:
+        assert b.safe is not None
+        t = b.safe
+        lines = [f"Execution safe: ONE execTransaction of Safe {t.safe} (nonce {t.nonce}, {t.threshold} of {len(t.owners)} owners: "
+                 f"{', '.join(t.owners)}) DELEGATECALLing MultiSendCallOnly {t.to} with the {n} calls above (decoded from its bytes, same order); "
+                 "all or nothing",
+                 f"safeTxHash {t.safe_tx_hash} (EIP-712, what each owner signs with `mammon safe sign`)"]
+    lines.append(f"Gas       for the one transaction {b.gas.estimate:,} ({b.gas.source})")
+    lines += [f"Fixed     {left}" for left in b.left_behind] or ["Fixed     every amount is exact at plan time: nothing stays behind"]
+    return lines
 
 
 def _arg_display(decoded: Decoded, name: str) -> str:
@@ -151,6 +178,7 @@ def as_dict(rv: Review) -> dict[str, Any]:
         "checks": [{"check": c, "result": "ok"} for c in rv.checks],
         "notes": p.notes,
         "warnings": rv.warnings,
+        **({"execution": p.execution, "batch": p.batch.model_dump(mode="json", exclude_none=True)} if p.batch else {}),
     }
 
 
@@ -163,13 +191,14 @@ def markdown(rv: Review) -> str:
     lines += [f"- {line.split(maxsplit=1)[0]}: {line.split(maxsplit=1)[1]}" for line in _header(rv)[1:]]
     lines += ["", "| # | step | venue | call | amounts | target | gas | after |", "|---|---|---|---|---|---|---|---|"]
     for n, (s, d) in enumerate(rv.steps, start=1):
-        lines.append(f"| {n} | `{s.id}` | {s.venue} | `{d.function}` | {_amounts(d)} | {d.contract} `{s.call.to}` | {s.gas.estimate:,} | {', '.join(s.depends_on) or '-'} |")
+        lines.append(f"| {n} | `{s.id}` | {venue_display(s.venue)} | `{d.function}` | {_amounts(d)} | {d.contract} `{s.call.to}` | {s.gas.estimate:,} | {', '.join(s.depends_on) or '-'} |")
     lines += ["", "**Effects**", ""]
     for s, _ in rv.steps:
         lines += [f"- `{s.id}`: {_effect(e)}" for e in s.effects]
     lines += ["", "**Checks** (derived from the calldata and the chain registry)", ""]
     lines += [f"- ok: {c}" for c in rv.checks]
     lines += ["", f"**Totals**: {_totals(rv)}", ""]
+    lines += [f"> **{line.split(maxsplit=1)[0]}**: {line.split(maxsplit=1)[1]}" for line in _batch_lines(rv)]
     lines += [f"> **Note**: {n}" for n in rv.plan.notes]
     lines += [f"> **Warning**: {w}" for w in rv.warnings] or ["No warnings."]
     return "\n".join(printable(line) for line in lines) + "\n"

@@ -64,6 +64,12 @@ def apply_file(
     options = {k: v for k, v in (runner_options or {}).items() if v is not None}
     if chain_config:
         options["chain_config"] = str(chain_config)
+    if plan.batch is not None and runner_name not in (plan.batch.mode,):
+        raise InputError(f"the plan is --execution {plan.batch.mode} (one transaction): apply it with --runner {plan.batch.mode}", where="--runner")
+    if runner_name == "safe":
+        from mammon.run.safe import signatures_path
+
+        options.setdefault("signatures", str(signatures_path(plan_path)))
     runner = cls.create(plan, **options)
     start_fork = getattr(runner, "start_preflight_fork", None)
     if start_fork is not None:  # the rpc runner: anvil boots while apply_plan checks the plan against the node
@@ -75,8 +81,11 @@ def apply_file(
         if confirm is not None and not runner.simulated and not confirm(f"Send {len(plan.steps)} transactions from {plan.wallet} on {plan.chain.name}?"):
             raise InputError("not confirmed; nothing was sent", where="apply")
 
+    from mammon.run.atomic import AtomicRunner, apply_atomic
+
+    run = apply_atomic if isinstance(runner, AtomicRunner) else apply_plan
     try:
-        record = apply_plan(plan, runner, ApplyOptions(
+        record = run(plan, runner, ApplyOptions(  # type: ignore[arg-type]
             record_path=Path(record_path) if record_path else default_record_path(plan_path, runner.name),
             state_dir=state.state_dir(state_dir), policy=policy, chain=chain, progress=progress, now=clock.now, before_send=before_send,
             allow_replay=allow_replay,

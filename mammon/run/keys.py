@@ -2,15 +2,19 @@
 
 Sources, in order: an encrypted JSON keystore (`--keystore`, password from
 MAMMON_KEYSTORE_PASSWORD or an interactive prompt when stdin is a terminal), else the hex key in
-MAMMON_PRIVATE_KEY. The key lives only inside a `Signer`: its repr shows the address, errors
-about a bad key never quote the value, and no exception raised here chains the original one
-(whose message or traceback locals could hold the key).
+MAMMON_PRIVATE_KEY, else a BIP-39 seed phrase in MAMMON_MNEMONIC (the optimizer's wallet), derived
+with eth-account's HD wallet support at `m/44'/60'/0'/0/<account index>` (index 0 unless
+`--account-index N`; any path with `--derivation-path`). The key lives only inside a `Signer`: its repr
+shows the address, errors about a bad key or phrase never quote the value, and no exception raised
+here chains the original one (whose message or traceback locals could hold the secret). A phrase that
+does not derive the plan's wallet is refused naming the derived address only.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,12 +22,17 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import Hash32
 
 from mammon.errors import InputError
 from mammon.files import loads_json, read_text
 
 KEY_ENV = "MAMMON_PRIVATE_KEY"
 PASSWORD_ENV = "MAMMON_KEYSTORE_PASSWORD"
+MNEMONIC_ENV = "MAMMON_MNEMONIC"
+DEFAULT_PATH = "m/44'/60'/0'/0/{index}"
+_PATH = re.compile(r"^m(/[0-9]+'?)+$")
+_HARDENED = 2**31
 
 
 class Signer:
@@ -45,6 +54,15 @@ class Signer:
         from eth_account.messages import encode_defunct
 
         return "0x" + bytes(self._account.sign_message(encode_defunct(text=text)).signature).hex()
+
+    def sign_authorization(self, authorization: dict[str, Any]) -> Any:
+        """An EIP-7702 authorization (chainId, address, nonce) signed by this key."""
+        return self._account.sign_authorization(authorization)
+
+    def sign_hash(self, digest: bytes) -> bytes:
+        """65 bytes r || s || v (v = 27/28) over a 32-byte hash, e.g. a Safe's EIP-712 safeTxHash."""
+        signed = self._account.unsafe_sign_hash(Hash32(digest))
+        return signed.r.to_bytes(32, "big") + signed.s.to_bytes(32, "big") + bytes([signed.v])
 
     def __repr__(self) -> str:
         return f"Signer({self.address})"
@@ -104,11 +122,56 @@ def from_keystore(path: str | Path, *, prompt: Callable[[str], str] | None = Non
     return signer
 
 
-def load_signer(keystore: str | Path | None = None, *, prompt: Callable[[str], str] | None = None) -> Signer:
-    """The signer from `keystore` if given, else from MAMMON_PRIVATE_KEY; a clear InputError otherwise."""
+def hd_path(account_index: int | None = None, path: str | None = None) -> str:
+    """The BIP-32 path to derive: `path` as given, else the Ethereum default at `account_index` (0)."""
+    if path is not None and account_index is not None:
+        raise InputError("give --account-index or --derivation-path, not both", where="--derivation-path")
+    if path is not None:
+        path = path.strip()
+        if not _PATH.match(path) or any(int(part.rstrip("'")) >= _HARDENED for part in path.split("/")[1:]):
+            raise InputError(f"{path!r} is not a BIP-32 path like m/44'/60'/0'/0/0", where="--derivation-path")
+        return path
+    index = 0 if account_index is None else account_index
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < _HARDENED:
+        raise InputError(f"must be a whole number from 0 to {_HARDENED - 1}, got {index!r}", where="--account-index")
+    return DEFAULT_PATH.format(index=index)
+
+
+def from_mnemonic(phrase: str, *, account_index: int | None = None, path: str | None = None, where: str = MNEMONIC_ENV) -> Signer:
+    """The account at the derivation path of a BIP-39 phrase; a phrase eth-account does not accept is refused unquoted."""
+    account_path = hd_path(account_index, path)
+    words = " ".join(phrase.split())
+    Account.enable_unaudited_hdwallet_features()
+    try:
+        account = Account.from_mnemonic(words, account_path=account_path)
+    except Exception:  # eth-account's message quotes the words
+        account = None
+    del words
+    if account is None:
+        raise InputError("not a valid BIP-39 seed phrase: check the words and their order (phrase not shown)", where=where)
+    return Signer(account)
+
+
+def load_signer(keystore: str | Path | None = None, *, prompt: Callable[[str], str] | None = None, account_index: int | None = None,
+                derivation_path: str | None = None, wallet: str | None = None) -> Signer:
+    """The signer from `keystore` if given, else MAMMON_PRIVATE_KEY, else MAMMON_MNEMONIC; a clear InputError otherwise.
+
+    `wallet`: the address the signer must be (the plan's); a seed phrase that derives another one is refused here,
+    naming the derived address and the path, so the fix (another index or phrase) is plain.
+    """
     if keystore:
         return from_keystore(keystore, prompt=prompt)
     value = os.environ.get(KEY_ENV)
+    phrase = os.environ.get(MNEMONIC_ENV)
+    if value and phrase:
+        raise InputError(f"both {KEY_ENV} and {MNEMONIC_ENV} are set: unset the one that is not this plan's wallet", where="rpc runner")
     if value:
         return from_hex(value)
-    raise InputError(f"no signing key: set {KEY_ENV} or pass --keystore FILE (password from {PASSWORD_ENV} or a prompt)", where="rpc runner")
+    if phrase:
+        signer = from_mnemonic(phrase, account_index=account_index, path=derivation_path)
+        if wallet is not None and signer.address.lower() != wallet.lower():
+            raise InputError(f"the phrase derives {signer.address} at {hd_path(account_index, derivation_path)}, not the plan's wallet "
+                             "(try another --account-index or --derivation-path; phrase not shown)", where=MNEMONIC_ENV)
+        return signer
+    raise InputError(f"no signing key: set {KEY_ENV} or {MNEMONIC_ENV}, or pass --keystore FILE (password from {PASSWORD_ENV} or a prompt)",
+                     where="rpc runner")

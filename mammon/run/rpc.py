@@ -138,8 +138,9 @@ class RpcRunner(Runner):
     @classmethod
     def create(cls, plan: Plan, *, rpc_url: str | None = None, keystore: str | None = None, fork_url: str | None = None,
                confirmations: int = 1, chain_config: str | None = None, receipt_timeout: float | None = None,
-               **_: Any) -> Runner:
-        """rpc_url (else ETH_RPC_URL), keystore (else MAMMON_PRIVATE_KEY); fork_url switches to the fork dry-run."""
+               account_index: int | None = None, derivation_path: str | None = None, **_: Any) -> Runner:
+        """rpc_url (else ETH_RPC_URL), keystore (else MAMMON_PRIVATE_KEY, else MAMMON_MNEMONIC at account_index or
+        derivation_path); fork_url switches to the fork dry-run."""
         if fork_url:
             from mammon.run.fork import ForkRunner
 
@@ -147,7 +148,7 @@ class RpcRunner(Runner):
         url = rpc_url or os.environ.get("ETH_RPC_URL")
         if not url:
             raise InputError("the rpc runner needs a node: pass --rpc-url URL or set ETH_RPC_URL", where="apply")
-        signer = load_signer(keystore)
+        signer = load_signer(keystore, account_index=account_index, derivation_path=derivation_path, wallet=plan.wallet)
         return cls(plan, Node(url), signer, confirmations=confirmations,
                    receipt_timeout=DEFAULT_RECEIPT_TIMEOUT if receipt_timeout is None else receipt_timeout)
 

@@ -15,8 +15,8 @@ Slots are the simulator's storage keys (one per balance, allowance, total, reser
 per transaction with the value at its start compared to its end: slots written and restored cost
 nothing, and refunds are ignored. A reverted transaction is charged for the work done up to the revert.
 Where the devnet runs the real bytecode (Aave V3, Uniswap V3, ERC-20), the execution costs are
-calibrated to its medians from `bench/gas.py`: approve ~46k, Aave supply ~138k and withdraw ~151k,
-a Uniswap V3 swap ~124k. The stand-in venues keep mainnet-like guesses.
+calibrated to its medians from `bench/gas.py` on a live-rate market (borrowers, so every Aave call
+updates the indexes): approve ~46k, Aave supply ~148k and withdraw ~161k, a Uniswap V3 swap ~124k. The stand-in venues keep mainnet-like guesses.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ EXECUTION: dict[tuple[str, str], int] = {
     ("erc20", "approve"): 2_600,
     ("erc20", "transfer"): 3_200,
     ("erc20", "transferFrom"): 4_000,
-    ("aave_pool", "supply"): 75_250,  # calibrated: devnet median 137,536 for the whole supply
-    ("aave_pool", "withdraw"): 94_250,  # calibrated: devnet median 150,634
+    ("aave_pool", "supply"): 85_900,  # calibrated: devnet median 148,209 for the whole supply (live market: borrowers, index updates)
+    ("aave_pool", "withdraw"): 104_900,  # calibrated: devnet median 161,307 (live market)
     ("atoken", "mint"): 6_000,
     ("atoken", "burn"): 6_000,
     ("mtoken", "mint"): 70_000,

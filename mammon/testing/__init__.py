@@ -6,6 +6,20 @@
 
 Everything is rendered deterministically: plans as their canonical YAML, diffs as the text report
 without fees paid, run records with wall-clock timings removed.
+
+The optimizer's whole loop on the simulator, with the `mammon_rebalancer` fixture (a `Rebalancer` on
+the `sim` runner whose plan files, run records and audit log go to the test's tmp_path)::
+
+    from decimal import Decimal
+
+    def test_moonwell_to_aave(mammon_rebalancer, mammon_snapshot):
+        r = mammon_rebalancer(wallet="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
+        result = r.execute({"from_protocol": "Moonwell", "to_protocol": "Aave V3", "token": "USDC",
+                            "amount": Decimal("1000"), "expected_apy": Decimal("8.5"), "confidence": 85})
+        assert result.success, result.summary()
+        assert result.diff == mammon_snapshot     # the diff text, fees left out
+
+Pin the clock (`MAMMON_NOW=2026-01-01T00:00:00Z`) for snapshots that hold the plan's hash.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A seeded mutation fuzzer for every file mammon reads: nothing a file holds may crash, hang or send.
 
 Each kind starts from a valid file (a recommendation, a plan, a world, a chain config, a policy, a run
-record), mutates it (byte flips, truncations, duplicated lines, renamed keys, swapped value types, deep
+record, an audit log), mutates it (byte flips, truncations, duplicated lines, renamed keys, swapped value types, deep
 nesting, huge inputs, YAML aliases, control characters, rewritten numbers) and runs the `mammon` command
 that reads it, in-process through click's CliRunner. Every outcome must be: exit 0, 1 or 2 (never 3, an
 internal error), no traceback, one `error:` line when refused, within `HANG_SECONDS`, and nothing written
@@ -64,6 +64,7 @@ class Kind:
     suffix: str
     command: Callable[[Path, Path], list[str]]  # (mutant file, work dir) -> argv
     writes: Callable[[Path], list[Path]]  # work dir -> paths that must not exist after a refusal
+    target: str = ""  # where the mutant goes in the work dir (default mutant<suffix>)
 
 
 def _out(work: Path) -> list[Path]:
@@ -84,6 +85,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     Kind("policy-toml", ".toml", lambda f, w: ["apply", str(w / "plan.yaml"), "--quiet", "--policy", str(f), "--state-dir", str(w / "state"),
                                                "-o", str(w / "run.json")], _out),
     Kind("record-json", ".json", lambda f, w: ["diff", str(w / "plan.yaml"), str(f)], lambda w: []),
+    Kind("audit-jsonl", ".jsonl", lambda f, w: ["audit", "verify", "--state-dir", str(w / "state")], lambda w: [], "state/audit.jsonl"),
 ]}
 
 
@@ -115,6 +117,7 @@ def _seeds(base: Path) -> dict[str, str]:
         "policy-toml": '[policy]\nmax_spend_per_plan = {USDC = "5000"}\nmax_spend_per_day = {USDC = "20000"}\n'
                        'max_slippage_bps = 100\nregistry_only = true\nallowed_contracts = []\n',
         "record-json": (base / "run.json").read_text(),
+        "audit-jsonl": (base / "state" / "audit.jsonl").read_text(),
     }
 
 
@@ -188,7 +191,7 @@ class Mutator:
 
     def huge_input(self, text: str) -> bytes:
         size = self.rng.choice([3_000_000, 5_000_000])
-        filler = "#" + "x" * 99 + "\n" if self.fmt != "json" else " " * 100
+        filler = {"json": " " * 100, "jsonl": '{"x": "' + "x" * 91 + '"}\n'}.get(self.fmt, "#" + "x" * 99 + "\n")
         return (text + filler * (size // 100)).encode()
 
     def alias(self, text: str) -> bytes:
@@ -200,6 +203,8 @@ class Mutator:
 
     # structural mutations
     def _load(self, text: str) -> Any:
+        if self.fmt == "jsonl":
+            return [json.loads(line) for line in text.splitlines()]
         if self.fmt == "json":
             return json.loads(text)
         if self.fmt == "toml":
@@ -209,6 +214,8 @@ class Mutator:
         return yaml.safe_load(text)
 
     def _dump(self, data: Any) -> bytes:
+        if self.fmt == "jsonl":
+            return "".join(json.dumps(entry, sort_keys=True, default=str) + "\n" for entry in data).encode()
         if self.fmt == "json":
             return json.dumps(data, indent=1, default=str).encode()
         if self.fmt == "toml":
@@ -242,6 +249,8 @@ class Mutator:
             return (text.rstrip("\n") + "\nzz_deep: " + "[" * depth + "]" * depth + "\n").encode()
         if self.fmt == "toml":
             return (text + "deep = " + "[" * depth + "]" * depth + "\n").encode()
+        if self.fmt == "jsonl":
+            return (text + "[" * depth + "]" * depth + "\n").encode()
         return (text.rstrip().removesuffix("}") + ', "zz_deep": ' + "[" * depth + "]" * depth + "}").encode()
 
     def control_chars(self, text: str) -> bytes:
@@ -303,7 +312,7 @@ class Fuzzer:
 
     def run(self, kind: str, count: int) -> Finding:
         k = KINDS[kind]
-        fmt = {".json": "json", ".toml": "toml"}.get(k.suffix, "yaml")
+        fmt = {".json": "json", ".jsonl": "jsonl", ".toml": "toml"}.get(k.suffix, "yaml")
         rng = random.Random(f"{self.seed}:{kind}")
         finding = Finding()
         for n in range(count):
@@ -319,7 +328,8 @@ class Fuzzer:
         work = Path(tempfile.mkdtemp(dir=self._base))
         try:
             shutil.copy(self._base / "plan.yaml", work / "plan.yaml")
-            target = work / f"mutant{kind.suffix}"
+            target = work / (kind.target or f"mutant{kind.suffix}")
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(mutant)
             argv = kind.command(target, work)
             plan_before = (work / "plan.yaml").read_bytes()
@@ -346,6 +356,8 @@ class Fuzzer:
                 problem = f"took {seconds:.1f} s"
             elif result.exit_code == 2 and (len(stderr.splitlines()) != 1 or not stderr.startswith("error: ") or result.stdout):
                 problem = f"refusal is not one error line: {stderr[:300]!r}"
+            elif result.exit_code == 1 and stderr and (len(stderr.splitlines()) != 1 or not stderr.startswith("error: ")):
+                problem = f"a failed check is not one error line: {stderr[:300]!r}"
             elif result.exit_code == 2 and any(p.exists() for p in kind.writes(work)):
                 problem = "refused, yet wrote an output or a run record"
             elif (work / "plan.yaml").read_bytes() != plan_before:

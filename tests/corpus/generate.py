@@ -141,7 +141,7 @@ case(R, "integer-key.yaml", f"{REC}1: x\n", 2, "1: Keys should be strings")
 case(R, "two-documents.yaml", f"{REC}---\n{REC}", 2, "more than one YAML document at line 5")
 case(R, "document-end-then-junk.yaml", f"{REC}...\njunk: 1\n", 2, "malformed YAML")
 for name, amount, message in [
-    ("float", "10.5", "floats lose precision"),
+    ("float-too-precise", "10.1234567", "amount 10.1234567 has more decimals than USDC (6)"),  # a YAML number is the exact Decimal written
     ("european", "'1.000,50'", NOT_PLAIN),
     ("commas", "'1,0,0,0'", NOT_PLAIN),
     ("thousands", "'1,000'", NOT_PLAIN),
@@ -153,7 +153,7 @@ for name, amount, message in [
     ("hex-string", "'0x10'", NOT_PLAIN),
     ("sexagesimal", "1:30", "number '1:30' at line 4 column 9 is not a plain decimal"),
     ("exponent", "'1e3'", NOT_PLAIN),
-    ("exponent-float", "1.0e+3", "floats lose precision"),
+    ("exponent-float", "1.0e+3", "number '1.0e+3' at line 4 column 9 is not a plain decimal"),
     ("negative", "'-5'", "amount must be positive, got -5"),
     ("negative-int", "-5", "amount must be positive, got -5"),
     ("zero", "'0'", "amount must be positive, got 0"),
@@ -163,11 +163,11 @@ for name, amount, message in [
     ("inf-string", "'Infinity'", NOT_PLAIN),
     ("inf-yaml", ".inf", "is not finite"),
     ("neg-inf-yaml", "-.inf", "is not finite"),
-    ("bool", "true", "amount must be a decimal string"),
-    ("yes", "yes", "amount must be a decimal string"),
-    ("null", "null", "amount must be a decimal string"),
-    ("list", "[1]", "amount must be a decimal string"),
-    ("mapping", "{a: 1}", "amount must be a decimal string"),
+    ("bool", "true", "amount: must be a decimal string (e.g. '1000.50'), an int or a Decimal"),
+    ("yes", "yes", "amount: must be a decimal string (e.g. '1000.50'), an int or a Decimal"),
+    ("null", "null", "amount: must be a decimal string (e.g. '1000.50'), an int or a Decimal"),
+    ("list", "[1]", "amount: must be a decimal string (e.g. '1000.50'), an int or a Decimal"),
+    ("mapping", "{a: 1}", "amount: must be a decimal string (e.g. '1000.50'), an int or a Decimal"),
     ("too-precise", "'1.0000001'", "amount 1.0000001 has more decimals than USDC (6)"),
     ("arabic-digits", "'\u0661\u0660'", NOT_PLAIN),
     ("fullwidth-digits", "'\uff11\uff10'", NOT_PLAIN),
@@ -180,7 +180,7 @@ for name, amount, message in [
     ("inner-space", "'1 000'", NOT_PLAIN),
     ("nbsp", "'1\u00a0000'", NOT_PLAIN),
     ("hex-float", "'0x1p3'", NOT_PLAIN),
-    ("timestamp", "2026-01-01", "amount must be a decimal string"),
+    ("timestamp", "2026-01-01", "amount: must be a decimal string (e.g. '1000.50'), an int or a Decimal"),
     ("empty", "''", NOT_PLAIN),
     ("words", "'ten'", NOT_PLAIN),
     ("all-caps-all-from-wallet", "'ALL'", "only allowed when withdrawing"),
@@ -197,17 +197,20 @@ for name, extra, message in [
     ("confidence-word", "confidence: very\n", "confidence: Input should be a valid integer"),
     ("confidence-high", "confidence: 101\n", "confidence: Input should be less than or equal to 100"),
     ("confidence-negative", "confidence: -1\n", "confidence: Input should be greater than or equal to 0"),
-    ("confidence-float", "confidence: 50.5\n", "confidence: Input should be a valid integer"),
+    ("confidence-float", "confidence: 50.5\n", "confidence: must be a whole number from 0 to 100, got Decimal('50.5')"),
     ("slippage-high", "slippage_bps: 6000\n", "slippage_bps: Input should be less than or equal to 5000"),
     ("slippage-negative", "slippage_bps: -1\n", "slippage_bps: Input should be greater than or equal to 0"),
     ("slippage-string", "slippage_bps: lots\n", "slippage_bps: Input should be a valid integer"),
-    ("apy-word", "expected_apy: high\n", "expected_apy: Input should be a valid number"),
-    ("apy-huge", "expected_apy: 1000\n", "expected_apy: Input should be less than or equal to 100"),
+    ("apy-word", "expected_apy: high\n", "expected_apy: 'high' is not a decimal number"),
+    ("apy-huge", "expected_apy: 2000000\n", "expected_apy: Input should be less than or equal to 1000000"),
+    ("apy-below-minus-100", "expected_apy: '-100.5'\n", "expected_apy: Input should be greater than or equal to -100"),
+    ("apy-comma", "expected_apy: '8,5'\n", "expected_apy: '8,5' is not a decimal number"),
+    ("protocol-display-typo", "swap_venue: Uniswap V4\n", "swap_venue: unknown protocol 'Uniswap V4'; did you mean 'Uniswap V3'?"),
     ("apy-nan", "expected_apy: .nan\n", "is not finite"),
     ("valid-for-negative", "valid_for: -5\n", "valid_for must be positive"),
     ("valid-for-zero", "valid_for: 0\n", "valid_for must be positive"),
     ("valid-for-word", "valid_for: forever\n", "valid_for: Input should be a valid timedelta"),
-    ("swap-venue", "swap_venue: sushiswap\n", "swap_venue: Input should be 'uniswap_v3' or 'aerodrome'"),
+    ("swap-venue", "swap_venue: sushiswap\n", "swap_venue: unknown protocol 'sushiswap'; did you mean 'Uniswap V3'? known: Aave V3 (aave_v3)"),
     ("reason-list", "reason: [a, b]\n", "reason: Input should be a valid string"),
     ("reason-number", "reason: 5\n", "reason: Input should be a valid string"),
 ]:
@@ -259,7 +262,8 @@ case(P, "deep.json", '{"format_version": "1.0.0", "steps": ' + "[" * 50000 + "]"
 case(P, "deep.yaml", "format_version: 1.0.0\nsteps: " + "[" * 1000 + "]" * 1000 + "\n", 2, "nested deeper than 64 levels")
 case(P, "python-tag.yaml", "format_version: !!python/object/apply:os.getcwd []\n", 2, "is not allowed")
 case(P, "no-version.yaml", "chain: {id: 8453}\n", 2, "format_version (missing) is not supported")
-case(P, "version-2.yaml", "format_version: 2.0.0\n", 2, "format_version 2.0.0 is not supported")
+case(P, "version-3.yaml", "format_version: 3.0.0\n", 2, "format_version 3.0.0 is not supported")
+case(P, "version-1.yaml", "format_version: 1.0.0\n", 2, "format_version 1.0.0 is not supported (this mammon reads 2.x)")  # APY as a fraction
 case(P, "version-word.yaml", "format_version: latest\n", 2, "format_version latest is not supported")
 plan_edit("duplicate-key-wallet", 2, "duplicate key 'wallet'", append="wallet: '0x0000000000000000000000000000000000000001'\n")
 plan_edit("duplicate-key-json", 2, "duplicate key 'content_hash'", fmt="json", append_json_key=["content_hash", "sha256:00"])

@@ -267,9 +267,10 @@ def test_missing_node_or_key_is_a_clear_input_error(monkeypatch: pytest.MonkeyPa
     plan = compile_on_devnet(AAVE_TO_WALLET)
     monkeypatch.delenv("ETH_RPC_URL", raising=False)
     monkeypatch.delenv("MAMMON_PRIVATE_KEY", raising=False)
+    monkeypatch.delenv("MAMMON_MNEMONIC", raising=False)
     with pytest.raises(InputError, match="pass --rpc-url URL or set ETH_RPC_URL"):
         RpcRunner.create(plan)
-    with pytest.raises(InputError, match="no signing key: set MAMMON_PRIVATE_KEY or pass --keystore"):
+    with pytest.raises(InputError, match="no signing key: set MAMMON_PRIVATE_KEY or MAMMON_MNEMONIC, or pass --keystore"):
         RpcRunner.create(plan, rpc_url=rpc_devnet.rpc_url)
     monkeypatch.setenv("MAMMON_PRIVATE_KEY", KEY0)
     with pytest.raises(NodeUnreachable) as exc:

@@ -122,11 +122,12 @@ def test_gas_is_intrinsic_calldata_storage_cold_accounts_and_execution(chain: Si
 
 
 def test_gas_is_within_5_percent_of_the_real_bytecode_on_the_devnet(chain: SimChain) -> None:
-    """Medians measured by bench/gas.py on the devnet (real Aave V3 / Uniswap V3 / ERC-20 bytecode)."""
+    """Medians measured by bench/gas.py on the devnet (real Aave V3 / Uniswap V3 / ERC-20 bytecode; a live-rate
+    Aave market: borrowers, every call updates the indexes)."""
     plan = compile_rec(to_protocol="aave_v3", token="USDC", amount="1000")
     approve, supply = (ex.receipt.gas_used for ex in execute(chain, plan))
-    assert approve == pytest.approx(46_216, rel=0.05)
-    assert supply == pytest.approx(137_536, rel=0.05)
+    assert approve == pytest.approx(46_210, rel=0.05)
+    assert supply == pytest.approx(148_209, rel=0.05)
     swap_plan = compile_rec(token="USDC", to_token="WETH", to_protocol="aave_v3", amount="100")
     swap = next(ex for ex in execute(chain, swap_plan) if ex.step.id == "swap").receipt.gas_used
     assert swap == pytest.approx(124_461, rel=0.05)

@@ -1,0 +1,56 @@
+"""EIP-5792 `wallet_sendCalls` parameters: the plan's calls for a wallet that batches natively.
+
+The file is the JSON-RPC `params` array (one object: version, chainId as hex, from, atomicRequired,
+calls, capabilities). `atomicRequired: true` asks the wallet to run all calls or none. The request `id`
+(which EIP-5792 lets the app choose, unique per sender) is the plan's content hash, so the export names
+its plan and a wallet refuses to send the same plan twice under that id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mammon.errors import TamperedPlanError
+from mammon.export.calls import batch_calls
+from mammon.review import Review
+
+VERSION = "2.0.0"
+
+
+def build(reviewed: Review, *, where: str = "plan") -> list[dict[str, Any]]:
+    plan = reviewed.plan
+    calls = [{"to": c.to, "value": hex(c.value), "data": c.data} for c in batch_calls(reviewed, where=where)]
+    return [{
+        "version": VERSION,
+        "id": plan.content_hash,
+        "chainId": hex(plan.chain.id),
+        "from": plan.wallet,
+        "atomicRequired": True,
+        "calls": calls,
+        "capabilities": {},
+    }]
+
+
+def check(reviewed: Review, data: Any, where: str, *, plan_where: str = "plan") -> None:
+    plan = reviewed.plan
+    params = data[0]
+    if params.get("id") != plan.content_hash:
+        raise TamperedPlanError(f"id is {params.get('id')!r}, not plan {plan.content_hash}: the export is for another plan", where=where)
+    if int(str(params["chainId"]), 16) != plan.chain.id:
+        raise TamperedPlanError(f"chainId is {params['chainId']}, the plan is for chain {plan.chain.id}", where=where)
+    if str(params["from"]).lower() != plan.wallet.lower():
+        raise TamperedPlanError(f"from is {params['from']}, the plan's wallet is {plan.wallet}", where=where)
+    if params.get("atomicRequired") is not True:
+        raise TamperedPlanError("atomicRequired is not true: the wallet could run part of the batch", where=where)
+    expected = batch_calls(reviewed, where=plan_where)
+    calls = params["calls"]
+    if len(calls) != len(expected):
+        raise TamperedPlanError(f"{len(calls)} calls, the plan has {len(expected)}", where=where)
+    for i, (got, call) in enumerate(zip(calls, expected, strict=True)):
+        at = f"{where}: calls[{i}]"
+        if str(got["to"]).lower() != call.to.lower():
+            raise TamperedPlanError(f"to is {got['to']}, step {call.step.id} calls {call.to}", where=at)
+        if int(str(got.get("value", "0x0")), 16) != call.value:
+            raise TamperedPlanError(f"value is {got.get('value')}, step {call.step.id} sends {hex(call.value)}", where=at)
+        if str(got.get("data", "")).lower() != call.data.lower():
+            raise TamperedPlanError(f"data differs from step {call.step.id}'s calldata ({call.decoded.function})", where=at)

@@ -1,0 +1,179 @@
+"""Safe{Wallet} Transaction Builder batch files (the JSON its "import" button reads).
+
+Layout and checksum follow the Transaction Builder app: `version` "1.0", `chainId` as a decimal string,
+`createdAt` in milliseconds, `meta` (name, description, txBuilderVersion, createdFromSafeAddress, checksum)
+and `transactions` with `to`, `value` (decimal string), `data`, `contractMethod` (the ABI entry) and
+`contractInputsValues` (each argument as the builder's text: numbers and addresses as strings, tuples and
+arrays as JSON). The builder re-encodes calldata from `contractMethod` + `contractInputsValues`, so a
+check re-encodes them too. The checksum is keccak256 of the builder's canonical serialisation (keys
+sorted, each object written as its key list then its values) with `meta.name` set to null and
+`meta.checksum` left out.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from eth_abi import encode as abi_encode
+from eth_utils import function_signature_to_4byte_selector, keccak
+
+from mammon.abi import decode_call
+from mammon.errors import TamperedPlanError
+from mammon.export.calls import BatchCall, batch_calls
+from mammon.review import Review
+
+VERSION = "1.0"
+TX_BUILDER_VERSION = "1.18.0"
+
+
+def _js(value: Any) -> str:
+    """JSON.stringify of a scalar or list of strings, with undefined (None) as null."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def serialize(value: Any) -> str:
+    """The Transaction Builder's `serializeJSONObject`: arrays element-wise, objects as sorted keys then values."""
+    if isinstance(value, list):
+        return "[" + ",".join(serialize(v) for v in value) + "]"
+    if isinstance(value, dict):
+        keys = sorted(value)
+        return "{" + _js(keys) + "".join(serialize(value[k]) + "," for k in keys) + "}"
+    return _js(value)
+
+
+def checksum(batch: dict[str, Any]) -> str:
+    meta = {k: v for k, v in batch["meta"].items() if k != "checksum"}
+    body = {**batch, "meta": {**meta, "name": None}}
+    return "0x" + keccak(text=serialize(body)).hex()
+
+
+def _type_str(param: dict[str, Any]) -> str:
+    if param["type"].startswith("tuple"):
+        return "(" + ",".join(_type_str(c) for c in param["components"]) + ")" + param["type"][5:]
+    return str(param["type"])
+
+
+def _text(param: dict[str, Any], value: Any) -> Any:
+    """An ABI value (as mammon decodes it) in the builder's JSON form: ints as strings, tuples as lists."""
+    kind = param["type"]
+    if kind.endswith("[]"):
+        inner = {**param, "type": kind[:-2]}
+        return [_text(inner, v) for v in value]
+    if kind == "tuple":
+        return [_text(c, value[c["name"]]) for c in param["components"]]
+    if kind.startswith(("uint", "int")):
+        return str(value)
+    return value
+
+
+def _input_text(param: dict[str, Any], value: Any) -> str:
+    shown = _text(param, value)
+    if isinstance(shown, list):
+        return json.dumps(shown, separators=(",", ":"))
+    if isinstance(shown, bool):
+        return "true" if shown else "false"
+    return str(shown)
+
+
+def _parse(param: dict[str, Any], value: Any) -> Any:
+    """Builder text back to an eth-abi value (inverse of _text / _input_text)."""
+    kind = param["type"]
+    if kind.endswith("[]"):
+        items = json.loads(value) if isinstance(value, str) else value
+        inner = {**param, "type": kind[:-2]}
+        return [_parse(inner, v) for v in items]
+    if kind == "tuple":
+        items = json.loads(value) if isinstance(value, str) else value
+        return tuple(_parse(c, v) for c, v in zip(param["components"], items, strict=True))
+    if kind.startswith(("uint", "int")):
+        return int(str(value), 10)
+    if kind == "bool":
+        if value in (True, "true"):
+            return True
+        if value in (False, "false"):
+            return False
+        raise ValueError(f"{value!r} is not a bool")
+    if kind.startswith("bytes"):
+        return bytes.fromhex(str(value).removeprefix("0x"))
+    return str(value)
+
+
+def encode(method: dict[str, Any], values: dict[str, Any]) -> str:
+    """Calldata from a contractMethod and its contractInputsValues, as the builder encodes it."""
+    inputs = method["inputs"]
+    types = [_type_str(p) for p in inputs]
+    selector = function_signature_to_4byte_selector(f"{method['name']}({','.join(types)})")
+    args = [_parse(p, values[p["name"]]) for p in inputs]
+    return "0x" + (selector + abi_encode(types, args)).hex()
+
+
+def transaction(call: BatchCall) -> dict[str, Any]:
+    fn, args = decode_call(call.data)
+    inputs = [dict(p) for p in fn.inputs]
+    return {
+        "to": call.to,
+        "value": str(call.value),
+        "data": call.data,
+        "contractMethod": {"inputs": inputs, "name": fn.name, "payable": call.value > 0},
+        "contractInputsValues": {p["name"]: _input_text(p, args[p["name"]]) for p in fn.inputs},
+    }
+
+
+def description(reviewed: Review) -> str:
+    plan = reviewed.plan
+    moves = "; ".join(f"{r.from_protocol} -> {r.to_protocol}: {r.amount} {r.token}" for r in plan.recommendations)
+    return f"mammon plan {plan.content_hash} ({len(plan.steps)} calls, {plan.chain.name}): {moves}"
+
+
+def build(reviewed: Review, *, where: str = "plan") -> dict[str, Any]:
+    plan = reviewed.plan
+    batch: dict[str, Any] = {
+        "version": VERSION,
+        "chainId": str(plan.chain.id),
+        "createdAt": int(plan.created_at.timestamp() * 1000),
+        "meta": {
+            "name": f"mammon {plan.content_hash.removeprefix('sha256:')[:12]}",
+            "description": description(reviewed),
+            "txBuilderVersion": TX_BUILDER_VERSION,
+            "createdFromSafeAddress": plan.wallet,
+        },
+        "transactions": [transaction(c) for c in batch_calls(reviewed, where=where)],
+    }
+    batch["meta"]["checksum"] = checksum(batch)
+    return batch
+
+
+def check(reviewed: Review, data: Any, where: str, *, plan_where: str = "plan") -> None:
+    """Refuse a Transaction Builder file that is not exactly this plan's calls (or whose checksum is off)."""
+    plan = reviewed.plan
+    meta = data["meta"]
+    if meta.get("checksum") != checksum(data):
+        raise TamperedPlanError(f"meta.checksum {meta.get('checksum')} does not match the file's content ({checksum(data)})", where=where)
+    if plan.content_hash not in str(meta.get("description", "")):
+        raise TamperedPlanError(f"meta.description does not name plan {plan.content_hash}: the export is for another plan", where=where)
+    if str(data["chainId"]) != str(plan.chain.id):
+        raise TamperedPlanError(f"chainId is {data['chainId']}, the plan is for chain {plan.chain.id}", where=where)
+    safe = str(meta.get("createdFromSafeAddress", ""))
+    if safe.lower() != plan.wallet.lower():
+        raise TamperedPlanError(f"meta.createdFromSafeAddress is {safe}, the plan's wallet is {plan.wallet}", where=where)
+    expected = batch_calls(reviewed, where=plan_where)
+    txs = data["transactions"]
+    if len(txs) != len(expected):
+        raise TamperedPlanError(f"{len(txs)} transactions, the plan has {len(expected)} calls", where=where)
+    for i, (tx, call) in enumerate(zip(txs, expected, strict=True)):
+        at = f"{where}: transactions[{i}]"
+        if str(tx["to"]).lower() != call.to.lower():
+            raise TamperedPlanError(f"to is {tx['to']}, step {call.step.id} calls {call.to}", where=at)
+        if int(str(tx["value"]), 10) != call.value:
+            raise TamperedPlanError(f"value is {tx['value']}, step {call.step.id} sends {call.value}", where=at)
+        data_hex = str(tx.get("data") or "").lower()
+        if data_hex != call.data.lower():
+            raise TamperedPlanError(f"data differs from step {call.step.id}'s calldata ({call.decoded.function})", where=at)
+        method = tx.get("contractMethod")
+        if method is not None:
+            encoded = encode(method, tx.get("contractInputsValues") or {})
+            if encoded.lower() != call.data.lower():
+                raise TamperedPlanError(
+                    f"contractMethod + contractInputsValues encode other calldata than step {call.step.id} ({call.decoded.function}); "
+                    "the Transaction Builder would send those", where=at)

@@ -1,0 +1,204 @@
+"""The optimizer's workflow in one call: compile -> save the plan file -> review checks -> apply that file -> diff.
+
+For the process that calls `RebalanceExecutor.execute_rebalance(recommendation)` today::
+
+    from mammon import Rebalancer
+    r = Rebalancer(chain="base", wallet=ADDR, runner="rpc", rpc_url=URL)     # or runner="sim"
+    result = r.execute(recommendation)        # the optimizer's object as it is, or a dict
+    result.success, result.total_gas_used, result.total_gas_cost_usd, result.plan_path, result.record_path
+    print(result.summary())                   # the same text as `mammon diff PLAN RECORD`
+
+Nothing here is a second path to the chain: the plan is written with `mammon.plan.planfile.dump` (what
+`mammon plan -o` writes), and applied with `mammon.run.api.apply_file` (what `mammon apply` runs), which
+loads that saved file, reviews it (hash, step graph, calldata vs decoded view, expiry) and hands it to
+the engine (preconditions, policy, dry run, journal, audit log). So the plan file, the run record
+(`<plan>.run.json`, or `<plan>.<runner>.run.json` for the simulator) and the audit log in the state
+directory are exactly the files the CLI leaves. With the rpc runner the market (holdings, allowances,
+rates, gas price) is read from the node and gas is estimated on a fork of it, as `mammon plan --rpc`.
+
+Refusals (bad recommendation, unknown name, float amount, stale or expired plan, policy breach, a
+seed phrase that does not derive the wallet, …) raise `MammonError` subclasses; a run whose step fails
+or lands outside tolerance returns a result with `success` False (and its record says why).
+`mammon rebalance REC.yaml` is this class behind a command line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from mammon import clock
+from mammon.chains import ChainConfig, load_chain
+from mammon.compile.compiler import compile_plan
+from mammon.diff import Diff, render_text
+from mammon.errors import InputError
+from mammon.market import Market, load_market
+from mammon.plan.model import Plan
+from mammon.plan.planfile import dump, load
+from mammon.recommend import Recommendation
+from mammon.run.api import apply_file, default_record_path
+from mammon.run.record import RunRecord
+from mammon.run.registry import runner_class
+from mammon.types import wallet_address
+
+__all__ = ["RebalanceResult", "Rebalancer", "compile_recommendations", "save_plan"]
+
+
+@dataclass(frozen=True)
+class RebalanceResult:
+    """What one `execute` did: the plan, its file, the run record, its file, and the expected-vs-actual diff."""
+
+    plan: Plan
+    record: RunRecord
+    diff: Diff
+    plan_path: Path
+    record_path: Path
+
+    @property
+    def success(self) -> bool:
+        """Every step ran and every effect landed within the plan's tolerance."""
+        return self.record.status == "ok" and self.diff.ok
+
+    @property
+    def total_gas_used(self) -> int:
+        return sum(step.gas_used or 0 for step in self.record.steps)
+
+    @property
+    def total_gas_cost_eth(self) -> Decimal:
+        """Fees as the runner reports them (L2 fee + L1 data fee on a real chain); gas used x the plan's gas
+        price where the runner reports none (the simulator)."""
+        price_wei = self.plan.market.gas_price_gwei * Decimal(10**9)
+        wei = sum((Decimal(s.fee_wei) if s.fee_wei is not None else Decimal(s.gas_used or 0) * price_wei) + Decimal(s.l1_fee_wei or 0)
+                  for s in self.record.steps)
+        return (Decimal(wei) / Decimal(10**18)).quantize(Decimal("1e-18"))
+
+    @property
+    def total_gas_cost_usd(self) -> Decimal:
+        """`total_gas_cost_eth` at the plan's ETH price (its market's `prices_usd`, ETH or else WETH)."""
+        prices = self.plan.market.prices_usd
+        eth = prices.get("ETH", prices.get("WETH", Decimal(0)))
+        return (self.total_gas_cost_eth * eth).quantize(Decimal("0.0001"))
+
+    @property
+    def tx_hashes(self) -> list[str]:
+        return [s.tx_hash for s in self.record.steps if s.tx_hash]
+
+    def summary(self) -> str:
+        """The diff as `mammon diff` prints it."""
+        return render_text(self.diff)
+
+
+def compile_recommendations(recs: Sequence[Recommendation], *, chain: ChainConfig, wallet: str, market: Market,
+                            rpc_url: str | None = None) -> Plan:
+    """One plan for `recs`, as `mammon plan [--rpc URL] --combine` compiles it: with a node, its holdings,
+    allowances, rates and gas price replace the market file's, and each step's gas is measured on a fork."""
+    if rpc_url:
+        from mammon.market_rpc import read_market
+
+        market = read_market(rpc_url, chain, wallet, market)
+    plan = compile_plan(list(recs), chain=chain, wallet=wallet, market=market, now=clock.now())
+    if rpc_url:
+        from mammon.compile.node_gas import estimate_on_node
+
+        plan = estimate_on_node(plan, rpc_url)
+    return plan
+
+
+def save_plan(plan: Plan, path: Path) -> Path:
+    """Write the plan file; an existing file is kept when it is this very plan (a rerun resumes its record) and
+    refused when it holds another one (it may be the plan a run record belongs to)."""
+    if path.exists():
+        try:
+            held = load(path, verify_hash=False).content_hash
+        except InputError:
+            held = None
+        if held == plan.content_hash:
+            return path
+        raise InputError(f"already holds {'plan ' + held[:19] + '…' if held else 'something else'}; choose another plan file (-o)", where=str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dump(plan, path)
+    return path
+
+
+class Rebalancer:
+    """Executes recommendations end to end for one wallet on one chain through one runner.
+
+    chain: a registry name (`base`, `base-sepolia`, `devnet`) or one from `chain_config`.
+    wallet: the address that signs (checksummed or lower-case).
+    runner: `sim` (the in-memory simulator, on `world` or the embedded default world) or `rpc` (a real
+        chain at `rpc_url`, else ETH_RPC_URL; the key from `keystore`, MAMMON_PRIVATE_KEY or MAMMON_MNEMONIC
+        at `account_index` / `derivation_path`), or any runner registered in `mammon.runners`.
+    plan_dir: where plan files go (default `.mammon/plans`), named `<UTC time>-<hash>.plan.yaml`.
+    prices: a market file (`--prices`); read_node: read the market from the node before compiling (default:
+        with the rpc runner). policy_file, state_dir, confirmations: as `mammon apply`.
+    progress: called with each line `mammon apply` would print while running (default: silent).
+    """
+
+    def __init__(self, *, chain: str = "base", wallet: str, runner: str = "sim", rpc_url: str | None = None,
+                 plan_dir: str | Path = Path(".mammon/plans"), world: str | Path | None = None, prices: str | Path | None = None,
+                 keystore: str | Path | None = None, account_index: int | None = None, derivation_path: str | None = None,
+                 policy_file: str | Path | None = None, state_dir: str | Path | None = None, chain_config: str | Path | None = None,
+                 confirmations: int = 1, read_node: bool | None = None, progress: Callable[[str], None] = lambda _m: None) -> None:
+        try:
+            self.wallet = wallet_address(wallet)
+        except ValueError as exc:
+            raise InputError(str(exc), where="wallet") from None
+        self.runner = runner
+        runner_name = runner_class(runner).name  # an unknown runner is refused before anything is compiled
+        self.chain = load_chain(chain, [chain_config] if chain_config else [])
+        self.chain_config = chain_config
+        self.rpc_url = rpc_url or (os.environ.get("ETH_RPC_URL") if runner_name == "rpc" else None)
+        self.read_node = (runner_name == "rpc") if read_node is None else read_node
+        if self.read_node and not self.rpc_url:
+            raise InputError("reading the market from a node needs rpc_url (or ETH_RPC_URL)", where="rpc_url")
+        if runner_name == "rpc" and not keystore:  # a wrong key or seed phrase is refused before a plan is written
+            from mammon.run.keys import load_signer
+
+            load_signer(account_index=account_index, derivation_path=derivation_path, wallet=self.wallet)
+        self.plan_dir = Path(plan_dir)
+        self.prices = prices
+        self.policy_file = policy_file
+        self.state_dir = state_dir
+        self.progress = progress
+        self.runner_options: dict[str, Any] = {"world": str(world) if world else None, "rpc_url": self.rpc_url,
+                                               "keystore": str(keystore) if keystore else None, "confirmations": confirmations,
+                                               "account_index": account_index, "derivation_path": derivation_path}
+
+    def plan(self, recommendation: Any) -> Plan:
+        """Compile one recommendation (any object with its attributes, a dict, or a Recommendation), or a list
+        of them into one plan, without saving or applying it."""
+        items = list(recommendation) if isinstance(recommendation, (list, tuple)) else [recommendation]
+        if not items:
+            raise InputError("nothing to compile", where="recommendation")
+        recs = [Recommendation.of(item, where="recommendation" if len(items) == 1 else f"recommendation[{i}]") for i, item in enumerate(items)]
+        return compile_recommendations(recs, chain=self.chain, wallet=self.wallet, market=load_market(self.prices),
+                                       rpc_url=self.rpc_url if self.read_node else None)
+
+    def default_plan_path(self, plan: Plan) -> Path:
+        return self.plan_dir / f"{plan.created_at:%Y%m%dT%H%M%SZ}-{plan.content_hash.removeprefix('sha256:')[:12]}.plan.yaml"
+
+    def execute(self, recommendation: Any, *, plan_path: str | Path | None = None, confirm: Callable[[str], bool] | None = None,
+                show_review: bool = False) -> RebalanceResult:
+        """compile -> save the plan file -> review checks -> apply that file -> diff. Raises MammonError on refusal.
+
+        confirm: asked (with a one-line summary) before anything is sent to a real chain; None sends without
+        asking (the caller decided by calling). show_review: pass the review text to `progress` first.
+        """
+        plan = self.plan(recommendation)
+        path = save_plan(plan, Path(plan_path) if plan_path else self.default_plan_path(plan))
+        return self.apply(path, confirm=confirm, show_review=show_review)
+
+    def apply(self, plan_path: str | Path, *, confirm: Callable[[str], bool] | None = None, show_review: bool = False) -> RebalanceResult:
+        """Apply a saved plan file exactly as `mammon apply` does, and diff it."""
+        path = Path(plan_path)
+        record_path = default_record_path(path, runner_class(self.runner).name)
+        record, result = apply_file(
+            path, runner_name=self.runner, record_path=record_path, policy_file=self.policy_file, state_dir=self.state_dir,
+            chain_config=self.chain_config, runner_options=self.runner_options, confirm=confirm, progress=self.progress,
+            show_review=show_review,
+        )
+        return RebalanceResult(plan=load(path), record=record, diff=result, plan_path=path, record_path=record_path)

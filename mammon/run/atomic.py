@@ -1,0 +1,221 @@
+"""Applying an atomic plan (`execution: batch|safe`): the whole plan as ONE transaction, journaled before broadcast.
+
+The same order of checks as the step engine (`mammon.run.engine`), for one transaction instead of N:
+verify (review decodes the outer call and every inner call and compares them with the steps) ->
+chain id -> preconditions (for a Safe: its nonce, threshold and owners) -> policy -> the whole
+transaction tried on an anvil fork of the node (the EIP-7702 delegation set, or the Safe's owners'
+approvals in place of their signatures) -> sign -> journal the signed bytes -> broadcast -> wait ->
+effects per inner call, from the Transfer logs inside each inner call's frame of the transaction's
+call trace, and for the whole transaction from balances. A rerun finds the journaled transaction
+and looks it up (or rebroadcasts the same signed bytes): it is never signed or sent twice.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+from mammon.chains import ChainConfig
+from mammon.errors import InputError, MammonError, StalePlanError, WrongChainError
+from mammon.plan.model import Plan
+from mammon.review import review
+from mammon.run import record as journal, state
+from mammon.run.base import Outcome, Signed
+from mammon.review import check_expiry
+from mammon.run.engine import (ApplyOptions, _existing, _log, _new_record, _refuse_replay, _registry_chain, _watched,
+                               check_preconditions, on_the_wire)
+from mammon.run.policy import enforce
+from mammon.run.record import ActualEffect, RunRecord
+from mammon.run.rpc import RpcRunner
+
+TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+
+
+class AtomicRunner(RpcRunner):
+    """A runner that sends a whole atomic plan as one transaction (`batch`, `safe`)."""
+
+    mode: str = ""
+
+    def start_preflight_fork(self) -> None:
+        """No early fork: `trial` forks the chain itself, to set the delegation or the owners' approvals first."""
+
+    @abstractmethod
+    def sign_batch(self, plan: Plan) -> Signed:
+        """Check what the mode needs (delegation / signatures) and sign the one transaction; nothing is sent."""
+
+    @abstractmethod
+    def trial(self, plan: Plan) -> str | None:
+        """Run the one transaction on an anvil fork of the node; the reason it fails, or None."""
+
+    def sender_check(self, plan: Plan) -> None:
+        """Refuse before anything else when the key cannot send this plan's transaction."""
+
+    def inner_deltas(self, tx_hash: str, n_calls: int) -> list[dict[tuple[str, str], int]] | None:
+        """Per inner call: (account, token) -> balance change, from the Transfer logs inside the call's trace frame."""
+        try:
+            trace = self.node.request("debug_traceTransaction", [tx_hash, {"tracer": "callTracer", "tracerConfig": {"withLog": True}}])
+        except MammonError:
+            return None
+        frames = _inner_frames(trace)
+        if len(frames) != n_calls:
+            return None
+        return [_transfers(f) for f in frames]
+
+
+def _inner_frames(trace: dict[str, Any]) -> list[dict[str, Any]]:
+    """The inner calls' frames: the CALLs of executeBatch (batch: it runs in the wallet's own frame), or of
+    multiSend, reached through the DELEGATECALLs proxy -> Safe singleton -> MultiSendCallOnly (safe;
+    ecrecover's STATICCALLs on the way are skipped)."""
+    node = trace
+    while True:
+        calls = node.get("calls") or []
+        plain = [c for c in calls if c.get("type") == "CALL"]
+        delegated = [c for c in calls if c.get("type") == "DELEGATECALL"]
+        if not plain and len(delegated) == 1:
+            node = delegated[0]
+            continue
+        return plain
+
+
+def _transfers(frame: dict[str, Any]) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = {}
+
+    def walk(f: dict[str, Any]) -> None:
+        for log in f.get("logs") or []:
+            topics = log.get("topics") or []
+            if len(topics) == 3 and topics[0].lower() == TRANSFER_TOPIC:
+                token = log["address"].lower()
+                value = int(log.get("data") or "0x0", 16)
+                src, dst = "0x" + topics[1][-40:].lower(), "0x" + topics[2][-40:].lower()
+                out[(src, token)] = out.get((src, token), 0) - value
+                out[(dst, token)] = out.get((dst, token), 0) + value
+        for child in f.get("calls") or []:
+            walk(child)
+
+    walk(frame)
+    return out
+
+
+def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> RunRecord:
+    """Run an atomic plan through `runner` (one transaction), journaling to options.record_path."""
+    opts, now = options, options.now
+    chain: ChainConfig | None = opts.chain or _registry_chain(plan)
+    review(plan, chain=chain, now=now(), allow_expired=True)  # expiry guards a new send only: checked below
+    if plan.batch is None or plan.batch.mode != runner.mode:
+        raise InputError(f"the plan's execution is {plan.execution or 'sequential'}; the {runner.name} runner applies only "
+                         f"--execution {runner.mode} plans", where="--runner")
+    if runner.chain_id() != plan.chain.id:
+        raise WrongChainError(f"the {runner.name} runner is on chain {runner.chain_id()}, the plan is for {plan.chain.name} ({plan.chain.id})",
+                              where="plan: chain.id")
+    with state.wallet_lock(opts.state_dir, plan.wallet, plan.chain.id):
+        rec = _existing(plan, opts.record_path, runner.name)
+        if not on_the_wire(rec):
+            runner.sender_check(plan)
+            check_expiry(plan, now())
+            replay = _refuse_replay(plan, opts)
+            check_preconditions(plan, runner)
+            enforce(opts.policy, plan, chain, opts.state_dir, now())
+            failure = runner.trial(plan)
+            if failure:
+                raise StalePlanError([failure], where="preflight (the whole transaction, tried on a fork of the node before signing)")
+            opts.before_send()
+            rec = _new_record(plan, runner, now())
+            if replay:
+                rec.allow_replay = True
+                _log(rec, opts, "replay_allowed", **replay)
+            _log(rec, opts, "apply_started", runner=runner.name, simulated=False, chain=plan.chain.id, wallet=plan.wallet,
+                 record=str(opts.record_path.resolve()))
+            watched = {(a.lower(), ta.lower()): (a, t, ta, d) for s in plan.steps for a, t, ta, d in _watched(s)}
+            before = {k: runner.balance_of(v[2], v[0]) for k, v in watched.items()}
+            signed = runner.sign_batch(plan)
+            for step, srec in zip(plan.steps, rec.steps, strict=True):
+                srec.status, srec.tx_hash, srec.nonce, srec.started_at = "sent", signed.tx_hash, signed.nonce, now()
+                srec.to, srec.data = step.call.to, step.call.data
+                srec.effects = [ActualEffect(account=a, token=t, token_address=ta, decimals=d, before=before[(a.lower(), ta.lower())], after=0)
+                                for a, t, ta, d in _watched(step)]
+            rec.steps[0].raw_tx = signed.raw_tx
+            rec.status = "running"
+            _log(rec, opts, "step_sent", step=plan.steps[0].id, tx=signed.tx_hash, nonce=signed.nonce, simulated=False,
+                 batch=[s.id for s in plan.steps])
+            journal.write(rec, opts.record_path)  # write-ahead: the signed batch is durable before it leaves
+            opts.progress(f"send  the whole plan as one transaction ({runner.mode}, {len(plan.steps)} calls): {signed.tx_hash[:12]}…")
+            runner.broadcast(signed)
+            outcome = runner.wait(signed.tx_hash)
+        else:
+            assert rec is not None
+            sent = rec.steps[0]
+            _log(rec, opts, "apply_resumed", runner=runner.name, simulated=False, chain=plan.chain.id, wallet=plan.wallet,
+                 record=str(opts.record_path.resolve()))
+            found = runner.lookup(sent.tx_hash or "")
+            if found is None:
+                opts.progress(f"resend the journaled transaction {sent.tx_hash}: the node never saw it (same signed bytes)")
+                runner.broadcast(Signed(tx_hash=sent.tx_hash or "", raw_tx=sent.raw_tx, nonce=sent.nonce))
+                found = runner.wait(sent.tx_hash or "")
+            outcome = found
+        _finish(plan, rec, outcome, runner, opts.now, opts.progress)
+        # One record for the transaction's outcome and what it spent (the audit log counts spends once per tx).
+        _log(rec, opts, "step_done", step=plan.steps[0].id, status=rec.status, tx=outcome.tx_hash, simulated=False, spent=_spent(plan, rec))
+        _log(rec, opts, "apply_finished", status=rec.status)
+        journal.write(rec, opts.record_path)
+        return rec
+
+
+def _spent(plan: Plan, rec: RunRecord) -> dict[str, str]:
+    """The wallet's outflow of each pulled token over the whole batch (base units as strings)."""
+    spent: dict[str, int] = {}
+    for step, srec in zip(plan.steps, rec.steps, strict=True):
+        if srec.status != "ok":
+            continue
+        for pull in step.pulls:
+            amount = -sum(e.delta for e in srec.effects if e.account.lower() == rec.wallet.lower() and e.token_address.lower() == pull.token_address.lower())
+            if amount > 0:
+                spent[pull.token] = spent.get(pull.token, 0) + amount
+    return {k: str(v) for k, v in spent.items()}
+
+
+def _finish(plan: Plan, rec: RunRecord, outcome: Outcome, runner: AtomicRunner, now: Callable[..., Any], progress: Callable[[str], None]) -> None:
+    """Effects per inner call. A balance only one call touches gets the whole transaction's change, read from
+    the chain (exact, interest included); one several calls touch is split by the Transfer logs inside each
+    call's trace frame, and what the logs do not explain (interest an aToken accrued, which its Transfer
+    events net out) goes to the first of them. Without a call trace such a balance cannot be split: those
+    steps are marked failed rather than guessed."""
+    for n, srec in enumerate(rec.steps):
+        srec.block, srec.finished_at = outcome.block, now()
+        srec.gas_used = outcome.gas_used if n == 0 else 0  # one transaction: its gas is reported once
+        srec.fee_wei, srec.l1_fee_wei = (outcome.fee_wei, outcome.l1_fee_wei) if n == 0 else (None, None)
+    rec.finished_at = now()
+    if outcome.status != "ok":
+        for srec in rec.steps:
+            srec.status, srec.reason = "reverted", (outcome.revert_reason or "the batch reverted") + " (all or nothing: no call took effect)"
+            srec.effects = [e.model_copy(update={"after": e.before}) for e in srec.effects]
+        rec.status = "failed"
+        progress(f"REVERTED the batch: {outcome.revert_reason or 'no reason'}; nothing took effect")
+        return
+    touching: dict[tuple[str, str], list[int]] = {}
+    first: dict[tuple[str, str], ActualEffect] = {}
+    for n, srec in enumerate(rec.steps):
+        for e in srec.effects:
+            key = (e.account.lower(), e.token_address.lower())
+            touching.setdefault(key, []).append(n)
+            first.setdefault(key, e)
+    change = {key: runner.balance_of(e.token_address, e.account) - e.before for key, e in first.items()}
+    shared = [key for key, steps in touching.items() if len(steps) > 1]
+    logs = runner.inner_deltas(outcome.tx_hash, len(plan.steps)) if shared else None
+    residual = {key: change[key] - sum(logs[n].get(key, 0) for n in touching[key]) for key in shared} if logs is not None else {}
+    for n, srec in enumerate(rec.steps):
+        effects, unsplit = [], False
+        for e in srec.effects:
+            key = (e.account.lower(), e.token_address.lower())
+            if len(touching[key]) == 1:
+                delta = change[key]
+            elif logs is not None:
+                delta = logs[n].get(key, 0) + (residual[key] if touching[key][0] == n else 0)
+            else:
+                delta, unsplit = 0, True
+            effects.append(e.model_copy(update={"after": e.before + delta}))
+        srec.effects = effects
+        srec.status = "failed" if unsplit else "ok"
+        srec.reason = "effects per call unavailable: the node gives no call trace with logs to split a balance several calls touch" if unsplit else None
+    rec.status = "ok" if all(s.status == "ok" for s in rec.steps) else "failed"
+    progress(f"ok    one transaction, {len(plan.steps)} calls, gas {outcome.gas_used:,}, block {outcome.block}")

@@ -1,0 +1,120 @@
+"""The batch runner: an atomic plan as ONE EIP-7702 transaction from the wallet to itself (`--runner batch`).
+
+The wallet's code must be delegated to the plan's Simple7702Account (`batch.delegate`, from the
+registry). The runner reads the wallet's code: `0xef0100 || delegate` -> no authorization needed;
+no code -> it signs an authorization (chain id, delegate, the nonce after this transaction's) with the
+same key and sends it in the type-4 transaction; code delegated to any other contract, or contract
+code -> refused, naming it. The call is `executeBatch(calls)` on the wallet itself, which
+Simple7702Account allows only from the account (or its EntryPoint); any failing call reverts all.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from eth_utils import to_checksum_address
+
+from mammon.errors import PlanError, WrongChainError
+from mammon.plan.model import Plan
+from mammon.run.atomic import AtomicRunner
+from mammon.run.base import Runner, Signed
+from mammon.run.rpc import RpcRunner, with_margin
+
+DESIGNATOR = "ef0100"
+
+
+class DelegatedElsewhereError(PlanError):
+    """The wallet's code is delegated to another contract than the plan's Simple7702Account."""
+
+
+class BatchRunner(AtomicRunner):
+    name: ClassVar[str] = "batch"
+    mode = "batch"
+
+    @classmethod
+    def create(cls, plan: Plan, **options: Any) -> Runner:
+        base = RpcRunner.create(plan, **{k: v for k, v in options.items() if k != "fork_url"})
+        assert isinstance(base, RpcRunner)
+        base._discard_early_fork()  # only its node and signer are reused (closing it would close the node)
+        return cls(plan, base.node, base._signer, confirmations=base.confirmations, receipt_timeout=base.receipt_timeout)
+
+    def delegation(self, wallet: str) -> str | None:
+        """The wallet's EIP-7702 delegate, None for a plain EOA; raises for contract code."""
+        code = (self.node.request("eth_getCode", [wallet, "latest"]) or "0x")[2:].lower()
+        if not code:
+            return None
+        if code.startswith(DESIGNATOR) and len(code) == 46:
+            return to_checksum_address("0x" + code[6:])
+        raise DelegatedElsewhereError(f"the wallet {wallet} has contract code (not an EIP-7702 delegation); a 7702 batch needs an EOA",
+                                      where="apply --runner batch")
+
+    def sender_check(self, plan: Plan) -> None:
+        if self.account().lower() != plan.wallet.lower():
+            raise WrongChainError(f"the signer is {self.account()}, the plan's wallet is {plan.wallet}", where="plan: wallet")
+        assert plan.batch is not None and plan.batch.delegate is not None
+        current = self.delegation(plan.wallet)
+        if current is not None and current.lower() != plan.batch.delegate.lower():
+            raise DelegatedElsewhereError(
+                f"the wallet {plan.wallet} is delegated (EIP-7702) to {current}, not to the plan's Simple7702Account {plan.batch.delegate}; "
+                "mammon does not replace another delegation: undo it yourself, or apply the plan sequentially", where="apply --runner batch")
+        code = self.node.request("eth_getCode", [plan.batch.delegate, "latest"]) or "0x"
+        if len(code) <= 2:
+            raise PlanError(f"the delegate {plan.batch.delegate} has no code on this chain", where="plan: batch.delegate")
+
+    def _transaction(self, plan: Plan) -> dict[str, Any]:
+        assert plan.batch is not None and plan.batch.delegate is not None and self._signer is not None
+        nonce = self._take_nonce("batch")
+        max_fee, tip = self._fees()
+        tx: dict[str, Any] = {"chainId": self.node.chain_id, "nonce": nonce, "to": plan.wallet, "value": 0, "data": plan.batch.call.data,
+                              "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
+        if self.delegation(plan.wallet) is None:
+            # The sender's nonce is bumped before the authorization list is processed: the authorization carries nonce + 1.
+            auth = self._signer.sign_authorization({"chainId": self.node.chain_id, "address": plan.batch.delegate, "nonce": nonce + 1})
+            tx["authorizationList"] = [auth]
+        tx["gas"] = with_margin(plan.batch.gas.estimate)
+        return tx
+
+    def sign_batch(self, plan: Plan) -> Signed:
+        tx = self._transaction(plan)
+        assert self._signer is not None
+        tx_hash, raw = self._signer.sign_transaction({**tx, "type": 4 if "authorizationList" in tx else 2})
+        self._nonces[tx_hash], self._raw[tx_hash] = tx["nonce"], raw
+        # the wallet's own authorization (signed for nonce + 1) bumps its nonce once more
+        self._next_nonce = tx["nonce"] + (2 if "authorizationList" in tx else 1)
+        return Signed(tx_hash=tx_hash, raw_tx=raw, nonce=tx["nonce"])
+
+    def trial(self, plan: Plan) -> str | None:
+        """On a fork: the wallet's code set to the delegation designator, then wallet -> wallet executeBatch."""
+        from mammon.devnet.anvil import find_anvil
+        from mammon.errors import DevnetError
+        from mammon.run.fork import GAS_TOPUP_WEI, Fork
+
+        assert plan.batch is not None and plan.batch.delegate is not None
+        try:
+            find_anvil()
+        except DevnetError as exc:
+            return f"cannot try the batch before signing: {exc.message}"
+        with Fork(self.node.url) as fork:
+            fork.request("anvil_setCode", [plan.wallet, "0x" + DESIGNATOR + plan.batch.delegate[2:].lower()])
+            fork.impersonate(plan.wallet)
+            fork.ensure_eth(plan.wallet, GAS_TOPUP_WEI)
+            return _send_on_fork(fork, plan.wallet, plan.wallet, plan.batch.call.data, plan.batch.gas.estimate)
+
+
+def _send_on_fork(fork: Any, sender: str, to: str, data: str, gas: int) -> str | None:
+    from mammon.node import decode_revert
+
+    tx = {"from": sender, "to": to, "data": data, "gas": hex(max(gas * 2, 1_000_000))}
+    tx_hash = fork.request("eth_sendTransaction", [tx])
+    receipt = fork.request("eth_getTransactionReceipt", [tx_hash])
+    if receipt is None:
+        fork.mine()
+        receipt = fork.request("eth_getTransactionReceipt", [tx_hash])
+    if receipt and int(receipt.get("status", "0x0"), 16) == 1:
+        return None
+    try:
+        fork.request("eth_call", [tx, hex(int(receipt["blockNumber"], 16) - 1)] if receipt else [tx, "latest"])
+        reason = "reverted (out of gas, or depended on the block)"
+    except Exception as exc:  # NodeError carries the revert data
+        reason = decode_revert(getattr(exc, "data", None), getattr(exc, "node_message", str(exc)))
+    return f"the whole transaction reverts: {reason}; nothing was signed or sent"
