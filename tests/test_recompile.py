@@ -49,18 +49,26 @@ def test_an_edited_market_snapshot_is_refused(mammon: Mammon, tmp_path: Path) ->
     assert ": the file says" in mammon.refuses("validate", path)
 
 
-def test_a_format_1_0_plan_is_shown_but_refused_by_name(mammon: Mammon, tmp_path: Path) -> None:
+def test_a_plan_without_inputs_is_shown_but_refused_by_name(mammon: Mammon, tmp_path: Path) -> None:
+    from mammon.plan.model import FORMAT_VERSION
     from mammon.plan.planfile import parse, seal
 
     data = plan_data(load(_plan(tmp_path)))
     del data["inputs"]
-    data["format_version"] = "1.0.0"
     path = write_plan(tmp_path / "old.yaml", seal(parse(data, where="x", verify_hash=False)))
-    assert ("WARNING   format 1.0.0: the plan records no compile inputs, so validate and apply refuse it (compile it again)"
+    assert (f"WARNING   format {FORMAT_VERSION}: the plan records no compile inputs, so validate and apply refuse it (compile it again)"
             in mammon("show", path).stdout)
     assert mammon.refuses("validate", path) == (
-        f"{path}: inputs: missing: a format 1.0.0 plan does not record its compile inputs, so it cannot be checked by compiling it "
+        f"{path}: inputs: missing: a format {FORMAT_VERSION} plan does not record its compile inputs, so it cannot be checked by compiling it "
         "again; compile it again with this mammon")
+
+
+def test_a_format_1_plan_is_refused_by_its_version(mammon: Mammon, tmp_path: Path) -> None:
+    data = plan_data(load(_plan(tmp_path)))
+    data["format_version"] = "1.1.0"
+    path = tmp_path / "old.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert "format_version 1.1.0 is not supported (this mammon reads 2.x)" in mammon.refuses("show", path)
 
 
 def test_a_plan_compiled_with_a_chain_config_needs_it(mammon: Mammon, tmp_path: Path) -> None:
