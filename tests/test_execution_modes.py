@@ -5,22 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from mammon.plan.batch import decode_batch
+from mammon.plan.model import BATCH_FORMAT_VERSION, FORMAT_VERSION
 from mammon.plan.planfile import load
 from mammon_test_support import EXAMPLES_DIR, WALLET, Mammon, write_yaml
 
 
-def test_sequential_plans_are_format_1_0_without_execution(mammon: Mammon, tmp_path: Path) -> None:
+def test_sequential_plans_keep_the_base_format_without_execution(mammon: Mammon, tmp_path: Path) -> None:
     out = tmp_path / "p.yaml"
     mammon("plan", EXAMPLES_DIR / "aave-to-morpho.yaml", "--wallet", WALLET, "-o", out)
     text = out.read_text()
-    assert "format_version: 1.0.0" in text and "execution" not in text and "batch:" not in text
+    assert f"format_version: {FORMAT_VERSION}" in text and "execution" not in text and "batch:" not in text
 
 
 def test_batch_fixes_a_swap_output_at_its_lower_bound_and_says_what_stays(mammon: Mammon, tmp_path: Path) -> None:
     out = tmp_path / "b.yaml"
     mammon("plan", EXAMPLES_DIR / "aave-weth-to-morpho-usdc.yaml", "--wallet", WALLET, "--execution", "batch", "-o", out)
     plan = load(out)
-    assert plan.batch is not None and plan.execution == "batch" and plan.format_version == "1.1.0"
+    assert plan.batch is not None and plan.execution == "batch" and plan.format_version == BATCH_FORMAT_VERSION
     assert not any(s.refs for s in plan.steps)
     swap = plan.step("swap")
     deposit = plan.step("deposit")

@@ -16,6 +16,7 @@ from eth_account.messages import encode_typed_data
 from web3 import Web3
 
 from mammon.devnet.batching import artifact
+from mammon.plan.model import BATCH_FORMAT_VERSION
 from mammon.plan.planfile import load
 from mammon_test_support import EXAMPLES_DIR, Mammon
 from rpchelp import KEY0, WALLET, nonce, send
@@ -52,7 +53,7 @@ def apply(mammon: Mammon, plan: Path, runner: str, rpc: str, tmp_path: Path, key
 def test_batch_applies_a_five_step_cross_token_plan_in_one_transaction(mammon: Mammon, rpc_devnet: Any, w3: Web3, env: Any, tmp_path: Path) -> None:
     plan = plan_file(mammon, tmp_path, "aave-weth-to-morpho-usdc", WALLET, "batch", rpc_devnet.rpc_url)
     loaded = load(plan)
-    assert loaded.execution == "batch" and loaded.format_version == "1.1.0" and len(loaded.steps) == 5
+    assert loaded.execution == "batch" and loaded.format_version == BATCH_FORMAT_VERSION and len(loaded.steps) == 5
     assert "Execution batch: ONE type-4 transaction" in mammon("show", plan).stdout
     before, block = nonce(w3), w3.eth.block_number
     run = apply(mammon, plan, "batch", rpc_devnet.rpc_url, tmp_path)
