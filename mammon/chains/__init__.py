@@ -83,13 +83,15 @@ class ChainConfig(BaseModel):
         origin = self._source or f"chain {self.name}"
         return parse_model(model, self.protocols[protocol], where=f"{origin}: protocols.{protocol}")
 
-    def known_addresses(self) -> dict[str, str]:
-        """Every address in the registry (lower-case) with a readable label: the allow-list for review."""
-        found: dict[str, str] = {t.address.lower(): t.symbol for t in self.tokens}
+    def address_labels(self) -> dict[str, list[str]]:
+        """Every address in the registry (lower-case) with all its labels, tokens first: symbols and protocol paths."""
+        found: dict[str, list[str]] = {}
+        for token in self.tokens:
+            found.setdefault(token.address.lower(), []).append(token.symbol)
 
         def walk(node: Any, label: str) -> None:
             if isinstance(node, str) and node.startswith("0x") and len(node) == 42:
-                found.setdefault(node.lower(), label)
+                found.setdefault(node.lower(), []).append(label)
             elif isinstance(node, dict):
                 for key, value in node.items():
                     walk(value, f"{label}.{key}")
@@ -100,6 +102,10 @@ class ChainConfig(BaseModel):
         for protocol, section in self.protocols.items():
             walk(section, protocol)
         return found
+
+    def known_addresses(self) -> dict[str, str]:
+        """Every address in the registry (lower-case) with a readable label: the allow-list for review."""
+        return {address: labels[0] for address, labels in self.address_labels().items()}
 
 
 def _builtin_files() -> dict[str, Path]:

@@ -103,23 +103,7 @@ def role_of(path: str, rule: Rule) -> str | None:
 
 def registry_roles(chain: ChainConfig) -> dict[str, set[str]]:
     """Every registry address (lower-case) with all the labels it has: token symbols and protocol paths."""
-    found: dict[str, set[str]] = {}
-    for token in chain.tokens:
-        found.setdefault(token.address.lower(), set()).add(token.symbol)
-
-    def walk(node: Any, label: str) -> None:
-        if isinstance(node, str) and node.startswith("0x") and len(node) == 42:
-            found.setdefault(node.lower(), set()).add(label)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, f"{label}.{key}")
-        elif isinstance(node, list):
-            for item in node:
-                walk(item, label)
-
-    for protocol, section in chain.protocols.items():
-        walk(section, protocol)
-    return found
+    return {address: set(labels) for address, labels in chain.address_labels().items()}
 
 
 def matches(labels: set[str], patterns: tuple[str, ...] | str, chain: ChainConfig) -> bool:
