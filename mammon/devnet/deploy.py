@@ -318,33 +318,27 @@ def deploy_uniswap(chain: Chain, tokens: dict[str, Contract]) -> dict[str, str]:
 
 
 def deploy_vaults(chain: Chain, tokens: dict[str, Contract], compiled: dict[str, Compiled]) -> dict[str, str]:
-    """One ERC-4626 vault per token, seeded, then share price raised to ~1.05."""
-    vaults: dict[str, str] = {}
-    s = chain.seeder
-    for i, (sym, token) in enumerate(tokens.items()):
-        unit = USDC_UNIT if sym == "USDC" else WETH_UNIT
-        vault = chain.deploy_compiled(compiled["MorphoStyleVault"], token.address, f"Devnet {sym} Vault", f"dv{sym}")
-        seed = VAULT_SEED[i] * unit
-        _mint(chain, token, s, seed)
-        _approve(chain, token, s, vault.address, seed)
-        chain.send(vault.functions.deposit(seed, s), s)
-        _mint(chain, token, vault.address, seed * VAULT_YIELD_BPS // 10_000)  # simulated yield
-        vaults[sym] = vault.address
-    return vaults
+    """One MetaMorpho-style ERC-4626 vault per token, seeded, then share price raised to ~1.05."""
+    return _seeded_vaults(chain, tokens, compiled["MorphoStyleVault"], "Devnet {} Vault", "dv", VAULT_YIELD_BPS)
 
 
 def deploy_standard_vaults(chain: Chain, tokens: dict[str, Contract], compiled: dict[str, Compiled]) -> dict[str, str]:
     """One plain OpenZeppelin ERC-4626 vault per token (decimals offset 0), seeded, share price raised to ~1.03."""
+    return _seeded_vaults(chain, tokens, compiled["StandardVault"], "Devnet OZ {} Vault", "oz", STANDARD_VAULT_YIELD_BPS)
+
+
+def _seeded_vaults(chain: Chain, tokens: dict[str, Contract], artifact: Compiled, name: str, symbol: str, yield_bps: int) -> dict[str, str]:
+    """Deploy `artifact` as a vault per token, deposit a seed from the seeder, then mint `yield_bps` of it as simulated yield."""
     vaults: dict[str, str] = {}
     s = chain.seeder
     for i, (sym, token) in enumerate(tokens.items()):
         unit = USDC_UNIT if sym == "USDC" else WETH_UNIT
-        vault = chain.deploy_compiled(compiled["StandardVault"], token.address, f"Devnet OZ {sym} Vault", f"oz{sym}")
+        vault = chain.deploy_compiled(artifact, token.address, name.format(sym), f"{symbol}{sym}")
         seed = VAULT_SEED[i] * unit
         _mint(chain, token, s, seed)
         _approve(chain, token, s, vault.address, seed)
         chain.send(vault.functions.deposit(seed, s), s)
-        _mint(chain, token, vault.address, seed * STANDARD_VAULT_YIELD_BPS // 10_000)  # simulated yield
+        _mint(chain, token, vault.address, seed * yield_bps // 10_000)  # simulated yield
         vaults[sym] = vault.address
     return vaults
 
