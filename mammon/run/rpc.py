@@ -53,6 +53,7 @@ from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from mammon.errors import InputError, MammonError, PlanError
 from mammon.node import Node, NodeError, NodeUnavailable, decode_revert
 from mammon.plan.model import Call, Plan
+from mammon.run import eip1559
 from mammon.run.base import NonceHeld, Outcome, Runner, Signed, TxDropped
 from mammon.run.killpoints import killpoint
 from mammon.run.keys import Signer, load_signer
@@ -371,13 +372,7 @@ class RpcRunner(Runner):
 
     @staticmethod
     def _raw_nonce(raw_tx: str) -> int | None:
-        try:
-            from eth_account.typed_transactions import TypedTransaction
-            from hexbytes import HexBytes
-
-            return int(TypedTransaction.from_bytes(HexBytes(raw_tx)).as_dict()["nonce"])
-        except Exception:
-            return None
+        return eip1559.nonce_of(raw_tx)
 
     def broadcast(self, signed: Signed) -> None:
         self._discard_early_fork()
