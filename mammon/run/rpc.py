@@ -23,9 +23,10 @@ The shared engine decides what runs; this runner only reads state and executes o
   rebroadcast) counts as success; "nonce too low" for a hash the node does not know means another
   transaction took the nonce (`TxDropped`, naming it when found in the recent blocks);
   "replacement underpriced" means someone else's pending transaction holds it (`NonceHeld`).
-* **Wait**: the receipt, then `confirmations` blocks (the receipt's block counts as the first; the
-  receipt is re-read afterwards and a changed block hash, i.e. a reorg, restarts the wait). While
-  there is no receipt, a transaction the node no longer knows is rebroadcast, or, when its nonce
+* **Wait**: the receipt (polled after 5 ms, then at doubling intervals up to 0.1 s), then
+  `confirmations` blocks (the receipt's block counts as the first; the receipt is re-read
+  afterwards and a changed block hash, i.e. a reorg, restarts the wait). While there is no receipt,
+  a transaction the node no longer knows (asked once a second) is rebroadcast, or, when its nonce
   has been used meanwhile, reported as `TxDropped` at once (not after the receipt timeout).
   Return data and revert reasons come from replaying the call with `eth_call` at the parent
   block; reasons are decoded (`Error(string)`, `Panic(uint256)`, known custom errors).
@@ -64,6 +65,12 @@ if TYPE_CHECKING:
 GAS_LIMIT_MARGIN = (12, 10)  # gas limit = estimate * 12 // 10
 FEE_HISTORY_BLOCKS = 10
 DEFAULT_RECEIPT_TIMEOUT = 300.0
+# Receipt polling: again after 5 ms (a node mining on demand has it within milliseconds), doubling up to
+# 0.1 s, the interval web3.py's wait_for_transaction_receipt keeps: a receipt is seen within 0.1 s of its
+# block. While there is none, whether the node still knows the transaction is asked once a second.
+POLL_FIRST = 0.005
+POLL_MAX = 0.1
+KNOWN_CHECK_SECONDS = 1.0
 CONFLICT_SEARCH_BLOCKS = 256  # how far back a dropped transaction's rival is looked for
 BROADCAST_ATTEMPTS = 3
 GAS_PRICE_ORACLE = "0x420000000000000000000000000000000000000F"  # OP-stack predeploy (Base, Optimism)
@@ -118,7 +125,7 @@ class RpcRunner(Runner):
     simulated: ClassVar[bool] = False
 
     def __init__(self, plan: Plan, node: Node, signer: Signer | None, *, confirmations: int = 1,
-                 receipt_timeout: float = DEFAULT_RECEIPT_TIMEOUT, poll_max: float = 2.0) -> None:
+                 receipt_timeout: float = DEFAULT_RECEIPT_TIMEOUT, poll_max: float = POLL_MAX) -> None:
         self._early_fork: Fork | None = None  # first: close() must work on a runner whose construction failed
         self.plan = plan
         self.node = node
@@ -422,12 +429,11 @@ class RpcRunner(Runner):
 
     def wait(self, tx_hash: str) -> Outcome:
         deadline = time.monotonic() + self.receipt_timeout
-        delay = 0.01
-        polls = 0
+        next_check = time.monotonic() + KNOWN_CHECK_SECONDS
+        delay = POLL_FIRST
         while True:
             killpoint("receipt_wait")
             receipt = self.node.request("eth_getTransactionReceipt", [tx_hash])
-            polls += 1
             if receipt and receipt.get("blockNumber"):
                 block = int(receipt["blockNumber"], 16)
                 head = int(self.node.request("eth_blockNumber"), 16)
@@ -435,15 +441,17 @@ class RpcRunner(Runner):
                     again = self.node.request("eth_getTransactionReceipt", [tx_hash])
                     if again and again.get("blockHash") == receipt.get("blockHash"):
                         return self._outcome(again)
-            elif polls % 5 == 0 and not self._known(tx_hash):
-                self._gone(tx_hash)
+            elif time.monotonic() >= next_check:
+                if not self._known(tx_hash):
+                    self._gone(tx_hash)
+                next_check = time.monotonic() + KNOWN_CHECK_SECONDS
             if time.monotonic() > deadline:
                 raise ReceiptTimeout(
                     f"no receipt with {self.confirmations} confirmation(s) for {tx_hash} after {self.receipt_timeout:.0f} s; "
                     "the step stays 'sent' in the run record: rerun apply to look it up again (it is never sent twice)",
                     where="rpc wait")
             time.sleep(delay)
-            delay = min(delay * 1.5, self.poll_max)
+            delay = min(delay * 2, self.poll_max)
 
     def _gone(self, tx_hash: str) -> None:
         """No receipt and the node no longer knows the transaction: dropped for good (its nonce was
