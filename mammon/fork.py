@@ -3,8 +3,11 @@
 A fork is anvil started with ``--fork-url <node> --fork-block-number <latest>``, with mining on
 demand (``--no-mining``) and block times pinned (each block 12 s after the previous one, starting
 from the forked block's time, as on the devnet), so a simulation is repeatable and deadlines
-computed from the plan's clock behave as they would on the node. It dies with its owner, and with
-the mammon process itself (the kernel kills it when its parent dies: `mammon.proc.die_with_parent`).
+computed from the plan's clock behave as they would on the node. It has no dev accounts
+(``--accounts 0``): every sender on it is impersonated, every balance is the node's (a wallet that
+happens to be an anvil dev account keeps its real ETH), and anvil boots in two thirds of the time,
+without deriving ten keys. It dies with its owner, and with the mammon process itself (the kernel
+kills it when its parent dies: `mammon.proc.die_with_parent`).
 
 Below the runners (`mammon.run.rpc` preflights on one, `mammon.run.fork` applies on one, and the
 batch/Safe trials and `mammon.compile.node_gas` use it too), so none of them imports another to get it.
@@ -45,7 +48,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: flo
             pass
         if time.monotonic() > deadline:
             raise DevnetError(f"the anvil fork of {redact(source)} did not answer within {timeout:.0f} s")
-        time.sleep(0.02)
+        time.sleep(0.005)
 
 
 class Fork:
@@ -70,7 +73,7 @@ class Fork:
         self.url = f"http://127.0.0.1:{self.port}"
         args = [str(find_anvil()), "--host", "127.0.0.1", "--port", str(self.port),
                 "--fork-url", source_url, "--fork-block-number", str(self.block),
-                "--no-mining", "--no-storage-caching", "--silent"]
+                "--no-mining", "--no-storage-caching", "--silent", "--accounts", "0"]
         with open(self._log, "wb") as fh:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
                 args, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=child_env(NO_COLOR="1"),
