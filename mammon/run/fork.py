@@ -75,8 +75,7 @@ class ForkRunner(NodeRunner):
         tx.pop("chainId")
         tx["from"] = self._wallet
         tx_hash = self.node.request("eth_sendTransaction", [hex_tx(tx)])
-        self._nonces[tx_hash] = tx["nonce"]
-        self._next_nonce = tx["nonce"] + 1
+        self._sent(tx_hash, tx)
         self.gas_limits[tx_hash] = (tx["gas"], source)
         return Signed(tx_hash=tx_hash, raw_tx=None)
 

@@ -58,8 +58,23 @@ KNOWN_CHECK_SECONDS = 1.0
 CONFLICT_SEARCH_BLOCKS = 256  # how far back a dropped transaction's rival is looked for
 
 
+FEE_HISTORY = [hex(FEE_HISTORY_BLOCKS), "latest", [50]]  # eth_feeHistory params: the blocks' 50th-percentile tips
+_BALANCE_OF = "0x70a08231"
+
+
 def with_margin(gas: int) -> int:
     return gas * GAS_LIMIT_MARGIN[0] // GAS_LIMIT_MARGIN[1]
+
+
+def _raise_error(answer: Any) -> Any:
+    """A batched answer as a separate request would have given it: the result, or its NodeError raised."""
+    if isinstance(answer, NodeError):
+        raise answer
+    return answer
+
+
+def _uint(out: bytes) -> int:
+    return int.from_bytes(out[:32], "big") if out else 0
 
 
 # ----------------------------------------------------------------------------- errors
@@ -115,6 +130,7 @@ class NodeRunner(Runner):
         self.gas_limits: dict[str, tuple[int, str]] = {}  # tx hash -> (gas limit, "node" | "plan")
         self._nonces: dict[str, int] = {}
         self._raw: dict[str, str] = {}
+        self._calls: dict[str, dict[str, Any]] = {}  # tx hash -> the call this runner sent (its replay needs no lookup)
         self._next_nonce = self._pending_nonce()
 
     def _fork_of_node(self) -> AbstractContextManager[Runner]:
@@ -133,8 +149,13 @@ class NodeRunner(Runner):
         return self.node.call(to, data)
 
     def balance_of(self, token: str, owner: str) -> int:
-        out = self.node.call(token, "0x70a08231" + abi_encode(["address"], [owner]).hex())
-        return int.from_bytes(out[:32], "big") if out else 0
+        return _uint(self.node.call(token, _BALANCE_OF + abi_encode(["address"], [owner]).hex()))
+
+    def balances(self, pairs: list[tuple[str, str]]) -> list[int]:
+        """balanceOf for each (token, owner), in one round trip."""
+        answers = self.node.batch([("eth_call", [{"to": token, "data": _BALANCE_OF + abi_encode(["address"], [owner]).hex()}, "latest"])
+                                   for token, owner in pairs])
+        return [_uint(self.node.hex_bytes("eth_call", _raise_error(a))) for a in answers]
 
     def allowance(self, token: str, owner: str, spender: str) -> int:
         out = self.node.call(token, "0xdd62ed3e" + abi_encode(["address", "address"], [owner, spender]).hex())
@@ -159,8 +180,10 @@ class NodeRunner(Runner):
     def _pending_nonce(self) -> int:
         return int(self.node.request("eth_getTransactionCount", [self._sender(), "pending"]), 16)
 
-    def _take_nonce(self, step_id: str) -> int:
-        pending = self._pending_nonce()
+    def _take_nonce(self, step_id: str, pending: int | None = None) -> int:
+        """The nonce to sign with: the node's pending count (`pending` when already read), refused when it moved."""
+        if pending is None:
+            pending = self._pending_nonce()
         expected = self._next_nonce
         if pending > expected:
             rival = self.find_nonce_user(expected, pending=True)
@@ -176,10 +199,10 @@ class NodeRunner(Runner):
                 where=f"step {step_id}")
         return pending
 
-    def _fees(self) -> tuple[int, int]:
-        """(maxFeePerGas, maxPriorityFeePerGas) in wei."""
+    def _fees(self, history: Any = None) -> tuple[int, int]:
+        """(maxFeePerGas, maxPriorityFeePerGas) in wei. `history`: the eth_feeHistory answer (or its NodeError) when already read."""
         try:
-            hist = self.node.request("eth_feeHistory", [hex(FEE_HISTORY_BLOCKS), "latest", [50]])
+            hist = self.node.request("eth_feeHistory", FEE_HISTORY) if history is None else _raise_error(history)
             next_base = int(hist["baseFeePerGas"][-1], 16)
             tips = [int(r[0], 16) for r in (hist.get("reward") or []) if r]
         except (NodeError, KeyError, IndexError, TypeError):
@@ -197,9 +220,10 @@ class NodeRunner(Runner):
                 tip = 0
         return 2 * next_base + tip, tip
 
-    def _gas_limit(self, step_id: str, tx: dict[str, Any], plan_estimate: int) -> tuple[int, str]:
+    def _gas_limit(self, step_id: str, estimate: Any, plan_estimate: int) -> tuple[int, str]:
+        """The gas limit from the node's eth_estimateGas answer (a NodeError when it gave none)."""
         try:
-            return with_margin(int(self.node.request("eth_estimateGas", [hex_tx(tx)]), 16)), "node"
+            return with_margin(int(_raise_error(estimate), 16)), "node"
         except NodeError as exc:
             if exc.data is not None or "revert" in exc.node_message.lower():
                 raise WouldRevertError(
@@ -208,12 +232,22 @@ class NodeRunner(Runner):
             return with_margin(plan_estimate), "plan"
 
     def _prepare(self, step_id: str, call: Call, gas_estimate: int) -> dict[str, Any]:
-        nonce = self._take_nonce(step_id)
-        base_tx = {"from": self._sender(), "to": call.to, "value": call.value, "data": call.data}
-        gas, source = self._gas_limit(step_id, base_tx, gas_estimate)
-        max_fee, tip = self._fees()
+        """Nonce, gas limit and fees, read in one round trip and judged in that order (nonce first)."""
+        sender = self._sender()
+        base_tx = {"from": sender, "to": call.to, "value": call.value, "data": call.data}
+        pending, estimate, history = self.node.batch([("eth_getTransactionCount", [sender, "pending"]), ("eth_estimateGas", [hex_tx(base_tx)]),
+                                                      ("eth_feeHistory", FEE_HISTORY)])
+        nonce = self._take_nonce(step_id, int(_raise_error(pending), 16))
+        gas, source = self._gas_limit(step_id, estimate, gas_estimate)
+        max_fee, tip = self._fees(history)
         return {"type": 2, "chainId": self.node.chain_id, "nonce": nonce, "to": to_checksum_address(call.to), "value": call.value,
                 "data": call.data, "gas": gas, "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip, "_source": source}
+
+    def _sent(self, tx_hash: str, tx: dict[str, Any]) -> None:
+        """Remember a transaction this runner signed or sent: its nonce, gas limit source and call (for the replay)."""
+        self._nonces[tx_hash] = tx["nonce"]
+        self._next_nonce = tx["nonce"] + 1
+        self._calls[tx_hash] = {"from": self._sender(), "to": tx["to"], "data": tx["data"], "value": hex(tx["value"]), "gas": hex(tx["gas"])}
 
     def _known(self, tx_hash: str) -> bool:
         """Whether the node has the transaction (pooled or mined). Transport trouble propagates: an
@@ -268,11 +302,14 @@ class NodeRunner(Runner):
             receipt = self.node.request("eth_getTransactionReceipt", [tx_hash])
             if receipt and receipt.get("blockNumber"):
                 block = int(receipt["blockNumber"], 16)
-                head = int(self.node.request("eth_blockNumber"), 16)
-                if head - block + 1 >= self.confirmations:
-                    again = self.node.request("eth_getTransactionReceipt", [tx_hash])
-                    if again and again.get("blockHash") == receipt.get("blockHash"):
-                        return self._outcome(again)
+                # the head, the receipt again (a changed block hash is a reorg) and, when one confirmation
+                # is all it takes and the call is known, its replay for the return data: one round trip
+                known = self._calls.get(tx_hash) if self.confirmations == 1 else None
+                reads = [("eth_blockNumber", []), ("eth_getTransactionReceipt", [tx_hash])]
+                answers = self.node.batch(reads + ([("eth_call", [known, hex(max(block - 1, 0))])] if known else []))
+                head, again = int(_raise_error(answers[0]), 16), _raise_error(answers[1])
+                if head - block + 1 >= self.confirmations and again and again.get("blockHash") == receipt.get("blockHash"):
+                    return self._outcome(again, answers[2] if known else None)
             elif time.monotonic() >= next_check:
                 if not self._known(tx_hash):
                     self._gone(tx_hash)
@@ -306,7 +343,8 @@ class NodeRunner(Runner):
             raise dropped
         return None
 
-    def _outcome(self, receipt: dict[str, Any]) -> Outcome:
+    def _outcome(self, receipt: dict[str, Any], replayed: Any = None) -> Outcome:
+        """The outcome of a mined receipt; `replayed`: the replay's answer (or NodeError) when already read."""
         tx_hash = receipt["transactionHash"]
         block = int(receipt["blockNumber"], 16)
         gas_used = int(receipt["gasUsed"], 16)
@@ -318,7 +356,7 @@ class NodeRunner(Runner):
         l1_fee = self.l1_fees.get(tx_hash)
         self.costs[tx_hash] = TxCost(gas_used=gas_used, effective_gas_price=price, l2_fee_wei=gas_used * price,
                                      l1_fee_wei=l1_fee, l1_fee_source=None if l1_fee is None else ("receipt" if l1 is not None else "oracle"))
-        return_data, reason = self._replay(tx_hash, block, ok)
+        return_data, reason = self._replay(tx_hash, block, ok, replayed)
         if not ok:
             reason = self._out_of_gas(tx_hash, gas_used) or reason
         return Outcome(status="ok" if ok else "reverted", tx_hash=tx_hash, simulated=self.simulated, gas_used=gas_used,
@@ -344,14 +382,22 @@ class NodeRunner(Runner):
         basis = "the plan's estimate × 1.2: the node gave no estimate" if source == "plan" else "the node's estimate × 1.2"
         return f"ran out of gas: used {gas_used:,} of its {limit:,} gas limit ({basis})"
 
-    def _replay(self, tx_hash: str, block: int, ok: bool) -> tuple[str, str | None]:
-        """(return data, revert reason) by re-running the call at the parent block (receipts carry neither)."""
-        tx = self.node.request("eth_getTransactionByHash", [tx_hash]) or {}
-        call = {"from": tx.get("from"), "to": tx.get("to"), "data": tx.get("input") or tx.get("data") or "0x",
-                "value": tx.get("value", "0x0"), "gas": tx.get("gas")}
-        call = {k: v for k, v in call.items() if v is not None}
+    def _replay(self, tx_hash: str, block: int, ok: bool, replayed: Any = None) -> tuple[str, str | None]:
+        """(return data, revert reason) by re-running the call at the parent block (receipts carry neither).
+        The call is the one this runner sent (else read back from the node); `replayed`: its answer when already read."""
+        if replayed is None:
+            call = self._calls.get(tx_hash)
+            if call is None:
+                tx = self.node.request("eth_getTransactionByHash", [tx_hash]) or {}
+                call = {"from": tx.get("from"), "to": tx.get("to"), "data": tx.get("input") or tx.get("data") or "0x",
+                        "value": tx.get("value", "0x0"), "gas": tx.get("gas")}
+                call = {k: v for k, v in call.items() if v is not None}
+            try:
+                replayed = self.node.request("eth_call", [call, hex(max(block - 1, 0))])
+            except NodeError as exc:
+                replayed = exc
         try:
-            out = self.node.request("eth_call", [call, hex(max(block - 1, 0))])
+            out = _raise_error(replayed)
         except NodeError as exc:
             if ok:
                 return "0x", None

@@ -143,9 +143,8 @@ class RpcRunner(NodeRunner):
         source = tx.pop("_source")
         assert self._signer is not None
         tx_hash, raw = self._signer.sign_transaction(tx)
-        self._nonces[tx_hash] = tx["nonce"]
+        self._sent(tx_hash, tx)
         self._raw[tx_hash] = raw
-        self._next_nonce = tx["nonce"] + 1
         self.gas_limits[tx_hash] = (tx["gas"], source)
         if self._op_stack:
             fee = self._oracle_l1_fee(raw)
