@@ -21,7 +21,7 @@ from importlib.metadata import entry_points
 from mammon.errors import AmbiguousNameError, UnknownNameError
 from mammon.protocols.base import Asset, Context, Draft, Venue
 
-__all__ = ["Asset", "Context", "Draft", "Venue", "name_key", "resolve_venue", "venue_class", "venue_display", "venue_names"]
+__all__ = ["Asset", "Context", "Draft", "Venue", "name_key", "resolve_venue", "venue_class", "venue_classes", "venue_display", "venue_names"]
 
 _SEPARATORS = re.compile(r"[\s\-_]+")
 
@@ -53,6 +53,11 @@ def _by_key() -> dict[str, frozenset[str]]:
 
 def venue_names() -> list[str]:
     return sorted(_registry())
+
+
+def venue_classes() -> list[type[Venue]]:
+    """Every installed venue's adapter class, by key (review gathers their call rules)."""
+    return [cls for _, cls in sorted(_registry().items())]
 
 
 def _known() -> str:

@@ -15,7 +15,7 @@ from mammon.compile.quote import constant_product_out, price_out
 from mammon.errors import InputError
 from mammon.hashing import keccak256
 from mammon.plan.model import Guard, Tolerance
-from mammon.protocols.base import Asset, Draft, Flow, Output, Spend, Venue
+from mammon.protocols.base import Asset, Draft, Flow, MinOut, Output, PullRule, Rule, Spend, Venue
 from mammon.types import Address, Bytes32, UInt, checksum_address
 
 
@@ -63,6 +63,12 @@ class UniswapV3(Venue):
     display = "Uniswap V3"
     aliases = ("uniswap",)
     Config = UniswapConfig
+    calls = {  # SwapRouter02's call, as review checks it
+        "exactInputSingle((address,address,uint24,address,uint256,uint256,uint160))": Rule(
+            "swap", (r"uniswap_v3\.swap_router02",),
+            {r"params\.tokenIn": "token", r"params\.tokenOut": "token", r"params\.recipient": "wallet"},
+            pulls=(PullRule("params.amountIn", "params.tokenIn"),), min_outs=(MinOut("params.amountOutMinimum", "params.tokenOut"),)),
+    }
     config: UniswapConfig
     state: UniswapState | None
 
