@@ -1,8 +1,9 @@
 """Venue adapters, found through the `mammon.venues` entry-point group.
 
-To add a venue: write `mammon/protocols/<venue>.py` with a `Venue` subclass, put its ABI in
-`abis/<venue>/`, and register it under `[project.entry-points."mammon.venues"]` (a third-party
-package does the same in its own pyproject). Nothing else in mammon changes.
+To add a venue: write `mammon/protocols/<venue>.py` with a `Venue` subclass (its actions, its chain-config
+`Config`, and the `calls` review accepts from it), put its ABI in `abis/<venue>/`, and register it under
+`[project.entry-points."mammon.venues"]` (a third-party package does the same in its own pyproject).
+Nothing else in mammon changes.
 
 Names: a venue's entry-point name (`aave_v3`) is its key in plans and chain configs. People and
 optimizers write it other ways ("Aave V3", "aave-v3", "AAVE_V3", "aave"), so each adapter declares
