@@ -227,6 +227,8 @@ def _body(t: _Type, s: _Stream) -> Any:
 
 def decode(types: list[str] | tuple[str, ...], data: bytes) -> tuple[Any, ...]:
     """The values `data` strictly encodes for `types` (as `eth_abi.decode(types, data, strict=True)`)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"can only decode bytes, got {type(data).__name__}")
     top = parse_type("(" + ",".join(types) + ")")
     try:
         return tuple(_body(top, _Stream(bytes(data))))
