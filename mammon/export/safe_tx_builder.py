@@ -15,12 +15,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from eth_abi import encode as abi_encode
-from eth_utils import function_signature_to_4byte_selector, keccak
-
-from mammon.abi import decode_call
+from mammon.abi import abi_encode, decode_call
 from mammon.errors import TamperedPlanError
 from mammon.export.calls import BatchCall, batch_calls, check_calls
+from mammon.hashing import keccak256
 from mammon.review import Review
 
 VERSION = "1.0"
@@ -45,7 +43,7 @@ def serialize(value: Any) -> str:
 def checksum(batch: dict[str, Any]) -> str:
     meta = {k: v for k, v in batch["meta"].items() if k != "checksum"}
     body = {**batch, "meta": {**meta, "name": None}}
-    return "0x" + keccak(text=serialize(body)).hex()
+    return "0x" + keccak256(serialize(body).encode("utf-8")).hex()
 
 
 def _type_str(param: dict[str, Any]) -> str:
@@ -103,7 +101,7 @@ def encode(method: dict[str, Any], values: dict[str, Any]) -> str:
     """Calldata from a contractMethod and its contractInputsValues, as the builder encodes it."""
     inputs = method["inputs"]
     types = [_type_str(p) for p in inputs]
-    selector = function_signature_to_4byte_selector(f"{method['name']}({','.join(types)})")
+    selector = keccak256(f"{method['name']}({','.join(types)})".encode())[:4]
     args = [_parse(p, values[p["name"]]) for p in inputs]
     return "0x" + (selector + abi_encode(types, args)).hex()
 
