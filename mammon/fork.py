@@ -65,8 +65,7 @@ class Fork:
         self.source = source_url
         self._timeout = timeout
         self._ready = False
-        source = Node(source_url, where="fork")
-        self.block = block if block is not None else int(source.request("eth_blockNumber"), 16)
+        self.block = block if block is not None else int(Node(source_url, where="fork").request("eth_blockNumber"), 16)
         self._dir = tempfile.TemporaryDirectory(prefix="mammon-fork-")
         self._log = Path(self._dir.name) / "anvil.log"
         self.port = free_port()

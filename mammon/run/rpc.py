@@ -98,14 +98,14 @@ class RpcRunner(NodeRunner):
             return
         try:
             find_anvil()
-            self._early_fork = Fork.start(self.node.url)
+            self._early_fork = Fork.start(self.node.url, block=int(self.node.request("eth_blockNumber"), 16))
         except DevnetError:
             self._early_fork = None  # no anvil here, or it would not start: the preflight says so, when it runs
 
     @contextmanager
     def _fork_of_node(self) -> Iterator[Runner]:
         early, self._early_fork = self._early_fork, None
-        with early or Fork(self.node.url) as fork:
+        with early or Fork(self.node.url, block=int(self.node.request("eth_blockNumber"), 16)) as fork:
             fork.ready().impersonate(self._sender())
             yield ForkRunner(self.plan, fork, confirmations=1, receipt_timeout=60.0)
 
