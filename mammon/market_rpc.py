@@ -93,9 +93,12 @@ def read_market(url: str, chain: ChainConfig, wallet: str, base: Market) -> Mark
             if s not in tokens:
                 continue
             role = f"protocols.moonwell.markets.{s}"
-            rate = read(node, m, "moonwell/MToken", "exchangeRateStored", role=role, kind="a Moonwell mToken")
+            # the rate accrued to the latest block (exchangeRateStored lags by the time since the market's last
+            # accrual) and how fast it grows: what the plan's mToken amounts move by while the plan waits
+            rate = read(node, m, "moonwell/MToken", "exchangeRateCurrent", role=role, kind="a Moonwell mToken")
+            supply_rate = read(node, m, "moonwell/MToken", "supplyRatePerTimestamp", role=role, kind="a Moonwell mToken")
             bal = read(node, m, "moonwell/MToken", "balanceOf", wallet, role=role, kind="a Moonwell mToken")
-            rates[s] = {"exchange_rate": str(rate)}
+            rates[s] = {"exchange_rate": str(rate), "supply_rate": str(supply_rate)}
             positions["moonwell"][s] = _human(bal * rate // 10**18, tokens[s].decimals)
             shares["moonwell"][s] = str(bal)
             spenders.append(m)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -124,7 +124,8 @@ class Requirement:
 
 @dataclass(frozen=True)
 class RateCheck:
-    """A precondition on a view of the venue: `function(*args)` of `contract` returns at least `value`.
+    """A precondition on a view of the venue: `function(*args)` of `contract` returns at least `value`
+    (at most, with `op="lte"`: a rate that grows with time, bounded by the plan's window).
 
     Pins the exchange rate or share price the plan's expected amounts were computed with; `unit` and
     `decimals` say how to show it (e.g. USDC per share, 6 decimals).
@@ -138,6 +139,7 @@ class RateCheck:
     unit: str
     decimals: int
     description: str
+    op: Literal["gte", "lte"] = "gte"
 
 
 @dataclass

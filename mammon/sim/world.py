@@ -134,11 +134,13 @@ def _moonwell(chain: SimChain, w: _World) -> None:
             _skip(chain, f"Moonwell m{symbol}: {symbol} is not a token of {chain.config.name}; market not simulated")
             continue
         token = w.tokens[symbol]
-        rate = state.markets[symbol].exchange_rate if symbol in state.markets else default_exchange_rate(token.decimals_, config.m_token_decimals)
+        market = state.markets.get(symbol)
+        rate = market.exchange_rate if market else default_exchange_rate(token.decimals_, config.m_token_decimals)
         if rate <= 0:
             raise InputError("exchange_rate must be positive (1e18-scaled)", where=f"world venues.moonwell.markets.{symbol}.exchange_rate")
         m_token = MToken(chain, m_address, f"Moonwell m{symbol}", symbol=f"m{symbol}", underlying=token.address,
-                         decimals=config.m_token_decimals, pays_native=symbol in config.redeems_native)
+                         decimals=config.m_token_decimals, pays_native=symbol in config.redeems_native,
+                         supply_rate=market.supply_rate if market else 0)
         chain.deploy(m_token)
         m_token.set_exchange_rate(rate)
         w.m_tokens[symbol] = m_token
