@@ -169,7 +169,7 @@ def _vaults(chain: SimChain, w: _World, venue: str) -> None:
                                            adapter.default_share_decimals) if d is not None), token.decimals_)
         decimals_offset(share_decimals, token.decimals_, f"chain {chain.config.name}: protocols.{venue}.vaults.{name}")
         vault = Vault(chain, entry.address, f"{adapter.display} vault {name}", asset=token.address, asset_decimals=token.decimals_,
-                      share_decimals=share_decimals, vault_kind=entry.kind)
+                      share_decimals=share_decimals, vault_kind=entry.kind, share_price_rate=vault_state.share_price_rate if vault_state else 0)
         chain.deploy(vault)
         w.vaults[(venue, name)] = (vault, vault_state)
         w.vaults.setdefault((venue, entry.asset), (vault, vault_state))
@@ -357,7 +357,7 @@ def _finish(chain: SimChain, w: _World) -> None:
             raise InputError(f"the positions' shares ({held}) exceed the vault's total_supply ({state.total_supply}); "
                              "total_supply must already include them", where=f"world venues.{venue}.vaults.{key}.total_supply")
         vault.set_supply(state.total_supply)
-        vault.sstore(state.total_assets, "totalAssets")
+        vault.set_total_assets(state.total_assets)
         asset = chain.contracts[vault.asset_]
         assert isinstance(asset, ERC20)  # every chain token is deployed as an ERC20 by _build
         asset.mint_to(vault.address, state.total_assets)

@@ -175,10 +175,26 @@ def test_moonwell_mweth_redeems_in_native_eth(chain: SimChain, base: ChainConfig
 # ------------------------------------------------------------------------------ Morpho (ERC-4626)
 
 
+def test_a_vault_share_price_grows_at_its_stated_rate(chain: SimChain, world: Market) -> None:
+    """A MetaMorpho-style vault's totalAssets grow with time at `share_price_rate` (4.50%/yr in the default world);
+    a vault with no stated rate keeps its price until assets are sent to it."""
+    rate = int(world.venues["morpho"]["vaults"]["USDC"]["share_price_rate"])
+    price = chain.call_function(VAULT_USDC, "morpho/ERC4626", "convertToAssets", 10**18)
+    total = chain.call_function(VAULT_USDC, "morpho/ERC4626", "totalAssets")
+    chain.timestamp += 365 * 24 * 3600
+    assert chain.call_function(VAULT_USDC, "morpho/ERC4626", "totalAssets") == total + total * rate // 10**27
+    assert abs(chain.call_function(VAULT_USDC, "morpho/ERC4626", "convertToAssets", 10**18) / price - 1.045) < 1e-6
+    cash = chain.balance_of(token(chain.config, "USDC"), VAULT_USDC)
+    assert chain.send(WALLET, VAULT_USDC, encode("morpho/ERC4626", "redeem", shares=10**18, receiver=WALLET, owner=WALLET)).ok
+    paid = cash - chain.balance_of(token(chain.config, "USDC"), VAULT_USDC)
+    assert abs(paid - price * 1045 // 1000) <= 3  # paid at the grown price (the redeem's block is 2 s later)
+
+
 def test_morpho_limits_and_share_allowance(chain: SimChain, base: ChainConfig) -> None:
     shares = chain.balance_of(VAULT_USDC, WALLET)
     most = chain.call_function(VAULT_USDC, "morpho/ERC4626", "maxWithdraw", WALLET)
-    _reverts_without_change(chain, VAULT_USDC, encode("morpho/ERC4626", "withdraw", assets=most + 1, receiver=WALLET, owner=WALLET),
+    # 1 USDC above the maximum: the share price grows by the next block (4.50%/yr), by far less than that
+    _reverts_without_change(chain, VAULT_USDC, encode("morpho/ERC4626", "withdraw", assets=most + 10**6, receiver=WALLET, owner=WALLET),
                             "ERC4626ExceededMaxWithdraw")
     _reverts_without_change(chain, VAULT_USDC, encode("morpho/ERC4626", "redeem", shares=shares + 1, receiver=WALLET, owner=WALLET),
                             "ERC4626ExceededMaxRedeem")
