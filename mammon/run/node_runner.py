@@ -73,6 +73,10 @@ def _raise_error(answer: Any) -> Any:
     return answer
 
 
+def _succeeded(receipt: dict[str, Any]) -> bool:
+    return int(receipt.get("status", "0x1"), 16) == 1
+
+
 def _uint(out: bytes) -> int:
     return int.from_bytes(out[:32], "big") if out else 0
 
@@ -304,11 +308,12 @@ class NodeRunner(Runner):
                 block = int(receipt["blockNumber"], 16)
                 # the head, the receipt again (a changed block hash is a reorg) and, when one confirmation
                 # is all it takes and the call is known, its replay for the return data: one round trip
-                known = self._calls.get(tx_hash) if self.confirmations == 1 else None
+                known = self._replay_call(tx_hash, _succeeded(receipt)) if self.confirmations == 1 else None
                 reads = [("eth_blockNumber", []), ("eth_getTransactionReceipt", [tx_hash])]
                 answers = self.node.batch(reads + ([("eth_call", [known, hex(max(block - 1, 0))])] if known else []))
                 head, again = int(_raise_error(answers[0]), 16), _raise_error(answers[1])
-                if head - block + 1 >= self.confirmations and again and again.get("blockHash") == receipt.get("blockHash"):
+                if (head - block + 1 >= self.confirmations and again and again.get("blockHash") == receipt.get("blockHash")
+                        and _succeeded(again) == _succeeded(receipt)):
                     return self._outcome(again, answers[2] if known else None)
             elif time.monotonic() >= next_check:
                 if not self._known(tx_hash):
@@ -348,7 +353,7 @@ class NodeRunner(Runner):
         tx_hash = receipt["transactionHash"]
         block = int(receipt["blockNumber"], 16)
         gas_used = int(receipt["gasUsed"], 16)
-        ok = int(receipt.get("status", "0x1"), 16) == 1
+        ok = _succeeded(receipt)
         price = int(receipt.get("effectiveGasPrice") or "0x0", 16)
         l1 = receipt.get("l1Fee")
         if l1 is not None:
@@ -382,15 +387,26 @@ class NodeRunner(Runner):
         basis = "the plan's estimate × 1.2: the node gave no estimate" if source == "plan" else "the node's estimate × 1.2"
         return f"ran out of gas: used {gas_used:,} of its {limit:,} gas limit ({basis})"
 
+    def _replay_call(self, tx_hash: str, ok: bool) -> dict[str, Any] | None:
+        """The call to replay, from what this runner sent (None when it did not send it). A transaction that
+        succeeded is replayed with the node's default call gas: at the parent block it can cost more than it
+        did (an earlier transaction in its block already paid a Moonwell accrual or warmed a slot), and its own
+        limit would make the replay run out of gas. A failed one keeps its limit, so an out-of-gas replays as one."""
+        sent = self._calls.get(tx_hash)
+        if sent is None:
+            return None
+        return {k: v for k, v in sent.items() if not (ok and k == "gas")}
+
     def _replay(self, tx_hash: str, block: int, ok: bool, replayed: Any = None) -> tuple[str, str | None]:
         """(return data, revert reason) by re-running the call at the parent block (receipts carry neither).
-        The call is the one this runner sent (else read back from the node); `replayed`: its answer when already read."""
+        The call is the one this runner sent (else read back from the node, see `_replay_call` for its gas);
+        `replayed`: its answer when already read."""
         if replayed is None:
-            call = self._calls.get(tx_hash)
+            call = self._replay_call(tx_hash, ok)
             if call is None:
                 tx = self.node.request("eth_getTransactionByHash", [tx_hash]) or {}
                 call = {"from": tx.get("from"), "to": tx.get("to"), "data": tx.get("input") or tx.get("data") or "0x",
-                        "value": tx.get("value", "0x0"), "gas": tx.get("gas")}
+                        "value": tx.get("value", "0x0"), "gas": None if ok else tx.get("gas")}
                 call = {k: v for k, v in call.items() if v is not None}
             try:
                 replayed = self.node.request("eth_call", [call, hex(max(block - 1, 0))])
