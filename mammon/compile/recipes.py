@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -99,10 +99,18 @@ def render(rec: Recommendation, helpers: dict[str, Callable[..., object]]) -> tu
         raise
     except TemplateError as exc:
         raise InputError(f"recipe does not render: {exc}", where=str(RECIPE_DIR / name)) from None
+    return name, list(_actions(name, text))
+
+
+@lru_cache(maxsize=256)
+def _actions(name: str, text: str) -> tuple[Action, ...]:
+    """The actions a rendered recipe text parses to, once per distinct text: recommendations of one shape
+    render alike, and a plan is compiled again at validate and apply (the actions are frozen, so shared).
+    Errors are not memoised."""
     try:
         data = yaml.load(text, Loader=_SAFE_LOADER) or []
     except yaml.YAMLError as exc:
         raise InputError(f"recipe renders to malformed YAML: {exc}", where=str(RECIPE_DIR / name)) from None
     if not isinstance(data, list):
         raise InputError("a recipe must render to a list of actions", where=str(RECIPE_DIR / name))
-    return name, [parse_model(Action, item, where=f"{RECIPE_DIR / name}: [{i}]") for i, item in enumerate(data)]
+    return tuple(parse_model(Action, item, where=f"{RECIPE_DIR / name}: [{i}]") for i, item in enumerate(data))

@@ -16,9 +16,9 @@ from functools import lru_cache
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from eth_abi import encode
-from eth_utils import keccak
+from eth_hash.auto import keccak  # eth-utils' keccak minus its argument juggling (one per simulated transaction)
 
-from mammon.abi import Function, decode_call, load_abi
+from mammon.abi import Function, decode_call, encode_values, load_abi
 from mammon.chains import ChainConfig
 from mammon.errors import InputError, MammonError
 from mammon.market import Market
@@ -33,6 +33,7 @@ BLOCK_TIME = 2  # seconds per block on Base
 TX_HASH_PREFIX = "0x5111"  # every simulated transaction hash starts with this ("SIM"), so it never passes for a real one
 
 C = TypeVar("C", bound=Contract)
+_TX_FIELDS = ("uint256", "address", "uint256", "address", "uint256", "bytes", "uint256")  # what a simulated tx hash commits to
 
 
 @dataclass(frozen=True)
@@ -163,8 +164,7 @@ class SimChain:
         raw = _bytes(data)
         sender_c, to_c = checksum_address(sender), checksum_address(to)
         nonce = self.nonces.get(addr(sender), 0)
-        digest = keccak(encode(["uint256", "address", "uint256", "address", "uint256", "bytes", "uint256"],
-                               [self.chain_id, sender_c, nonce, to_c, value, raw, gas_limit or 0])).hex()
+        digest = keccak(encode_values(_TX_FIELDS, [self.chain_id, sender_c, nonce, to_c, value, raw, gas_limit or 0])).hex()
         return SimTx(TX_HASH_PREFIX + digest[len(TX_HASH_PREFIX) - 2:], sender_c, to_c, raw, value, nonce, gas_limit)
 
     def broadcast(self, tx: SimTx) -> SimReceipt:
@@ -379,7 +379,7 @@ class SimChain:
         outputs = fn.output_types
         values: tuple[Any, ...] = () if not outputs else (result,) if len(outputs) == 1 else tuple(result)
         values = tuple(_normalise(t, v) for t, v in zip(outputs, values, strict=True))
-        return fn, values, encode(outputs, list(values))
+        return fn, values, encode_values(outputs, values)
 
 
 @lru_cache(maxsize=None)
