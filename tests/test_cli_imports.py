@@ -69,6 +69,12 @@ def test_validate_does_not_load_the_signing_stack(plan_file: Path) -> None:
     assert not modules & SIGNING
 
 
+def test_a_simulated_apply_does_not_load_the_signing_stack(plan_file: Path, tmp_path: Path) -> None:
+    modules = loaded("apply", str(plan_file), "--quiet", "-o", str(tmp_path / "run.json"), "--state-dir", str(tmp_path / "state"))
+    assert json.loads((tmp_path / "run.json").read_text().splitlines()[0])["status"] == "ok", "the probe really applied the plan"
+    assert not modules & SIGNING
+
+
 def test_the_cli_offers_exactly_the_review_renderers() -> None:
     from mammon.cli import RENDER_FORMATS
     from mammon.review.render import RENDERERS

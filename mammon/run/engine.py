@@ -40,7 +40,7 @@ from mammon.errors import InputError, MammonError, PlanError, StalePlanError, Wr
 from mammon.plan.approvals import Approval
 from mammon.plan.approvals import require as require_approvals
 from mammon.plan.model import Call, Plan, Precondition, Step
-from mammon.review import check_expiry, review
+from mammon.review import Review, check_expiry, review
 from mammon.run import audit, record as journal, state
 from mammon.run.base import Outcome, Runner, Signed, TxDropped
 from mammon.run.killpoints import killpoint, suspended
@@ -66,6 +66,26 @@ class ApplyOptions:
     # one), and for a simulated run the audit events waiting to be written with it.
     journal: journal.Journal | None = field(default=None, repr=False)
     audit_buffer: list[tuple[str, datetime, dict[str, Any]]] | None = field(default=None, repr=False)
+    # What `verify` found for this very plan object and `chain`, when the caller verified it just before
+    # (apply_file does, before a runner exists): apply_plan then does not compile the plan again.
+    verified: Verified | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A plan that passed `verify` against `chain` (the chain as given: None is the registry's)."""
+
+    plan: Plan
+    chain: ChainConfig | None
+    review: Review
+
+
+def verify(plan: Plan, chain: ChainConfig | None, *, now: datetime, where: str = "plan", allow_expired: bool = True) -> Verified:
+    """Review the plan (its bytes against its views, the registry) and compile it again from its own inputs;
+    raises on the first problem. Expiry is checked only without `allow_expired` (apply checks it before each new send)."""
+    rv = review(plan, chain=chain, now=now, where=where, allow_expired=allow_expired)
+    check_recompiles(plan, rv.chain, where=where)
+    return Verified(plan, chain, rv)
 
 
 class ReplayRefused(PlanError):
@@ -247,9 +267,10 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
                                audit_buffer=[] if simulated else None)
     now = opts.now
     chain = opts.chain or _registry_chain(plan)
-    rv = review(plan, chain=chain, now=now(), allow_expired=True)  # expiry guards new sends only: checked below
+    done = opts.verified
+    if done is None or done.plan is not plan or done.chain is not opts.chain:
+        verify(plan, chain, now=now())  # expiry guards new sends only: checked below
     _check_identity(plan, runner)
-    check_recompiles(plan, rv.chain)
     require_approvals(plan, opts.approvals, opts.policy.required_approvals, opts.policy.approvers)
     with state.wallet_lock(opts.state_dir, plan.wallet, plan.chain.id):
         rec = _existing(plan, opts.record_path, runner.name)
