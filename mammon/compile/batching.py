@@ -57,8 +57,8 @@ def _gas(plan: Plan, per_call: int, overhead: int) -> int:
     return inner - INTRINSIC_GAS * (len(plan.steps) - 1) + overhead + per_call * len(plan.steps)
 
 
-def attach(plan: Plan, mode: str, chain: ChainConfig, safe: SafeState | None = None) -> Plan:
-    """The plan as one atomic transaction (sealed); `plan`'s amounts must already be fixed (see module doc)."""
+def attach(plan: Plan, mode: str, chain: ChainConfig, safe: SafeState | None = None, *, sealed: bool = True) -> Plan:
+    """The plan as one atomic transaction (sealed unless `sealed=False`); `plan`'s amounts must already be fixed (see module doc)."""
     calls = [InnerCall(s.call.to, s.call.value, s.call.data) for s in plan.steps]
     for step in plan.steps:
         if step.refs:
@@ -87,8 +87,9 @@ def attach(plan: Plan, mode: str, chain: ChainConfig, safe: SafeState | None = N
     eth_usd = plan.market.prices_usd.get("ETH", plan.market.prices_usd.get("WETH", Decimal(0)))
     totals = plan.totals.model_copy(update={"gas": batch.gas.estimate, "cost_eth": cost_eth, "cost_usd": (cost_eth * eth_usd).quantize(Decimal("0.0001"))})
     batch = batch.model_copy(update={"left_behind": [n.removeprefix("batch: ") for n in left]})
-    return seal(plan.model_copy(update={"format_version": BATCH_FORMAT_VERSION, "execution": mode, "batch": batch,
-                                        "preconditions": preconditions, "notes": notes, "totals": totals}))
+    attached = plan.model_copy(update={"format_version": BATCH_FORMAT_VERSION, "execution": mode, "batch": batch,
+                                       "preconditions": preconditions, "notes": notes, "totals": totals})
+    return seal(attached) if sealed else attached
 
 
 def safe_preconditions(safe: str, state: SafeState) -> list[Precondition]:
