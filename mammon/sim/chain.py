@@ -164,7 +164,7 @@ class SimChain:
         raw = _bytes(data)
         sender_c, to_c = checksum_address(sender), checksum_address(to)
         nonce = self.nonces.get(addr(sender), 0)
-        digest = keccak(encode_values(_TX_FIELDS, [self.chain_id, sender_c, nonce, to_c, value, raw, gas_limit or 0])).hex()
+        digest = keccak(tx_preimage(self.chain_id, sender_c, nonce, to_c, value, raw, gas_limit or 0)).hex()
         return SimTx(TX_HASH_PREFIX + digest[len(TX_HASH_PREFIX) - 2:], sender_c, to_c, raw, value, nonce, gas_limit)
 
     def broadcast(self, tx: SimTx) -> SimReceipt:
@@ -390,6 +390,19 @@ def _selectors(abis: tuple[str, ...]) -> dict[bytes, Function]:
         for fn in load_abi(abi).values():
             found.setdefault(fn.selector, fn)
     return found
+
+
+def tx_preimage(chain_id: int, sender: str, nonce: int, to: str, value: int, data: bytes, gas_limit: int) -> bytes:
+    """What a simulated transaction hash commits to: `abi.encode(uint256 chainId, address sender, uint256 nonce,
+    address to, uint256 value, bytes data, uint256 gasLimit)`, laid out directly (every transaction has a new
+    nonce, so nothing to memoise; eth-abi would spend most of a simulated send on it). Out-of-range numbers go
+    through eth-abi, which refuses them."""
+    words = (chain_id, nonce, value, gas_limit)
+    if not all(type(w) is int and 0 <= w <= MAX_UINT256 for w in words):
+        return encode_values(_TX_FIELDS, [chain_id, sender, nonce, to, value, data, gas_limit])
+    head = b"".join((chain_id.to_bytes(32, "big"), bytes(12), bytes.fromhex(sender[2:]), nonce.to_bytes(32, "big"), bytes(12),
+                     bytes.fromhex(to[2:]), value.to_bytes(32, "big"), (32 * 7).to_bytes(32, "big"), gas_limit.to_bytes(32, "big")))
+    return head + len(data).to_bytes(32, "big") + data + bytes(-len(data) % 32)
 
 
 def _normalise(kind: str, value: Any) -> Any:
