@@ -17,21 +17,17 @@ Vault V2 entries (`kind: vault_v2`) report 0 from maxWithdraw/maxRedeem and skip
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 
-from mammon.sim.core import MAX_UINT256, Msg, SimRevert, addr, external
+from mammon.sim.core import MAX_UINT256, Chain, Msg, SimRevert, addr, external
 from mammon.sim.tokens import ERC20
-
-if TYPE_CHECKING:
-    from mammon.sim.chain import SimChain
 
 
 class Vault(ERC20):
     kind = "vault"
     abis = ("morpho/ERC4626", "erc20/ERC20")
 
-    def __init__(self, chain: SimChain, address: str, label: str, *, asset: str, asset_decimals: int, share_decimals: int,
+    def __init__(self, chain: Chain, address: str, label: str, *, asset: str, asset_decimals: int, share_decimals: int,
                  vault_kind: str = "erc4626") -> None:
         super().__init__(chain, address, label, symbol=label, decimals=share_decimals)
         self.asset_ = addr(asset)
