@@ -253,10 +253,8 @@ class SimChain:
         if method is None or self._journal is not None:
             return None
         outer = (self._journal, self._touched, self._exec, self._value_calls, self._logs, self._undo)
-        self._begin()
+        self._begin()  # a view that writes (an accrual) leaves nothing behind; its gas is never reported, so not counted
         try:
-            self.touch(contract.address)
-            self.charge(contract.kind, fn.name)
             result = method(Msg(ZERO_ADDRESS, 0), *args)
         except SimRevert as exc:
             raise CallReverted(exc.reason, exc.data, where=f"eth_call to {checksum_address(to)}") from None
