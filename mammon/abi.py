@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
 from eth_utils import function_signature_to_4byte_selector
 
+from mammon.abiencode import encode as abi_encode
 from mammon.errors import InputError, TamperedPlanError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +104,8 @@ def _encode_frozen(types: tuple[str, ...], key: Any) -> bytes:
 
 
 def encode_values(types: Sequence[str], values: Sequence[Any]) -> bytes:
-    """`eth_abi.encode(types, values)`, memoised per distinct (typed) values; unhashable values are encoded directly.
+    """`eth_abi.encode(types, values)` (as `mammon.abiencode` lays it out), memoised per distinct (typed) values;
+    unhashable values are encoded directly.
 
     Errors are never memoised: invalid values raise exactly as eth-abi raises them."""
     key = _frozen(list(values))

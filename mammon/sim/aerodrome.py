@@ -23,10 +23,11 @@ from __future__ import annotations
 from math import isqrt
 from typing import Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_hash.auto import keccak
 
 from mammon.sim.core import ZERO_ADDRESS, Chain, Contract, Msg, SimRevert, addr, external
 from mammon.sim.tokens import ERC20
+from mammon.types import checksum_address
 
 MINIMUM_LIQUIDITY = 10**3
 FEE_BPS = 30
@@ -180,7 +181,7 @@ class AerodromeRouter(Contract):
     def _create_pool(self, token_a: str, token_b: str) -> AerodromePool:
         token0, token1 = sort_tokens(token_a, token_b)
         salt = keccak(bytes.fromhex(token0[2:]) + bytes.fromhex(token1[2:]) + b"\x00")
-        address = to_checksum_address(keccak(b"\xff" + bytes.fromhex(self.factory[2:]) + salt)[12:])
+        address = checksum_address(keccak(b"\xff" + bytes.fromhex(self.factory[2:]) + salt)[12:])
         pool = AerodromePool(self.chain, address, f"vAMM pool {token0[:8]}/{token1[:8]}", token0=token0, token1=token1)
         self.chain.deploy(pool)
         self.add_pool(pool)

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
-from eth_abi import encode
-from eth_utils import keccak
+from eth_hash.auto import keccak
 
+from mammon.abiencode import encode
 from mammon.errors import MammonError
 from mammon.types import checksum_address
 
@@ -38,19 +38,19 @@ class SimRevert(Exception):
     @classmethod
     def error(cls, message: str, *, detail: str | None = None) -> SimRevert:
         """`revert("message")` / `require(..., "message")`: revert data is Error(string)."""
-        data = keccak(text="Error(string)")[:4] + encode(["string"], [message])
+        data = keccak(b"Error(string)")[:4] + encode(["string"], [message])
         return cls(f"{message} ({detail})" if detail else message, data)
 
     @classmethod
     def custom(cls, name: str, types: Sequence[str] = (), values: Sequence[Any] = ()) -> SimRevert:
         """A Solidity custom error, e.g. `Expired()`: revert data is its selector and arguments."""
-        data = keccak(text=f"{name}({','.join(types)})")[:4] + encode(list(types), list(values))
+        data = keccak(f"{name}({','.join(types)})".encode())[:4] + encode(list(types), list(values))
         shown = ", ".join(checksum_address(v) if t == "address" else str(v) for t, v in zip(types, values, strict=True))
         return cls(f"{name}({shown})", data)
 
     @classmethod
     def panic(cls, code: int) -> SimRevert:
-        data = keccak(text="Panic(uint256)")[:4] + encode(["uint256"], [code])
+        data = keccak(b"Panic(uint256)")[:4] + encode(["uint256"], [code])
         return cls(f"panic 0x{code:02x} ({_PANICS.get(code, 'panic')})", data)
 
     @classmethod
