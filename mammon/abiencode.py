@@ -172,15 +172,24 @@ def _one(kind: Kind, value: Any) -> bytes:
 
 def _address(value: str | bytes) -> bytes:
     """20 address bytes, for what eth-abi accepts without question: 20 raw bytes, or 0x and 40 hex digits in one
-    case (a mixed-case address must carry a valid checksum: eth-abi checks that, and words its refusal)."""
+    case or with a valid EIP-55 checksum (eth-abi refuses a bad checksum, in its own words)."""
     if type(value) is bytes and len(value) == 20:
         return value
-    if type(value) is not str or not _HEX_ADDRESS.fullmatch(value):
+    raw = _hex_address(value) if type(value) is str else None
+    if raw is None:
         raise _Refer
+    return raw
+
+
+@lru_cache(maxsize=4096)
+def _hex_address(value: str) -> bytes | None:
+    """A plan names the same few addresses over and over: each is checked (a keccak for its checksum) once."""
+    if not _HEX_ADDRESS.fullmatch(value):
+        return None
     body = value[2:]
     if body != body.lower() and body != body.upper():
         from mammon.types import checksum_address
 
         if checksum_address(value) != value:
-            raise _Refer
+            return None
     return bytes.fromhex(body)
