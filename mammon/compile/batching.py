@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from eth_abi import decode as abi_decode
 
 from mammon.abi import function
 from mammon.chains import ChainConfig
@@ -121,5 +120,7 @@ def read_safe_state(rpc_url: str, safe: str) -> SafeState:
         raise InputError(f"{safe} does not answer as a Safe (nonce/getOwners/getThreshold): {exc.message}", where="--wallet") from None
     if len(nonce) < 32 or len(threshold) < 32 or len(owners) < 64:
         raise InputError(f"{safe} is not a Safe: it has no nonce/getOwners/getThreshold", where="--wallet")
+    from eth_abi import decode as abi_decode  # only when a Safe's state is read from a node
+
     return SafeState(nonce=int.from_bytes(nonce[:32], "big"), owners=[checksum(a) for a in abi_decode(["address[]"], owners)[0]],
                      threshold=int.from_bytes(threshold[:32], "big"))
