@@ -76,7 +76,7 @@ class Function:
 
 # One plan's calldata is encoded and decoded many times over: compiled, compiled again to check it,
 # decoded for review, re-encoded and executed by the preflight and again by the run. Both directions
-# are pure functions of immutable inputs, so each distinct argument list is worked out by eth-abi once.
+# are pure functions of immutable inputs, so each distinct argument list is worked out once.
 _MEMO_SIZE = 4096
 
 
