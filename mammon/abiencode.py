@@ -22,7 +22,8 @@ from typing import Any
 Kind = tuple[Any, ...]
 
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-_ARRAY = re.compile(r"^(.*)\[(\d*)\]$")
+_ARRAY = re.compile(r"(.*)\[([0-9]*)\]")  # fullmatch; ASCII digits only (int() would read other scripts' digits)
+_SIZED = re.compile(r"(uint|int|bytes)([1-9][0-9]*)")
 
 
 class _Refer(Exception):
@@ -48,7 +49,7 @@ def encode(types: Sequence[str], values: Sequence[Any]) -> bytes:
 
 @lru_cache(maxsize=512)
 def _kind(text: str) -> Kind:
-    array = _ARRAY.match(text)
+    array = _ARRAY.fullmatch(text)
     if array:
         inner, size = array.group(1), array.group(2)
         if size[:1] == "0":  # T[0] and T[01]: eth-abi decides
@@ -58,12 +59,12 @@ def _kind(text: str) -> Kind:
         if not text.endswith(")"):
             raise _Refer
         return ("tuple", tuple(_kind(part) for part in _components(text[1:-1])))
-    for prefix, low, high, step in (("uint", 8, 256, 8), ("int", 8, 256, 8), ("bytes", 1, 32, 1)):
-        if text.startswith(prefix) and text[len(prefix):].isdigit() and not text[len(prefix):].startswith("0"):
-            size = int(text[len(prefix):])
-            if not (low <= size <= high and size % step == 0):
-                raise _Refer
-            return ("bytesN" if prefix == "bytes" else prefix, size)
+    sized = _SIZED.fullmatch(text)
+    if sized:
+        prefix, size = sized.group(1), int(sized.group(2))
+        if not (1 <= size <= 32 if prefix == "bytes" else size <= 256 and size % 8 == 0):
+            raise _Refer
+        return ("bytesN" if prefix == "bytes" else prefix, size)
     if text in ("address", "bool", "bytes", "string"):
         return (text,)
     raise _Refer

@@ -76,6 +76,7 @@ def test_every_encoding_is_eth_abis(case: tuple[list[str], list[Any]]) -> None:
 @pytest.mark.parametrize(("types", "values"), [
     (["uint"], [1]), (["fixed128x18"], [1]), (["uint7"], [1]), (["bytes33"], [b""]), (["uint8[0]"], [[]]),
     (["(uint8,bool"], [(1, True)]), (["uint256"], (1,)), (["uint256", "bool"], [1]), ("uint8", [1]), (["string", "string"], "ab"),
+    (["uint\u0668"], [1]), (["uint8[\u0662]"], [[1, 2]]), (["bytes\u00b2"], [b""]), (["uint08"], [1]), (["uint264"], [1]), (["int0"], [0]),
 ])
 def test_what_it_does_not_lay_out_itself_eth_abi_encodes_or_refuses(types: Any, values: Any) -> None:
     assert _outcome(encode, types, values) == _outcome(eth_abi_encode, types, values)
