@@ -268,9 +268,13 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
     now = opts.now
     chain = opts.chain or _registry_chain(plan)
     done = opts.verified
-    if done is None or done.plan is not plan or done.chain is not opts.chain:
-        verify(plan, chain, now=now())  # expiry guards new sends only: checked below
+    if done is not None and done.plan is plan and done.chain is opts.chain:
+        rv, verified = done.review, True  # apply_file verified this very plan a moment ago
+    else:
+        rv, verified = review(plan, chain=chain, now=now(), allow_expired=True), False  # expiry guards new sends only: checked below
     _check_identity(plan, runner)
+    if not verified:
+        check_recompiles(plan, rv.chain)
     require_approvals(plan, opts.approvals, opts.policy.required_approvals, opts.policy.approvers)
     with state.wallet_lock(opts.state_dir, plan.wallet, plan.chain.id):
         rec = _existing(plan, opts.record_path, runner.name)
