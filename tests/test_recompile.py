@@ -111,3 +111,15 @@ def test_a_verification_of_another_plan_object_does_not_let_an_edited_plan_throu
         apply_plan(edited, SimRunner.create(edited, now=NOW), options)
     assert not (tmp_path / "run.json").exists()
     assert apply_plan(plan, SimRunner.create(plan, now=NOW), options).status == "ok"
+
+
+def test_a_chain_config_edited_into_a_new_object_gets_its_own_fingerprint() -> None:
+    """The fingerprint is worked out once per config object: a changed copy is a new object, fingerprinted anew."""
+    from mammon.chains import load_chain
+    from mammon.compile.inputs import chain_fingerprint
+
+    base = load_chain("base")
+    protocols = {**base.protocols, "aave_v3": {**base.protocols["aave_v3"], "pool": "0x1111111111111111111111111111111111111111"}}
+    edited = base.model_copy(update={"protocols": protocols})
+    assert chain_fingerprint(base) == chain_fingerprint(base)
+    assert chain_fingerprint(edited) != chain_fingerprint(base)

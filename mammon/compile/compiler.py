@@ -383,7 +383,7 @@ def compile_plan(
     slippage = min(r.slippage_bps for r in recs)
     window = int((valid_until - now).total_seconds())
     ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=slippage, deadline=int(valid_until.timestamp()), window=window)
-    b = _Build(ctx=ctx, labels={**chain_cfg.known_addresses(), wallet.lower(): "wallet"}, execution=execution)
+    b = _Build(ctx=ctx, labels={**_registry_labels(chain_cfg), wallet.lower(): "wallet"}, execution=execution)
     for n, rec in enumerate(recs, start=1):
         b.prefix = f"r{n}-" if len(recs) > 1 else ""
         rec_ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=rec.slippage_bps, deadline=ctx.deadline,
@@ -414,6 +414,10 @@ def compile_plan(
         _refuse_unenforceable(plan, execution)
         return attach(plan, execution, chain_cfg, safe, sealed=sealed)
     return seal(plan) if sealed else plan
+
+
+#: The registry's addresses with their labels (a walk of the whole config), once per chain config.
+_registry_labels = inputs.per_config(ChainConfig.known_addresses)
 
 
 def _refuse_unenforceable(plan: Plan, execution: str) -> None:
