@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_hash.auto import keccak
-
 from mammon.abi import decode_call, function
 from mammon.abiencode import encode as abi_encode
 from mammon.errors import TamperedPlanError
+from mammon.hashing import keccak256 as keccak
 from mammon.plan.model import SafeTx
 from mammon.types import checksum_address
 

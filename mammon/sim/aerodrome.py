@@ -23,8 +23,7 @@ from __future__ import annotations
 from math import isqrt
 from typing import Any
 
-from eth_hash.auto import keccak
-
+from mammon.hashing import keccak256 as keccak
 from mammon.sim.core import ZERO_ADDRESS, Chain, Contract, Msg, SimRevert, addr, external
 from mammon.sim.tokens import ERC20
 from mammon.types import checksum_address

@@ -15,12 +15,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple, TypeVar
 
-from eth_hash.auto import keccak  # eth-utils' keccak minus its argument juggling (one per simulated transaction)
-
 from mammon.abi import Function, decode_call, encode_values, load_abi
 from mammon.abiencode import encode
 from mammon.chains import ChainConfig
 from mammon.errors import InputError, MammonError
+from mammon.hashing import keccak256 as keccak
 from mammon.market import Market
 from mammon.sim import gas
 from mammon.sim.core import (

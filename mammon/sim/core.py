@@ -14,10 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
-from eth_hash.auto import keccak
-
 from mammon.abiencode import encode
 from mammon.errors import MammonError
+from mammon.hashing import keccak256 as keccak
 from mammon.types import checksum_address
 
 MAX_UINT256 = 2**256 - 1
