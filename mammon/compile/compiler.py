@@ -167,14 +167,16 @@ def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[st
 
 def _encode(draft: Draft) -> str:
     """Calldata for the draft; a referenced argument carries exactly what the runner's rule gives on expected outputs."""
+    referenced = {path: amount for path, amount in draft.arg_amounts.items() if amount.ref}
+    if not referenced:
+        return function(draft.abi, draft.function).encode(draft.args)  # encoding only reads the arguments
     args = copy.deepcopy(draft.args)
-    for path, amount in draft.arg_amounts.items():
-        if amount.ref:
-            node = args
-            *parents, leaf = path.split(".")
-            for part in parents:
-                node = node[part]
-            node[leaf] = amount.expected
+    for path, amount in referenced.items():
+        node = args
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node[part]
+        node[leaf] = amount.expected
     return function(draft.abi, draft.function).encode(args)
 
 
