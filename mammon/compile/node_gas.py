@@ -53,10 +53,10 @@ def estimate_on_node(plan: Plan, rpc_url: str, *, allow_failing: bool = False) -
     return with_node_gas(plan, NodeGas(block=block, measured=measured, failed=failed))
 
 
-def with_node_gas(plan: Plan, node_gas: NodeGas) -> Plan:
+def with_node_gas(plan: Plan, node_gas: NodeGas, *, sealed: bool = True) -> Plan:
     """The plan with measured gas applied (`source: node`), a note per step that kept its static figure (a step
     that reverted or failed there is marked `failed_dry_run`), the totals recomputed, and the measurement recorded
-    in `inputs.node_gas` so a recompile reproduces it."""
+    in `inputs.node_gas` so a recompile reproduces it. Re-sealed unless `sealed=False` (see `compile_plan`)."""
     from mammon.compile.compiler import _totals
 
     steps, notes = [], list(plan.notes)
@@ -73,7 +73,8 @@ def with_node_gas(plan: Plan, node_gas: NodeGas) -> Plan:
     # The compiler's own totals; spend is per pulled token, and the tokens it counts are the plan's.
     totals = _totals(steps, plan.market.gas_price_gwei, plan.market.prices_usd, set(plan.totals.spend))
     inputs = plan.inputs.model_copy(update={"node_gas": node_gas}) if plan.inputs else None
-    return seal(plan.model_copy(update={"steps": steps, "totals": totals, "notes": notes, "inputs": inputs}))
+    measured_plan = plan.model_copy(update={"steps": steps, "totals": totals, "notes": notes, "inputs": inputs})
+    return seal(measured_plan) if sealed else measured_plan
 
 
 def _why(reason: str | None) -> str:

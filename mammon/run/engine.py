@@ -24,7 +24,7 @@ the journal carries the log's anchor.
 from __future__ import annotations
 
 import dataclasses
-import tempfile
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,7 +40,7 @@ from mammon.errors import InputError, MammonError, PlanError, StalePlanError, Wr
 from mammon.plan.approvals import Approval
 from mammon.plan.approvals import require as require_approvals
 from mammon.plan.model import Call, Plan, Precondition, Step
-from mammon.review import check_expiry, review
+from mammon.review import Review, check_expiry, review
 from mammon.run import audit, record as journal, state
 from mammon.run.base import Outcome, Runner, Signed, TxDropped
 from mammon.run.killpoints import killpoint, suspended
@@ -66,6 +66,26 @@ class ApplyOptions:
     # one), and for a simulated run the audit events waiting to be written with it.
     journal: journal.Journal | None = field(default=None, repr=False)
     audit_buffer: list[tuple[str, datetime, dict[str, Any]]] | None = field(default=None, repr=False)
+    # What `verify` found for this very plan object and `chain`, when the caller verified it just before
+    # (apply_file does, before a runner exists): apply_plan then does not compile the plan again.
+    verified: Verified | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A plan that passed `verify` against `chain` (the chain as given: None is the registry's)."""
+
+    plan: Plan
+    chain: ChainConfig | None
+    review: Review
+
+
+def verify(plan: Plan, chain: ChainConfig | None, *, now: datetime, where: str = "plan", allow_expired: bool = True) -> Verified:
+    """Review the plan (its bytes against its views, the registry) and compile it again from its own inputs;
+    raises on the first problem. Expiry is checked only without `allow_expired` (apply checks it before each new send)."""
+    rv = review(plan, chain=chain, now=now, where=where, allow_expired=allow_expired)
+    check_recompiles(plan, rv.chain, where=where)
+    return Verified(plan, chain, rv)
 
 
 class ReplayRefused(PlanError):
@@ -247,9 +267,14 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
                                audit_buffer=[] if simulated else None)
     now = opts.now
     chain = opts.chain or _registry_chain(plan)
-    rv = review(plan, chain=chain, now=now(), allow_expired=True)  # expiry guards new sends only: checked below
+    done = opts.verified
+    if done is not None and done.plan is plan and done.chain is opts.chain:
+        rv, verified = done.review, True  # apply_file verified this very plan a moment ago
+    else:
+        rv, verified = review(plan, chain=chain, now=now(), allow_expired=True), False  # expiry guards new sends only: checked below
     _check_identity(plan, runner)
-    check_recompiles(plan, rv.chain)
+    if not verified:
+        check_recompiles(plan, rv.chain)
     require_approvals(plan, opts.approvals, opts.policy.required_approvals, opts.policy.approvers)
     with state.wallet_lock(opts.state_dir, plan.wallet, plan.chain.id):
         rec = _existing(plan, opts.record_path, runner.name)
@@ -341,6 +366,12 @@ def _recheck(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions) -> 
                              where="preflight (the remaining steps, tried on a copy of the current state)")
 
 
+# A dry run writes nothing: its record and audit events stay in memory, and its state directory is a path that
+# cannot exist (no stop flag is ever found there, and a write would fail loudly). Creating and removing a
+# temporary directory instead cost milliseconds of file-system metadata work per preflight.
+_NOWHERE = Path(os.devnull) / "mammon-dry-run"
+
+
 def dry_run(plan: Plan, runner: Runner, done: RunRecord | None = None) -> RunRecord:
     """Every step through the same path as a real apply, its record kept in memory (nothing is written).
 
@@ -348,8 +379,8 @@ def dry_run(plan: Plan, runner: Runner, done: RunRecord | None = None) -> RunRec
     and gas measured on a fork of a node (`mammon.compile.node_gas`). `done`: a run record whose
     finished steps are taken as they are (their outputs feed the remaining steps' references).
     """
-    with tempfile.TemporaryDirectory(prefix="mammon-dry-run-") as tmp, suspended():
-        opts = ApplyOptions(record_path=Path(tmp) / "run.json", state_dir=Path(tmp), audit_buffer=[])
+    with suspended():
+        opts = ApplyOptions(record_path=_NOWHERE / "run.json", state_dir=_NOWHERE, audit_buffer=[])
         opts.journal = journal.Journal(None, durable=False)
         rec = _new_record(plan, runner, opts.now())
         if done is not None:
