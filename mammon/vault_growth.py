@@ -72,7 +72,11 @@ class History:
         if latest == 0:
             return history
         probe = max(0, latest - _PROBE_BLOCKS)
-        spent = latest_time - history.timestamp(probe)
+        try:
+            spent = latest_time - history.timestamp(probe)
+        except (NodeError, NodeUnavailable):  # no header that far back: `measure` bisects down to what is served
+            history.start = probe
+            return history
         per_block = spent / (latest - probe) if spent > 0 else 0
         history.start = probe if per_block <= 0 else max(0, latest - math.ceil(LOOKBACK_SECONDS / per_block))
         return history
@@ -120,7 +124,10 @@ def measure(history: History, vault: str, share_decimals: int) -> Measured | Unm
             else:
                 good, then = mid, price
         low = good
-    seconds = history.latest_time - history.timestamp(low)
+    try:
+        seconds = history.latest_time - history.timestamp(low)
+    except (NodeError, NodeUnavailable) as exc:
+        return Unmeasured(f"the node gives no header for block {low:,} ({str(exc)[:120]})")
     if seconds <= 0 or then <= 0:
         return Unmeasured(f"blocks {low:,} to {latest:,} span no time")
     rate = max(0, -(-(now - then) * RAY * SECONDS_PER_YEAR // (then * seconds)))
