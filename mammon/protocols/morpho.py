@@ -15,11 +15,11 @@ config's `share_decimals` (else the venue's convention: 18 for Morpho, the asset
 
 Share prices that grow with time: a MetaMorpho vault's totalAssets include its Morpho Blue positions'
 interest, so its share price rises every second; a plain OpenZeppelin vault's rises only when assets are
-sent to it (a donation, a strategy's harvest). ERC-4626 has no rate view, and a MetaMorpho vault's rate
-comes from its markets' interest rate models, which mammon does not model, so mammon does not measure it:
-the rate is what the market file states for the vault (`venues.<venue>.vaults.<SYM>.share_price_rate`,
-a yearly ray like Aave's liquidity rate; the default world gives the Morpho vaults 4.50%/yr and 2.50%/yr),
-kept under --rpc, and 0 (a price that moves only by donations) when none is stated. With a rate, the
+sent to it (a donation, a strategy's harvest). ERC-4626 has no rate view: the rate is what the market file
+states for the vault (`venues.<venue>.vaults.<SYM>.share_price_rate`, a yearly ray like Aave's liquidity
+rate; the default world gives the Morpho vaults 4.50%/yr and 2.50%/yr), 0 (a price that moves only by
+donations) when none is stated; under --rpc the larger of that and twice the growth measured on the node
+over the last hour (`mammon.vault_growth`), with where it came from (`share_price_rate_source`). With a rate, the
 shares a deposit mints or a withdraw burns and the assets a redeem-all pays carry the interest at that rate
 over the plan's window (`with_interest`), and the share-price precondition gets an upper bound: the plan's
 price plus that interest.
