@@ -18,6 +18,7 @@ from mammon.node import Node, NodeError, decode_revert, redact
 from mammon.protocols.aerodrome import AerodromeConfig
 from mammon.protocols.uniswap_v3 import UniswapConfig, pool_address
 from mammon.units import to_decimal
+from mammon.vault_growth import History, Unmeasured, choose, measure
 
 Q96 = 2**96
 
@@ -103,9 +104,11 @@ def read_market(url: str, chain: ChainConfig, wallet: str, base: Market) -> Mark
             shares["moonwell"][s] = str(bal)
             spenders.append(m)
         venues["moonwell"] = {"markets": rates}
+    history: History | None = None
     for venue in protocols:
         if _is_vault_venue(venue):
-            vault_state, vault_positions, vault_shares = _vaults(node, venue, chain, wallet, spenders, base.venues.get(venue) or {})
+            history = history or History.of(node)
+            vault_state, vault_positions, vault_shares = _vaults(node, history, venue, chain, wallet, spenders, base.venues.get(venue) or {})
             venues[venue], positions[venue], shares[venue] = {"vaults": vault_state}, vault_positions, vault_shares
     if "aerodrome" in protocols:
         cfg = AerodromeConfig.model_validate(protocols["aerodrome"])
@@ -167,15 +170,17 @@ def _is_vault_venue(venue: str) -> bool:
     return issubclass(venue_class(venue), ERC4626Vaults)
 
 
-def _vaults(node: Node, venue: str, chain: ChainConfig, wallet: str, spenders: list[str],
+def _vaults(node: Node, history: History, venue: str, chain: ChainConfig, wallet: str, spenders: list[str],
             base: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     """State, positions and raw shares of an ERC-4626 venue's vaults, each checked to be the vault the config says.
 
     Read per vault: `asset()` (must be the configured token), `decimals()` (the shares' decimals, so the
     decimals offset), `totalAssets()`, `totalSupply()`, the wallet's shares and what they redeem for
     (`previewRedeem`); `previewDeposit` of one asset unit must match OpenZeppelin's share math with that
-    offset, or mammon could not predict the shares a deposit mints. The share price's growth rate is not on
-    chain (ERC-4626 has no rate view): the base market file's `share_price_rate` for the vault is kept.
+    offset, or mammon could not predict the shares a deposit mints. The share price's growth rate has no view
+    (ERC-4626): it is measured over the last hour's blocks (`mammon.vault_growth`), and the larger of the base
+    market file's `share_price_rate` and twice the measured rate is used, with where it came from recorded
+    (`share_price_rate_source`) so a recompile from the plan's inputs reproduces it.
     """
     from mammon.protocols import venue_class
     from mammon.protocols.morpho import ERC4626Vaults, decimals_offset, shares_for_deposit, VaultState
@@ -208,8 +213,13 @@ def _vaults(node: Node, venue: str, chain: ChainConfig, wallet: str, spenders: l
                              f"{offset} gives {shares_for_deposit(unit, state, offset)}; mammon cannot predict this vault's shares", where="chain config")
         vaults[s] = {"total_assets": str(state.total_assets), "total_supply": str(state.total_supply), "share_decimals": share_decimals}
         stated = ((base.get("vaults") or {}).get(s) or {}).get("share_price_rate")
-        if stated is not None:
-            vaults[s]["share_price_rate"] = str(stated)
+        growth = measure(history, v, share_decimals)
+        used, measured, source = choose(None if stated is None else int(stated), growth)
+        vaults[s].update({"share_price_rate": str(used), "share_price_rate_source": source})
+        if measured is not None:
+            vaults[s]["share_price_rate_measured"] = str(measured)
+        if isinstance(growth, Unmeasured):
+            vaults[s]["share_price_rate_unmeasured"] = growth.reason
         held = read(node, v, abi, "balanceOf", wallet)
         positions[s] = _human(read(node, v, abi, "previewRedeem", held) if held else 0, tokens[s].decimals)
         held_shares[s] = str(held)

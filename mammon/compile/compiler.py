@@ -257,7 +257,7 @@ def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> 
         if not any(p.kind == "rate" and p.contract == rate.contract and p.data == data and p.op == rate.op for p in b.preconditions):
             b.preconditions.append(Precondition(kind="rate", description=rate.description, contract=rate.contract, data=data,
                                                 token=rate.unit, decimals=rate.decimals, op=rate.op, value=rate.value))
-    b.notes += draft.notes
+    b.notes += [n for n in draft.notes if n not in b.notes]  # two steps on one vault say where its rate came from once
     b.steps.append(_step(b, step_id, venue.name, draft, list(dict.fromkeys(depends))))
 
 

@@ -23,8 +23,11 @@ STATIC_GAS: dict[tuple[str, str], int] = {
     ("erc20", "approve"): 47_000,  # devnet max 46,433 (median 46,210)
     # erc4626: the default. The devnet's plain OpenZeppelin vault uses at most 57,690, but a generic vault may run a
     # strategy on every deposit and withdraw: 150,000 is the conservative figure for a vault mammon has not seen.
-    ("morpho", "withdraw"): 120_000,
-    ("morpho", "deposit"): 100_000,
+    # morpho: the devnet's MetaMorpho-style stand-in lends its assets to the Aave pool inside every deposit and
+    # withdraw (as MetaMorpho supplies to and withdraws from its Morpho Blue markets): measured max 188,079 for a
+    # deposit, 199,172 for a withdraw (188,253 for a redeem-all), rounded up to the next thousand.
+    ("morpho", "withdraw"): 200_000,
+    ("morpho", "deposit"): 189_000,
     ("moonwell", "withdraw"): 140_000,
     ("moonwell", "deposit"): 115_000,
     ("aerodrome", "withdraw"): 110_000,

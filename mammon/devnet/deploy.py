@@ -17,7 +17,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from eth_utils import to_checksum_address
 from web3 import Web3
@@ -58,11 +58,12 @@ GAS_ETH = 10 * 10**18
 #: Seeder liquidity.
 UNISWAP_LIQUIDITY = (3_000_000, 1_000)
 AERODROME_LIQUIDITY = (3_000_000, 1_000)
-VAULT_SEED = (100_000, 100)
+VAULT_SEED = (100_000, 100)  # the plain OpenZeppelin vaults' seed deposits
+MORPHO_VAULT_SEED = (20_000, 20)  # the MetaMorpho-style vaults' (lent on to the Aave pool)
 MOONWELL_SEED = (100_000, 100)
 VAULT_YIELD_BPS = 500  # share price 1.05
 AAVE_LENDER_SUPPLY = (100_000, 200)  # the seeder's Aave deposits: collateral for its borrowing
-AAVE_BORROWED = (85_000, 120)  # its debt: USDC ~81% utilised (~2.9%/yr to suppliers), WETH ~59% (~1.5%/yr)
+AAVE_BORROWED = (114_000, 136)  # its debt: USDC ~81% utilised (~2.9%/yr to suppliers), WETH ~59% (~1.5%/yr), the Morpho-style vaults' supply included
 STANDARD_VAULT_DEPOSIT = (5_000, 2)  # the default portfolio's position in each plain OpenZeppelin vault
 STANDARD_VAULT_YIELD_BPS = 300  # share price 1.03 (offset 0: shares have the asset's decimals)
 MOONWELL_INITIAL_RATE = {"USDC": 2 * 10**14, "WETH": 2 * 10**26}  # 0.02 underlying per mToken
@@ -322,24 +323,28 @@ def deploy_uniswap(chain: Chain, tokens: dict[str, Contract]) -> dict[str, str]:
     }
 
 
-def deploy_vaults(chain: Chain, tokens: dict[str, Contract], compiled: dict[str, Compiled]) -> dict[str, str]:
-    """One MetaMorpho-style ERC-4626 vault per token, seeded, then share price raised to ~1.05."""
-    return _seeded_vaults(chain, tokens, compiled["MorphoStyleVault"], "Devnet {} Vault", "dv", VAULT_YIELD_BPS)
+def deploy_vaults(chain: Chain, tokens: dict[str, Contract], compiled: dict[str, Compiled], aave: dict[str, Any]) -> dict[str, str]:
+    """One MetaMorpho-style ERC-4626 vault per token that lends to the Aave pool (so its share price grows every
+    second, as a MetaMorpho vault's with its Morpho Blue markets), seeded, then share price raised to ~1.05."""
+    return _seeded_vaults(chain, tokens, compiled["MorphoStyleVault"], "Devnet {} Vault", "dv", VAULT_YIELD_BPS, MORPHO_VAULT_SEED,
+                          lambda sym: (aave["pool"], aave["a_tokens"][sym]))
 
 
 def deploy_standard_vaults(chain: Chain, tokens: dict[str, Contract], compiled: dict[str, Compiled]) -> dict[str, str]:
     """One plain OpenZeppelin ERC-4626 vault per token (decimals offset 0), seeded, share price raised to ~1.03."""
-    return _seeded_vaults(chain, tokens, compiled["StandardVault"], "Devnet OZ {} Vault", "oz", STANDARD_VAULT_YIELD_BPS)
+    return _seeded_vaults(chain, tokens, compiled["StandardVault"], "Devnet OZ {} Vault", "oz", STANDARD_VAULT_YIELD_BPS, VAULT_SEED)
 
 
-def _seeded_vaults(chain: Chain, tokens: dict[str, Contract], artifact: Compiled, name: str, symbol: str, yield_bps: int) -> dict[str, str]:
-    """Deploy `artifact` as a vault per token, deposit a seed from the seeder, then mint `yield_bps` of it as simulated yield."""
+def _seeded_vaults(chain: Chain, tokens: dict[str, Contract], artifact: Compiled, name: str, symbol: str, yield_bps: int,
+                   seeds: tuple[int, int], extra_args: Callable[[str], tuple[Any, ...]] = lambda sym: ()) -> dict[str, str]:
+    """Deploy `artifact` as a vault per token (constructor: asset, name, symbol, `extra_args(sym)`), deposit a seed from
+    the seeder, then send it `yield_bps` of that seed (a donation: the share price steps up once)."""
     vaults: dict[str, str] = {}
     s = chain.seeder
     for i, (sym, token) in enumerate(tokens.items()):
         unit = USDC_UNIT if sym == "USDC" else WETH_UNIT
-        vault = chain.deploy_compiled(artifact, token.address, name.format(sym), f"{symbol}{sym}")
-        seed = VAULT_SEED[i] * unit
+        vault = chain.deploy_compiled(artifact, token.address, name.format(sym), f"{symbol}{sym}", *extra_args(sym))
+        seed = seeds[i] * unit
         _mint(chain, token, s, seed)
         _approve(chain, token, s, vault.address, seed)
         chain.send(vault.functions.deposit(seed, s), s)
@@ -494,9 +499,9 @@ def deploy_all(w3: Web3, cache_dir: Path) -> tuple[Deployment, float]:
     tokens = deploy_tokens(chain)
     dep = Deployment(tokens={sym: c.address for sym, c in tokens.items()})
     dep.aave_v3 = deploy_aave(chain, tokens)
-    seed_aave_borrowers(chain, dep.aave_v3, tokens)
     dep.uniswap_v3 = deploy_uniswap(chain, tokens)
-    dep.morpho_vaults = deploy_vaults(chain, tokens, compiled)
+    dep.morpho_vaults = deploy_vaults(chain, tokens, compiled, dep.aave_v3)
+    seed_aave_borrowers(chain, dep.aave_v3, tokens)  # after the Morpho-style vaults' supply: its cash is part of what is lent
     dep.erc4626_vaults = deploy_standard_vaults(chain, tokens, compiled)
     dep.moonwell = deploy_moonwell(chain, tokens, compiled)
     dep.aerodrome = deploy_aerodrome(chain, tokens, compiled)

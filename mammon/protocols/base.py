@@ -129,18 +129,20 @@ def accrual(principal: int, rate_ray: int, window: int) -> int:
     return -(-principal * rate_ray * window // (RAY * SECONDS_PER_YEAR))
 
 
-def with_interest(base: Tolerance, principal: int, rate_ray: int, window: int) -> Tolerance:
+def with_interest(base: Tolerance, principal: int, rate_ray: int, window: int, source: str | None = None) -> Tolerance:
     """`base` widened by the interest `principal` can earn at `rate_ray` (a yearly rate, 1e27 = 100%) within
     `window` seconds: a balance that grows with time moves by that much more between the runner's reads.
 
     Linear, as Aave's `calculateLinearInterest` between updates (compounding within minutes is far below a wei
-    per token); rounded up. No rate or no window: `base` unchanged.
+    per token); rounded up. No rate or no window: `base` unchanged. `source` says where the rate came from
+    when that is not the plain reading of a rate view (a vault's measured share-price growth), appended.
     """
     interest = accrual(principal, rate_ray, window)
     if not interest:
         return base
     pct = rate_ray * 100 / RAY
-    return Tolerance(kind="wei", value=base.value + interest, reason=f"interest at {pct:.2f}%/yr over at most {_duration(window)}")
+    where = f" ({source})" if source else ""
+    return Tolerance(kind="wei", value=base.value + interest, reason=f"interest at {pct:.2f}%/yr over at most {_duration(window)}{where}")
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ config's `share_decimals` (else the venue's convention: 18 for Morpho, the asset
 
 Share prices that grow with time: a MetaMorpho vault's totalAssets include its Morpho Blue positions'
 interest, so its share price rises every second; a plain OpenZeppelin vault's rises only when assets are
-sent to it (a donation, a strategy's harvest). ERC-4626 has no rate view, and a MetaMorpho vault's rate
-comes from its markets' interest rate models, which mammon does not model, so mammon does not measure it:
-the rate is what the market file states for the vault (`venues.<venue>.vaults.<SYM>.share_price_rate`,
-a yearly ray like Aave's liquidity rate; the default world gives the Morpho vaults 4.50%/yr and 2.50%/yr),
-kept under --rpc, and 0 (a price that moves only by donations) when none is stated. With a rate, the
+sent to it (a donation, a strategy's harvest). ERC-4626 has no rate view: the rate is what the market file
+states for the vault (`venues.<venue>.vaults.<SYM>.share_price_rate`, a yearly ray like Aave's liquidity
+rate; the default world gives the Morpho vaults 4.50%/yr and 2.50%/yr), 0 (a price that moves only by
+donations) when none is stated; under --rpc the larger of that and twice the growth measured on the node
+over the last hour (`mammon.vault_growth`), with where it came from (`share_price_rate_source`). With a rate, the
 shares a deposit mints or a withdraw burns and the assets a redeem-all pays carry the interest at that rate
 over the plan's window (`with_interest`), and the share-price precondition gets an upper bound: the plan's
 price plus that interest.
@@ -36,7 +36,7 @@ from mammon.chains import ChainConfig
 from mammon.compile.amounts import Amount, widen
 from mammon.errors import InputError
 from mammon.plan.model import Tolerance
-from mammon.protocols.base import (Asset, Draft, Output, PullRule, RateCheck, Requirement, Rule, Spend, Venue, accrual, lending_flows,
+from mammon.protocols.base import (RAY, Asset, Draft, Flow, Output, PullRule, RateCheck, Requirement, Rule, Spend, Venue, accrual, lending_flows,
                                    with_interest)
 from mammon.types import Address, UInt
 
@@ -80,6 +80,12 @@ class VaultState(BaseModel):
     share_decimals: int | None = Field(None, ge=0, le=36, description="the vault's decimals(), as read from a node")
     share_price_rate: UInt = Field(0, description="ray per year (1e27 = 100%): how fast the share price grows by time "
                                                   "(a MetaMorpho vault's interest); 0: it moves only by donations, as a plain OpenZeppelin vault's")
+    share_price_rate_measured: UInt | None = Field(None, description="ray per year: the growth measured on the node over the last "
+                                                                     "hour's blocks (plan --rpc), before the safety factor")
+    share_price_rate_source: str | None = Field(None, description="where share_price_rate came from (plan --rpc): measured, "
+                                                                  "or stated (and measured, or not); shown with the tolerances")
+    share_price_rate_unmeasured: str | None = Field(None, description="why the node could not measure the growth (no history, "
+                                                                      "a vault younger than one block), shown in the plan's notes")
 
 
 class MorphoState(BaseModel):
@@ -140,6 +146,16 @@ class ERC4626Vaults(Venue):
     state: MorphoState | None
     State = MorphoState
     default_share_decimals: ClassVar[int | None] = None  # None: the asset's decimals (a plain OpenZeppelin vault)
+    # A plain OpenZeppelin vault keeps the assets it is given, so its own balance moves by the deposit or withdrawal.
+    # A MetaMorpho vault forwards them to its Morpho Blue markets (and takes withdrawals back from them) within the
+    # call: its own balance does not move, and where the assets go is the vault's allocation, not the plan's.
+    holds_assets: ClassVar[bool] = True
+
+    def flows(self, wallet: str, token: Asset, vault: str, label: str, moved: Amount, shares: Asset, shares_moved: Amount,
+              tolerance: Tolerance, direction: int) -> list[Flow]:
+        """The wallet's asset and share movements, and the vault's own asset balance when it keeps its assets."""
+        flows = lending_flows(wallet, token, vault, label, moved, shares, shares_moved, tolerance, direction)
+        return flows if self.holds_assets else [f for f in flows if f.account != vault]
 
     def entry(self, token: Asset) -> tuple[str, VaultEntry]:
         for name, entry in self.config.vaults.items():
@@ -178,7 +194,17 @@ class ERC4626Vaults(Venue):
     def interest(self, token: Asset, principal: int, base: Tolerance = ONE_WEI) -> Tolerance:
         """`base`, plus what `principal` moves by while the share price grows at the stated rate within the plan's window."""
         state = self.known_state(token)
-        return with_interest(base, principal, state.share_price_rate if state else 0, self.ctx.window)
+        return with_interest(base, principal, state.share_price_rate if state else 0, self.ctx.window,
+                             state.share_price_rate_source if state else None)
+
+    def rate_notes(self, token: Asset) -> list[str]:
+        """Where the share price's growth rate came from, when it was read from a node (measured or why not)."""
+        state, (name, _) = self.known_state(token), self.entry(token)
+        if state is None or state.share_price_rate_source is None:
+            return []
+        rate = f"{state.share_price_rate * 100 / RAY:.2f}%/yr"
+        why = f": {state.share_price_rate_unmeasured}" if state.share_price_rate_unmeasured else ""
+        return [f"{self.label(name)}: share price grows at {rate} in this plan ({state.share_price_rate_source}{why})"]
 
     def share_price_checks(self, token: Asset, shares: Asset, state: VaultState, offset: int) -> list[RateCheck]:
         """A lower share price than the plan assumed means the vault lost value: refuse the plan. With a stated rate,
@@ -210,9 +236,10 @@ class ERC4626Vaults(Venue):
             arg_tokens={"assets": token},
             arg_amounts={"assets": amount},
             spends=[Spend(token, shares.address, label, amount)],
-            flows=lending_flows(wallet, token, shares.address, label, amount, shares, minted, self.interest(token, minted.max), +1),
+            flows=self.flows(wallet, token, shares.address, label, amount, shares, minted, self.interest(token, minted.max), +1),
             rates=self.share_price_checks(token, shares, state, offset),
             gas_action="deposit",
+            notes=self.rate_notes(token),
         )
 
     def withdraw(self, token: Asset, amount: Amount) -> Draft:
@@ -239,7 +266,7 @@ class ERC4626Vaults(Venue):
             function, args = "withdraw", {"assets": amount.expected, "receiver": wallet, "owner": wallet}
             arg_tokens, arg_amounts = {"assets": token}, {"assets": amount}
             requires = [Requirement(shares, wallet, burned.max, f"wallet holds the {name} shares to burn")]
-        flows = lending_flows(wallet, token, shares.address, label, moved, shares, burned,
+        flows = self.flows(wallet, token, shares.address, label, moved, shares, burned,
                               ONE_WEI if amount.is_all else self.interest(token, burned.max), -1)
         if amount.is_all:  # every share is burned; the assets they pay grow with the share price
             flows = [replace(f, tolerance=self.interest(token, moved.expected, EXACT)) if f.token == token else f for f in flows]
@@ -258,6 +285,7 @@ class ERC4626Vaults(Venue):
             requires=requires,
             rates=self.share_price_checks(token, shares, state, offset),
             gas_action="withdraw",
+            notes=self.rate_notes(token),
         )
 
 
@@ -269,3 +297,4 @@ class Morpho(ERC4626Vaults):
     Config = MorphoConfig
     config: MorphoConfig
     default_share_decimals = 18
+    holds_assets = False

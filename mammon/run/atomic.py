@@ -201,13 +201,17 @@ def _finish(plan: Plan, rec: RunRecord, outcome: Outcome, runner: AtomicRunner, 
             first.setdefault(key, e)
     change = {key: runner.balance_of(e.token_address, e.account) - e.before for key, e in first.items()}
     shared = [key for key, steps in touching.items() if len(steps) > 1]
-    logs = runner.inner_deltas(outcome.tx_hash, len(plan.steps)) if shared else None
-    residual = {key: change[key] - sum(logs[n].get(key, 0) for n in touching[key]) for key in shared} if logs is not None else {}
+    # Always ask for the logs (when the node has call traces): a call can move a balance that only another step
+    # states, e.g. a vault that lends to the Aave reserve a later call supplies; that balance is split by the logs too.
+    logs = runner.inner_deltas(outcome.tx_hash, len(plan.steps))
+    if logs is not None:
+        shared += [key for key, steps in touching.items() if len(steps) == 1 and any(d.get(key) for m, d in enumerate(logs) if m not in steps)]
+    residual = {key: change[key] - sum(d.get(key, 0) for d in logs) for key in shared} if logs is not None else {}
     for n, srec in enumerate(rec.steps):
         effects, unsplit = [], False
         for e in srec.effects:
             key = (e.account.lower(), e.token_address.lower())
-            if len(touching[key]) == 1:
+            if key not in shared:
                 delta = change[key]
             elif logs is not None:
                 delta = logs[n].get(key, 0) + (residual[key] if touching[key][0] == n else 0)

@@ -37,7 +37,7 @@ def env(rpc_devnet: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dic
 
 def plan_file(mammon: Mammon, tmp_path: Path, example: str, wallet: str, mode: str, rpc: str) -> Path:
     out = tmp_path / f"{example}.{mode}.yaml"
-    extra = ["--rpc", rpc] if mode == "safe" else []
+    extra = ["--rpc", rpc]  # the devnet's state as it is now: its Morpho-style vault's share price has grown since any static world
     mammon("plan", EXAMPLES_DIR / f"{example}.yaml", "--chain", "devnet", "--wallet", wallet, "--execution", mode, *extra, "-o", out)
     return out
 
