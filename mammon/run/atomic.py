@@ -23,8 +23,9 @@ from mammon.review import review
 from mammon.run import record as journal, state
 from mammon.run.base import Outcome, Signed
 from mammon.review import check_expiry
-from mammon.run.engine import (ApplyOptions, _existing, _log, _new_record, _refuse_replay, _registry_chain, _watched,
-                               check_preconditions, on_the_wire)
+from mammon.run.engine import check_preconditions
+from mammon.run.session import (ApplyOptions, existing_record, log_event, new_record, on_the_wire, refuse_replay, registry_chain,
+                                watched_balances)
 from mammon.run.policy import enforce
 from mammon.run.record import ActualEffect, RunRecord
 from mammon.run.rpc import RpcRunner
@@ -100,7 +101,7 @@ def _transfers(frame: dict[str, Any]) -> dict[tuple[str, str], int]:
 def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> RunRecord:
     """Run an atomic plan through `runner` (one transaction), journaling to options.record_path."""
     opts, now = options, options.now
-    chain: ChainConfig | None = opts.chain or _registry_chain(plan)
+    chain: ChainConfig | None = opts.chain or registry_chain(plan)
     review(plan, chain=chain, now=now(), allow_expired=True)  # expiry guards a new send only: checked below
     if plan.batch is None or plan.batch.mode != runner.mode:
         raise InputError(f"the plan's execution is {plan.execution or 'sequential'}; the {runner.name} runner applies only "
@@ -109,34 +110,34 @@ def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> Run
         raise WrongChainError(f"the {runner.name} runner is on chain {runner.chain_id()}, the plan is for {plan.chain.name} ({plan.chain.id})",
                               where="plan: chain.id")
     with state.wallet_lock(opts.state_dir, plan.wallet, plan.chain.id):
-        rec = _existing(plan, opts.record_path, runner.name)
+        rec = existing_record(plan, opts.record_path, runner.name)
         if not on_the_wire(rec):
             runner.sender_check(plan)
             check_expiry(plan, now())
-            replay = _refuse_replay(plan, opts)
+            replay = refuse_replay(plan, opts)
             check_preconditions(plan, runner)
             enforce(opts.policy, plan, chain, opts.state_dir, now())
             failure = runner.trial(plan)
             if failure:
                 raise StalePlanError([failure], where="preflight (the whole transaction, tried on a fork of the node before signing)")
             opts.before_send()
-            rec = _new_record(plan, runner, now())
+            rec = new_record(plan, runner, now())
             if replay:
                 rec.allow_replay = True
-                _log(rec, opts, "replay_allowed", **replay)
-            _log(rec, opts, "apply_started", runner=runner.name, simulated=False, chain=plan.chain.id, wallet=plan.wallet,
+                log_event(rec, opts, "replay_allowed", **replay)
+            log_event(rec, opts, "apply_started", runner=runner.name, simulated=False, chain=plan.chain.id, wallet=plan.wallet,
                  record=str(opts.record_path.resolve()))
-            watched = {(a.lower(), ta.lower()): (a, t, ta, d) for s in plan.steps for a, t, ta, d in _watched(s)}
+            watched = {(a.lower(), ta.lower()): (a, t, ta, d) for s in plan.steps for a, t, ta, d in watched_balances(s)}
             before = {k: runner.balance_of(v[2], v[0]) for k, v in watched.items()}
             signed = runner.sign_batch(plan)
             for step, srec in zip(plan.steps, rec.steps, strict=True):
                 srec.status, srec.tx_hash, srec.nonce, srec.started_at = "sent", signed.tx_hash, signed.nonce, now()
                 srec.to, srec.data = step.call.to, step.call.data
                 srec.effects = [ActualEffect(account=a, token=t, token_address=ta, decimals=d, before=before[(a.lower(), ta.lower())], after=0)
-                                for a, t, ta, d in _watched(step)]
+                                for a, t, ta, d in watched_balances(step)]
             rec.steps[0].raw_tx = signed.raw_tx
             rec.status = "running"
-            _log(rec, opts, "step_sent", step=plan.steps[0].id, tx=signed.tx_hash, nonce=signed.nonce, simulated=False,
+            log_event(rec, opts, "step_sent", step=plan.steps[0].id, tx=signed.tx_hash, nonce=signed.nonce, simulated=False,
                  batch=[s.id for s in plan.steps])
             journal.write(rec, opts.record_path)  # write-ahead: the signed batch is durable before it leaves
             opts.progress(f"send  the whole plan as one transaction ({runner.mode}, {len(plan.steps)} calls): {signed.tx_hash[:12]}…")
@@ -145,7 +146,7 @@ def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> Run
         else:
             assert rec is not None
             sent = rec.steps[0]
-            _log(rec, opts, "apply_resumed", runner=runner.name, simulated=False, chain=plan.chain.id, wallet=plan.wallet,
+            log_event(rec, opts, "apply_resumed", runner=runner.name, simulated=False, chain=plan.chain.id, wallet=plan.wallet,
                  record=str(opts.record_path.resolve()))
             found = runner.lookup(sent.tx_hash or "")
             if found is None:
@@ -155,8 +156,8 @@ def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> Run
             outcome = found
         _finish(plan, rec, outcome, runner, opts.now, opts.progress)
         # One record for the transaction's outcome and what it spent (the audit log counts spends once per tx).
-        _log(rec, opts, "step_done", step=plan.steps[0].id, status=rec.status, tx=outcome.tx_hash, simulated=False, spent=_spent(plan, rec))
-        _log(rec, opts, "apply_finished", status=rec.status)
+        log_event(rec, opts, "step_done", step=plan.steps[0].id, status=rec.status, tx=outcome.tx_hash, simulated=False, spent=_spent(plan, rec))
+        log_event(rec, opts, "apply_finished", status=rec.status)
         journal.write(rec, opts.record_path)
         return rec
 
