@@ -19,7 +19,7 @@ from mammon.devnet.batching import artifact
 from mammon.plan.model import BATCH_FORMAT_VERSION
 from mammon.plan.planfile import load
 from mammon_test_support import EXAMPLES_DIR, Mammon
-from rpchelp import KEY0, WALLET, nonce, send
+from rpchelp import KEY0, KEY1, WALLET, nonce, send
 
 OWNER_KEYS = {  # anvil accounts 2, 3, 4: the 2-of-3 Safe's owners; account 1 owns the 1-of-1
     2: "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
@@ -179,41 +179,85 @@ def test_tampered_inner_call_is_refused(mammon: Mammon, rpc_devnet: Any, env: An
     assert "inner call 2 differs from step deposit_approve in its calldata" in line
 
 
-# --- every example, in batch mode ------------------------------------------------------------------
+# --- every example, in every atomic mode -----------------------------------------------------------
 
 REFUSAL_RULES = ("reports a failed", "is only known within")  # Compound error codes; ranges wider than the slippage budget
+EXAMPLES = sorted(p.relative_to(EXAMPLES_DIR).with_suffix("").as_posix() for p in [*EXAMPLES_DIR.glob("*.yaml"), *EXAMPLES_DIR.glob("devnet/*.yaml")])
+#: wallet -> the keys that sign: the batch is the wallet's own (KEY0); a Safe's transaction is signed by `threshold` of its owners
+ATOMIC_WALLETS = {"batch": ("wallet", ()), "safe 1-of-1": ("one_of_one", (KEY1,)), "safe 2-of-3": ("two_of_three", (OWNER_KEYS[2], OWNER_KEYS[4]))}
 
 
-@pytest.mark.parametrize("example", sorted(p.stem for p in EXAMPLES_DIR.glob("*.yaml")))
-def test_every_example_applies_as_one_batch_or_is_refused_by_a_rule(example: str, rpc_devnet: Any, chain: Any, w3: Web3, key0: str,
-                                                                    tmp_path: Path) -> None:
+def _apply_example_atomically(example: str, wallet_name: str, keys: tuple[str, ...], rpc_devnet: Any, chain: Any, w3: Web3, tmp_path: Path) -> None:
+    """Compile `example` for one atomic mode, apply it on the devnet, and check the diff, or check the refusal names a rule."""
     from mammon import clock
+    from mammon.compile.batching import read_safe_state
     from mammon.compile.compiler import compile_plan
     from mammon.diff import diff, render_text
     from mammon.errors import PlanError
     from mammon.market import load_market
     from mammon.market_rpc import read_market
     from mammon.recommend import load_recommendations
-    from mammon.run.atomic import apply_atomic
+    from mammon.run.atomic import AtomicRunner, apply_atomic
     from mammon.run.batch import BatchRunner
     from mammon.run.engine import ApplyOptions
+    from mammon.run.keys import from_hex
+    from mammon.run.safe import SafeRunner, sign
 
+    mode = "batch" if wallet_name == "wallet" else "safe"
+    wallet = WALLET if mode == "batch" else rpc_devnet.deployment.batching["safes"][wallet_name]["address"]
     recs = load_recommendations(EXAMPLES_DIR / f"{example}.yaml")
-    market = read_market(rpc_devnet.rpc_url, chain, WALLET, load_market())
+    market = read_market(rpc_devnet.rpc_url, chain, wallet, load_market())
+    safe_state = read_safe_state(rpc_devnet.rpc_url, wallet) if mode == "safe" else None
     try:
-        plan = compile_plan(recs, chain=chain, wallet=WALLET, market=market, now=clock.now(), execution="batch")
+        plan = compile_plan(recs, chain=chain, wallet=wallet, market=market, now=clock.now(), execution=mode, safe=safe_state)
     except PlanError as exc:
         assert any(rule in exc.message for rule in REFUSAL_RULES), exc.message
         assert "refused for step " in exc.message
         return
-    runner = BatchRunner.create(plan, rpc_url=rpc_devnet.rpc_url)
-    assert isinstance(runner, BatchRunner)
-    before, block = nonce(w3), w3.eth.block_number
+    runner: AtomicRunner
+    if mode == "safe":
+        signatures = tmp_path / "plan.safe-signatures.json"
+        for key in keys:
+            sign(plan, from_hex(key), signatures)
+        created = SafeRunner.create(plan, rpc_url=rpc_devnet.rpc_url, signatures=str(signatures))
+    else:
+        created = BatchRunner.create(plan, rpc_url=rpc_devnet.rpc_url)
+    assert isinstance(created, AtomicRunner)
+    runner = created
+    payer_nonce, block = nonce(w3), w3.eth.block_number
     (tmp_path / "state").mkdir()
     record = apply_atomic(plan, runner, ApplyOptions(record_path=tmp_path / "run.json", state_dir=tmp_path / "state", chain=chain, now=clock.now))
     result = diff(plan, record)
     assert record.status == "ok" and result.ok, render_text(result)
-    assert w3.eth.block_number == block + 1 and nonce(w3) == before + 2  # one transaction (plus its own authorization)
+    assert w3.eth.block_number == block + 1 and len(w3.eth.get_block(block + 1)["transactions"]) == 1  # one transaction, one block
+    if mode == "batch":
+        assert nonce(w3) == payer_nonce + 2  # the transaction, plus its own authorization
+    else:
+        safe = w3.eth.contract(address=wallet, abi=artifact("SafeL2").abi)
+        assert safe.functions.nonce().call() == safe_state.nonce + 1 and nonce(w3) == payer_nonce + 1  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("mode", list(ATOMIC_WALLETS))
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_every_example_applies_as_one_transaction_or_is_refused_by_a_rule(example: str, mode: str, rpc_devnet: Any, chain: Any, w3: Web3,
+                                                                         key0: str, tmp_path: Path) -> None:
+    """Every example, in every atomic mode (the Safes hold the wallet's positions): one transaction whose effects are within
+    the plan's tolerance, or a refusal by one of the stated rules. The Safe's gas is paid by KEY0, a non-owner."""
+    wallet_name, keys = ATOMIC_WALLETS[mode]
+    _apply_example_atomically(example, wallet_name, keys, rpc_devnet, chain, w3, tmp_path)
+
+
+def test_a_two_of_three_safe_runs_an_aave_and_lp_plan_signed_through_the_cli(mammon: Mammon, rpc_devnet: Any, w3: Web3, env: Any,
+                                                                            tmp_path: Path) -> None:
+    """The Safe's Aave supply and Aerodrome LP, moved in one execTransaction that two owners signed with `mammon safe sign`."""
+    safe = rpc_devnet.deployment.batching["safes"]["two_of_three"]["address"]
+    plan = plan_file(mammon, tmp_path, "aave-to-aerodrome-lp", safe, "safe", rpc_devnet.rpc_url)
+    for owner in (2, 4):
+        mammon("safe", "sign", plan, "--rpc-url", rpc_devnet.rpc_url, env={"MAMMON_PRIVATE_KEY": OWNER_KEYS[owner]})
+    run = apply(mammon, plan, "safe", rpc_devnet.rpc_url, tmp_path)
+    assert "result: all effects within tolerance" in run.stdout
+    diffed = mammon("diff", plan, tmp_path / "aave-to-aerodrome-lp.safe.safe.run.json").stdout
+    assert "within tolerance" in diffed
 
 
 def test_crash_between_journal_and_broadcast_resends_the_same_bytes(mammon: Mammon, rpc_devnet: Any, w3: Web3, env: Any, tmp_path: Path,
