@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from mammon.chains import ChainConfig
@@ -31,6 +32,67 @@ from mammon.run.record import ActualEffect, RunRecord
 from mammon.run.rpc import RpcRunner
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """The one transaction of an atomic plan, run on a fork: the gas it used, or why it reverts.
+
+    When the call trace shows which inner call failed, `step` and `position` (1-based) name it and
+    `reason` is that call's own decoded revert reason (a Safe or a batch only says that one failed)."""
+
+    gas_used: int | None
+    failure: str | None = None
+    step: str | None = None
+    position: int | None = None
+    reason: str | None = None
+
+    @property
+    def refusal(self) -> str:
+        """The runner's one-line refusal for a failed trial."""
+        return f"the whole transaction reverts: {self.failure}; nothing was signed or sent"
+
+
+def send_on_fork(fork: Any, plan: Plan, sender: str, to: str, data: str, gas: int) -> Trial:
+    """Send the plan's one transaction on `fork` (an impersonated `sender`, `gas` doubled: the trial must not run out) and
+    mine it; a revert is explained by the first inner call that failed in the transaction's call trace, else by the outer call."""
+    from mammon.node import decode_revert
+
+    tx = {"from": sender, "to": to, "data": data, "gas": hex(max(gas * 2, 1_000_000))}
+    tx_hash = fork.request("eth_sendTransaction", [tx])
+    receipt = fork.request("eth_getTransactionReceipt", [tx_hash])
+    if receipt is None:
+        fork.mine()
+        receipt = fork.request("eth_getTransactionReceipt", [tx_hash])
+    if receipt and int(receipt.get("status", "0x0"), 16) == 1:
+        return Trial(gas_used=int(receipt["gasUsed"], 16))
+    inner = _failed_inner_call(fork, tx_hash) if receipt else None
+    if inner is not None and inner[0] < len(plan.steps):
+        n, reason = inner
+        step = plan.steps[n].id
+        return Trial(None, failure=f"inner call {n + 1} (step {step}) reverts with {reason}", step=step, position=n + 1, reason=reason)
+    try:
+        fork.request("eth_call", [tx, hex(int(receipt["blockNumber"], 16) - 1)] if receipt else [tx, "latest"])
+        reason = "reverted (out of gas, or depended on the block)"
+    except Exception as exc:  # NodeError carries the revert data
+        reason = decode_revert(getattr(exc, "data", None), getattr(exc, "node_message", str(exc)))
+    return Trial(None, failure=reason)
+
+
+def _failed_inner_call(fork: Any, tx_hash: str) -> tuple[int, str] | None:
+    """(index, decoded reason) of the first inner call whose frame failed, from the fork's call trace; None without a trace."""
+    from mammon.node import decode_revert
+
+    try:
+        trace = fork.request("debug_traceTransaction", [tx_hash, {"tracer": "callTracer"}])
+    except MammonError:
+        return None
+    for n, frame in enumerate(_inner_frames(trace or {})):
+        if frame.get("error"):
+            out = str(frame.get("output") or "0x")
+            data = bytes.fromhex(out[2:]) if len(out) > 2 else None
+            return n, decode_revert(data, str(frame.get("revertReason") or frame.get("error") or ""))
+    return None
 
 
 class AtomicRunner(RpcRunner):

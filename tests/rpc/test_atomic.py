@@ -256,8 +256,12 @@ def test_a_two_of_three_safe_runs_an_aave_and_lp_plan_signed_through_the_cli(mam
         mammon("safe", "sign", plan, "--rpc-url", rpc_devnet.rpc_url, env={"MAMMON_PRIVATE_KEY": OWNER_KEYS[owner]})
     run = apply(mammon, plan, "safe", rpc_devnet.rpc_url, tmp_path)
     assert "result: all effects within tolerance" in run.stdout
-    diffed = mammon("diff", plan, tmp_path / "aave-to-aerodrome-lp.safe.safe.run.json").stdout
-    assert "within tolerance" in diffed
+    record = tmp_path / "aave-to-aerodrome-lp.safe.safe.run.json"
+    assert "within tolerance" in mammon("diff", plan, record).stdout
+    # the node gas (two approvals standing in for two signatures) is what the signed execution used
+    estimate = load(plan).batch.gas.estimate  # type: ignore[union-attr]
+    used = w3.eth.get_transaction_receipt(json.loads(record.read_text())["steps"][0]["tx_hash"])["gasUsed"]
+    assert abs(estimate - used) <= 2 * 100, (estimate, used)  # zero bytes in a signature or an owner's address move it by 12 gas each
 
 
 def test_crash_between_journal_and_broadcast_resends_the_same_bytes(mammon: Mammon, rpc_devnet: Any, w3: Web3, env: Any, tmp_path: Path,
@@ -280,3 +284,72 @@ def test_crash_between_journal_and_broadcast_resends_the_same_bytes(mammon: Mamm
     run = apply(mammon, plan, "batch", rpc_devnet.rpc_url, tmp_path)
     assert "result: all effects within tolerance" in run.stdout
     assert nonce(w3) == before + 2 and w3.eth.get_transaction(journaled)["hash"].hex().removeprefix("0x") == journaled.removeprefix("0x")
+
+
+# --- gas measured on a fork of the node; a batch whose dry run fails is refused -------------------------
+
+
+def test_node_gas_of_atomic_plans_is_what_the_transaction_uses(mammon: Mammon, rpc_devnet: Any, w3: Web3, env: Any, tmp_path: Path) -> None:
+    """`plan --rpc` measures the one transaction on a fork: a Safe's (owners' approvals standing in for their signatures,
+    plus SAFE_SIGNATURE_GAS each) and a batch's (plus the authorization when the wallet is not delegated yet)."""
+    from mammon.compile.batching import AUTHORIZATION_GAS
+
+    info = rpc_devnet.deployment.batching["safes"]["one_of_one"]
+    safe_plan = plan_file(mammon, tmp_path, "aave-weth-to-morpho-usdc", info["address"], "safe", rpc_devnet.rpc_url)
+    loaded = load(safe_plan)
+    assert loaded.batch is not None and loaded.batch.gas.source == "node" and loaded.totals.gas == loaded.batch.gas.estimate
+    assert f"for the one transaction {loaded.batch.gas.estimate:,} (node)" in mammon("show", safe_plan).stdout
+    assert mammon("validate", safe_plan).stderr == ""  # compiled again from its inputs, node gas included: the same plan
+    mammon("safe", "sign", safe_plan, env={"MAMMON_PRIVATE_KEY": KEY1})
+    apply(mammon, safe_plan, "safe", rpc_devnet.rpc_url, tmp_path)
+    record = json.loads((tmp_path / "aave-weth-to-morpho-usdc.safe.safe.run.json").read_text())
+    used = w3.eth.get_transaction_receipt(record["steps"][0]["tx_hash"])["gasUsed"]
+    assert abs(loaded.batch.gas.estimate - used) <= 100, (loaded.batch.gas.estimate, used)  # zero bytes in a signature cost 12 gas less
+
+    out = tmp_path / "batch.yaml"
+    mammon("plan", EXAMPLES_DIR / "aave-weth-to-morpho-usdc.yaml", "--chain", "devnet", "--wallet", WALLET, "--execution", "batch",
+           "--rpc", rpc_devnet.rpc_url, "-o", out)
+    batch = load(out).batch
+    assert batch is not None and batch.gas.source == "node"
+    apply(mammon, out, "batch", rpc_devnet.rpc_url, tmp_path)
+    record = json.loads((tmp_path / "batch.batch.run.json").read_text())
+    used = w3.eth.get_transaction_receipt(record["steps"][0]["tx_hash"])["gasUsed"]
+    # the authorization is charged 25,000 up front and refunds 12,500 to an account that exists: the estimate covers the charge
+    assert batch.gas.estimate - used == AUTHORIZATION_GAS // 2, (batch.gas.estimate, used)
+
+
+def cap_aave_usdc_supply(w3: Any, rpc_devnet: Any) -> None:
+    """Aave's own rule makes a supply revert: a supply cap of 1 USDC, far below what the reserve holds (as in test_failing_dry_run)."""
+    from mammon.devnet.artifacts import load_artifact
+
+    dep = rpc_devnet.deployment
+    configurator = w3.eth.contract(address=dep.aave_v3["pool_configurator"], abi=load_artifact("PoolConfigurator").abi)
+    tx = configurator.functions.setSupplyCap(dep.tokens["USDC"], 1).transact({"from": WALLET})  # the deployer is pool admin
+    assert w3.eth.wait_for_transaction_receipt(tx)["status"] == 1
+
+
+@pytest.mark.parametrize("mode", ["batch", "safe"])
+def test_an_atomic_plan_whose_dry_run_fails_is_refused_naming_the_inner_call(mode: str, mammon: Mammon, rpc_devnet: Any, w3: Web3,
+                                                                             tmp_path: Path) -> None:
+    """As for sequential plans (tests/rpc/test_failing_dry_run.py): exit 2 naming the step, its place in the one transaction and
+    the decoded reason, nothing written; --allow-failing writes it marked (show warns, validate exits 1)."""
+    cap_aave_usdc_supply(w3, rpc_devnet)
+    wallet = WALLET if mode == "batch" else rpc_devnet.deployment.batching["safes"]["one_of_one"]["address"]
+    out = tmp_path / "plan.yaml"
+    args = ("plan", EXAMPLES_DIR / "wallet-to-aave.yaml", "--wallet", wallet, "--chain-config", rpc_devnet.chain_config,
+            "--rpc", rpc_devnet.rpc_url, "--execution", mode, "-o", out)
+    line = mammon.refuses(*args)
+    assert line.startswith("--rpc http://127.0.0.1:")
+    assert f"step deposit (inner call 2 of the one {mode} transaction) fails in the plan's dry run on the node (fork of block " in line
+    assert 'reverts with Error("51") (Aave V3 error 51: SUPPLY_CAP_EXCEEDED)' in line
+    assert line.endswith("the whole transaction would revert; no plan written (--allow-failing writes it, marked as failing)")
+    assert not out.exists()
+
+    mammon(*args, "--allow-failing")
+    plan = load(out)
+    assert plan.batch is not None and plan.batch.gas.source == "static" and plan.batch.gas.failed_dry_run
+    shown = mammon("show", out, "--chain-config", rpc_devnet.chain_config).stdout
+    assert "step deposit FAILED the plan's dry run on the node" in shown and "the one transaction FAILED" in shown
+    assert "SUPPLY_CAP_EXCEEDED" in shown and "Warnings  none" not in shown
+    checked = mammon("validate", out, "--chain-config", rpc_devnet.chain_config, code=1)
+    assert "warning: step deposit FAILED the plan's dry run on the node" in checked.stderr
