@@ -53,11 +53,11 @@ def params_from_node(node: Node) -> L1FeeParams | None:
     code = node.request("eth_getCode", [GAS_PRICE_ORACLE, "latest"]) or "0x"
     if len(code) <= 2:
         return None
-    values = []
-    for name in ("baseFeeScalar", "blobBaseFeeScalar", "l1BaseFee", "blobBaseFee"):
-        out = node.call(GAS_PRICE_ORACLE, "0x" + function_signature_to_4byte_selector(f"{name}()").hex())
-        values.append(int.from_bytes(out[:32], "big"))
-    return L1FeeParams(*values, source=f"the node's GasPriceOracle ({GAS_PRICE_ORACLE})")
+    def read(name: str) -> int:
+        return int.from_bytes(node.call(GAS_PRICE_ORACLE, "0x" + function_signature_to_4byte_selector(f"{name}()").hex())[:32], "big")
+
+    return L1FeeParams(base_fee_scalar=read("baseFeeScalar"), blob_base_fee_scalar=read("blobBaseFeeScalar"), l1_base_fee=read("l1BaseFee"),
+                       blob_base_fee=read("blobBaseFee"), source=f"the node's GasPriceOracle ({GAS_PRICE_ORACLE})")
 
 
 def l1_fee(signed_tx: bytes, params: L1FeeParams) -> int:
