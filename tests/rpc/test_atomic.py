@@ -353,3 +353,15 @@ def test_an_atomic_plan_whose_dry_run_fails_is_refused_naming_the_inner_call(mod
     assert "SUPPLY_CAP_EXCEEDED" in shown and "Warnings  none" not in shown
     checked = mammon("validate", out, "--chain-config", rpc_devnet.chain_config, code=1)
     assert "warning: step deposit FAILED the plan's dry run on the node" in checked.stderr
+
+
+def test_apply_refuses_a_batch_whose_fork_trial_fails_naming_the_inner_call(mammon: Mammon, rpc_devnet: Any, w3: Web3, env: Any,
+                                                                            tmp_path: Path) -> None:
+    """The chain moved after planning (Aave's supply cap): the runner's trial on a fork names the step; nothing is signed or sent."""
+    plan = plan_file(mammon, tmp_path, "wallet-to-aave", WALLET, "batch", rpc_devnet.rpc_url)
+    cap_aave_usdc_supply(w3, rpc_devnet)
+    before = nonce(w3)
+    line = mammon.refuses("apply", plan, "--runner", "batch", "--rpc-url", rpc_devnet.rpc_url, "--yes", "--state-dir", tmp_path / "s",
+                          env={"MAMMON_PRIVATE_KEY": KEY0})
+    assert 'inner call 2 (step deposit) reverts with Error("51") (Aave V3 error 51: SUPPLY_CAP_EXCEEDED)' in line
+    assert "nothing was signed or sent" in line and nonce(w3) == before
