@@ -108,4 +108,3 @@ def try_batch(fork: Any, plan: Plan) -> Trial:
     fork.impersonate(plan.wallet)
     fork.ensure_eth(plan.wallet, GAS_TOPUP_WEI)
     return send_on_fork(fork, plan, plan.wallet, plan.wallet, plan.batch.call.data, plan.batch.gas.estimate)
-
