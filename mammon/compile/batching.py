@@ -28,7 +28,7 @@ from mammon.types import checksum
 
 INTRINSIC_GAS = 21_000
 #: One executeBatch call on the delegate (dispatch, loop, call overhead per inner call), and the EIP-7702
-#: authorization (PER_EMPTY_ACCOUNT_COST, charged even when the wallet is already delegated).
+#: authorization (PER_EMPTY_ACCOUNT_COST, charged up front for each authorization; the static figure keeps all of it).
 BATCH_OVERHEAD, BATCH_PER_CALL, AUTHORIZATION_GAS = 10_000, 4_000, 25_000
 #: execTransaction: signature checks, nonce, events (SafeL2), the DELEGATECALL into multiSend.
 SAFE_OVERHEAD, SAFE_PER_OWNER, SAFE_PER_CALL = 45_000, 7_000, 4_000

@@ -17,9 +17,10 @@ An atomic plan (`--execution batch|safe`) is one transaction: `estimate_on_node`
 on the fork the way its runner's preflight does (`run.batch.try_batch`: the wallet's code set to the
 EIP-7702 delegate; `run.safe.try_with_approvals`: the owners' on-chain approvals standing in for their
 signatures, which nobody has made yet) and its receipt's gas becomes `batch.gas` (`source: node`),
-plus what the fork does not run: the EIP-7702 authorization (`AUTHORIZATION_GAS`, when the wallet is
-not delegated yet) or the gap between an ECDSA signature and an approval (`SAFE_SIGNATURE_GAS` per
-owner). A transaction that reverts there is refused like a failing step, naming the inner call (its
+plus what the fork does not run: the EIP-7702 authorization when the wallet is not delegated yet
+(`AUTHORIZATION_GAS` less the `AUTHORIZATION_REFUND` an existing account gets back: what it uses; the
+batch runner adds the refund to the gas limit) or the gap between an ECDSA signature and an approval
+(`SAFE_SIGNATURE_GAS` per owner). A transaction that reverts there is refused like a failing step, naming the inner call (its
 step) and that call's own decoded reason, from the fork's call trace; `allow_failing` writes it with
 `batch.gas.failed_dry_run` (and the step's), which `show` and `validate` report.
 """
@@ -70,7 +71,7 @@ def _estimate_atomic(plan: Plan, rpc_url: str, *, allow_failing: bool) -> Plan:
     """An atomic plan with its one transaction's gas measured on an anvil fork of `rpc_url` (see the module doc)."""
     from mammon.compile.batching import AUTHORIZATION_GAS, SAFE_SIGNATURE_GAS
     from mammon.node import redact
-    from mammon.run.batch import DESIGNATOR, try_batch
+    from mammon.run.batch import AUTHORIZATION_REFUND, DESIGNATOR, try_batch
     from mammon.run.fork import Fork
     from mammon.run.safe import try_with_approvals
 
@@ -85,7 +86,7 @@ def _estimate_atomic(plan: Plan, rpc_url: str, *, allow_failing: bool) -> Plan:
             assert batch.delegate is not None
             delegated = (fork.request("eth_getCode", [plan.wallet, "latest"]) or "0x").lower() == "0x" + DESIGNATOR + batch.delegate[2:].lower()
             trial = try_batch(fork, plan)
-            extra = 0 if delegated else AUTHORIZATION_GAS
+            extra = 0 if delegated else AUTHORIZATION_GAS - AUTHORIZATION_REFUND
         else:
             assert batch.safe is not None
             trial = try_with_approvals(fork, plan)

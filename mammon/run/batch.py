@@ -21,6 +21,10 @@ from mammon.run.base import Runner, Signed
 from mammon.run.rpc import RpcRunner, with_margin
 
 DESIGNATOR = "ef0100"
+#: What an authorization refunds when its account exists (PER_EMPTY_ACCOUNT_COST 25,000 - PER_AUTH_BASE_COST 12,500,
+#: EIP-7702): a wallet that pays for its own transaction always exists. It comes back only after execution, so a
+#: transaction that carries an authorization gets it on top of its gas limit; a node-measured estimate leaves it out.
+AUTHORIZATION_REFUND = 12_500
 
 
 class DelegatedElsewhereError(PlanError):
@@ -67,11 +71,12 @@ class BatchRunner(AtomicRunner):
         max_fee, tip = self._fees()
         tx: dict[str, Any] = {"chainId": self.node.chain_id, "nonce": nonce, "to": plan.wallet, "value": 0, "data": plan.batch.call.data,
                               "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
+        tx["gas"] = with_margin(plan.batch.gas.estimate)
         if self.delegation(plan.wallet) is None:
             # The sender's nonce is bumped before the authorization list is processed: the authorization carries nonce + 1.
             auth = self._signer.sign_authorization({"chainId": self.node.chain_id, "address": plan.batch.delegate, "nonce": nonce + 1})
             tx["authorizationList"] = [auth]
-        tx["gas"] = with_margin(plan.batch.gas.estimate)
+            tx["gas"] += AUTHORIZATION_REFUND  # charged up front, refunded after execution: the limit carries it
         return tx
 
     def sign_batch(self, plan: Plan) -> Signed:
