@@ -356,7 +356,7 @@ def test_an_atomic_plan_whose_dry_run_fails_is_refused_naming_the_inner_call(mod
     plan = load(out)
     assert plan.batch is not None and plan.batch.gas.source == "static" and plan.batch.gas.failed_dry_run
     shown = mammon("show", out, "--chain-config", rpc_devnet.chain_config).stdout
-    assert "step deposit FAILED the plan's dry run on the node" in shown and "the one transaction FAILED" in shown
+    assert "step deposit FAILED the plan's dry run on the node" in shown and f"step deposit (inner call 2 of the one {mode} transaction)" in shown
     assert "SUPPLY_CAP_EXCEEDED" in shown and "Warnings  none" not in shown
     checked = mammon("validate", out, "--chain-config", rpc_devnet.chain_config, code=1)
     assert "warning: step deposit FAILED the plan's dry run on the node" in checked.stderr
