@@ -12,7 +12,8 @@ cross-token Aave WETH -> Morpho USDC plan (withdraw, approve, swap, approve, dep
 * batch, delegated — the same with the wallet already delegated (as after its first batch): a plain
                type-2 transaction, no authorization;
 * safe       — `--runner safe`: one execTransaction of the devnet's 1-of-1 Safe (which holds the wallet's
-               positions), signed by its owner; any key pays the gas.
+               positions), signed by its owner; any key pays the gas;
+* safe 2-of-3 — the same from the 2-of-3 Safe, signed by two of its owners (what each more signature costs).
 
 Reported per run: blocks the plan's transactions landed in (goal: 1), blocks elapsed from the first
 send to the last receipt, wall time of the whole apply (preflight on a fork included, the same for
@@ -39,6 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WALLET = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's public default keys
 KEY1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # owner of the devnet's 1-of-1 Safe
+KEY2 = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # two owners of its 2-of-3 Safe (accounts 2, 3)
+KEY3 = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
+SAFES = {"safe": ("one_of_one", (KEY1,)), "safe 2-of-3": ("two_of_three", (KEY2, KEY3))}
 BLOCK_SECONDS = 2
 PLANS = [("Moonwell->Aave (3 steps)", "moonwell-to-aave"), ("Morpho->Aave (3 steps)", "morpho-to-aave"),
          ("Aave WETH -> Morpho USDC (5 steps)", "aave-weth-to-morpho-usdc")]
@@ -63,20 +67,20 @@ def run_one(example: str, mode: str, info: Any, chain: Any, w3: Any, tmp: Path, 
     from mammon.run.safe import sign, signatures_path
     from mammon.run.keys import from_hex
 
-    safe_info = info.deployment.batching["safes"]["one_of_one"]
-    wallet = safe_info["address"] if mode == "safe" else WALLET
+    safe_name, owner_keys = SAFES.get(mode, ("", ()))
+    wallet = info.deployment.batching["safes"][safe_name]["address"] if safe_name else WALLET
     recs = load_recommendations(ROOT / "plans" / "examples" / f"{example}.yaml")
     market = read_market(info.rpc_url, chain, wallet, load_market())
-    execution = {"batch, delegated": "batch"}.get(mode, mode)
+    execution = {"batch, delegated": "batch", "safe 2-of-3": "safe"}.get(mode, mode)
     try:
         plan = compile_plan(recs, chain=chain, wallet=wallet, market=market, now=clock.now(), execution=execution,
-                            safe=read_safe_state(info.rpc_url, wallet) if mode == "safe" else None)
+                            safe=read_safe_state(info.rpc_url, wallet) if safe_name else None)
     except MammonError as exc:
         return {"mode": mode, "refused": str(exc)}
     path = tmp / f"{example}.{mode}.yaml"
     dump(plan, path)
-    if mode == "safe":
-        sign(plan, from_hex(KEY1), signatures_path(path))
+    for key in owner_keys:
+        sign(plan, from_hex(key), signatures_path(path))
     snap = w3.provider.make_request("evm_snapshot", [])["result"]
     if mode == "batch, delegated":  # as after an earlier batch: the wallet's code already points at the delegate
         assert plan.batch is not None and plan.batch.delegate is not None
@@ -121,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         w3 = Web3(Web3.HTTPProvider(info.rpc_url, exception_retry_configuration=None))
         fee_params = params_from_node(Node(info.rpc_url)) or BASE_FALLBACK
         for title, example in PLANS:
-            for mode in ("sequential", "batch", "batch, delegated", "safe"):
-                if mode == "batch, delegated" and example == "moonwell-to-aave":
+            for mode in ("sequential", "batch", "batch, delegated", "safe", "safe 2-of-3"):
+                if mode in ("batch, delegated", "safe 2-of-3") and example == "moonwell-to-aave":
                     continue
                 row = {"plan": title, **run_one(example, mode, info, chain, w3, Path(tmp), fee_params)}
                 rows.append(row)
