@@ -1,7 +1,8 @@
 """The ABIs in `abis/`: encoding calls, and decoding calldata back by its 4-byte selector.
 
 Review and apply decode what will be signed from the bytes themselves, so the ABI files are the one
-source of truth for what a selector means.
+source of truth for what a selector means. Decoding uses `mammon.abidecode` (eth-abi's strict rules,
+without its 0.1 s import: `mammon show` only decodes); encoding imports eth-abi on first use.
 """
 
 from __future__ import annotations
@@ -13,14 +14,28 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
-from eth_utils import function_signature_to_4byte_selector
-
+from mammon.abidecode import decode as _strict_decode
 from mammon.errors import InputError, TamperedPlanError
+from mammon.hashing import keccak256
 
 ROOT = Path(__file__).resolve().parent.parent
 ABI_DIR = Path(os.environ.get("MAMMON_ABI_DIR", ROOT / "abis"))
+
+
+def abi_encode(types: list[str], values: list[Any]) -> bytes:
+    """eth-abi's encoding, imported on first use (compiling and the runners encode; review only decodes)."""
+    from eth_abi import encode
+
+    return encode(types, values)
+
+
+def abi_decode(types: list[str], data: bytes, strict: bool = True) -> tuple[Any, ...]:
+    """eth-abi's strict decoding, as `mammon.abidecode` does it (the non-strict form from eth-abi itself)."""
+    if strict:
+        return _strict_decode(types, data)
+    from eth_abi import decode
+
+    return tuple(decode(types, data, strict=False))
 
 
 def _type_str(param: dict[str, Any]) -> str:
@@ -53,7 +68,7 @@ class Function:
 
     @cached_property
     def selector(self) -> bytes:
-        return function_signature_to_4byte_selector(self.signature)
+        return keccak256(self.signature.encode())[:4]
 
     def encode(self, args: dict[str, Any]) -> str:
         """Calldata hex for named arguments (tuples as dicts of their component names)."""
@@ -133,5 +148,5 @@ def decode_call(data: str, abi: str | None = None) -> tuple[Function, dict[str, 
     fn = candidates[0]
     try:
         return fn, fn.decode_args(raw)
-    except Exception as exc:  # eth-abi raises several decoding errors; all mean the bytes are malformed
+    except Exception as exc:  # DecodeError, or a value the ABI cannot hold: all mean the bytes are malformed
         raise TamperedPlanError(f"calldata does not decode as {fn.signature}: {exc}") from None

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mammon.errors import UnknownNameError
 from mammon.filecache import FileCache
 from mammon.files import load_model
 from mammon.types import Address, AmountText, DecimalText
@@ -67,7 +68,19 @@ class Market(BaseModel):
         return self.model_copy(update={"gas_price_gwei": gas_price_gwei})
 
 
-_PARSED: FileCache[Market] = FileCache(lambda path: load_model(Market, path))
+def _load_world(path: Path) -> Market:
+    """A world/market file, its venue names checked when it is read: a misspelt venue (`moonwel`) would
+    otherwise be ignored by compile and only refused once a simulation needed it."""
+    from mammon.protocols import venue_names  # the installed venues (their adapters import this module)
+
+    market = load_model(Market, path)
+    for venue in market.venues:
+        if venue not in venue_names():
+            raise UnknownNameError("venue", venue, venue_names(), where=f"{path}: venues.{venue}")
+    return market
+
+
+_PARSED: FileCache[Market] = FileCache(_load_world)
 
 
 def load_market(path: str | Path | None = None) -> Market:

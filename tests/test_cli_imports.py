@@ -2,7 +2,10 @@
 
 Each case runs the command in a fresh interpreter and lists the heavy libraries it loaded: reviewing a plan
 must never load the signing stack (web3, eth_account and py_ecc's pairing tables, about a second), and
-`--help` / `show` must not load the recipe engine (jinja2) or networkx either.
+`--help` / `show` must not load the recipe engine (jinja2) or networkx either. `show` decodes calldata with
+`mammon.abidecode` and hashes with pycryptodome, so it loads no eth-abi / eth-utils stack either (about
+0.1 s: eth-typing, toolz, and the parsimonious grammar eth-abi builds at import); a venue adapter's module
+must stay that light too, since show reads every venue's chain-config model and role rules.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from mammon_test_support import NOW, NOW_TEXT, WALLET
 
 SIGNING = {"web3", "eth_account", "eth_keyfile", "py_ecc"}
 COMPILING = {"jinja2", "networkx"}
+ENCODING = {"eth_abi", "eth_utils", "eth_typing", "eth_hash", "parsimonious", "cytoolz", "toolz"}
 
 # Runs `mammon ARGS` in this interpreter, then prints the top-level packages it imported.
 PROBE = """
@@ -54,13 +58,20 @@ def plan_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_importing_the_cli_loads_only_click() -> None:
     modules = loaded("--help")
-    assert not modules & (SIGNING | COMPILING | {"pydantic", "yaml", "rich", "eth_abi", "eth_utils"})
+    assert not modules & (SIGNING | COMPILING | ENCODING | {"pydantic", "yaml", "rich"})
 
 
 def test_show_loads_neither_the_signing_stack_nor_the_compiler(plan_file: Path) -> None:
     modules = loaded("show", str(plan_file))
     assert "rich" in modules, "the probe really rendered a review"
-    assert not modules & (SIGNING | COMPILING)
+    assert not modules & (SIGNING | COMPILING | ENCODING)
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown"])
+def test_show_as_data_does_not_load_the_terminal_renderer(plan_file: Path, fmt: str) -> None:
+    modules = loaded("show", "--format", fmt, str(plan_file))
+    assert "pydantic" in modules, "the probe really loaded the plan"
+    assert not modules & (SIGNING | COMPILING | ENCODING | {"rich"})
 
 
 def test_validate_does_not_load_the_signing_stack(plan_file: Path) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from mammon.errors import PlanError
+from mammon.errors import PlanError, TamperedPlanError
 from mammon.plan.model import Decoded, Step
 from mammon.review import Review
 
@@ -48,3 +50,26 @@ def batch_calls(reviewed: Review, *, where: str = "plan") -> list[BatchCall]:
                 )
         calls.append(BatchCall(step, decoded))
     return calls
+
+
+def check_calls(got: Any, expected: list[BatchCall], where: str, *, items: str, value_of: Callable[[Any], int],
+                shown: Callable[[int], str], data_of: Callable[[Any], str],
+                more: Callable[[Any, BatchCall, str], None] | None = None) -> None:
+    """Refuse an export whose calls are not the plan's: the same number, then for each in order the same
+    target, ETH value and calldata (`more` adds a format's own check of each call).
+
+    The formats differ only in how they write a call: the list's name (`items`), how the value is read
+    (`value_of`) and shown (`shown`), and where the calldata is (`data_of`).
+    """
+    if len(got) != len(expected):
+        raise TamperedPlanError(f"{len(got)} {items}, the plan has {len(expected)} calls", where=where)
+    for i, (item, call) in enumerate(zip(got, expected, strict=True)):
+        at = f"{where}: {items}[{i}]"
+        if str(item["to"]).lower() != call.to.lower():
+            raise TamperedPlanError(f"to is {item['to']}, step {call.step.id} calls {call.to}", where=at)
+        if value_of(item) != call.value:
+            raise TamperedPlanError(f"value is {item.get('value')}, step {call.step.id} sends {shown(call.value)}", where=at)
+        if data_of(item).lower() != call.data.lower():
+            raise TamperedPlanError(f"data differs from step {call.step.id}'s calldata ({call.decoded.function})", where=at)
+        if more is not None:
+            more(item, call, at)

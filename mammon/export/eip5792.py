@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from mammon.errors import TamperedPlanError
-from mammon.export.calls import batch_calls
+from mammon.export.calls import batch_calls, check_calls
 from mammon.review import Review
 
 VERSION = "2.0.0"
@@ -42,15 +42,5 @@ def check(reviewed: Review, data: Any, where: str, *, plan_where: str = "plan") 
         raise TamperedPlanError(f"from is {params['from']}, the plan's wallet is {plan.wallet}", where=where)
     if params.get("atomicRequired") is not True:
         raise TamperedPlanError("atomicRequired is not true: the wallet could run part of the batch", where=where)
-    expected = batch_calls(reviewed, where=plan_where)
-    calls = params["calls"]
-    if len(calls) != len(expected):
-        raise TamperedPlanError(f"{len(calls)} calls, the plan has {len(expected)}", where=where)
-    for i, (got, call) in enumerate(zip(calls, expected, strict=True)):
-        at = f"{where}: calls[{i}]"
-        if str(got["to"]).lower() != call.to.lower():
-            raise TamperedPlanError(f"to is {got['to']}, step {call.step.id} calls {call.to}", where=at)
-        if int(str(got.get("value", "0x0")), 16) != call.value:
-            raise TamperedPlanError(f"value is {got.get('value')}, step {call.step.id} sends {hex(call.value)}", where=at)
-        if str(got.get("data", "")).lower() != call.data.lower():
-            raise TamperedPlanError(f"data differs from step {call.step.id}'s calldata ({call.decoded.function})", where=at)
+    check_calls(params["calls"], batch_calls(reviewed, where=plan_where), where, items="calls",
+                value_of=lambda c: int(str(c.get("value", "0x0")), 16), shown=hex, data_of=lambda c: str(c.get("data", "")))

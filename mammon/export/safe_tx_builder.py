@@ -15,12 +15,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from eth_abi import encode as abi_encode
-from eth_utils import function_signature_to_4byte_selector, keccak
-
-from mammon.abi import decode_call
+from mammon.abi import abi_encode, decode_call
 from mammon.errors import TamperedPlanError
-from mammon.export.calls import BatchCall, batch_calls
+from mammon.export.calls import BatchCall, batch_calls, check_calls
+from mammon.hashing import keccak256
 from mammon.review import Review
 
 VERSION = "1.0"
@@ -51,7 +49,7 @@ def serialize(value: Any) -> str:
 def checksum(batch: dict[str, Any]) -> str:
     meta = {k: v for k, v in batch["meta"].items() if k != "checksum"}
     body = {**batch, "meta": {**meta, "name": None}}
-    return "0x" + keccak(text=serialize(body)).hex()
+    return "0x" + keccak256(serialize(body).encode("utf-8")).hex()
 
 
 def _type_str(param: dict[str, Any]) -> str:
@@ -109,7 +107,7 @@ def encode(method: dict[str, Any], values: dict[str, Any]) -> str:
     """Calldata from a contractMethod and its contractInputsValues, as the builder encodes it."""
     inputs = method["inputs"]
     types = [_type_str(p) for p in inputs]
-    selector = function_signature_to_4byte_selector(f"{method['name']}({','.join(types)})")
+    selector = keccak256(f"{method['name']}({','.join(types)})".encode())[:4]
     args = [_parse(p, values[p["name"]]) for p in inputs]
     return "0x" + (selector + abi_encode(types, args)).hex()
 
@@ -163,23 +161,16 @@ def check(reviewed: Review, data: Any, where: str, *, plan_where: str = "plan") 
     safe = str(meta.get("createdFromSafeAddress", ""))
     if safe.lower() != plan.wallet.lower():
         raise TamperedPlanError(f"meta.createdFromSafeAddress is {safe}, the plan's wallet is {plan.wallet}", where=where)
-    expected = batch_calls(reviewed, where=plan_where)
-    txs = data["transactions"]
-    if len(txs) != len(expected):
-        raise TamperedPlanError(f"{len(txs)} transactions, the plan has {len(expected)} calls", where=where)
-    for i, (tx, call) in enumerate(zip(txs, expected, strict=True)):
-        at = f"{where}: transactions[{i}]"
-        if str(tx["to"]).lower() != call.to.lower():
-            raise TamperedPlanError(f"to is {tx['to']}, step {call.step.id} calls {call.to}", where=at)
-        if int(str(tx["value"]), 10) != call.value:
-            raise TamperedPlanError(f"value is {tx['value']}, step {call.step.id} sends {call.value}", where=at)
-        data_hex = str(tx.get("data") or "").lower()
-        if data_hex != call.data.lower():
-            raise TamperedPlanError(f"data differs from step {call.step.id}'s calldata ({call.decoded.function})", where=at)
-        method = tx.get("contractMethod")
-        if method is not None:
-            encoded = encode(method, tx.get("contractInputsValues") or {})
-            if encoded.lower() != call.data.lower():
-                raise TamperedPlanError(
-                    f"contractMethod + contractInputsValues encode other calldata than step {call.step.id} ({call.decoded.function}); "
-                    "the Transaction Builder would send those", where=at)
+    check_calls(data["transactions"], batch_calls(reviewed, where=plan_where), where, items="transactions",
+                value_of=lambda tx: int(str(tx["value"]), 10), shown=str, data_of=lambda tx: str(tx.get("data") or ""), more=_check_method)
+
+
+def _check_method(tx: dict[str, Any], call: BatchCall, at: str) -> None:
+    """The builder re-encodes calldata from `contractMethod` + `contractInputsValues`: those must give the step's bytes."""
+    method = tx.get("contractMethod")
+    if method is not None:
+        encoded = encode(method, tx.get("contractInputsValues") or {})
+        if encoded.lower() != call.data.lower():
+            raise TamperedPlanError(
+                f"contractMethod + contractInputsValues encode other calldata than step {call.step.id} ({call.decoded.function}); "
+                "the Transaction Builder would send those", where=at)

@@ -1,8 +1,9 @@
 """Venue adapters, found through the `mammon.venues` entry-point group.
 
-To add a venue: write `mammon/protocols/<venue>.py` with a `Venue` subclass, put its ABI in
-`abis/<venue>/`, and register it under `[project.entry-points."mammon.venues"]` (a third-party
-package does the same in its own pyproject). Nothing else in mammon changes.
+To add a venue: write `mammon/protocols/<venue>.py` with a `Venue` subclass (its actions, its chain-config
+`Config`, and the `calls` review accepts from it), put its ABI in `abis/<venue>/`, and register it under
+`[project.entry-points."mammon.venues"]` (a third-party package does the same in its own pyproject).
+Nothing else in mammon changes.
 
 Names: a venue's entry-point name (`aave_v3`) is its key in plans and chain configs. People and
 optimizers write it other ways ("Aave V3", "aave-v3", "AAVE_V3", "aave"), so each adapter declares
@@ -21,7 +22,7 @@ from importlib.metadata import entry_points
 from mammon.errors import AmbiguousNameError, UnknownNameError
 from mammon.protocols.base import Asset, Context, Draft, Venue
 
-__all__ = ["Asset", "Context", "Draft", "Venue", "name_key", "resolve_venue", "venue_class", "venue_display", "venue_names"]
+__all__ = ["Asset", "Context", "Draft", "Venue", "name_key", "resolve_venue", "venue_class", "venue_classes", "venue_display", "venue_names"]
 
 _SEPARATORS = re.compile(r"[\s\-_]+")
 
@@ -53,6 +54,11 @@ def _by_key() -> dict[str, frozenset[str]]:
 
 def venue_names() -> list[str]:
     return sorted(_registry())
+
+
+def venue_classes() -> list[type[Venue]]:
+    """Every installed venue's adapter class, by key (review gathers their call rules)."""
+    return [cls for _, cls in sorted(_registry().items())]
 
 
 def _known() -> str:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mammon.compile.amounts import ALL, Amount, widen
 from mammon.errors import InputError
 from mammon.plan.model import Tolerance
-from mammon.protocols.base import RAY, Asset, Draft, Output, Requirement, Spend, Venue, accrual, lending_flows, with_interest
+from mammon.protocols.base import RAY, Asset, Draft, Output, PullRule, Requirement, Rule, Spend, Venue, accrual, lending_flows, with_interest
 from mammon.types import Address, UInt
 from mammon.units import format_amount
 
@@ -51,6 +51,11 @@ class AaveV3(Venue):
     display = "Aave V3"
     aliases = ("aave",)
     Config = AaveConfig
+    calls = {  # the Pool's calls, as review checks them
+        "supply(address,uint256,address,uint16)": Rule("deposit", (r"aave_v3\.pool",), {"asset": "token", "onBehalfOf": "wallet"},
+                                                       pulls=(PullRule("amount", "asset"),)),
+        "withdraw(address,uint256,address)": Rule("withdraw", (r"aave_v3\.pool",), {"asset": "token", "to": "wallet"}),
+    }
     config: AaveConfig
     State = AaveState
     state: AaveState | None

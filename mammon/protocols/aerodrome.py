@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from mammon.chains import ChainConfig
 from mammon.compile.amounts import Amount, widen
 from mammon.compile.quote import constant_product_out, price_out
 from mammon.errors import InputError
 from mammon.plan.model import Guard, Tolerance
-from mammon.protocols.base import Asset, Draft, Flow, Output, Requirement, Spend, Venue
+from mammon.protocols.base import Asset, Draft, Flow, MinOut, Output, PullRule, Requirement, Rule, Spend, Venue
 from mammon.types import Address, UInt
 
 VOLATILE_FEE_PPM = 3_000  # 0.30%, the volatile default of Aerodrome's PoolFactory
@@ -54,6 +55,29 @@ class Aerodrome(Venue):
     name = "aerodrome"
     display = "Aerodrome"
     Config = AerodromeConfig
+    calls = {  # the Router's calls, as review checks them
+        "swapExactTokensForTokens(uint256,uint256,(address,address,bool,address)[],address,uint256)": Rule(
+            "swap", (r"aerodrome\.router",),
+            {r"routes\[\d+\]\.from": "token", r"routes\[\d+\]\.to": "token", r"routes\[\d+\]\.factory": r"aerodrome\.pool_factory", "to": "wallet"},
+            pulls=(PullRule("amountIn", "routes[0].from"),), min_outs=(MinOut("amountOutMin", "@last_route_to"),)),
+        "addLiquidity(address,address,bool,uint256,uint256,uint256,uint256,address,uint256)": Rule(
+            "add_liquidity", (r"aerodrome\.router",), {"tokenA": "token", "tokenB": "token", "to": "wallet"},
+            pulls=(PullRule("amountADesired", "tokenA"), PullRule("amountBDesired", "tokenB"))),
+        "removeLiquidity(address,address,bool,uint256,uint256,uint256,address,uint256)": Rule(
+            "remove_liquidity", (r"aerodrome\.router",), {"tokenA": "token", "tokenB": "token", "to": "wallet"},
+            pulls=(PullRule("liquidity", "@lp"),), min_outs=(MinOut("amountAMin", "tokenA"), MinOut("amountBMin", "tokenB"))),
+    }
+    lp_labels = ("aerodrome.pools.address",)  # a pool is its own LP token: removing liquidity approves it
+
+    @classmethod
+    def pool_token(cls, chain: ChainConfig, token_a: str, token_b: str) -> str | None:
+        """The LP token (the pool's own address) of the registered pool of two token addresses."""
+        symbols = {t.address.lower(): t.symbol for t in chain.tokens}
+        pair = {symbols.get(token_a.lower()), symbols.get(token_b.lower())}
+        for pool in chain.protocols.get("aerodrome", {}).get("pools", []) or []:
+            if isinstance(pool, dict) and {pool.get("token_a"), pool.get("token_b")} == pair and pool.get("address"):
+                return str(pool["address"])
+        return None
     config: AerodromeConfig
     state: AerodromeState | None
 

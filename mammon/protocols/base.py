@@ -4,6 +4,10 @@ A venue is one module in this package plus its ABI under `abis/<venue>/`, regist
 `mammon.venues` entry-point group (built-ins are registered exactly like third-party venues).
 An adapter never decides the order of steps or the approvals: recipes order actions, and the
 compiler inserts an exact `approve` before each spend the adapter declares.
+
+Review checks each compiled call against the rules its venue declares next to the code that emits it
+(`Venue.calls`, with `underlying_symbol`, `pool_token` and `lp_labels` for the roles only the venue can
+resolve); `mammon.review.roles` gathers them from every installed venue.
 """
 
 from __future__ import annotations
@@ -24,6 +28,40 @@ from mammon.plan.model import Guard, StepKind, Tolerance
 from mammon.units import parse_amount
 
 S = TypeVar("S", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class PullRule:
+    """The call pulls `amount` of a token from the wallet: the token is the address in argument `token`,
+    or '@underlying' (the token the target holds: `Venue.underlying_symbol`), or '@lp' (the LP token
+    of the pool of tokenA/tokenB: `Venue.pool_token`)."""
+
+    amount: str
+    token: str
+
+
+@dataclass(frozen=True)
+class MinOut:
+    """Argument `amount` is the least the wallet accepts of the token in argument `token`
+    ('@last_route_to': the `to` of the last route)."""
+
+    amount: str
+    token: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A call the compiler emits, as review accepts it (see `mammon.review.roles` for the roles).
+
+    `targets`: the registry labels (regexes) the call may be sent to; `addresses`: each address argument's
+    path (regex) -> its role; `pulls`: what the call takes from the wallet; `min_outs`: its minimum outputs.
+    """
+
+    kind: str
+    targets: tuple[str, ...]
+    addresses: dict[str, str] = field(default_factory=dict)
+    pulls: tuple[PullRule, ...] = ()
+    min_outs: tuple[MinOut, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -211,6 +249,19 @@ class Venue(ABC):
     State: ClassVar[type[BaseModel] | None] = None
     config: BaseModel  # an instance of Config; subclasses narrow both annotations
     state: BaseModel | None  # an instance of State, from the market snapshot
+    calls: ClassVar[dict[str, Rule]] = {}  # canonical signature -> the rule review checks it by; a call no venue declares is refused
+    lp_labels: ClassVar[tuple[str, ...]] = ()  # registry labels of LP tokens: they count as tokens where a call's target is a token
+
+    @classmethod
+    def underlying_symbol(cls, chain: ChainConfig, label: str) -> str | None:
+        """The symbol of the token held by the registry contract labelled `label` (a market, a vault), for pulls
+        written '@underlying'; None when `label` is not such a contract of this venue."""
+        return None
+
+    @classmethod
+    def pool_token(cls, chain: ChainConfig, token_a: str, token_b: str) -> str | None:
+        """The LP token of this venue's registered pool of two token addresses, for pulls written '@lp'; None if none."""
+        return None
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from mammon.chains import ChainConfig
 from mammon.compile.amounts import ALL, Amount, widen
 from mammon.errors import InputError
 from mammon.plan.model import Guard, Tolerance
-from mammon.protocols.base import Asset, Draft, Output, RateCheck, Requirement, Spend, Venue, lending_flows
+from mammon.protocols.base import Asset, Draft, Output, PullRule, RateCheck, Requirement, Rule, Spend, Venue, lending_flows
 from mammon.types import Address, UInt
 
 EXP_SCALE = 10**18
@@ -41,10 +42,23 @@ class MoonwellState(BaseModel):
     markets: dict[str, MarketState] = {}  # keyed by underlying symbol
 
 
+_MARKET = r"moonwell\.markets\.[^.]+"
+
+
 class Moonwell(Venue):
     name = "moonwell"
     display = "Moonwell"
     Config = MoonwellConfig
+    calls = {  # the mTokens' calls, as review checks them
+        "mint(uint256)": Rule("deposit", (_MARKET,), pulls=(PullRule("mintAmount", "@underlying"),)),
+        "redeem(uint256)": Rule("withdraw", (_MARKET,)),
+        "redeemUnderlying(uint256)": Rule("withdraw", (_MARKET,)),
+    }
+
+    @classmethod
+    def underlying_symbol(cls, chain: ChainConfig, label: str) -> str | None:
+        """A market's registry label is `moonwell.markets.<symbol of the token it holds>`."""
+        return label.removeprefix("moonwell.markets.") if label.startswith("moonwell.markets.") else None
     config: MoonwellConfig
     state: MoonwellState | None
 

@@ -20,10 +20,11 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mammon.chains import ChainConfig
 from mammon.compile.amounts import Amount, widen
 from mammon.errors import InputError
 from mammon.plan.model import Tolerance
-from mammon.protocols.base import Asset, Draft, Output, RateCheck, Requirement, Spend, Venue, lending_flows
+from mammon.protocols.base import Asset, Draft, Output, PullRule, RateCheck, Requirement, Rule, Spend, Venue, lending_flows
 from mammon.types import Address, UInt
 
 
@@ -96,12 +97,29 @@ def decimals_offset(share_decimals: int, asset_decimals: int, where: str) -> int
     return share_decimals - asset_decimals
 
 
+_VAULT = r"(morpho|erc4626)\.vaults\.[^.]+\.address"
+
+
 class ERC4626Vaults(Venue):
     """Any ERC-4626 vault with OpenZeppelin's share math (venue `erc4626`)."""
 
     name = "erc4626"
     display = "ERC-4626"
     Config = VaultsConfig
+    calls = {  # the vaults' calls, as review checks them (Morpho's vaults are ERC-4626 vaults: the same rules)
+        "deposit(uint256,address)": Rule("deposit", (_VAULT,), {"receiver": "wallet"}, pulls=(PullRule("assets", "@underlying"),)),
+        "withdraw(uint256,address,address)": Rule("withdraw", (_VAULT,), {"receiver": "wallet", "owner": "wallet"}),
+        "redeem(uint256,address,address)": Rule("withdraw", (_VAULT,), {"receiver": "wallet", "owner": "wallet"}),
+    }
+
+    @classmethod
+    def underlying_symbol(cls, chain: ChainConfig, label: str) -> str | None:
+        """A vault's registry label is `<venue>.vaults.<name>.address`; the entry's `asset` is the token it holds."""
+        if not (label.startswith(f"{cls.name}.vaults.") and label.endswith(".address")):
+            return None
+        protocol, _, name, _ = label.split(".")
+        entry = chain.protocols.get(protocol, {}).get("vaults", {}).get(name, {})
+        return entry.get("asset") if isinstance(entry, dict) else None
     config: VaultsConfig
     state: MorphoState | None
     State = MorphoState

@@ -7,16 +7,16 @@ Expiry is enforced by mammon before sending (the plan's valid_until), since the 
 
 from __future__ import annotations
 
-from eth_utils import keccak, to_checksum_address
-from eth_abi import encode
 from pydantic import BaseModel, ConfigDict
 
+from mammon.abi import abi_encode
 from mammon.compile.amounts import Amount, widen
 from mammon.compile.quote import constant_product_out, price_out
 from mammon.errors import InputError
+from mammon.hashing import keccak256
 from mammon.plan.model import Guard, Tolerance
-from mammon.protocols.base import Asset, Draft, Flow, Output, Spend, Venue
-from mammon.types import Address, Bytes32, UInt
+from mammon.protocols.base import Asset, Draft, Flow, MinOut, Output, PullRule, Rule, Spend, Venue
+from mammon.types import Address, Bytes32, UInt, checksum_address
 
 
 class PoolEntry(BaseModel):
@@ -53,9 +53,9 @@ class UniswapState(BaseModel):
 def pool_address(factory: str, init_code_hash: str, token_x: str, token_y: str, fee: int) -> str:
     """CREATE2 address of a V3 pool, as periphery's PoolAddress.computeAddress derives it."""
     token0, token1 = sorted([token_x, token_y], key=lambda a: int(a, 16))
-    salt = keccak(encode(["address", "address", "uint24"], [token0, token1, fee]))
-    digest = keccak(b"\xff" + bytes.fromhex(factory[2:]) + salt + bytes.fromhex(init_code_hash[2:]))
-    return to_checksum_address(digest[12:])
+    salt = keccak256(abi_encode(["address", "address", "uint24"], [token0, token1, fee]))
+    digest = keccak256(b"\xff" + bytes.fromhex(factory[2:]) + salt + bytes.fromhex(init_code_hash[2:]))
+    return checksum_address(digest[12:])
 
 
 class UniswapV3(Venue):
@@ -63,6 +63,12 @@ class UniswapV3(Venue):
     display = "Uniswap V3"
     aliases = ("uniswap",)
     Config = UniswapConfig
+    calls = {  # SwapRouter02's call, as review checks it
+        "exactInputSingle((address,address,uint24,address,uint256,uint256,uint160))": Rule(
+            "swap", (r"uniswap_v3\.swap_router02",),
+            {r"params\.tokenIn": "token", r"params\.tokenOut": "token", r"params\.recipient": "wallet"},
+            pulls=(PullRule("params.amountIn", "params.tokenIn"),), min_outs=(MinOut("params.amountOutMinimum", "params.tokenOut"),)),
+    }
     config: UniswapConfig
     state: UniswapState | None
 

@@ -2,7 +2,7 @@
 
 Review, policy and apply decide on what the bytes imply, never on what the plan file claims:
 
-- every call is one the compiler emits (`roles.RULES`), sent to a registry contract in its role, with
+- every call is one the compiler emits (`roles.rules()`: the approve and each venue's `calls`), sent to a registry contract in its role, with
   no ETH value, and every address argument is the wallet or a registry contract in its role;
 - approvals are exact and go to the spender of the next step that pulls the token;
 - the tokens each call pulls from the wallet (and the spend per token) come from the arguments;

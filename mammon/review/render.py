@@ -6,10 +6,6 @@ import io
 import json
 from typing import Any
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
-
 from mammon.plan.model import Decoded, Effect, Step, Tolerance
 from mammon.protocols import venue_display
 from mammon.review import Review, short, usd
@@ -80,6 +76,10 @@ def _totals(rv: Review) -> str:
 
 def text(rv: Review, width: int = 200) -> str:
     """The terminal review. Every line goes through `printable`: nothing in the plan can add a line or an escape."""
+    from rich import box  # only the terminal table needs rich (about 20 ms of imports): JSON and Markdown do not
+    from rich.console import Console
+    from rich.table import Table
+
     out = io.StringIO()
     console = Console(file=out, width=width, color_system=None, force_terminal=False, highlight=False, emoji=False, markup=False)
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from mammon.chains import ChainConfig
 from mammon.errors import InputError, PolicyError, UnknownNameError
@@ -33,6 +33,16 @@ class Policy(BaseModel):
     max_slippage_bps: int = Field(100, ge=0, le=10_000)
     required_approvals: int = Field(0, ge=0, description="apply needs this many signatures (`mammon approve`) from `approvers`")
     approvers: list[Address] = Field(default_factory=list, description="reviewers whose approvals count")
+    _source: str | None = PrivateAttr(None)  # the file it was read from, named in every error about a value in it
+
+    @property
+    def origin(self) -> str:
+        """Where the policy came from, for messages: `mammon.toml: [policy]`, or `policy` when built in Python."""
+        return f"{self._source}: [policy]" if self._source else "policy"
+
+    def where(self, key: str) -> str:
+        """Where one of its values is: `mammon.toml: [policy]: max_spend_per_plan.USDC` (`policy.<key>` in Python)."""
+        return f"{self.origin}: {key}" if self._source else f"policy.{key}"
 
     @model_validator(mode="after")
     def _enough_approvers(self) -> Policy:
@@ -56,19 +66,21 @@ def parse_policy(data: dict[str, Any], *, where: str) -> Policy:
         if table not in TABLES:
             raise UnknownNameError("table", f"[{table}]", [f"[{t}]" for t in TABLES], where=where)
     # unknown keys: the strict model names the nearest known field (mammon.files.parse_model)
-    return parse_model(Policy, data.get("policy", {}), where=f"{where}: [policy]")
+    policy = parse_model(Policy, data.get("policy", {}), where=f"{where}: [policy]")
+    policy._source = where
+    return policy
 
 
-def _normalised(limits: dict[str, str], symbols: list[str], field: str) -> dict[str, str]:
+def _normalised(policy: Policy, limits: dict[str, str], symbols: list[str], field: str) -> dict[str, str]:
     """Token keys matched to the chain's symbols case-insensitively; an unknown token is refused, not ignored."""
     by_lower = {s.lower(): s for s in symbols}
     out: dict[str, str] = {}
     for key, limit in limits.items():
         symbol = by_lower.get(key.lower())
         if symbol is None:
-            raise UnknownNameError("token", key, symbols, where=f"policy.{field}")
+            raise UnknownNameError("token", key, symbols, where=policy.where(field))
         if symbol in out:
-            raise InputError(f"token {symbol} is listed twice (as {key!r} too)", where=f"policy.{field}")
+            raise InputError(f"token {symbol} is listed twice (as {key!r} too)", where=policy.where(field))
         out[symbol] = limit
     return out
 
@@ -83,26 +95,26 @@ def enforce(policy: Policy, plan: Plan, chain: ChainConfig | None, directory: Pa
     if chain is not None:
         decimals.update({t.symbol: t.decimals for t in chain.tokens})
     symbols = [t.symbol for t in chain.tokens] if chain is not None else sorted(decimals)
-    per_plan = _normalised(policy.max_spend_per_plan, symbols, "max_spend_per_plan")
-    per_day = _normalised(policy.max_spend_per_day, symbols, "max_spend_per_day")
+    per_plan = _normalised(policy, policy.max_spend_per_plan, symbols, "max_spend_per_plan")
+    per_day = _normalised(policy, policy.max_spend_per_day, symbols, "max_spend_per_day")
     if plan.policy.slippage_bps > policy.max_slippage_bps:
-        raise PolicyError(f"plan slippage {plan.policy.slippage_bps} bps exceeds max_slippage_bps {policy.max_slippage_bps}", where="policy")
+        raise PolicyError(f"plan slippage {plan.policy.slippage_bps} bps exceeds max_slippage_bps {policy.max_slippage_bps}", where=policy.origin)
     for token, limit in per_plan.items():
         spend = derived.get(token, 0)
-        cap = parse_amount(limit, decimals.get(token, 18), symbol=token, where=f"policy.max_spend_per_plan.{token}")
+        cap = parse_amount(limit, decimals.get(token, 18), symbol=token, where=policy.where(f"max_spend_per_plan.{token}"))
         if spend > cap:
-            raise PolicyError(f"plan spends {format_amount(spend, decimals[token], token)}, above max_spend_per_plan {limit} {token}", where="policy")
+            raise PolicyError(f"plan spends {format_amount(spend, decimals[token], token)}, above max_spend_per_plan {limit} {token}", where=policy.origin)
     spent = state.spent_since(directory, now - state.DAY)
     for token, limit in per_day.items():
         spend = derived.get(token, 0)
-        cap = parse_amount(limit, decimals.get(token, 18), symbol=token, where=f"policy.max_spend_per_day.{token}")
+        cap = parse_amount(limit, decimals.get(token, 18), symbol=token, where=policy.where(f"max_spend_per_day.{token}"))
         if spend + spent.get(token, 0) > cap:
             places = decimals.get(token, 18)
             raise PolicyError(f"plan spends {format_amount(spend, places, token)} after {format_amount(spent.get(token, 0), places, token)} in the last 24 h, "
-                              f"above max_spend_per_day {limit} {token}", where="policy")
+                              f"above max_spend_per_day {limit} {token}", where=policy.origin)
     allowed = {a.lower() for a in policy.allowed_contracts}
     if policy.registry_only:
         known = set(chain.known_addresses()) if chain else set()
         for step in plan.steps:
             if step.call.to.lower() not in known and step.call.to.lower() not in allowed:
-                raise PolicyError(f"step {step.id} calls {step.call.to}, which is not in the chain registry or allowed_contracts", where="policy")
+                raise PolicyError(f"step {step.id} calls {step.call.to}, which is not in the chain registry or allowed_contracts", where=policy.origin)

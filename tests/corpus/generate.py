@@ -402,6 +402,9 @@ world_edit("allowance-bad-spender", 2, "portfolio.allowances.0.spender", set={"p
 world_edit("allowance-unknown-field", 2, "portfolio.allowances.0.owner: unknown field", set={"portfolio.allowances": [{"token": "USDC", "spender": WALLET, "amount": "1", "owner": "x"}]})
 world_edit("venue-state-typo", 2, "venue-state-typo.yaml: venues.moonwell: market: unknown field; did you mean 'markets'?", rename={"venues.moonwell.markets": "market"})
 world_edit("venue-state-bad-rate", 2, "venue-state-bad-rate.yaml: venues.moonwell: markets.USDC.exchange_rate: expected an integer", set={"venues.moonwell.markets.USDC.exchange_rate": "0.02"})
+world_edit("venue-typo", 2, "venue-typo.yaml: venues.moonwel: unknown venue 'moonwel'; did you mean 'moonwell'?", rename={"venues.moonwell": "moonwel"})
+world_edit("sim-venue-typo", 2, "sim-venue-typo.yaml: venues.aave: unknown venue 'aave'; did you mean 'aave_v3'?", rename={"venues.aave_v3": "aave"},
+           run=WORLD_APPLY)
 world_edit("sim-unknown-venue", 2, "sim-unknown-venue.yaml: venues.compound: unknown venue 'compound'", set={"venues.compound": {}}, run=WORLD_APPLY)
 world_edit("sim-typo", 2, "pricez: unknown field; did you mean 'prices_usd'?", rename={"prices_usd": "pricez"}, run=WORLD_APPLY)
 world_edit("sim-duplicate", 2, "duplicate key 'gas_price_gwei'", append="gas_price_gwei: '100'\n", run=WORLD_APPLY)
@@ -431,7 +434,10 @@ case(PO, "spend-exponent.toml", "[policy]\nmax_spend_per_plan = {USDC = \"1e3\"}
 case(PO, "spend-number.toml", "[policy]\nmax_spend_per_plan = {USDC = 1000}\n", 2, "max_spend_per_plan.USDC: Input should be a valid string")
 case(PO, "spend-below-plan.toml", "[policy]\nmax_spend_per_plan = {USDC = \"999.99\"}\n", 2, "above max_spend_per_plan 999.99 USDC")
 case(PO, "spend-day-below-plan.toml", "[policy]\nmax_spend_per_day = {USDC = \"10\"}\n", 2, "above max_spend_per_day 10 USDC")
-case(PO, "day-european.toml", "[policy]\nmax_spend_per_day = {USDC = \"1.000,50\"}\n", 2, NOT_PLAIN)
+case(PO, "day-european.toml", "[policy]\nmax_spend_per_day = {USDC = \"1.000,50\"}\n", 2,
+     "day-european.toml: [policy]: max_spend_per_day.USDC: amount '1.000,50' is not a plain decimal")
+case(PO, "spend-unknown-token.toml", "[policy]\nmax_spend_per_plan = {USDX = \"5\"}\n", 2,
+     "spend-unknown-token.toml: [policy]: max_spend_per_plan: unknown token 'USDX'; did you mean 'USDC'?")
 case(PO, "allowed-not-address.toml", "[policy]\nallowed_contracts = [\"aave\"]\n", 2, "allowed_contracts.0")
 case(PO, "allowed-bad-checksum.toml", "[policy]\nallowed_contracts = [\"0xF39fd6e51aad88F6F4ce6aB8827279cffFb92266\"]\n", 2, "bad EIP-55 checksum")
 case(PO, "registry-only-string.toml", "[policy]\nregistry_only = \"maybe\"\n", 2, "registry_only: Input should be a valid boolean")

@@ -92,7 +92,7 @@ def test_policy_breach_is_refused_naming_the_limit(mammon: Mammon, plan_file: Pa
     policy = tmp_path / "policy.toml"
     policy.write_text('[policy]\n[policy.max_spend_per_plan]\nUSDC = "999.99"\n')
     line = mammon.refuses("apply", plan_file, "--policy", policy, "--state-dir", tmp_path / "s")
-    assert line == "policy: plan spends 1,000.00 USDC, above max_spend_per_plan 999.99 USDC"
+    assert line == f"{policy}: [policy]: plan spends 1,000.00 USDC, above max_spend_per_plan 999.99 USDC"
 
 
 def test_stop_flag_from_the_cli(mammon: Mammon, plan_file: Path, tmp_path: Path) -> None:
