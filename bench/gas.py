@@ -18,6 +18,13 @@ each), so the samples are different states, not the same one replayed; the chain
 plan. Examples include plans/examples/devnet/ (the plain OpenZeppelin ERC-4626 vaults). Figures are
 medians over all samples of a (venue, action); error = (estimate − actual) / actual, so a positive
 error over-estimates. Prints a Markdown table (for the README).
+
+The wallet holds an Aave position in every reserve, so the examples' supplies are all subsequent ones.
+A first supply into a reserve (the wallet's scaled balance goes from zero, and Aave sets the reserve's
+collateral bit in the user's configuration) is measured separately: per repetition the wallet
+withdraws everything from Aave, then supplies USDC (its configuration empty: the costliest case), WETH
+(a first supply next to another position), and USDC again (a subsequent supply); the first two are the
+row "deposit (first)", the last joins "deposit".
 """
 
 from __future__ import annotations
@@ -61,7 +68,7 @@ def measure(reps: int, cache_dir: Path, progress: Any = print) -> tuple[dict[tup
     from mammon.compile.node_gas import estimate_on_node
     from mammon.market import load_market
     from mammon.market_rpc import read_market
-    from mammon.recommend import load_recommendations
+    from mammon.recommend import Recommendation, load_recommendations
     from mammon.run.engine import ApplyOptions, apply_plan
     from mammon.node import Node
     from mammon.run.rpc import RpcRunner
@@ -81,6 +88,18 @@ def measure(reps: int, cache_dir: Path, progress: Any = print) -> tuple[dict[tup
         chain = load_chain_file(info.chain_config)
         node = Node(info.rpc_url)
         now = clock.now()
+
+        def run(recs: list[Recommendation], label: str) -> list[tuple[Any, int]]:
+            """Compile `recs` on the devnet's state and apply them with the rpc runner: (step, gasUsed) per step."""
+            state = Path(tempfile.mkdtemp(dir=tmp, prefix=label))
+            market = read_market(info.rpc_url, chain, WALLET, load_market())
+            plan = compile_plan(recs, chain=chain, wallet=WALLET, market=market, now=now)
+            record = apply_plan(plan, RpcRunner.create(plan, rpc_url=info.rpc_url), ApplyOptions(
+                record_path=state / "rpc.json", state_dir=state, chain=chain, now=lambda: now))
+            if record.status != "ok":
+                raise SystemExit(f"{label}: the rpc run ended {record.status}")
+            return [(step, ran.gas_used or 0) for step, ran in zip(plan.steps, record.steps, strict=True)]
+
         for rep in range(reps):
             for name, index, rec in recs:
                 snap = node.request("evm_snapshot")
@@ -118,10 +137,30 @@ def measure(reps: int, cache_dir: Path, progress: Any = print) -> tuple[dict[tup
                     meta["plans"] += 1
                 finally:
                     node.request("evm_revert", [snap])
+            snap = node.request("evm_snapshot")
+            try:
+                if rep:
+                    node.request("anvil_mine", [hex(40 * rep)])
+                first_supplies(run, samples)
+            finally:
+                node.request("evm_revert", [snap])
             progress(f"  repetition {rep + 1}/{reps} done ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     meta["seconds"] = round(time.perf_counter() - t0, 1)
     meta["sim"] = SimRunner is not None
     return samples, meta
+
+
+def first_supplies(run: Any, samples: dict[tuple[str, str], dict[str, list[int]]]) -> None:
+    """First and subsequent Aave supplies by the same wallet (see the module docstring)."""
+    from mammon.recommend import Recommendation
+
+    run([Recommendation(from_protocol="aave_v3", token=t, amount="all") for t in ("USDC", "WETH")], "exit-aave")
+    for token, amount, bucket in (("USDC", "1000", "deposit (first)"), ("WETH", "1", "deposit (first)"), ("USDC", "1000", "deposit")):
+        for step, used in run([Recommendation(to_protocol="aave_v3", token=token, amount=amount)], f"supply-{token}"):
+            if step.venue == "aave_v3":
+                b = samples[("aave_v3", bucket)]
+                b["static"].append(step.gas.estimate)
+                b["actual"].append(used)
 
 
 def table(samples: dict[tuple[str, str], dict[str, list[int]]], meta: dict[str, Any]) -> str:

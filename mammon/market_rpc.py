@@ -93,16 +93,19 @@ def read_market(url: str, chain: ChainConfig, wallet: str, base: Market) -> Mark
             if s not in tokens:
                 continue
             role = f"protocols.moonwell.markets.{s}"
-            rate = read(node, m, "moonwell/MToken", "exchangeRateStored", role=role, kind="a Moonwell mToken")
+            # the rate accrued to the latest block (exchangeRateStored lags by the time since the market's last
+            # accrual) and how fast it grows: what the plan's mToken amounts move by while the plan waits
+            rate = read(node, m, "moonwell/MToken", "exchangeRateCurrent", role=role, kind="a Moonwell mToken")
+            supply_rate = read(node, m, "moonwell/MToken", "supplyRatePerTimestamp", role=role, kind="a Moonwell mToken")
             bal = read(node, m, "moonwell/MToken", "balanceOf", wallet, role=role, kind="a Moonwell mToken")
-            rates[s] = {"exchange_rate": str(rate)}
+            rates[s] = {"exchange_rate": str(rate), "supply_rate": str(supply_rate)}
             positions["moonwell"][s] = _human(bal * rate // 10**18, tokens[s].decimals)
             shares["moonwell"][s] = str(bal)
             spenders.append(m)
         venues["moonwell"] = {"markets": rates}
     for venue in protocols:
         if _is_vault_venue(venue):
-            vault_state, vault_positions, vault_shares = _vaults(node, venue, chain, wallet, spenders)
+            vault_state, vault_positions, vault_shares = _vaults(node, venue, chain, wallet, spenders, base.venues.get(venue) or {})
             venues[venue], positions[venue], shares[venue] = {"vaults": vault_state}, vault_positions, vault_shares
     if "aerodrome" in protocols:
         cfg = AerodromeConfig.model_validate(protocols["aerodrome"])
@@ -164,13 +167,15 @@ def _is_vault_venue(venue: str) -> bool:
     return issubclass(venue_class(venue), ERC4626Vaults)
 
 
-def _vaults(node: Node, venue: str, chain: ChainConfig, wallet: str, spenders: list[str]) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+def _vaults(node: Node, venue: str, chain: ChainConfig, wallet: str, spenders: list[str],
+            base: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     """State, positions and raw shares of an ERC-4626 venue's vaults, each checked to be the vault the config says.
 
     Read per vault: `asset()` (must be the configured token), `decimals()` (the shares' decimals, so the
     decimals offset), `totalAssets()`, `totalSupply()`, the wallet's shares and what they redeem for
     (`previewRedeem`); `previewDeposit` of one asset unit must match OpenZeppelin's share math with that
-    offset, or mammon could not predict the shares a deposit mints.
+    offset, or mammon could not predict the shares a deposit mints. The share price's growth rate is not on
+    chain (ERC-4626 has no rate view): the base market file's `share_price_rate` for the vault is kept.
     """
     from mammon.protocols import venue_class
     from mammon.protocols.morpho import ERC4626Vaults, decimals_offset, shares_for_deposit, VaultState
@@ -202,6 +207,9 @@ def _vaults(node: Node, venue: str, chain: ChainConfig, wallet: str, spenders: l
             raise InputError(f"{role} ({v}): previewDeposit(1 {s}) = {previewed} shares, OpenZeppelin ERC-4626 math with decimals offset "
                              f"{offset} gives {shares_for_deposit(unit, state, offset)}; mammon cannot predict this vault's shares", where="chain config")
         vaults[s] = {"total_assets": str(state.total_assets), "total_supply": str(state.total_supply), "share_decimals": share_decimals}
+        stated = ((base.get("vaults") or {}).get(s) or {}).get("share_price_rate")
+        if stated is not None:
+            vaults[s]["share_price_rate"] = str(stated)
         held = read(node, v, abi, "balanceOf", wallet)
         positions[s] = _human(read(node, v, abi, "previewRedeem", held) if held else 0, tokens[s].decimals)
         held_shares[s] = str(held)

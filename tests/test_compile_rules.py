@@ -78,3 +78,21 @@ def test_an_allowance_that_already_suffices_leaves_the_approval_out(tmp_path: Pa
     line = mammon.refuses("apply", plan_path, "--state-dir", tmp_path / "s2", "-o", tmp_path / "other.json")
     assert line == (f"plan: preconditions: plan is stale: USDC allowance for {AAVE_POOL}: plan assumes >= 2,000.00 USDC, "
                     "chain has 0.00 USDC")
+
+
+def test_a_first_aave_supply_carries_the_first_supply_gas() -> None:
+    """A supply into a reserve where the wallet has no position (its balance starts from zero and Aave sets the
+    collateral bit) costs more than one next to a position: the static figure follows the wallet's holdings,
+    and a supply after the plan's own withdraw-all is a first one again."""
+    from mammon.compile.gas import static_gas
+    from mammon.market import load_market
+
+    world = load_market()
+    assert world.portfolio is not None
+    empty = world.model_copy(update={"portfolio": world.portfolio.model_copy(update={"positions": {"aave_v3": {"USDC": "0"}}})})
+    supply = Recommendation(to_protocol="aave_v3", token="USDC", amount="100")
+    gas = lambda plan: {s.id: s.gas.estimate for s in plan.steps}["deposit"]  # noqa: E731
+    assert gas(compile_plan(supply, wallet=WALLET, now=NOW)) == static_gas("aave_v3", "deposit") == 149_000
+    assert gas(compile_plan(supply, wallet=WALLET, market=empty, now=NOW)) == static_gas("aave_v3", "deposit_first") == 173_000
+    exit_and_back = [Recommendation(from_protocol="aave_v3", token="USDC", amount="all"), supply]
+    assert static_gas("aave_v3", "deposit_first") in {s.gas.estimate for s in compile_plan(exit_and_back, wallet=WALLET, now=NOW).steps}

@@ -252,9 +252,9 @@ def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> 
                                             token=req.token.symbol, decimals=req.token.decimals, op="gte", value=req.amount))
     for rate in draft.rates:
         data = function(rate.abi, rate.function).encode(rate.args)
-        if not any(p.kind == "rate" and p.contract == rate.contract and p.data == data for p in b.preconditions):
+        if not any(p.kind == "rate" and p.contract == rate.contract and p.data == data and p.op == rate.op for p in b.preconditions):
             b.preconditions.append(Precondition(kind="rate", description=rate.description, contract=rate.contract, data=data,
-                                                token=rate.unit, decimals=rate.decimals, op="gte", value=rate.value))
+                                                token=rate.unit, decimals=rate.decimals, op=rate.op, value=rate.value))
     b.notes += draft.notes
     b.steps.append(_step(b, step_id, venue.name, draft, list(dict.fromkeys(depends))))
 

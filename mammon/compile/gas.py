@@ -15,7 +15,10 @@ from __future__ import annotations
 
 STATIC_GAS: dict[tuple[str, str], int] = {
     ("aave_v3", "withdraw"): 167_000,  # devnet max 166,472 (median 161,307; 161,271–166,472)
-    ("aave_v3", "deposit"): 149_000,  # devnet max 148,269 (median 148,209)
+    ("aave_v3", "deposit"): 149_000,  # devnet max 148,269 (median 148,209): a supply next to the wallet's position
+    # the wallet's first supply into the reserve (no position, or none known): its scaled balance starts from zero and
+    # Aave sets the reserve's collateral bit; devnet max 172,586 (empty user configuration), 160,539 next to another reserve
+    ("aave_v3", "deposit_first"): 173_000,
     ("uniswap_v3", "swap"): 126_000,  # devnet max 125,297 (median 124,461; SwapRouter02.exactInputSingle)
     ("erc20", "approve"): 47_000,  # devnet max 46,433 (median 46,210)
     # erc4626: the default. The devnet's plain OpenZeppelin vault uses at most 57,690, but a generic vault may run a

@@ -66,7 +66,12 @@ AAVE_BORROWED = (85_000, 120)  # its debt: USDC ~81% utilised (~2.9%/yr to suppl
 STANDARD_VAULT_DEPOSIT = (5_000, 2)  # the default portfolio's position in each plain OpenZeppelin vault
 STANDARD_VAULT_YIELD_BPS = 300  # share price 1.03 (offset 0: shares have the asset's decimals)
 MOONWELL_INITIAL_RATE = {"USDC": 2 * 10**14, "WETH": 2 * 10**26}  # 0.02 underlying per mToken
-MOONWELL_ACCRUED_BPS = 200  # rate 0.0204 after seeding
+MOONWELL_ACCRUED_BPS = 200  # past interest, paid into the market as cash: rate 0.0204 after seeding
+MOONWELL_BORROWED = (82_000, 61)  # the seeder's debt: USDC ~80% utilised, WETH ~60%
+# Jump-rate models, yearly mantissas (base, multiplier, jump multiplier, kink) and reserve factors: USDC pays
+# suppliers ~4.6%/yr at 80% utilisation (borrowers 6.4%), WETH ~1.5%/yr at 60% (borrowers 3%).
+MOONWELL_RATE_MODEL = {"USDC": (0, 8 * 10**16, 3 * 10**18, 8 * 10**17), "WETH": (0, 5 * 10**16, 3 * 10**18, 8 * 10**17)}
+MOONWELL_RESERVE_FACTOR = {"USDC": 10 * 10**16, "WETH": 15 * 10**16}
 UNI_FEE = 500
 UNI_TICK_SPACING = 10
 UNI_MAX_TICK = 887272
@@ -357,23 +362,23 @@ def fund_standard_vaults(chain: Chain, dep: Deployment, wallet: str, tokens: dic
 
 
 def deploy_moonwell(chain: Chain, tokens: dict[str, Contract], compiled: dict[str, Compiled]) -> dict[str, str]:
-    """A Moonwell-style mToken per token, seeded, then 2% interest simulated."""
+    """A Moonwell-style market per token with its jump-rate model: seeded, 2% past interest paid in as cash
+    (the exchange rate 0.0204), and the seeder's borrowing, so the exchange rate grows every second from then on."""
     markets: dict[str, str] = {}
     s = chain.seeder
     for i, (sym, token) in enumerate(tokens.items()):
         unit = USDC_UNIT if sym == "USDC" else WETH_UNIT
-        rate = MOONWELL_INITIAL_RATE[sym]
-        m = chain.deploy_compiled(compiled["MoonwellMToken"], token.address, rate, f"Moonwell {sym}", f"m{sym}")
+        model = chain.deploy_compiled(compiled["MoonwellJumpRateModel"], *MOONWELL_RATE_MODEL[sym])
+        m = chain.deploy_compiled(compiled["MoonwellMToken"], token.address, model.address, MOONWELL_INITIAL_RATE[sym],
+                                  MOONWELL_RESERVE_FACTOR[sym], f"Moonwell {sym}", f"m{sym}")
         seed = MOONWELL_SEED[i] * unit
         _mint(chain, token, s, seed)
         _approve(chain, token, s, m.address, seed)
         chain.send(m.functions.mint(seed), s)
-        new_rate = rate * (10_000 + MOONWELL_ACCRUED_BPS) // 10_000
-        chain.send(m.functions.setExchangeRate(new_rate))
-        owed = -(-m.functions.totalSupply().call() * new_rate // 10**18)  # ceil
-        cash = token.functions.balanceOf(m.address).call()
-        if owed > cash:
-            _mint(chain, token, m.address, owed - cash)  # the "interest" the borrowers paid
+        _mint(chain, token, m.address, seed * MOONWELL_ACCRUED_BPS // 10_000)  # interest earned before the devnet's history
+        chain.send(m.functions.borrow(MOONWELL_BORROWED[i] * unit), s)
+        if m.functions.borrowBalanceStored(s).call() == 0:
+            raise DevnetError(f"Moonwell stand-in borrow for {sym} returned an error code")
         markets[sym] = m.address
     return markets
 

@@ -76,6 +76,7 @@ class AaveV3(Venue):
 
     def deposit(self, token: Asset, amount: Amount) -> Draft:
         a_token, wallet, pool = self.a_token(token), self.ctx.wallet, self.config.pool
+        held = self.position_value(token)
         return Draft(
             kind="deposit",
             description=f"Supply {token.symbol} to Aave V3",
@@ -88,8 +89,9 @@ class AaveV3(Venue):
             arg_amounts={"amount": amount},
             spends=[Spend(token, pool, "Aave V3 Pool", amount)],
             flows=lending_flows(wallet, token, a_token.address, f"Aave {a_token.symbol} reserve", amount, a_token, amount,
-                                self.a_token_tolerance(token, (self.position_value(token) or 0) + amount.max), +1),
-            gas_action="deposit",
+                                self.a_token_tolerance(token, (held or 0) + amount.max), +1),
+            # a first supply (no position, or one not known) also initialises the balance and sets the collateral bit
+            gas_action="deposit" if held else "deposit_first",
         )
 
     def withdraw(self, token: Asset, amount: Amount) -> Draft:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from abc import ABC
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -162,7 +162,8 @@ class Requirement:
 
 @dataclass(frozen=True)
 class RateCheck:
-    """A precondition on a view of the venue: `function(*args)` of `contract` returns at least `value`.
+    """A precondition on a view of the venue: `function(*args)` of `contract` returns at least `value`
+    (at most, with `op="lte"`: a rate that grows with time, bounded by the plan's window).
 
     Pins the exchange rate or share price the plan's expected amounts were computed with; `unit` and
     `decimals` say how to show it (e.g. USDC per share, 6 decimals).
@@ -176,6 +177,7 @@ class RateCheck:
     unit: str
     decimals: int
     description: str
+    op: Literal["gte", "lte"] = "gte"
 
 
 @dataclass

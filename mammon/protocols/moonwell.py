@@ -3,21 +3,32 @@
 Compound-style calls report most failures as a non-zero return code instead of reverting, so every
 call carries a `return_code == 0` guard that the runner checks. Conversions truncate like MToken.sol:
 mTokens = underlying * 1e18 / exchangeRate, underlying = mTokens * exchangeRate / 1e18.
+
+The exchange rate grows every second at the market's supply rate (`supplyRatePerTimestamp()`, read with
+--rpc; `venues.moonwell.markets.<SYM>.supply_rate` in a market file): the call accrues interest first, so it
+converts at the rate of its block, not the plan's. The mTokens a mint gives or a `redeemUnderlying` burns,
+and the underlying a redeem-all pays, may differ from the plan's by the interest at that rate over the
+plan's validity window (`with_interest`); the rate preconditions pin the rate between the plan's and the
+plan's plus that interest (read with `exchangeRateCurrent()`, which accrues to the block being read).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from dataclasses import replace
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from mammon.chains import ChainConfig
 from mammon.compile.amounts import ALL, Amount, widen
 from mammon.errors import InputError
 from mammon.plan.model import Guard, Tolerance
-from mammon.protocols.base import Asset, Draft, Output, PullRule, RateCheck, Requirement, Rule, Spend, Venue, lending_flows
+from mammon.protocols.base import (SECONDS_PER_YEAR, Asset, Draft, Output, PullRule, RateCheck, Requirement, Rule, Spend, Venue,
+                                   accrual, lending_flows, with_interest)
 from mammon.types import Address, UInt
 
 EXP_SCALE = 10**18
 ONE_WEI = Tolerance(kind="wei", value=1)  # mToken amounts truncate once
+EXACT = Tolerance(kind="exact")
 NO_ERROR = Guard(kind="return_code", value=0, description="Compound error code must be 0 (NO_ERROR); mTokens return codes instead of reverting")
 
 
@@ -32,7 +43,13 @@ class MoonwellConfig(BaseModel):
 
 class MarketState(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    exchange_rate: UInt  # underlying raw per mToken raw, scaled by 1e18
+    exchange_rate: UInt = Field(description="underlying raw per mToken raw, scaled by 1e18 (exchangeRateCurrent())")
+    supply_rate: UInt = Field(0, description="per second, 1e18 = 100% (the market's supplyRatePerTimestamp()): how fast the exchange rate grows; 0 keeps it constant")
+
+
+def yearly_ray(per_second: int) -> int:
+    """A per-second mantissa (1e18 = 100%) as a yearly ray (1e27 = 100%), the unit `with_interest` takes."""
+    return per_second * SECONDS_PER_YEAR * 10**9
 
 
 class MoonwellState(BaseModel):
@@ -76,10 +93,27 @@ class Moonwell(Venue):
             raise InputError(f"Moonwell m{token.symbol} needs its exchange rate: add venues.moonwell.markets.{token.symbol}.exchange_rate to --prices, or use --rpc", where="--prices")
         return markets[token.symbol].exchange_rate
 
-    def rate_check(self, token: Asset, m_token: Asset, rate: int) -> RateCheck:
-        """Exchange rates only grow; a lower one means each mToken is worth less than the plan assumed."""
-        return RateCheck(m_token.address, "moonwell/MToken", "exchangeRateStored", {}, rate, f"{token.symbol} per {m_token.symbol}",
-                         18 + token.decimals - m_token.decimals, f"{m_token.symbol} exchange rate is at least the plan's")
+    def yearly(self, token: Asset) -> int:
+        """The market's supply rate as a yearly ray (0 when the market file states none)."""
+        market = (self.state.markets if self.state else {}).get(token.symbol)
+        return yearly_ray(market.supply_rate) if market else 0
+
+    def interest(self, token: Asset, principal: int) -> Tolerance:
+        """±1 wei of truncation, plus what `principal` moves by while the exchange rate grows within the plan's window."""
+        return with_interest(ONE_WEI, principal, self.yearly(token), self.ctx.window)
+
+    def rate_checks(self, token: Asset, m_token: Asset, rate: int) -> list[RateCheck]:
+        """Exchange rates only grow: a lower one means each mToken is worth less than the plan assumed, and one above
+        the plan's plus its window's interest means the market moved by more than interest (the effects' tolerances
+        would not hold). Read with exchangeRateCurrent (accrued to the block read), as the plan's rate was."""
+        unit, decimals = f"{token.symbol} per {m_token.symbol}", 18 + token.decimals - m_token.decimals
+        checks = [RateCheck(m_token.address, "moonwell/MToken", "exchangeRateCurrent", {}, rate, unit, decimals,
+                            f"{m_token.symbol} exchange rate is at least the plan's")]
+        growth = with_interest(EXACT, rate, self.yearly(token), self.ctx.window)
+        if growth.reason:
+            checks.append(RateCheck(m_token.address, "moonwell/MToken", "exchangeRateCurrent", {}, rate + growth.value, unit, decimals,
+                                    f"{m_token.symbol} exchange rate is at most the plan's plus {growth.reason}", op="lte"))
+        return checks
 
     def deposit(self, token: Asset, amount: Amount) -> Draft:
         m_token, wallet, rate = self.m_token(token), self.ctx.wallet, self.rate(token)
@@ -95,9 +129,10 @@ class Moonwell(Venue):
             arg_tokens={"mintAmount": token},
             arg_amounts={"mintAmount": amount},
             spends=[Spend(token, m_token.address, f"Moonwell {m_token.symbol}", amount)],
-            flows=lending_flows(wallet, token, m_token.address, f"Moonwell {m_token.symbol}", amount, m_token, minted, ONE_WEI, +1),
+            flows=lending_flows(wallet, token, m_token.address, f"Moonwell {m_token.symbol}", amount, m_token, minted,
+                                self.interest(token, minted.max), +1),
             guards=[NO_ERROR],
-            rates=[self.rate_check(token, m_token, rate)],
+            rates=self.rate_checks(token, m_token, rate),
             gas_action="deposit",
         )
 
@@ -117,7 +152,7 @@ class Moonwell(Venue):
             m_balance = known if known is not None else held * EXP_SCALE // rate
             out = m_balance * rate // EXP_SCALE
             low, high = widen(out, self.ctx.slippage_bps)
-            moved, burned = Amount(out, low, high), Amount.exact(m_balance)
+            moved, burned = Amount(out, low, max(high, out + accrual(out, self.yearly(token), self.ctx.window))), Amount.exact(m_balance)
             function, args, arg_tokens = "redeem", {"redeemTokens": ALL.expected}, {"redeemTokens": m_token}
             arg_amounts: dict[str, Amount] = {}
             requires = [Requirement(m_token, wallet, m_balance, f"wallet holds its {m_token.symbol}")]
@@ -127,6 +162,11 @@ class Moonwell(Venue):
             function, args, arg_tokens = "redeemUnderlying", {"redeemAmount": amount.expected}, {"redeemAmount": token}
             arg_amounts = {"redeemAmount": amount}
             requires = [Requirement(m_token, wallet, burned.max, f"wallet holds at least the {m_token.symbol} to redeem")]
+        flows = lending_flows(wallet, token, m_token.address, f"Moonwell {m_token.symbol}", moved, m_token, burned,
+                              ONE_WEI if amount.is_all else self.interest(token, burned.max), -1)
+        if amount.is_all:  # every mToken is burned; the underlying they pay grows with the rate
+            grown = with_interest(EXACT, out, self.yearly(token), self.ctx.window)
+            flows = [replace(f, tolerance=grown) if f.token == token else f for f in flows]
         return Draft(
             kind="withdraw",
             description=f"Redeem {'all ' if amount.is_all else ''}{token.symbol} from Moonwell",
@@ -137,10 +177,10 @@ class Moonwell(Venue):
             args=args,
             arg_tokens=arg_tokens,
             arg_amounts=arg_amounts,
-            flows=lending_flows(wallet, token, m_token.address, f"Moonwell {m_token.symbol}", moved, m_token, burned, ONE_WEI, -1),
+            flows=flows,
             outputs={"amount_out": Output(token, moved)},
             guards=[NO_ERROR],
             requires=requires,
-            rates=[self.rate_check(token, m_token, rate)],
+            rates=self.rate_checks(token, m_token, rate),
             gas_action="withdraw",
         )

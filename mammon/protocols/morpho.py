@@ -12,10 +12,22 @@ o = 10**offset:
 
 Share decimals come from the vault's `decimals()` with `--rpc`; for static plans from the chain
 config's `share_decimals` (else the venue's convention: 18 for Morpho, the asset's for a plain vault).
+
+Share prices that grow with time: a MetaMorpho vault's totalAssets include its Morpho Blue positions'
+interest, so its share price rises every second; a plain OpenZeppelin vault's rises only when assets are
+sent to it (a donation, a strategy's harvest). ERC-4626 has no rate view, and a MetaMorpho vault's rate
+comes from its markets' interest rate models, which mammon does not model, so mammon does not measure it:
+the rate is what the market file states for the vault (`venues.<venue>.vaults.<SYM>.share_price_rate`,
+a yearly ray like Aave's liquidity rate; the default world gives the Morpho vaults 4.50%/yr and 2.50%/yr),
+kept under --rpc, and 0 (a price that moves only by donations) when none is stated. With a rate, the
+shares a deposit mints or a withdraw burns and the assets a redeem-all pays carry the interest at that rate
+over the plan's window (`with_interest`), and the share-price precondition gets an upper bound: the plan's
+price plus that interest.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,11 +36,13 @@ from mammon.chains import ChainConfig
 from mammon.compile.amounts import Amount, widen
 from mammon.errors import InputError
 from mammon.plan.model import Tolerance
-from mammon.protocols.base import Asset, Draft, Output, PullRule, RateCheck, Requirement, Rule, Spend, Venue, lending_flows
+from mammon.protocols.base import (Asset, Draft, Output, PullRule, RateCheck, Requirement, Rule, Spend, Venue, accrual, lending_flows,
+                                   with_interest)
 from mammon.types import Address, UInt
 
 
 ONE_WEI = Tolerance(kind="wei", value=1)  # share conversions round once
+EXACT = Tolerance(kind="exact")
 
 VaultKind = Literal["erc4626", "metamorpho_v1", "vault_v2"]
 
@@ -64,6 +78,8 @@ class VaultState(BaseModel):
     total_assets: UInt
     total_supply: UInt
     share_decimals: int | None = Field(None, ge=0, le=36, description="the vault's decimals(), as read from a node")
+    share_price_rate: UInt = Field(0, description="ray per year (1e27 = 100%): how fast the share price grows by time "
+                                                  "(a MetaMorpho vault's interest); 0: it moves only by donations, as a plain OpenZeppelin vault's")
 
 
 class MorphoState(BaseModel):
@@ -159,11 +175,23 @@ class ERC4626Vaults(Venue):
     def offset(self, token: Asset, shares: Asset) -> int:
         return decimals_offset(shares.decimals, token.decimals, f"chain {self.ctx.chain.name}: protocols.{self.name}.vaults ({token.symbol})")
 
-    def share_price_check(self, token: Asset, shares: Asset, state: VaultState, offset: int) -> RateCheck:
-        """A lower share price than the plan assumed means the vault lost value: refuse the plan."""
+    def interest(self, token: Asset, principal: int, base: Tolerance = ONE_WEI) -> Tolerance:
+        """`base`, plus what `principal` moves by while the share price grows at the stated rate within the plan's window."""
+        state = self.known_state(token)
+        return with_interest(base, principal, state.share_price_rate if state else 0, self.ctx.window)
+
+    def share_price_checks(self, token: Asset, shares: Asset, state: VaultState, offset: int) -> list[RateCheck]:
+        """A lower share price than the plan assumed means the vault lost value: refuse the plan. With a stated rate,
+        one above the plan's plus its window's interest moved by more than the effects' tolerances allow."""
         one_share = 10**shares.decimals
-        return RateCheck(shares.address, "morpho/ERC4626", "convertToAssets", {"shares": one_share}, assets_for_redeem(one_share, state, offset),
-                         f"{token.symbol} per share", token.decimals, "vault share price is at least the plan's")
+        price = assets_for_redeem(one_share, state, offset)
+        checks = [RateCheck(shares.address, "morpho/ERC4626", "convertToAssets", {"shares": one_share}, price,
+                            f"{token.symbol} per share", token.decimals, "vault share price is at least the plan's")]
+        growth = self.interest(token, price, EXACT)
+        if growth.reason:
+            checks.append(RateCheck(shares.address, "morpho/ERC4626", "convertToAssets", {"shares": one_share}, price + growth.value,
+                                    f"{token.symbol} per share", token.decimals, f"vault share price is at most the plan's plus {growth.reason}", op="lte"))
+        return checks
 
     def deposit(self, token: Asset, amount: Amount) -> Draft:
         name, shares, wallet = *self.vault(token), self.ctx.wallet
@@ -182,8 +210,8 @@ class ERC4626Vaults(Venue):
             arg_tokens={"assets": token},
             arg_amounts={"assets": amount},
             spends=[Spend(token, shares.address, label, amount)],
-            flows=lending_flows(wallet, token, shares.address, label, amount, shares, minted, ONE_WEI, +1),
-            rates=[self.share_price_check(token, shares, state, offset)],
+            flows=lending_flows(wallet, token, shares.address, label, amount, shares, minted, self.interest(token, minted.max), +1),
+            rates=self.share_price_checks(token, shares, state, offset),
             gas_action="deposit",
         )
 
@@ -199,7 +227,9 @@ class ERC4626Vaults(Venue):
             known = self.ctx.held_shares(self.name, token.symbol)
             share_balance = known if known is not None else shares_for_deposit(held, state, offset)
             out = assets_for_redeem(share_balance, state, offset)
-            moved, burned = Amount(out, *widen(out, self.ctx.slippage_bps)), Amount.exact(share_balance)
+            low, high = widen(out, self.ctx.slippage_bps)
+            grown = accrual(out, state.share_price_rate, self.ctx.window)
+            moved, burned = Amount(out, low, max(high, out + grown)), Amount.exact(share_balance)
             function, args = "redeem", {"shares": share_balance, "receiver": wallet, "owner": wallet}
             arg_tokens, arg_amounts = {"shares": shares}, {}
             requires = [Requirement(shares, wallet, share_balance, f"wallet holds the {name} shares it redeems")]
@@ -209,6 +239,10 @@ class ERC4626Vaults(Venue):
             function, args = "withdraw", {"assets": amount.expected, "receiver": wallet, "owner": wallet}
             arg_tokens, arg_amounts = {"assets": token}, {"assets": amount}
             requires = [Requirement(shares, wallet, burned.max, f"wallet holds the {name} shares to burn")]
+        flows = lending_flows(wallet, token, shares.address, label, moved, shares, burned,
+                              ONE_WEI if amount.is_all else self.interest(token, burned.max), -1)
+        if amount.is_all:  # every share is burned; the assets they pay grow with the share price
+            flows = [replace(f, tolerance=self.interest(token, moved.expected, EXACT)) if f.token == token else f for f in flows]
         return Draft(
             kind="withdraw",
             description=f"{'Redeem all' if amount.is_all else 'Withdraw'} {token.symbol} from {label}",
@@ -219,10 +253,10 @@ class ERC4626Vaults(Venue):
             args=args,
             arg_tokens=arg_tokens,
             arg_amounts=arg_amounts,
-            flows=lending_flows(wallet, token, shares.address, label, moved, shares, burned, ONE_WEI, -1),
+            flows=flows,
             outputs={"amount_out": Output(token, moved)},
             requires=requires,
-            rates=[self.share_price_check(token, shares, state, offset)],
+            rates=self.share_price_checks(token, shares, state, offset),
             gas_action="withdraw",
         )
 

@@ -511,10 +511,15 @@ class RpcRunner(Runner):
         return f"ran out of gas: used {gas_used:,} of its {limit:,} gas limit ({basis})"
 
     def _replay(self, tx_hash: str, block: int, ok: bool) -> tuple[str, str | None]:
-        """(return data, revert reason) by re-running the call at the parent block (receipts carry neither)."""
+        """(return data, revert reason) by re-running the call at the parent block (receipts carry neither).
+
+        A transaction that succeeded is replayed with the node's default call gas: at the parent block it can cost
+        more than it did (an earlier transaction in its block already paid a Moonwell accrual or warmed a slot), and
+        its own limit would make the replay run out of gas. A failed one keeps its limit, so an out-of-gas replays as one.
+        """
         tx = self.node.request("eth_getTransactionByHash", [tx_hash]) or {}
         call = {"from": tx.get("from"), "to": tx.get("to"), "data": tx.get("input") or tx.get("data") or "0x",
-                "value": tx.get("value", "0x0"), "gas": tx.get("gas")}
+                "value": tx.get("value", "0x0"), "gas": None if ok else tx.get("gas")}
         call = {k: v for k, v in call.items() if v is not None}
         try:
             out = self.node.request("eth_call", [call, hex(max(block - 1, 0))])

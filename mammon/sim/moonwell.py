@@ -1,7 +1,14 @@
-"""Moonwell mTokens (Compound v2), matching the devnet stand-in `MoonwellMToken.sol` code for code.
+"""Moonwell mTokens (Compound v2), matching the devnet stand-in `MoonwellMToken.sol` on the supply side.
 
 - 8 decimals; the exchange rate is underlying raw per mToken raw, scaled by 1e18
   (`venues.moonwell.markets.<SYM>.exchange_rate`).
+- Interest accrues per second: `accrueInterest()` runs first in mint, redeem, redeemUnderlying,
+  exchangeRateCurrent and balanceOfUnderlying, and grows the stored rate by rate * supplyRate * elapsed / 1e18
+  (`venues.moonwell.markets.<SYM>.supply_rate`, per second, 1e18 = 100%). On the chain the rate is
+  (cash + borrows - reserves) / supply and the borrowers' interest grows it by exactly that between accruals;
+  the simulator keeps no borrows, so the supply rate stays as the world states it (on the chain it moves with
+  utilisation after each mint or redeem: over a plan's minutes that is far inside the stated tolerance).
+  `exchangeRateStored()` is the rate at the last accrual.
 - `mint(amount)` pulls the underlying with transferFrom (a missing allowance or balance REVERTS,
   like MErc20.doTransferIn) and mints received * 1e18 // rate; returns 0.
 - `redeem(tokens)` / `redeemUnderlying(amount)`: type(uint256).max = the whole mToken balance;
@@ -52,20 +59,33 @@ class MToken(TokenMetadata):
     abis = ("moonwell/MToken", "erc20/ERC20")
 
     def __init__(self, chain: SimChain, address: str, label: str, *, symbol: str, underlying: str, decimals: int = 8,
-                 pays_native: bool = False) -> None:
+                 pays_native: bool = False, supply_rate: int = 0) -> None:
         super().__init__(chain, address, label)
         self.symbol_, self.underlying_, self.decimals_, self.pays_native = symbol, addr(underlying), decimals, pays_native
+        self.supply_rate = supply_rate
 
     # ------------------------------------------------------------------ state
 
     def rate(self) -> int:
+        """The stored rate (as of the last accrual)."""
         return self.sload("exchangeRate")
 
     def set_exchange_rate(self, mantissa: int) -> None:
-        """Like the stand-in's admin setExchangeRate (to simulate accrued interest); fund cash separately."""
+        """The market's rate now (building a world): accrual starts from the current block time."""
         if mantissa <= 0:
             raise ValueError("exchange rate must be greater than zero")
         self.sstore(mantissa, "exchangeRate")
+        self.sstore(self.chain.timestamp, "accrualBlockTimestamp")
+
+    def accrue(self) -> None:
+        """accrueInterest(): the rate grows by its supply rate times the seconds since the last accrual."""
+        now, prior = self.chain.timestamp, self.sload("accrualBlockTimestamp")
+        if now == prior:
+            return
+        if self.supply_rate:
+            rate = self.rate()
+            self.sstore(rate + rate * self.supply_rate * (now - prior) // EXP_SCALE, "exchangeRate")
+        self.sstore(now, "accrualBlockTimestamp")
 
     def tokens_of(self, owner: str) -> int:
         return self.sload("balance", addr(owner))
@@ -80,7 +100,13 @@ class MToken(TokenMetadata):
     # ------------------------------------------------------------------ supply side
 
     @external
+    def accrueInterest(self, msg: Msg) -> int:
+        self.accrue()
+        return NO_ERROR
+
+    @external
     def mint(self, msg: Msg, mintAmount: int) -> int:
+        self.accrue()
         before = self.cash()
         self.call(self.underlying_, "transferFrom", from_=msg.sender, to=self.address, value=mintAmount)
         received = self.cash() - before
@@ -93,10 +119,12 @@ class MToken(TokenMetadata):
 
     @external
     def redeem(self, msg: Msg, redeemTokens: int) -> int:
+        self.accrue()
         return self._redeem_fresh(msg.sender, redeemTokens, 0)
 
     @external
     def redeemUnderlying(self, msg: Msg, redeemAmount: int) -> int:
+        self.accrue()
         return self._redeem_fresh(msg.sender, 0, redeemAmount)
 
     def _redeem_fresh(self, redeemer: str, tokens_in: int, amount_in: int) -> int:
@@ -152,11 +180,17 @@ class MToken(TokenMetadata):
 
     @external
     def exchangeRateCurrent(self, msg: Msg) -> int:
+        self.accrue()
         return self.rate()
 
     @external
     def balanceOfUnderlying(self, msg: Msg, owner: str) -> int:
+        self.accrue()
         return checked(self.rate() * self.tokens_of(owner)) // EXP_SCALE
+
+    @external(view=True)
+    def supplyRatePerTimestamp(self, msg: Msg) -> int:
+        return self.supply_rate
 
     @external(view=True)
     def getCash(self, msg: Msg) -> int:

@@ -13,6 +13,9 @@ ERC4626ExceededMaxRedeem(owner, shares, max). When owner != msg.sender the share
 first. The vault contract holds `total_assets` of the asset (its idle cash in the simulator).
 State comes from `venues.<venue>.vaults.<asset symbol or vault name>` (total_assets, total_supply).
 Vault V2 entries (`kind: vault_v2`) report 0 from maxWithdraw/maxRedeem and skip those checks.
+With a `share_price_rate` (ray per year) totalAssets grows linearly with time, as a MetaMorpho vault's
+does with its markets' interest: views see the grown figure, and each deposit/withdraw/redeem first books
+it, as MetaMorpho's `_accrueInterest` does (the vault's own asset balance, its idle cash here, is unchanged).
 """
 
 from __future__ import annotations
@@ -26,22 +29,41 @@ from mammon.sim.tokens import ERC20
 if TYPE_CHECKING:
     from mammon.sim.chain import SimChain
 
+RAY_YEAR = 10**27 * 365 * 24 * 3600
+
 
 class Vault(ERC20):
     kind = "vault"
     abis = ("morpho/ERC4626", "erc20/ERC20")
 
     def __init__(self, chain: SimChain, address: str, label: str, *, asset: str, asset_decimals: int, share_decimals: int,
-                 vault_kind: str = "erc4626") -> None:
+                 vault_kind: str = "erc4626", share_price_rate: int = 0) -> None:
         super().__init__(chain, address, label, symbol=label, decimals=share_decimals)
         self.asset_ = addr(asset)
         self.offset = share_decimals - asset_decimals
         self.vault_kind = vault_kind
+        self.share_price_rate = share_price_rate
 
     # ------------------------------------------------------------------ math
 
+    def set_total_assets(self, total: int) -> None:
+        """totalAssets now (building a world): growth by time starts from the current block."""
+        self.sstore(total, "totalAssets")
+        self.sstore(self.chain.timestamp, "accruedAt")
+
     def total_assets(self) -> int:
-        return self.sload("totalAssets")
+        stored = self.sload("totalAssets")
+        if not self.share_price_rate:
+            return stored
+        return stored + stored * self.share_price_rate * max(0, self.chain.timestamp - self.sload("accruedAt")) // RAY_YEAR
+
+    def accrue(self) -> None:
+        """Book the growth since the last call in totalAssets. The vault's own asset balance does not change: a
+        MetaMorpho vault's interest accrues in its Morpho Blue positions, not as cash in the vault."""
+        if not self.share_price_rate:
+            return
+        self.sstore(self.total_assets(), "totalAssets")
+        self.sstore(self.chain.timestamp, "accruedAt")
 
     def to_shares(self, assets: int, *, up: bool) -> int:
         num, den = assets * (self.supply() + 10**self.offset), self.total_assets() + 1
@@ -61,6 +83,7 @@ class Vault(ERC20):
 
     @external
     def deposit(self, msg: Msg, assets: int, receiver: str) -> int:
+        self.accrue()
         shares = self.to_shares(assets, up=False)
         self.call(self.asset_, "transferFrom", from_=msg.sender, to=self.address, value=assets)
         self.sstore(self.total_assets() + assets, "totalAssets")
@@ -70,6 +93,7 @@ class Vault(ERC20):
 
     @external
     def withdraw(self, msg: Msg, assets: int, receiver: str, owner: str) -> int:
+        self.accrue()
         if self.vault_kind != "vault_v2":
             most = self.max_withdraw(owner)
             if assets > most:
@@ -80,6 +104,7 @@ class Vault(ERC20):
 
     @external
     def redeem(self, msg: Msg, shares: int, receiver: str, owner: str) -> int:
+        self.accrue()
         if self.vault_kind != "vault_v2":
             most = self.max_redeem(owner)
             if shares > most:

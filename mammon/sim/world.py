@@ -134,11 +134,13 @@ def _moonwell(chain: SimChain, w: _World) -> None:
             _skip(chain, f"Moonwell m{symbol}: {symbol} is not a token of {chain.config.name}; market not simulated")
             continue
         token = w.tokens[symbol]
-        rate = state.markets[symbol].exchange_rate if symbol in state.markets else default_exchange_rate(token.decimals_, config.m_token_decimals)
+        market = state.markets.get(symbol)
+        rate = market.exchange_rate if market else default_exchange_rate(token.decimals_, config.m_token_decimals)
         if rate <= 0:
             raise InputError("exchange_rate must be positive (1e18-scaled)", where=f"world venues.moonwell.markets.{symbol}.exchange_rate")
         m_token = MToken(chain, m_address, f"Moonwell m{symbol}", symbol=f"m{symbol}", underlying=token.address,
-                         decimals=config.m_token_decimals, pays_native=symbol in config.redeems_native)
+                         decimals=config.m_token_decimals, pays_native=symbol in config.redeems_native,
+                         supply_rate=market.supply_rate if market else 0)
         chain.deploy(m_token)
         m_token.set_exchange_rate(rate)
         w.m_tokens[symbol] = m_token
@@ -167,7 +169,7 @@ def _vaults(chain: SimChain, w: _World, venue: str) -> None:
                                            adapter.default_share_decimals) if d is not None), token.decimals_)
         decimals_offset(share_decimals, token.decimals_, f"chain {chain.config.name}: protocols.{venue}.vaults.{name}")
         vault = Vault(chain, entry.address, f"{adapter.display} vault {name}", asset=token.address, asset_decimals=token.decimals_,
-                      share_decimals=share_decimals, vault_kind=entry.kind)
+                      share_decimals=share_decimals, vault_kind=entry.kind, share_price_rate=vault_state.share_price_rate if vault_state else 0)
         chain.deploy(vault)
         w.vaults[(venue, name)] = (vault, vault_state)
         w.vaults.setdefault((venue, entry.asset), (vault, vault_state))
@@ -355,7 +357,7 @@ def _finish(chain: SimChain, w: _World) -> None:
             raise InputError(f"the positions' shares ({held}) exceed the vault's total_supply ({state.total_supply}); "
                              "total_supply must already include them", where=f"world venues.{venue}.vaults.{key}.total_supply")
         vault.set_supply(state.total_supply)
-        vault.sstore(state.total_assets, "totalAssets")
+        vault.set_total_assets(state.total_assets)
         asset = chain.contracts[vault.asset_]
         assert isinstance(asset, ERC20)  # every chain token is deployed as an ERC20 by _build
         asset.mint_to(vault.address, state.total_assets)

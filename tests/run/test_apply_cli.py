@@ -45,11 +45,16 @@ def test_a_diff_outside_tolerance_exits_1_and_a_failing_dry_run_2(mammon: Mammon
     line = mammon.refuses("apply", plan_file, "--world", write_yaml(tmp_path / "w0.yaml", world), "--state-dir", tmp_path / "s")
     assert line == ("plan: preconditions: plan is stale: USDC per mUSDC: plan assumes >= 0.0204 USDC per mUSDC, "
                     "chain has 0.01 USDC per mUSDC")
-    world["venues"]["moonwell"]["markets"]["USDC"]["exchange_rate"] = str(4 * 10**14)  # interest doubled it: fewer mUSDC burn
+    world["venues"]["moonwell"]["markets"]["USDC"]["exchange_rate"] = str(4 * 10**14)  # doubled: more than interest explains
+    line = mammon.refuses("apply", plan_file, "--world", write_yaml(tmp_path / "w1.yaml", world), "--state-dir", tmp_path / "s")
+    assert line == ("plan: preconditions: plan is stale: USDC per mUSDC: plan assumes <= 0.0204000194063927 USDC per mUSDC, "
+                    "chain has 0.04 USDC per mUSDC")
+    # the rate the plan saw, growing 0.01% a second (not the plan's 5%/yr): by the redeem's block fewer mUSDC burn
+    world["venues"]["moonwell"]["markets"]["USDC"].update(exchange_rate=str(204 * 10**12), supply_rate=str(10**14))
     run = mammon("apply", plan_file, "--world", write_yaml(tmp_path / "w1.yaml", world), "--state-dir", tmp_path / "s", code=1)
     assert "ok    deposit" in run.stdout, "every step succeeded"
     line = next(x for x in run.stdout.splitlines() if x.startswith("  ! wallet") and "mUSDC" in x)
-    assert "expected     -49,019.60784313 mUSDC" in line and "actual           -25,000.00 mUSDC" in line
+    assert "expected     -49,019.60784313 mUSDC" in line and "actual     -49,009.80588196 mUSDC" in line, line
     assert run.stdout.rstrip().endswith("OUTSIDE TOLERANCE or steps not run")
     swap_plan = tmp_path / "swap.yaml"
     mammon("plan", EXAMPLES_DIR / "aave-weth-to-wallet-usdc.yaml", "--wallet", WALLET, "-o", swap_plan)

@@ -122,9 +122,27 @@ def test_moonwell_redeem_beyond_balance_returns_code_9_without_reverting(chain: 
     assert receipt.status == "ok" and receipt.returned == (9,)
     assert int(receipt.return_data, 16) == 9
     assert [(log.event, log.args["error"], log.args["info"]) for log in receipt.logs] == [("Failure", 9, 45)]
-    assert chain.storage == before
+    # nothing moved; only the interest accrual stays, as Compound commits it whether or not the redeem succeeds
+    changed = {key[1] for key in chain.storage if chain.storage[key] != before.get(key)}
+    assert changed == {"exchangeRate", "accrualBlockTimestamp"}
     huge = chain.send(WALLET, M_USDC, encode("moonwell/MToken", "redeemUnderlying", redeemAmount=10**30))
     assert huge.ok and huge.returned == (9,) and huge.logs[0].args["info"] == 46  # above totalSupply
+
+
+def test_moonwell_exchange_rate_grows_at_the_supply_rate(chain: SimChain, world: Market) -> None:
+    """exchangeRateCurrent accrues: a year at the default world's 5.00%/yr mUSDC supply rate adds 5% to the rate;
+    exchangeRateStored stays at the last accrual until something accrues."""
+    stored = chain.call_function(M_USDC, "moonwell/MToken", "exchangeRateStored")
+    per_second = int(world.venues["moonwell"]["markets"]["USDC"]["supply_rate"])
+    assert chain.call_function(M_USDC, "moonwell/MToken", "supplyRatePerTimestamp") == per_second
+    chain.timestamp += 365 * 24 * 3600
+    assert chain.call_function(M_USDC, "moonwell/MToken", "exchangeRateStored") == stored
+    current = chain.call_function(M_USDC, "moonwell/MToken", "exchangeRateCurrent")
+    assert current == stored + stored * per_second * 365 * 24 * 3600 // 10**18
+    assert abs(current / stored - 1.05) < 1e-9
+    tokens = chain.balance_of(M_USDC, WALLET)
+    underlying = chain.send(WALLET, M_USDC, encode("moonwell/MToken", "balanceOfUnderlying", owner=WALLET))
+    assert underlying.returned[0] >= tokens * current // 10**18  # a block later: at least that
 
 
 def test_moonwell_short_cash_returns_code_14(chain: SimChain, base: ChainConfig) -> None:
@@ -137,10 +155,10 @@ def test_moonwell_short_cash_returns_code_14(chain: SimChain, base: ChainConfig)
 def test_moonwell_max_redeems_everything_and_truncates(chain: SimChain, base: ChainConfig) -> None:
     usdc = token(base, "USDC")
     tokens = chain.balance_of(M_USDC, WALLET)
-    rate = chain.call_function(M_USDC, "moonwell/MToken", "exchangeRateStored")
     wallet_before = chain.balance_of(usdc, WALLET)
     receipt = chain.send(WALLET, M_USDC, encode("moonwell/MToken", "redeemUnderlying", redeemAmount=MAX))
     assert receipt.ok and receipt.returned == (0,)
+    rate = chain.call_function(M_USDC, "moonwell/MToken", "exchangeRateStored")  # accrued to the redeem's block
     assert chain.balance_of(M_USDC, WALLET) == 0
     assert chain.balance_of(usdc, WALLET) - wallet_before == tokens * rate // 10**18
 
@@ -157,10 +175,26 @@ def test_moonwell_mweth_redeems_in_native_eth(chain: SimChain, base: ChainConfig
 # ------------------------------------------------------------------------------ Morpho (ERC-4626)
 
 
+def test_a_vault_share_price_grows_at_its_stated_rate(chain: SimChain, world: Market) -> None:
+    """A MetaMorpho-style vault's totalAssets grow with time at `share_price_rate` (4.50%/yr in the default world);
+    a vault with no stated rate keeps its price until assets are sent to it."""
+    rate = int(world.venues["morpho"]["vaults"]["USDC"]["share_price_rate"])
+    price = chain.call_function(VAULT_USDC, "morpho/ERC4626", "convertToAssets", 10**18)
+    total = chain.call_function(VAULT_USDC, "morpho/ERC4626", "totalAssets")
+    chain.timestamp += 365 * 24 * 3600
+    assert chain.call_function(VAULT_USDC, "morpho/ERC4626", "totalAssets") == total + total * rate // 10**27
+    assert abs(chain.call_function(VAULT_USDC, "morpho/ERC4626", "convertToAssets", 10**18) / price - 1.045) < 1e-6
+    cash = chain.balance_of(token(chain.config, "USDC"), VAULT_USDC)
+    assert chain.send(WALLET, VAULT_USDC, encode("morpho/ERC4626", "redeem", shares=10**18, receiver=WALLET, owner=WALLET)).ok
+    paid = cash - chain.balance_of(token(chain.config, "USDC"), VAULT_USDC)
+    assert abs(paid - price * 1045 // 1000) <= 3  # paid at the grown price (the redeem's block is 2 s later)
+
+
 def test_morpho_limits_and_share_allowance(chain: SimChain, base: ChainConfig) -> None:
     shares = chain.balance_of(VAULT_USDC, WALLET)
     most = chain.call_function(VAULT_USDC, "morpho/ERC4626", "maxWithdraw", WALLET)
-    _reverts_without_change(chain, VAULT_USDC, encode("morpho/ERC4626", "withdraw", assets=most + 1, receiver=WALLET, owner=WALLET),
+    # 1 USDC above the maximum: the share price grows by the next block (4.50%/yr), by far less than that
+    _reverts_without_change(chain, VAULT_USDC, encode("morpho/ERC4626", "withdraw", assets=most + 10**6, receiver=WALLET, owner=WALLET),
                             "ERC4626ExceededMaxWithdraw")
     _reverts_without_change(chain, VAULT_USDC, encode("morpho/ERC4626", "redeem", shares=shares + 1, receiver=WALLET, owner=WALLET),
                             "ERC4626ExceededMaxRedeem")
