@@ -2,7 +2,8 @@
 
 Review and apply decode what will be signed from the bytes themselves, so the ABI files are the one
 source of truth for what a selector means. Decoding uses `mammon.abidecode` (eth-abi's strict rules,
-without its 0.1 s import: `mammon show` only decodes); encoding imports eth-abi on first use.
+without its 0.1 s import: `mammon show` only decodes); encoding uses `mammon.abiencode` (eth-abi's bytes, eth-abi
+itself imported only for values that module does not lay out).
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from functools import cache, cached_property
+from collections.abc import Sequence
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 from mammon.abidecode import decode as _strict_decode
+from mammon.abiencode import encode as _encode
 from mammon.errors import InputError, TamperedPlanError
 from mammon.hashing import keccak256
 
@@ -22,14 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 ABI_DIR = Path(os.environ.get("MAMMON_ABI_DIR", ROOT / "abis"))
 
 
-def abi_encode(types: list[str], values: list[Any]) -> bytes:
-    """eth-abi's encoding, imported on first use (compiling and the runners encode; review only decodes)."""
-    from eth_abi import encode
-
-    return encode(types, values)
+def abi_encode(types: list[str] | tuple[str, ...], values: list[Any]) -> bytes:
+    """eth-abi's encoding (`mammon.abiencode` lays out well-formed values; eth-abi itself is imported only for the rest)."""
+    return _encode(types, values)
 
 
-def abi_decode(types: list[str], data: bytes, strict: bool = True) -> tuple[Any, ...]:
+def abi_decode(types: list[str] | tuple[str, ...], data: bytes, strict: bool = True) -> tuple[Any, ...]:
     """eth-abi's strict decoding, as `mammon.abidecode` does it (the non-strict form from eth-abi itself)."""
     if strict:
         return _strict_decode(types, data)
@@ -67,20 +68,67 @@ class Function:
         return [_type_str(p) for p in self.outputs]
 
     @cached_property
+    def _input_key(self) -> tuple[str, ...]:
+        return tuple(self.input_types)
+
+    @cached_property
     def selector(self) -> bytes:
         return keccak256(self.signature.encode())[:4]
 
     def encode(self, args: dict[str, Any]) -> str:
         """Calldata hex for named arguments (tuples as dicts of their component names)."""
         values = [_to_abi(p, args[p["name"]]) for p in self.inputs]
-        return "0x" + (self.selector + abi_encode(self.input_types, values)).hex()
+        return "0x" + (self.selector + encode_values(self._input_key, values)).hex()
 
     def decode_args(self, data: bytes) -> dict[str, Any]:
-        values = abi_decode(self.input_types, data[4:], strict=True)
+        """Named arguments of calldata `data` (selector included); a new dict on every call, safe to change."""
+        values = _decode_values(self._input_key, bytes(data[4:]))
         return {p["name"]: _from_abi(p, v) for p, v in zip(self.inputs, values, strict=True)}
 
     def decode_output(self, data: bytes) -> tuple[Any, ...]:
         return tuple(abi_decode(self.output_types, data))
+
+
+# One plan's calldata is encoded and decoded many times over: compiled, compiled again to check it,
+# decoded for review, re-encoded and executed by the preflight and again by the run. Both directions
+# are pure functions of immutable inputs, so each distinct argument list is worked out once.
+_MEMO_SIZE = 4096
+
+
+@lru_cache(maxsize=_MEMO_SIZE)
+def _decode_values(types: tuple[str, ...], payload: bytes) -> tuple[Any, ...]:
+    """eth-abi's strict decoding of one argument list (its result is made of tuples: immutable, so shared)."""
+    return tuple(abi_decode(types, payload, strict=True))
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable key for an argument value that tells types apart (True is not 1, a list not a tuple)."""
+    if type(value) in (list, tuple):
+        return type(value), tuple(_frozen(v) for v in value)
+    return type(value), value
+
+
+def _thawed(key: Any) -> Any:
+    kind, value = key
+    return kind(_thawed(v) for v in value) if kind in (list, tuple) else value
+
+
+@lru_cache(maxsize=_MEMO_SIZE)
+def _encode_frozen(types: tuple[str, ...], key: Any) -> bytes:
+    return abi_encode(types, list(_thawed(key)))
+
+
+def encode_values(types: Sequence[str], values: Sequence[Any]) -> bytes:
+    """`eth_abi.encode(types, values)` (as `mammon.abiencode` lays it out), memoised per distinct (typed) values;
+    unhashable values are encoded directly.
+
+    Errors are never memoised: invalid values raise exactly as eth-abi raises them."""
+    key = _frozen(list(values))
+    try:
+        hash(key)
+    except TypeError:
+        return abi_encode(list(types), list(values))
+    return _encode_frozen(tuple(types), key)
 
 
 def _to_abi(param: dict[str, Any], value: Any) -> Any:

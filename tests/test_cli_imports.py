@@ -80,6 +80,13 @@ def test_validate_does_not_load_the_signing_stack(plan_file: Path) -> None:
     assert not modules & SIGNING
 
 
+def test_a_simulated_apply_loads_neither_the_signing_stack_nor_eth_abi(plan_file: Path, tmp_path: Path) -> None:
+    """The simulator encodes with mammon.abiencode and decodes with mammon.abidecode: eth-abi only for a value they refuse."""
+    modules = loaded("apply", str(plan_file), "--quiet", "-o", str(tmp_path / "run.json"), "--state-dir", str(tmp_path / "state"))
+    assert json.loads((tmp_path / "run.json").read_text().splitlines()[0])["status"] == "ok", "the probe really applied the plan"
+    assert not modules & (SIGNING | ENCODING)
+
+
 def test_the_cli_offers_exactly_the_review_renderers() -> None:
     from mammon.cli import RENDER_FORMATS
     from mammon.review.render import RENDERERS

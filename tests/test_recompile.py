@@ -90,3 +90,36 @@ def test_first_difference_walks_in_field_order() -> None:
     assert first_difference({"a": 1, "b": [1, {"c": 2}]}, {"a": 1, "b": [1, {"c": 3}]}) == ("b[1].c", 2, 3)
     assert first_difference({"a": [1]}, {"a": [1, 2]}) == ("a[1]", "(missing)", 2)
     assert first_difference({"a": 1}, {"a": 1}) is None
+
+
+def test_a_verification_of_another_plan_object_does_not_let_an_edited_plan_through(tmp_path: Path) -> None:
+    """apply_plan skips its own recompile only for the very plan object `verify` passed (apply_file's, a moment earlier)."""
+    import pytest
+
+    from mammon.errors import TamperedPlanError
+    from mammon.plan.planfile import seal
+    from mammon.run.engine import ApplyOptions, apply_plan, verify
+    from mammon.run.sim import SimRunner
+
+    plan = load(_plan(tmp_path))
+    deposit = plan.step("deposit")
+    edited = seal(replace_step(plan, "deposit", effects=[deposit.effects[0].model_copy(update={"delta": -1})] + deposit.effects[1:]))
+    (tmp_path / "state").mkdir()
+    options = ApplyOptions(record_path=tmp_path / "run.json", state_dir=tmp_path / "state", now=lambda: NOW,
+                           verified=verify(plan, None, now=NOW))
+    with pytest.raises(TamperedPlanError, match="compiling the plan's own inputs gives"):
+        apply_plan(edited, SimRunner.create(edited, now=NOW), options)
+    assert not (tmp_path / "run.json").exists()
+    assert apply_plan(plan, SimRunner.create(plan, now=NOW), options).status == "ok"
+
+
+def test_a_chain_config_edited_into_a_new_object_gets_its_own_fingerprint() -> None:
+    """The fingerprint is worked out once per config object: a changed copy is a new object, fingerprinted anew."""
+    from mammon.chains import load_chain
+    from mammon.compile.inputs import chain_fingerprint
+
+    base = load_chain("base")
+    protocols = {**base.protocols, "aave_v3": {**base.protocols["aave_v3"], "pool": "0x1111111111111111111111111111111111111111"}}
+    edited = base.model_copy(update={"protocols": protocols})
+    assert chain_fingerprint(base) == chain_fingerprint(base)
+    assert chain_fingerprint(edited) != chain_fingerprint(base)

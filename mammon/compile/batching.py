@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from eth_abi import decode as abi_decode
 
 from mammon.abi import function
 from mammon.chains import ChainConfig
@@ -64,8 +63,8 @@ def _gas(plan: Plan, per_call: int, overhead: int) -> int:
     return inner - INTRINSIC_GAS * (len(plan.steps) - 1) + overhead + per_call * len(plan.steps)
 
 
-def attach(plan: Plan, mode: str, chain: ChainConfig, safe: SafeState | None = None) -> Plan:
-    """The plan as one atomic transaction (sealed); `plan`'s amounts must already be fixed (see module doc)."""
+def attach(plan: Plan, mode: str, chain: ChainConfig, safe: SafeState | None = None, *, sealed: bool = True) -> Plan:
+    """The plan as one atomic transaction (sealed unless `sealed=False`); `plan`'s amounts must already be fixed (see module doc)."""
     calls = [InnerCall(s.call.to, s.call.value, s.call.data) for s in plan.steps]
     for step in plan.steps:
         if step.refs:
@@ -91,8 +90,9 @@ def attach(plan: Plan, mode: str, chain: ChainConfig, safe: SafeState | None = N
     left = [n for n in plan.notes if n.startswith("batch: ")]
     notes = [n for n in plan.notes if not n.startswith("batch: ")]
     batch = batch.model_copy(update={"left_behind": [n.removeprefix("batch: ") for n in left]})
-    return seal(plan.model_copy(update={"format_version": BATCH_FORMAT_VERSION, "execution": mode, "batch": batch,
-                                        "preconditions": preconditions, "notes": notes, "totals": batch_totals(plan, batch.gas.estimate)}))
+    attached = plan.model_copy(update={"format_version": BATCH_FORMAT_VERSION, "execution": mode, "batch": batch,
+                                       "preconditions": preconditions, "notes": notes, "totals": batch_totals(plan, batch.gas.estimate)})
+    return seal(attached) if sealed else attached
 
 
 def batch_totals(plan: Plan, gas: int) -> Totals:
@@ -131,5 +131,7 @@ def read_safe_state(rpc_url: str, safe: str) -> SafeState:
         raise InputError(f"{safe} does not answer as a Safe (nonce/getOwners/getThreshold): {exc.message}", where="--wallet") from None
     if len(nonce) < 32 or len(threshold) < 32 or len(owners) < 64:
         raise InputError(f"{safe} is not a Safe: it has no nonce/getOwners/getThreshold", where="--wallet")
+    from eth_abi import decode as abi_decode  # only when a Safe's state is read from a node
+
     return SafeState(nonce=int.from_bytes(nonce[:32], "big"), owners=[checksum(a) for a in abi_decode(["address[]"], owners)[0]],
                      threshold=int.from_bytes(threshold[:32], "big"))

@@ -167,14 +167,16 @@ def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[st
 
 def _encode(draft: Draft) -> str:
     """Calldata for the draft; a referenced argument carries exactly what the runner's rule gives on expected outputs."""
+    referenced = {path: amount for path, amount in draft.arg_amounts.items() if amount.ref}
+    if not referenced:
+        return function(draft.abi, draft.function).encode(draft.args)  # encoding only reads the arguments
     args = copy.deepcopy(draft.args)
-    for path, amount in draft.arg_amounts.items():
-        if amount.ref:
-            node = args
-            *parents, leaf = path.split(".")
-            for part in parents:
-                node = node[part]
-            node[leaf] = amount.expected
+    for path, amount in referenced.items():
+        node = args
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node[part]
+        node[leaf] = amount.expected
     return function(draft.abi, draft.function).encode(args)
 
 
@@ -359,11 +361,13 @@ def compile_plan(
     chain_configs: Sequence[str] = (),
     execution: str = "sequential",
     safe: SafeState | None = None,
+    sealed: bool = True,
 ) -> Plan:
     """Compile one recommendation, or several into one combined plan, into a sealed plan.
 
     `execution` batch or safe compiles one atomic transaction (see `mammon.compile.batching`); safe needs
-    the Safe's state (`safe`, read with `batching.read_safe_state`).
+    the Safe's state (`safe`, read with `batching.read_safe_state`). `sealed=False` leaves the content hash
+    empty, for a plan only compared field by field (`recompile`): hashing a long plan costs as much as a tenth of compiling it.
     """
     if execution not in ("sequential", "batch", "safe"):
         raise InputError(f"unknown execution mode {execution!r}; use sequential, batch or safe", where="--execution")
@@ -381,7 +385,7 @@ def compile_plan(
     slippage = min(r.slippage_bps for r in recs)
     window = int((valid_until - now).total_seconds())
     ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=slippage, deadline=int(valid_until.timestamp()), window=window)
-    b = _Build(ctx=ctx, labels={**chain_cfg.known_addresses(), wallet.lower(): "wallet"}, execution=execution)
+    b = _Build(ctx=ctx, labels={**_registry_labels(chain_cfg), wallet.lower(): "wallet"}, execution=execution)
     for n, rec in enumerate(recs, start=1):
         b.prefix = f"r{n}-" if len(recs) > 1 else ""
         rec_ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=rec.slippage_bps, deadline=ctx.deadline,
@@ -410,8 +414,12 @@ def compile_plan(
         raise InputError("compiled plan is invalid (a recipe bug): " + "; ".join(problems), where="compile")
     if execution != "sequential":
         _refuse_unenforceable(plan, execution)
-        return attach(plan, execution, chain_cfg, safe)
-    return seal(plan)
+        return attach(plan, execution, chain_cfg, safe, sealed=sealed)
+    return seal(plan) if sealed else plan
+
+
+#: The registry's addresses with their labels (a walk of the whole config), once per chain config.
+_registry_labels = inputs.per_config(ChainConfig.known_addresses)
 
 
 def _refuse_unenforceable(plan: Plan, execution: str) -> None:

@@ -4,12 +4,35 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
+from collections.abc import Callable
 from functools import cache
 from importlib import metadata
+from typing import TypeVar
 
 from mammon.chains import ChainConfig
 from mammon.market import Market
 from mammon.plan.model import CompileInputs
+
+
+T = TypeVar("T")
+
+
+def per_config(derive: Callable[[ChainConfig], T]) -> Callable[[ChainConfig], T]:
+    """`derive` memoised per chain config object, for as long as it lives. A loaded config is shared and never
+    changed (`load_chain_file`), and every compile derives the same things from it (its fingerprint, its labels)."""
+    memo: dict[int, tuple[weakref.ref[ChainConfig], T]] = {}
+
+    def derived(chain: ChainConfig) -> T:
+        key = id(chain)
+        hit = memo.get(key)
+        if hit is not None and hit[0]() is chain:
+            return hit[1]
+        value = derive(chain)
+        memo[key] = (weakref.ref(chain, lambda _: memo.pop(key, None)), value)
+        return value
+
+    return derived
 
 
 @cache
@@ -20,6 +43,7 @@ def compiler_version() -> str:
         return "mammon (unknown version)"
 
 
+@per_config
 def chain_fingerprint(chain: ChainConfig) -> str:
     """sha256 of the chain config's content (the node URL left out: it does not change what is compiled)."""
     body = chain.model_dump(mode="json", exclude={"rpc_url"})

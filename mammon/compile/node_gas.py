@@ -104,7 +104,7 @@ def _estimate_atomic(plan: Plan, rpc_url: str, *, allow_failing: bool) -> Plan:
     return with_node_gas(plan, NodeGas(block=block, batch=trial.gas_used + extra))
 
 
-def _with_batch_node_gas(plan: Plan, node_gas: NodeGas) -> Plan:
+def _with_batch_node_gas(plan: Plan, node_gas: NodeGas, *, sealed: bool = True) -> Plan:
     """An atomic plan with its one transaction's measured gas (`batch.gas`, `source: node`) and totals, or, when it
     reverted on the fork, its static figure marked `failed_dry_run` (with the failing step's), and a note."""
     from mammon.compile.batching import batch_totals
@@ -122,17 +122,18 @@ def _with_batch_node_gas(plan: Plan, node_gas: NodeGas) -> Plan:
         notes.append(f"gas for the one transaction is the static figure: on the node (fork of block {node_gas.block}) it did not succeed: {why}")
     updated = plan.model_copy(update={"steps": steps, "notes": notes, "batch": batch.model_copy(update={"gas": gas})})
     inputs = plan.inputs.model_copy(update={"node_gas": node_gas}) if plan.inputs else None
-    return seal(updated.model_copy(update={"totals": batch_totals(updated, gas.estimate), "inputs": inputs}))
+    measured_plan = updated.model_copy(update={"totals": batch_totals(updated, gas.estimate), "inputs": inputs})
+    return seal(measured_plan) if sealed else measured_plan
 
 
-def with_node_gas(plan: Plan, node_gas: NodeGas) -> Plan:
+def with_node_gas(plan: Plan, node_gas: NodeGas, *, sealed: bool = True) -> Plan:
     """The plan with measured gas applied (`source: node`), a note per step that kept its static figure (a step
     that reverted or failed there is marked `failed_dry_run`), the totals recomputed, and the measurement recorded
-    in `inputs.node_gas` so a recompile reproduces it."""
+    in `inputs.node_gas` so a recompile reproduces it. Re-sealed unless `sealed=False` (see `compile_plan`)."""
     from mammon.compile.compiler import _totals
 
     if plan.batch is not None:
-        return _with_batch_node_gas(plan, node_gas)
+        return _with_batch_node_gas(plan, node_gas, sealed=sealed)
     steps, notes = [], list(plan.notes)
     for step in plan.steps:
         if step.id in node_gas.measured:
@@ -147,7 +148,8 @@ def with_node_gas(plan: Plan, node_gas: NodeGas) -> Plan:
     # The compiler's own totals; spend is per pulled token, and the tokens it counts are the plan's.
     totals = _totals(steps, plan.market.gas_price_gwei, plan.market.prices_usd, set(plan.totals.spend))
     inputs = plan.inputs.model_copy(update={"node_gas": node_gas}) if plan.inputs else None
-    return seal(plan.model_copy(update={"steps": steps, "totals": totals, "notes": notes, "inputs": inputs}))
+    measured_plan = plan.model_copy(update={"steps": steps, "totals": totals, "notes": notes, "inputs": inputs})
+    return seal(measured_plan) if sealed else measured_plan
 
 
 def _why(reason: str | None) -> str:

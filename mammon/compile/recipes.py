@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError, nodes
+from jinja2.environment import TemplateExpression
+from jinja2.parser import Parser
 from pydantic import BaseModel, ConfigDict
 
 from mammon.errors import InputError
@@ -57,37 +60,61 @@ def _environment(directory: Path) -> Environment:
     return Environment(loader=FileSystemLoader(str(directory)), undefined=StrictUndefined, keep_trailing_newline=True)
 
 
-# A `when` that is a bool is a constant; a string is compiled once into a callable of `rec`.
-When = bool | Callable[..., Any]
+@dataclass(frozen=True)
+class _Index:
+    """index.yaml, compiled: the recipes in order, and one expression that picks among them."""
+
+    recipes: tuple[str, ...]
+    first_match: TemplateExpression  # `rec` -> position of the first recipe whose `when` holds, -1 for none
 
 
-def _parse_index(index_path: Path) -> list[tuple[str, When]]:
+def _when(env: Environment, source: str) -> nodes.Expr:
+    """A `when` expression parsed as Jinja2 parses a `compile_expression` (TemplateSyntaxError when it does not)."""
+    parser = Parser(env, source, state="variable")
+    expr = parser.parse_expression()
+    if not parser.stream.eos:
+        raise TemplateSyntaxError("chunk after expression", parser.stream.current.lineno, None, None)
+    return expr
+
+
+def _parse_index(index_path: Path) -> _Index:
+    """The entries' `when`s become one conditional expression, `i if when_i else (… else -1)`, in index order: one
+    evaluation (one Jinja2 context) per recommendation instead of one per entry tried, with the same short-circuit
+    order. As with `compile_expression`, an undefined value is false (`when_i is defined and when_i`)."""
     env = _environment(index_path.parent)
-    index: list[tuple[str, When]] = []
+    entries: list[tuple[str, str | bool]] = []
     for i, raw in enumerate(read_data(index_path) or []):
         entry = parse_model(RecipeEntry, raw, where=f"{index_path}: [{i}]")
-        when: When
         if isinstance(entry.when, str):
             try:
-                when = env.compile_expression(entry.when)
+                _when(env, entry.when)
             except TemplateError as exc:
                 raise InputError(f"`when` does not compile: {exc}", where=f"{index_path}: [{i}].when") from None
-        else:
-            when = entry.when
-        index.append((entry.recipe, when))
-    return index
+        entries.append((entry.recipe, entry.when))
+    choice: nodes.Expr = nodes.Const(-1)
+    for i, (_, when) in reversed(list(enumerate(entries))):
+        if when is True:
+            choice = nodes.Const(i)
+        elif isinstance(when, str):
+            holds = nodes.And(nodes.Test(_when(env, when), "defined", [], [], None, None), _when(env, when))
+            choice = nodes.CondExpr(holds, nodes.Const(i), choice)
+    tree = nodes.Template([nodes.Assign(nodes.Name("result", "store"), choice)])
+    tree.set_environment(env)
+    tree.set_lineno(1)
+    return _Index(tuple(recipe for recipe, _ in entries), TemplateExpression(env.from_string(tree), undefined_to_none=False))
 
 
-_INDEXES: FileCache[list[tuple[str, When]]] = FileCache(_parse_index)
+_INDEXES: FileCache[_Index] = FileCache(_parse_index)
 
 
 def choose(rec: Recommendation) -> str:
     """Name of the first recipe in index.yaml whose `when` holds for `rec`."""
     index_path = RECIPE_DIR / "index.yaml"
-    for recipe, when in _INDEXES.get(index_path):
-        if when is True or (callable(when) and when(rec=rec)):
-            return recipe
-    raise InputError("no recipe matches this recommendation", where=str(index_path))
+    index = _INDEXES.get(index_path)
+    found = cast(int, index.first_match(rec=rec))  # always an int: the expression is built of Const positions
+    if found < 0:
+        raise InputError("no recipe matches this recommendation", where=str(index_path))
+    return index.recipes[found]
 
 
 def render(rec: Recommendation, helpers: dict[str, Callable[..., object]]) -> tuple[str, list[Action]]:
@@ -99,10 +126,18 @@ def render(rec: Recommendation, helpers: dict[str, Callable[..., object]]) -> tu
         raise
     except TemplateError as exc:
         raise InputError(f"recipe does not render: {exc}", where=str(RECIPE_DIR / name)) from None
+    return name, list(_actions(name, text))
+
+
+@lru_cache(maxsize=256)
+def _actions(name: str, text: str) -> tuple[Action, ...]:
+    """The actions a rendered recipe text parses to, once per distinct text: recommendations of one shape
+    render alike, and a plan is compiled again at validate and apply (the actions are frozen, so shared).
+    Errors are not memoised."""
     try:
         data = yaml.load(text, Loader=_SAFE_LOADER) or []
     except yaml.YAMLError as exc:
         raise InputError(f"recipe renders to malformed YAML: {exc}", where=str(RECIPE_DIR / name)) from None
     if not isinstance(data, list):
         raise InputError("a recipe must render to a list of actions", where=str(RECIPE_DIR / name))
-    return name, [parse_model(Action, item, where=f"{RECIPE_DIR / name}: [{i}]") for i, item in enumerate(data)]
+    return tuple(parse_model(Action, item, where=f"{RECIPE_DIR / name}: [{i}]") for i, item in enumerate(data))

@@ -64,8 +64,9 @@ def _safe_state(plan: Plan) -> SafeState | None:
     return SafeState(nonce=tx.nonce, owners=list(tx.owners), threshold=tx.threshold) if tx is not None else None
 
 
-def recompile(plan: Plan, chain: ChainConfig | None = None, *, where: str = "plan") -> Plan:
-    """The plan compiled again from its own inputs (refuses a plan that records none)."""
+def recompile(plan: Plan, chain: ChainConfig | None = None, *, where: str = "plan", sealed: bool = True) -> Plan:
+    """The plan compiled again from its own inputs (refuses a plan that records none); `sealed=False` leaves its
+    content hash empty (`check_recompiles` compares every other field, so it does not hash the plan)."""
     from mammon.compile.compiler import compile_plan
     from mammon.compile.node_gas import with_node_gas
 
@@ -79,19 +80,21 @@ def recompile(plan: Plan, chain: ChainConfig | None = None, *, where: str = "pla
                         f"{_short(actual)}: pass the --chain-config it was compiled with", where=f"{where}: inputs.chain_config")
     try:
         fresh = compile_plan(plan.recommendations, chain=cfg, wallet=plan.wallet, market=plan.inputs.market, now=plan.created_at,
-                             execution=plan.execution or "sequential", safe=_safe_state(plan))
+                             execution=plan.execution or "sequential", safe=_safe_state(plan), sealed=sealed)
     except InputError as exc:
         raise TamperedPlanError(f"compiling the plan again from its own inputs fails: {exc}", where=f"{where}: inputs") from None
     if plan.inputs.node_gas is not None:
-        fresh = with_node_gas(fresh, plan.inputs.node_gas)
+        fresh = with_node_gas(fresh, plan.inputs.node_gas, sealed=sealed)
     return fresh
 
 
 def check_recompiles(plan: Plan, chain: ChainConfig | None = None, *, where: str = "plan") -> None:
     """Refuse the plan unless compiling it again from its recorded inputs gives exactly the plan."""
-    fresh = recompile(plan, chain, where=where)
-    stored_body = plan.model_dump(mode="json", exclude_none=True)
-    fresh_body = fresh.model_dump(mode="json", exclude_none=True)
+    fresh = recompile(plan, chain, where=where, sealed=False)
+    stored_body = plan.model_dump(mode="json", exclude=_SKIP, exclude_none=True)
+    fresh_body = fresh.model_dump(mode="json", exclude=_SKIP, exclude_none=True)
+    if stored_body == fresh_body:  # the usual case, compared in C; the walk below only names the difference
+        return
     found = first_difference(stored_body, fresh_body)
     if found is None:
         return

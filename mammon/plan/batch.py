@@ -15,19 +15,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_abi import encode as abi_encode
-from eth_utils import keccak, to_checksum_address
-
 from mammon.abi import decode_call, function
+from mammon.abiencode import encode as abi_encode
 from mammon.errors import TamperedPlanError
+from mammon.hashing import keccak256 as keccak
 from mammon.plan.model import SafeTx
+from mammon.types import checksum_address
 
 DELEGATE_ABI = "eip7702/Simple7702Account"
 MULTISEND_ABI = "safe/MultiSendCallOnly"
 SAFE_ABI = "safe/Safe"
-DOMAIN_TYPEHASH = keccak(text="EIP712Domain(uint256 chainId,address verifyingContract)")
-SAFE_TX_TYPEHASH = keccak(text="SafeTx(address to,uint256 value,bytes data,uint8 operation,uint256 safeTxGas,uint256 baseGas,"
-                               "uint256 gasPrice,address gasToken,address refundReceiver,uint256 nonce)")
+DOMAIN_TYPEHASH = keccak(b"EIP712Domain(uint256 chainId,address verifyingContract)")
+SAFE_TX_TYPEHASH = keccak(b"SafeTx(address to,uint256 value,bytes data,uint8 operation,uint256 safeTxGas,uint256 baseGas,"
+                               b"uint256 gasPrice,address gasToken,address refundReceiver,uint256 nonce)")
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def unpack_multisend(packed: bytes) -> list[InnerCall]:
     while i < len(packed):
         if len(packed) - i < 85:
             raise TamperedPlanError(f"multiSend entry at byte {i} is truncated")
-        operation, to = packed[i], to_checksum_address(packed[i + 1:i + 21])
+        operation, to = packed[i], checksum_address(packed[i + 1:i + 21])
         value = int.from_bytes(packed[i + 21:i + 53], "big")
         length = int.from_bytes(packed[i + 53:i + 85], "big")
         if operation != 0:
@@ -78,7 +78,7 @@ def decode_batch(mode: str, data: str) -> list[InnerCall]:
         fn, args = decode_call(data, DELEGATE_ABI)
         if fn.name != "executeBatch":
             raise TamperedPlanError(f"the batch calls {fn.signature}, not executeBatch((address,uint256,bytes)[])")
-        return [InnerCall(to_checksum_address(c["target"]), int(c["value"]), str(c["data"]).lower()) for c in args["calls"]]
+        return [InnerCall(checksum_address(c["target"]), int(c["value"]), str(c["data"]).lower()) for c in args["calls"]]
     fn, args = decode_call(data, MULTISEND_ABI)
     packed = args["transactions"]
     return unpack_multisend(bytes.fromhex(packed[2:]) if isinstance(packed, str) else bytes(packed))

@@ -8,6 +8,7 @@ tens of steps, and `mammon show` must not pay networkx's import time to check th
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from graphlib import CycleError, TopologicalSorter
 
 from mammon.plan.model import Plan, Step
@@ -31,9 +32,10 @@ def problems(plan: Plan) -> list[str]:
     """Every structural problem of the plan's DAG (empty when valid): collect all, then report."""
     found: list[str] = []
     ids = [s.id for s in plan.steps]
-    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+    for dup in sorted(i for i, n in Counter(ids).items() if n > 1):
         found.append(f"step id {dup!r} is used twice")
     known = set(ids)
+    by_id = _by_id(plan)
     for step in plan.steps:
         for dep in step.depends_on:
             if dep not in known:
@@ -43,7 +45,7 @@ def problems(plan: Plan) -> list[str]:
                 source, _, output = term.rpartition(".")
                 if source not in known:
                     found.append(f"step {step.id} argument {ref.arg} refers to unknown step {source!r}")
-                elif output not in plan.step(source).outputs:
+                elif output not in by_id[source].outputs:
                     found.append(f"step {step.id} argument {ref.arg} refers to unknown output {term!r}")
     if found:
         return found
@@ -64,7 +66,7 @@ def problems(plan: Plan) -> list[str]:
             approved = any(
                 a.token_address.lower() == key[0] and a.spender.lower() == key[1] and a.after >= pull.amount
                 for dep in before
-                for a in plan.step(dep).allowances
+                for a in by_id[dep].allowances
             )
             if not approved and key not in assumed:
                 found.append(f"step {step.id} spends {pull.token} via {pull.spender} without an approval before it")
@@ -85,4 +87,14 @@ def order(plan: Plan) -> list[Step]:
         sorter.done(node)
         for n in sorter.get_ready():
             heapq.heappush(ready, (index[n], n))
-    return [plan.step(i) for i in ids]
+    by_id = _by_id(plan)
+    return [by_id[i] for i in ids]
+
+
+def _by_id(plan: Plan) -> dict[str, Step]:
+    """Steps by id, the first of a repeated id winning as in `Plan.step` (a lookup per step through
+    `Plan.step`, a scan, made these walks quadratic in the plan's size)."""
+    found: dict[str, Step] = {}
+    for step in plan.steps:
+        found.setdefault(step.id, step)
+    return found

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mammon import clock
 from mammon.chains import ChainConfig, load_chain_file
-from mammon.compile.recompile import check_recompiles
 from mammon.diff import Diff, diff
 from mammon.errors import InputError
 from mammon.plan import approvals
 from mammon.plan.planfile import load
-from mammon.review import review
 from mammon.review.render import text as review_text
 from mammon.run import state
 from mammon.run import record as journal
-from mammon.run.engine import ApplyOptions, apply_plan, on_the_wire
+from mammon.run.engine import ApplyOptions, apply_plan, on_the_wire, verify
 from mammon.run.policy import load_policy
 from mammon.run.record import RunRecord
 from mammon.run.registry import runner_class
@@ -48,7 +47,8 @@ def apply_file(
     """Apply a plan file; returns the run record and its expected-vs-actual diff. Raises MammonError on refusal.
 
     The plan is verified here before a runner exists (a runner may ask for a keystore password or
-    start a fork); `apply_plan` verifies it again, as it does for every library caller.
+    start a fork); `apply_plan` takes that verification of the same plan object instead of compiling
+    the plan again (a library caller that calls apply_plan alone is verified there).
     """
     plan = load(plan_path)
     if (runner_options or {}).get("fork_url") and runner_name in ("sim", "rpc"):
@@ -59,8 +59,8 @@ def apply_file(
     path = Path(record_path) if record_path else default_record_path(plan_path, cls.name)
     # An expired plan is refused here, before a runner exists, unless its record has transactions on
     # the wire: resolving those is always allowed (the engine refuses any new send past valid_until).
-    rv = review(plan, chain=chain, now=clock.now(), where=str(plan_path), allow_expired=_on_the_wire(path))
-    check_recompiles(plan, rv.chain, where=str(plan_path))
+    verified = verify(plan, chain, now=clock.now(), where=str(plan_path), allow_expired=_on_the_wire(path))
+    rv = verified.review
     options = {k: v for k, v in (runner_options or {}).items() if v is not None}
     if chain_config:
         options["chain_config"] = str(chain_config)
@@ -81,15 +81,16 @@ def apply_file(
         if confirm is not None and not runner.simulated and not confirm(f"Send {len(plan.steps)} transactions from {plan.wallet} on {plan.chain.name}?"):
             raise InputError("not confirmed; nothing was sent", where="apply")
 
-    from mammon.run.atomic import AtomicRunner, apply_atomic
-
-    run = apply_atomic if isinstance(runner, AtomicRunner) else apply_plan
+    # Every atomic runner is an rpc runner, so its module loaded mammon.run.atomic: looked up, not imported,
+    # a simulated apply never loads the signing stack (web3, eth_account, py_ecc: about half a second).
+    atomic = sys.modules.get("mammon.run.atomic")
+    run = atomic.apply_atomic if atomic is not None and isinstance(runner, atomic.AtomicRunner) else apply_plan
     try:
-        record = run(plan, runner, ApplyOptions(  # type: ignore[arg-type]
+        record = run(plan, runner, ApplyOptions(
             record_path=Path(record_path) if record_path else default_record_path(plan_path, runner.name),
             state_dir=state.state_dir(state_dir), policy=policy, chain=chain, progress=progress, now=clock.now, before_send=before_send,
             allow_replay=allow_replay,
-            approvals=approvals.load(approvals_path or approvals.sidecar(plan_path)),
+            approvals=approvals.load(approvals_path or approvals.sidecar(plan_path)), verified=verified,
         ))
     finally:
         runner.close()

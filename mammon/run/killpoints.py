@@ -45,7 +45,7 @@ def _targets() -> dict[str, int]:
 
 def killpoint(name: str) -> None:
     """SIGKILL this process here if MAMMON_TEST_KILL_AT names this point and count."""
-    if "MAMMON_TEST_KILL_AT" not in os.environ or _suspended:
+    if _suspended or "MAMMON_TEST_KILL_AT" not in os.environ:
         return
     want = _targets().get(name)
     if want is None:

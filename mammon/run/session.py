@@ -21,12 +21,13 @@ from mammon.chains import ChainConfig, chain_for_plan
 from mammon.errors import InputError, MammonError, PlanError
 from mammon.plan.approvals import Approval
 from mammon.plan.model import Plan, Step
+from mammon.review import Review
 from mammon.run import audit, record as journal
 from mammon.run.base import Runner
 from mammon.run.policy import Policy
 from mammon.run.record import RunRecord, StepRecord
 
-__all__ = ["ApplyOptions", "Progress", "ReplayRefused", "existing_record", "log_event", "new_record", "on_the_wire", "refuse_replay",
+__all__ = ["ApplyOptions", "Progress", "ReplayRefused", "Verified", "existing_record", "log_event", "new_record", "on_the_wire", "refuse_replay",
            "registry_chain", "watched_balances"]
 
 Progress = Callable[[str], None]
@@ -47,6 +48,18 @@ class ApplyOptions:
     # one), and for a simulated run the audit events waiting to be written with it.
     journal: journal.Journal | None = field(default=None, repr=False)
     audit_buffer: list[tuple[str, datetime, dict[str, Any]]] | None = field(default=None, repr=False)
+    # What `verify` found for this very plan object and `chain`, when the caller verified it just before
+    # (apply_file does, before a runner exists): apply_plan then does not compile the plan again.
+    verified: Verified | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A plan that passed `engine.verify` against `chain` (the chain as given: None is the registry's)."""
+
+    plan: Plan
+    chain: ChainConfig | None
+    review: Review
 
 
 class ReplayRefused(PlanError):

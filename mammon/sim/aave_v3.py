@@ -17,14 +17,10 @@ by default, or growing linearly with time from `liquidity_rate` (ray per year), 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
-from mammon.sim.core import MAX_UINT256, Contract, Msg, SimRevert, addr, external
+from mammon.sim.core import MAX_UINT256, Chain, Contract, Msg, SimRevert, addr, external
 from mammon.protocols.aave_v3 import AaveState, ReserveState
 from mammon.sim.tokens import TokenMetadata
-
-if TYPE_CHECKING:
-    from mammon.sim.chain import SimChain
 
 RAY = 10**27
 HALF_RAY = RAY // 2
@@ -51,7 +47,7 @@ class AToken(TokenMetadata):
     kind = "atoken"
     abis = ("aave_v3/AToken", "erc20/ERC20")
 
-    def __init__(self, chain: SimChain, address: str, label: str, *, symbol: str, decimals: int, underlying: str,
+    def __init__(self, chain: Chain, address: str, label: str, *, symbol: str, decimals: int, underlying: str,
                  reserve: ReserveState, since: int) -> None:
         super().__init__(chain, address, label)
         self.symbol_, self.decimals_, self.underlying = symbol, decimals, addr(underlying)
@@ -117,7 +113,7 @@ class AavePool(Contract):
     kind = "aave_pool"
     abis = ("aave_v3/Pool",)
 
-    def __init__(self, chain: SimChain, address: str, label: str) -> None:
+    def __init__(self, chain: Chain, address: str, label: str) -> None:
         super().__init__(chain, address, label)
         self.reserves: dict[str, AToken] = {}  # underlying address -> aToken
 

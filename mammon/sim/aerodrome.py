@@ -21,15 +21,12 @@ InsufficientLiquidity(), InvalidTo() and K().
 from __future__ import annotations
 
 from math import isqrt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from eth_utils import keccak, to_checksum_address
-
-from mammon.sim.core import ZERO_ADDRESS, Contract, Msg, SimRevert, addr, external
+from mammon.hashing import keccak256 as keccak
+from mammon.sim.core import ZERO_ADDRESS, Chain, Contract, Msg, SimRevert, addr, external
 from mammon.sim.tokens import ERC20
-
-if TYPE_CHECKING:
-    from mammon.sim.chain import SimChain
+from mammon.types import checksum_address
 
 MINIMUM_LIQUIDITY = 10**3
 FEE_BPS = 30
@@ -50,7 +47,7 @@ class AerodromePool(ERC20):
     kind = "aerodrome_pool"
     abis = ("aerodrome/Pool", "erc20/ERC20")
 
-    def __init__(self, chain: SimChain, address: str, label: str, *, token0: str, token1: str) -> None:
+    def __init__(self, chain: Chain, address: str, label: str, *, token0: str, token1: str) -> None:
         super().__init__(chain, address, label, symbol=label, decimals=18)
         self.token0_, self.token1_ = addr(token0), addr(token1)
 
@@ -148,7 +145,7 @@ class AerodromeRouter(Contract):
     kind = "aerodrome_router"
     abis = ("aerodrome/Router",)
 
-    def __init__(self, chain: SimChain, address: str, label: str, *, factory: str) -> None:
+    def __init__(self, chain: Chain, address: str, label: str, *, factory: str) -> None:
         super().__init__(chain, address, label)
         self.factory = addr(factory)
         self.pools: dict[tuple[str, str], AerodromePool] = {}
@@ -183,7 +180,7 @@ class AerodromeRouter(Contract):
     def _create_pool(self, token_a: str, token_b: str) -> AerodromePool:
         token0, token1 = sort_tokens(token_a, token_b)
         salt = keccak(bytes.fromhex(token0[2:]) + bytes.fromhex(token1[2:]) + b"\x00")
-        address = to_checksum_address(keccak(b"\xff" + bytes.fromhex(self.factory[2:]) + salt)[12:])
+        address = checksum_address(keccak(b"\xff" + bytes.fromhex(self.factory[2:]) + salt)[12:])
         pool = AerodromePool(self.chain, address, f"vAMM pool {token0[:8]}/{token1[:8]}", token0=token0, token1=token1)
         self.chain.deploy(pool)
         self.add_pool(pool)

@@ -15,12 +15,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple, TypeVar
 
-from eth_abi import encode
-from eth_utils import keccak
-
-from mammon.abi import Function, decode_call, load_abi
+from mammon.abi import Function, decode_call, encode_values, load_abi
+from mammon.abiencode import encode
 from mammon.chains import ChainConfig
 from mammon.errors import InputError, MammonError
+from mammon.hashing import keccak256 as keccak
 from mammon.market import Market
 from mammon.sim import gas
 from mammon.sim.core import (
@@ -33,6 +32,7 @@ BLOCK_TIME = 2  # seconds per block on Base
 TX_HASH_PREFIX = "0x5111"  # every simulated transaction hash starts with this ("SIM"), so it never passes for a real one
 
 C = TypeVar("C", bound=Contract)
+_TX_FIELDS = ("uint256", "address", "uint256", "address", "uint256", "bytes", "uint256")  # what a simulated tx hash commits to
 
 
 @dataclass(frozen=True)
@@ -163,8 +163,7 @@ class SimChain:
         raw = _bytes(data)
         sender_c, to_c = checksum_address(sender), checksum_address(to)
         nonce = self.nonces.get(addr(sender), 0)
-        digest = keccak(encode(["uint256", "address", "uint256", "address", "uint256", "bytes", "uint256"],
-                               [self.chain_id, sender_c, nonce, to_c, value, raw, gas_limit or 0])).hex()
+        digest = keccak(tx_preimage(self.chain_id, sender_c, nonce, to_c, value, raw, gas_limit or 0)).hex()
         return SimTx(TX_HASH_PREFIX + digest[len(TX_HASH_PREFIX) - 2:], sender_c, to_c, raw, value, nonce, gas_limit)
 
     def broadcast(self, tx: SimTx) -> SimReceipt:
@@ -253,10 +252,8 @@ class SimChain:
         if method is None or self._journal is not None:
             return None
         outer = (self._journal, self._touched, self._exec, self._value_calls, self._logs, self._undo)
-        self._begin()
+        self._begin()  # a view that writes (an accrual) leaves nothing behind; its gas is never reported, so not counted
         try:
-            self.touch(contract.address)
-            self.charge(contract.kind, fn.name)
             result = method(Msg(ZERO_ADDRESS, 0), *args)
         except SimRevert as exc:
             raise CallReverted(exc.reason, exc.data, where=f"eth_call to {checksum_address(to)}") from None
@@ -379,7 +376,7 @@ class SimChain:
         outputs = fn.output_types
         values: tuple[Any, ...] = () if not outputs else (result,) if len(outputs) == 1 else tuple(result)
         values = tuple(_normalise(t, v) for t, v in zip(outputs, values, strict=True))
-        return fn, values, encode(outputs, list(values))
+        return fn, values, encode_values(outputs, values)
 
 
 @lru_cache(maxsize=None)
@@ -390,6 +387,19 @@ def _selectors(abis: tuple[str, ...]) -> dict[bytes, Function]:
         for fn in load_abi(abi).values():
             found.setdefault(fn.selector, fn)
     return found
+
+
+def tx_preimage(chain_id: int, sender: str, nonce: int, to: str, value: int, data: bytes, gas_limit: int) -> bytes:
+    """What a simulated transaction hash commits to: `abi.encode(uint256 chainId, address sender, uint256 nonce,
+    address to, uint256 value, bytes data, uint256 gasLimit)`, laid out directly (every transaction has a new
+    nonce, so nothing to memoise; eth-abi would spend most of a simulated send on it). Out-of-range numbers go
+    through eth-abi, which refuses them."""
+    words = (chain_id, nonce, value, gas_limit)
+    if not all(type(w) is int and 0 <= w <= MAX_UINT256 for w in words):
+        return encode_values(_TX_FIELDS, [chain_id, sender, nonce, to, value, data, gas_limit])
+    head = b"".join((chain_id.to_bytes(32, "big"), bytes(12), bytes.fromhex(sender[2:]), nonce.to_bytes(32, "big"), bytes(12),
+                     bytes.fromhex(to[2:]), value.to_bytes(32, "big"), (32 * 7).to_bytes(32, "big"), gas_limit.to_bytes(32, "big")))
+    return head + len(data).to_bytes(32, "big") + data + bytes(-len(data) % 32)
 
 
 def _normalise(kind: str, value: Any) -> Any:

@@ -1,8 +1,10 @@
-"""Building blocks every simulated contract shares: reverts, messages, logs, receipts and `Contract`.
+"""Building blocks every simulated contract shares: reverts, messages, logs, receipts, `Contract`, and
+`Chain`, the narrow interface a contract sees of the chain it lives on.
 
 A contract keeps no Python state of its own beyond its immutables: everything mutable lives in the
 chain's journaled storage (`Contract.sload` / `Contract.sstore`), so a transaction is atomic and its
-storage writes can be priced (see `mammon.sim.gas`).
+storage writes can be priced (see `mammon.sim.gas`). Imports point one way: `mammon.sim.chain` (which
+implements `Chain`) imports the contract models, and the models import only this module.
 """
 
 from __future__ import annotations
@@ -10,16 +12,12 @@ from __future__ import annotations
 import keyword
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
-from eth_abi import encode
-from eth_utils import keccak
-
+from mammon.abiencode import encode
 from mammon.errors import MammonError
+from mammon.hashing import keccak256 as keccak
 from mammon.types import checksum_address
-
-if TYPE_CHECKING:
-    from mammon.sim.chain import SimChain
 
 MAX_UINT256 = 2**256 - 1
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -39,19 +37,19 @@ class SimRevert(Exception):
     @classmethod
     def error(cls, message: str, *, detail: str | None = None) -> SimRevert:
         """`revert("message")` / `require(..., "message")`: revert data is Error(string)."""
-        data = keccak(text="Error(string)")[:4] + encode(["string"], [message])
+        data = keccak(b"Error(string)")[:4] + encode(["string"], [message])
         return cls(f"{message} ({detail})" if detail else message, data)
 
     @classmethod
     def custom(cls, name: str, types: Sequence[str] = (), values: Sequence[Any] = ()) -> SimRevert:
         """A Solidity custom error, e.g. `Expired()`: revert data is its selector and arguments."""
-        data = keccak(text=f"{name}({','.join(types)})")[:4] + encode(list(types), list(values))
+        data = keccak(f"{name}({','.join(types)})".encode())[:4] + encode(list(types), list(values))
         shown = ", ".join(checksum_address(v) if t == "address" else str(v) for t, v in zip(types, values, strict=True))
         return cls(f"{name}({shown})", data)
 
     @classmethod
     def panic(cls, code: int) -> SimRevert:
-        data = keccak(text="Panic(uint256)")[:4] + encode(["uint256"], [code])
+        data = keccak(b"Panic(uint256)")[:4] + encode(["uint256"], [code])
         return cls(f"panic 0x{code:02x} ({_PANICS.get(code, 'panic')})", data)
 
     @classmethod
@@ -144,13 +142,42 @@ def py_name(name: str) -> str:
     return f"{name}_" if keyword.iskeyword(name) else name
 
 
+C = TypeVar("C", bound="Contract")
+
+
+class Chain(Protocol):
+    """What a contract model may do with its chain (`SimChain` is the implementation): read and write the
+    journaled storage, emit logs, call other contracts, move native ETH, deploy a contract, register an undo
+    for a change outside storage, and account for the gas of what it does."""
+
+    timestamp: int  # the current block's
+
+    def sload(self, key: tuple[Any, ...]) -> int: ...
+
+    def sstore(self, key: tuple[Any, ...], value: int) -> None: ...
+
+    def emit(self, log: SimLog) -> None: ...
+
+    def internal_call(self, caller: str, target: str, function: str, **kwargs: Any) -> Any: ...
+
+    def transfer_native(self, src: str, dst: str, amount: int) -> None: ...
+
+    def deploy(self, contract: C) -> C: ...
+
+    def on_revert(self, undo: Callable[[], object]) -> None: ...
+
+    def touch(self, address: str) -> None: ...
+
+    def charge(self, kind: str, function: str) -> None: ...
+
+
 class Contract:
     """A simulated contract at `address`; `abis` are the `abis/` files its calldata decodes against."""
 
     kind: ClassVar[str] = "contract"
     abis: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, chain: SimChain, address: str, label: str) -> None:
+    def __init__(self, chain: Chain, address: str, label: str) -> None:
         self.chain = chain
         self.address = addr(address)
         self.label = label

@@ -26,14 +26,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-
-from mammon.sim.core import MAX_UINT256, Msg, addr, checked, div, external
+from mammon.sim.core import MAX_UINT256, Chain, Msg, addr, checked, div, external
 from mammon.sim.tokens import TokenMetadata
-
-if TYPE_CHECKING:
-    from mammon.sim.chain import SimChain
 
 EXP_SCALE = 10**18
 
@@ -58,7 +52,7 @@ class MToken(TokenMetadata):
     kind = "mtoken"
     abis = ("moonwell/MToken", "erc20/ERC20")
 
-    def __init__(self, chain: SimChain, address: str, label: str, *, symbol: str, underlying: str, decimals: int = 8,
+    def __init__(self, chain: Chain, address: str, label: str, *, symbol: str, underlying: str, decimals: int = 8,
                  pays_native: bool = False, supply_rate: int = 0) -> None:
         super().__init__(chain, address, label)
         self.symbol_, self.underlying_, self.decimals_, self.pays_native = symbol, addr(underlying), decimals, pays_native

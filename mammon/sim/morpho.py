@@ -20,14 +20,8 @@ it, as MetaMorpho's `_accrueInterest` does (the vault's own asset balance, its i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-
-from mammon.sim.core import MAX_UINT256, Msg, SimRevert, addr, external
+from mammon.sim.core import MAX_UINT256, Chain, Msg, SimRevert, addr, external
 from mammon.sim.tokens import ERC20
-
-if TYPE_CHECKING:
-    from mammon.sim.chain import SimChain
 
 RAY_YEAR = 10**27 * 365 * 24 * 3600
 
@@ -36,7 +30,7 @@ class Vault(ERC20):
     kind = "vault"
     abis = ("morpho/ERC4626", "erc20/ERC20")
 
-    def __init__(self, chain: SimChain, address: str, label: str, *, asset: str, asset_decimals: int, share_decimals: int,
+    def __init__(self, chain: Chain, address: str, label: str, *, asset: str, asset_decimals: int, share_decimals: int,
                  vault_kind: str = "erc4626", share_price_rate: int = 0) -> None:
         super().__init__(chain, address, label, symbol=label, decimals=share_decimals)
         self.asset_ = addr(asset)

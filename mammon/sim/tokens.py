@@ -10,12 +10,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-from mammon.sim.core import MAX_UINT256, ZERO_ADDRESS, Contract, Msg, SimRevert, addr, external
-
-if TYPE_CHECKING:
-    from mammon.sim.chain import SimChain
+from mammon.sim.core import MAX_UINT256, ZERO_ADDRESS, Chain, Contract, Msg, SimRevert, addr, external
 
 
 class TokenMetadata(Contract):
@@ -37,7 +34,7 @@ class ERC20(TokenMetadata):
     kind = "erc20"
     abis: ClassVar[tuple[str, ...]] = ("erc20/ERC20",)
 
-    def __init__(self, chain: SimChain, address: str, label: str, symbol: str, decimals: int) -> None:
+    def __init__(self, chain: Chain, address: str, label: str, symbol: str, decimals: int) -> None:
         super().__init__(chain, address, label)
         self.symbol_ = symbol
         self.decimals_ = decimals

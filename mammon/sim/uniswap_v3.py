@@ -22,13 +22,10 @@ from __future__ import annotations
 
 import math
 from math import isqrt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 
-from mammon.sim.core import Contract, Msg, SimRevert, addr, external
-
-if TYPE_CHECKING:
-    from mammon.sim.chain import SimChain
+from mammon.sim.core import Chain, Contract, Msg, SimRevert, addr, external
 
 Q96 = 2**96
 MIN_SQRT_RATIO = 4295128739
@@ -41,7 +38,7 @@ class V3Pool(Contract):
     kind = "uniswap_pool"
     abis = ("uniswap_v3/UniswapV3Pool",)
 
-    def __init__(self, chain: SimChain, address: str, label: str, *, token0: str, token1: str, fee: int) -> None:
+    def __init__(self, chain: Chain, address: str, label: str, *, token0: str, token1: str, fee: int) -> None:
         super().__init__(chain, address, label)
         self.token0, self.token1, self.fee_ = addr(token0), addr(token1), fee
 
@@ -116,7 +113,7 @@ class SwapRouter02(Contract):
     kind = "uniswap_router"
     abis = ("uniswap_v3/SwapRouter02",)
 
-    def __init__(self, chain: SimChain, address: str, label: str) -> None:
+    def __init__(self, chain: Chain, address: str, label: str) -> None:
         super().__init__(chain, address, label)
         self.pools: dict[tuple[str, str, int], V3Pool] = {}
 

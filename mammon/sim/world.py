@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_utils import to_checksum_address
 
 from mammon.errors import InputError
 from mammon.files import parse_model
@@ -27,6 +26,7 @@ from mammon.sim.moonwell import EXP_SCALE, MToken, default_exchange_rate
 from mammon.sim.morpho import Vault
 from mammon.sim.tokens import ERC20, WETH
 from mammon.sim.uniswap_v3 import SwapRouter02, V3Pool
+from mammon.types import checksum_address
 from mammon.units import parse_amount
 
 NATIVE = "ETH"  # the symbol a portfolio uses for the native balance
@@ -195,7 +195,7 @@ def _uniswap(chain: SimChain, w: _World) -> None:
         if entry.address:
             address = entry.address
         elif config.pool_init_code_hash:
-            address = pool_address(config.factory, config.pool_init_code_hash, to_checksum_address(a.address), to_checksum_address(b.address), entry.fee)
+            address = pool_address(config.factory, config.pool_init_code_hash, checksum_address(a.address), checksum_address(b.address), entry.fee)
         else:
             raise InputError(f"Uniswap V3 pool {key} has no address and the chain config has no pool_init_code_hash", where=f"chain {chain.config.name}: protocols.uniswap_v3")
         token0, token1 = sort_tokens(a.address, b.address)

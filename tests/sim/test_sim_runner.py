@@ -105,3 +105,17 @@ def test_the_apply_engine_runs_a_plan_on_the_simulator(tmp_path: Path) -> None:
     assert record.status == "ok", [(s.id, s.status, s.reason) for s in record.steps]
     assert all(s.tx_hash and s.tx_hash.startswith(TX_HASH_PREFIX) and s.simulated for s in record.steps)
     assert result.ok, render_text(result)
+
+
+def test_a_simulated_transaction_hash_commits_to_the_abi_encoding_of_the_transaction() -> None:
+    """The simulator lays the hashed fields out itself: byte for byte eth-abi's encoding, for every length of calldata."""
+    from eth_abi import encode
+
+    from mammon.sim.chain import tx_preimage
+
+    sender, to = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"
+    types = ["uint256", "address", "uint256", "address", "uint256", "bytes", "uint256"]
+    for data in (b"", b"\x01", bytes(range(32)), bytes(range(33)), bytes(range(100))):
+        for numbers in ((8453, 0, 0, 0), (1, 7, 10**18, 150_000), (2**256 - 1, 2**64, 2**256 - 1, 2**256 - 1)):
+            chain_id, nonce, value, gas = numbers
+            assert tx_preimage(chain_id, sender, nonce, to, value, data, gas) == encode(types, [chain_id, sender, nonce, to, value, data, gas])

@@ -1,0 +1,42 @@
+"""The ABI codec is memoised per distinct value (issue #10): the bytes stay eth-abi's, bad values are still refused."""
+
+from __future__ import annotations
+
+import pytest
+from eth_abi import encode
+from eth_abi.exceptions import EncodingError
+
+from mammon.abi import encode_values, load_abi
+
+WALLET = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+TYPES = ["uint256", "address", "bool", "bytes", "uint24[]", "(address,uint256)[]"]
+VALUES = [10**24, WALLET, True, b"\x01\x02", [3000, 500], [(WALLET, 7)]]
+
+
+def test_memoised_encoding_is_eth_abis_encoding_every_time() -> None:
+    for _ in range(2):
+        assert encode_values(TYPES, VALUES) == encode(TYPES, VALUES)
+
+
+def test_a_value_of_another_type_is_not_served_from_the_memo() -> None:
+    assert encode_values(["uint256"], [1]) == encode(["uint256"], [1])
+    with pytest.raises(EncodingError):
+        encode_values(["uint256"], [True])  # equal to 1 and hashing alike, yet eth-abi refuses a bool for a uint
+    with pytest.raises(EncodingError):
+        encode_values(["uint8"], [256])
+    with pytest.raises(EncodingError):
+        encode_values(["uint8"], [256])  # a failure is never memoised as anything else
+
+
+def test_unhashable_values_are_encoded_directly() -> None:
+    assert encode_values(["bytes"], [bytearray(b"\x01")]) == encode(["bytes"], [b"\x01"])
+    with pytest.raises(EncodingError):
+        encode_values(["uint256"], [{"not": "hashable"}])
+
+
+def test_decoded_arguments_are_fresh_for_each_caller() -> None:
+    fn = load_abi("erc20/ERC20")["approve"]
+    data = bytes.fromhex(fn.encode({"spender": WALLET, "value": 5})[2:])
+    first = fn.decode_args(data)
+    first["value"] = 6  # the engine sets resolved references in place
+    assert fn.decode_args(data) == {"spender": WALLET, "value": 5}
