@@ -72,7 +72,7 @@ def _estimate_atomic(plan: Plan, rpc_url: str, *, allow_failing: bool) -> Plan:
     from mammon.compile.batching import AUTHORIZATION_GAS, SAFE_SIGNATURE_GAS
     from mammon.node import redact
     from mammon.run.batch import AUTHORIZATION_REFUND, DESIGNATOR, try_batch
-    from mammon.run.fork import Fork
+    from mammon.fork import Fork
     from mammon.run.safe import try_with_approvals
 
     batch = plan.batch

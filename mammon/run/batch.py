@@ -92,7 +92,7 @@ class BatchRunner(AtomicRunner):
         """On a fork: the wallet's code set to the delegation designator, then wallet -> wallet executeBatch."""
         from mammon.devnet.anvil import find_anvil
         from mammon.errors import DevnetError
-        from mammon.run.fork import Fork
+        from mammon.fork import Fork
 
         try:
             find_anvil()
@@ -106,7 +106,7 @@ class BatchRunner(AtomicRunner):
 def try_batch(fork: Any, plan: Plan) -> Trial:
     """The plan's executeBatch on `fork`, from the wallet to itself, the wallet's code set to the delegation designator
     (what its type-4 transaction's authorization does; the authorization's own gas is not in `gas_used`)."""
-    from mammon.run.fork import GAS_TOPUP_WEI
+    from mammon.fork import GAS_TOPUP_WEI
 
     assert plan.batch is not None and plan.batch.delegate is not None
     fork.request("anvil_setCode", [plan.wallet, "0x" + DESIGNATOR + plan.batch.delegate[2:].lower()])

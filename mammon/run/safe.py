@@ -130,7 +130,7 @@ TRIAL_SENDER = "0x000000000000000000000000000000000000dEaD"  # pays gas on the f
 
 def trial_with_approvals(plan: Plan, rpc_url: str) -> str | None:
     """Before an owner signs: the Safe transaction on an anvil fork of `rpc_url` (`try_with_approvals`); the reason it fails, or None."""
-    from mammon.run.fork import Fork
+    from mammon.fork import Fork
 
     with Fork(rpc_url) as fork:
         tried = try_with_approvals(fork, plan)
@@ -142,7 +142,7 @@ def try_with_approvals(fork: Any, plan: Plan) -> Trial:
     of their signatures (checking an approval costs less gas than an ECDSA signature: see compile.batching.SAFE_SIGNATURE_GAS)."""
     from mammon.abi import function
     from mammon.plan.batch import SAFE_ABI
-    from mammon.run.fork import GAS_TOPUP_WEI
+    from mammon.fork import GAS_TOPUP_WEI
 
     tx = _safe_tx(plan)
     assert plan.batch is not None
@@ -212,7 +212,7 @@ class SafeRunner(AtomicRunner):
         """On a fork: execTransaction with the owners' real signatures, sent by the gas payer."""
         from mammon.devnet.anvil import find_anvil
         from mammon.errors import DevnetError
-        from mammon.run.fork import GAS_TOPUP_WEI, Fork
+        from mammon.fork import GAS_TOPUP_WEI, Fork
 
         tx = _safe_tx(plan)
         assert plan.batch is not None
