@@ -11,16 +11,18 @@ cross-token Aave WETH -> Morpho USDC plan (withdraw, approve, swap, approve, dep
                the wallet's first delegation (its authorization);
 * batch, delegated — the same with the wallet already delegated (as after its first batch): a plain
                type-2 transaction, no authorization;
-* safe       — `--runner safe`: one execTransaction of the devnet's 1-of-1 Safe (Morpho->Aave only: the
-               devnet Safes hold no Aave position to withdraw).
+* safe       — `--runner safe`: one execTransaction of the devnet's 1-of-1 Safe (which holds the wallet's
+               positions), signed by its owner; any key pays the gas;
+* safe 2-of-3 — the same from the 2-of-3 Safe, signed by two of its owners (what each more signature costs).
 
 Reported per run: blocks the plan's transactions landed in (goal: 1), blocks elapsed from the first
 send to the last receipt, wall time of the whole apply (preflight on a fork included, the same for
-every mode), total gasUsed, and the L1 data fee the signed bytes would pay on Base, from the Ecotone
-formula (calldata gas of the signed transaction x (16 x baseFeeScalar x l1BaseFee + blobBaseFeeScalar x
-blobBaseFee) / 16e6) with stated parameters (the devnet has no GasPriceOracle; the figures scale
-linearly with the L1 prices). Moonwell->Aave is refused in batch and safe modes by the Compound
-error-code rule (the bench prints the refusal): it runs sequentially only.
+every mode), total gasUsed, and the L1 data fee the signed bytes would pay on Base (`mammon.l1fee`:
+Fjord's formula on the FastLZ-compressed signed transaction, with the scalars and L1 prices of the
+node's GasPriceOracle when it has one, else Base's SystemConfig scalars and stated L1 prices: the
+devnet has no oracle, so compare the modes, not the absolute figures). Moonwell->Aave is refused in
+batch and safe modes by the Compound error-code rule (the bench prints the refusal): it runs
+sequentially only.
 """
 
 from __future__ import annotations
@@ -38,24 +40,21 @@ ROOT = Path(__file__).resolve().parent.parent
 WALLET = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's public default keys
 KEY1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # owner of the devnet's 1-of-1 Safe
+KEY2 = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"  # two owners of its 2-of-3 Safe (accounts 2, 3)
+KEY3 = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
+SAFES = {"safe": ("one_of_one", (KEY1,)), "safe 2-of-3": ("two_of_three", (KEY2, KEY3))}
 BLOCK_SECONDS = 2
-# Base's Ecotone fee parameters (GasPriceOracle baseFeeScalar / blobBaseFeeScalar) and assumed L1 prices.
-BASE_FEE_SCALAR, BLOB_BASE_FEE_SCALAR = 2269, 1055762
-L1_BASE_FEE_WEI, BLOB_BASE_FEE_WEI = 1 * 10**9, 1
 PLANS = [("Moonwell->Aave (3 steps)", "moonwell-to-aave"), ("Morpho->Aave (3 steps)", "morpho-to-aave"),
          ("Aave WETH -> Morpho USDC (5 steps)", "aave-weth-to-morpho-usdc")]
 
 
-def l1_fee(raw_txs: list[str]) -> int:
-    total = 0
-    for raw in raw_txs:
-        data = bytes.fromhex(raw.removeprefix("0x"))
-        calldata_gas = sum(4 if b == 0 else 16 for b in data)
-        total += calldata_gas * (16 * BASE_FEE_SCALAR * L1_BASE_FEE_WEI + BLOB_BASE_FEE_SCALAR * BLOB_BASE_FEE_WEI) // (16 * 10**6)
-    return total
+def l1_fee(raw_txs: list[str], params: Any) -> int:
+    from mammon.l1fee import l1_fee as fee
+
+    return sum(fee(bytes.fromhex(raw.removeprefix("0x")), params) for raw in raw_txs)
 
 
-def run_one(example: str, mode: str, info: Any, chain: Any, w3: Any, tmp: Path) -> dict[str, Any]:
+def run_one(example: str, mode: str, info: Any, chain: Any, w3: Any, tmp: Path, fee_params: Any) -> dict[str, Any]:
     from mammon import clock
     from mammon.compile.batching import read_safe_state
     from mammon.compile.compiler import compile_plan
@@ -68,20 +67,20 @@ def run_one(example: str, mode: str, info: Any, chain: Any, w3: Any, tmp: Path) 
     from mammon.run.safe import sign, signatures_path
     from mammon.run.keys import from_hex
 
-    safe_info = info.deployment.batching["safes"]["one_of_one"]
-    wallet = safe_info["address"] if mode == "safe" else WALLET
+    safe_name, owner_keys = SAFES.get(mode, ("", ()))
+    wallet = info.deployment.batching["safes"][safe_name]["address"] if safe_name else WALLET
     recs = load_recommendations(ROOT / "plans" / "examples" / f"{example}.yaml")
     market = read_market(info.rpc_url, chain, wallet, load_market())
-    execution = {"batch, delegated": "batch"}.get(mode, mode)
+    execution = {"batch, delegated": "batch", "safe 2-of-3": "safe"}.get(mode, mode)
     try:
         plan = compile_plan(recs, chain=chain, wallet=wallet, market=market, now=clock.now(), execution=execution,
-                            safe=read_safe_state(info.rpc_url, wallet) if mode == "safe" else None)
+                            safe=read_safe_state(info.rpc_url, wallet) if safe_name else None)
     except MammonError as exc:
         return {"mode": mode, "refused": str(exc)}
     path = tmp / f"{example}.{mode}.yaml"
     dump(plan, path)
-    if mode == "safe":
-        sign(plan, from_hex(KEY1), signatures_path(path))
+    for key in owner_keys:
+        sign(plan, from_hex(key), signatures_path(path))
     snap = w3.provider.make_request("evm_snapshot", [])["result"]
     if mode == "batch, delegated":  # as after an earlier batch: the wallet's code already points at the delegate
         assert plan.batch is not None and plan.batch.delegate is not None
@@ -99,7 +98,7 @@ def run_one(example: str, mode: str, info: Any, chain: Any, w3: Any, tmp: Path) 
         raws = [s.raw_tx for s in record.steps if s.raw_tx]
         return {"mode": mode, "ok": result.ok, "transactions": len(hashes), "blocks_landed": len({r["blockNumber"] for r in receipts}),
                 "blocks_elapsed": max(r["blockNumber"] for r in receipts) - first, "wall_s": round(wall, 2),
-                "gas": sum(r["gasUsed"] for r in receipts), "signed_bytes": sum(len(r) // 2 - 1 for r in raws), "l1_fee_wei": l1_fee(raws)}
+                "gas": sum(r["gasUsed"] for r in receipts), "signed_bytes": sum(len(r) // 2 - 1 for r in raws), "l1_fee_wei": l1_fee(raws, fee_params)}
     finally:
         w3.provider.make_request("evm_setAutomine", [True])
         w3.provider.make_request("evm_revert", [snap])
@@ -116,21 +115,25 @@ def main(argv: list[str] | None = None) -> int:
 
     from mammon import devnet
     from mammon.chains import load_chain_file
+    from mammon.l1fee import BASE_FALLBACK, params_from_node
+    from mammon.node import Node
 
     rows: list[dict[str, Any]] = []
     with devnet.running(args.cache_dir) as info, tempfile.TemporaryDirectory(prefix="mammon-bench-batch-") as tmp:
         os.environ["MAMMON_DEVNET_CONFIG"] = str(info.chain_config)
         chain = load_chain_file(info.chain_config)
         w3 = Web3(Web3.HTTPProvider(info.rpc_url, exception_retry_configuration=None))
+        fee_params = params_from_node(Node(info.rpc_url)) or BASE_FALLBACK
         for title, example in PLANS:
-            for mode in ("sequential", "batch", "batch, delegated", "safe"):
-                if (mode == "safe" and example != "morpho-to-aave") or (mode == "batch, delegated" and example == "moonwell-to-aave"):
+            for mode in ("sequential", "batch", "batch, delegated", "safe", "safe 2-of-3"):
+                if mode in ("batch, delegated", "safe 2-of-3") and example == "moonwell-to-aave":
                     continue
-                row = {"plan": title, **run_one(example, mode, info, chain, w3, Path(tmp))}
+                row = {"plan": title, **run_one(example, mode, info, chain, w3, Path(tmp), fee_params)}
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr)
-    print(f"anvil, one block every {BLOCK_SECONDS} s; L1 data fee: Ecotone formula, baseFeeScalar {BASE_FEE_SCALAR}, blobBaseFeeScalar "
-          f"{BLOB_BASE_FEE_SCALAR}, L1 base fee {L1_BASE_FEE_WEI / 1e9:g} gwei, blob base fee {BLOB_BASE_FEE_WEI} wei\n")
+    print(f"anvil, one block every {BLOCK_SECONDS} s; L1 data fee: Fjord formula, baseFeeScalar {fee_params.base_fee_scalar:,}, "
+          f"blobBaseFeeScalar {fee_params.blob_base_fee_scalar:,}, L1 base fee {fee_params.l1_base_fee / 1e9:g} gwei, blob base fee "
+          f"{fee_params.blob_base_fee} wei ({fee_params.source})\n")
     print("| plan | mode | transactions | blocks landed | blocks elapsed | wall time | gas used | signed bytes | L1 data fee (wei) |")
     print("|---|---|--:|--:|--:|--:|--:|--:|--:|")
     for r in rows:

@@ -171,7 +171,7 @@ def plan_cmd(recommendation: str, chain: str | None, wallet: str, output: str | 
             plans.append(compile_plan(batch, chain=chain_cfg, wallet=wallet, market=market, now=clock.now(), execution=execution, safe=safe))
         except InputError as exc:
             raise _in_file(exc, recommendation, i if len(recs) > 1 and not combine else None) from None
-    if rpc_url and execution == "sequential":  # an atomic plan keeps the static estimate of its one transaction
+    if rpc_url:  # an atomic plan: its one transaction, measured the way its runner tries it
         from mammon.compile.node_gas import estimate_on_node
 
         plans = [estimate_on_node(p, rpc_url, allow_failing=allow_failing) for p in plans]

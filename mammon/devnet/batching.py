@@ -9,7 +9,7 @@ Simple7702Account is deployed through the deterministic deployment proxy (CREATE
 ships at 0x4e59…956C, the way eth-infinitism deploys it, so it lands at the same address as on Base
 (0xe6Ca…555B, the registry's `infra.eip7702` entry): the devnet and the registry agree by construction.
 
-Two Safes are created, owned by anvil accounts and funded with the default portfolio like the wallet:
+Two Safes are created, owned by anvil accounts and holding the default portfolio like the wallet (`deploy.fund_safe`):
 a 1-of-1 (owner accounts[1]) and a 2-of-3 (owners accounts[2], [3], [4]).
 """
 

@@ -486,6 +486,41 @@ def fund_wallet(chain: Chain, dep: Deployment, wallet: str, compiled: dict[str, 
             w3.provider.make_request(RPCEndpoint("anvil_stopImpersonatingAccount"), [wallet])
 
 
+def fund_safe(chain: Chain, dep: Deployment, safe: str, compiled: dict[str, Compiled]) -> None:
+    """Give a devnet Safe the wallet's portfolio, Aave supply and Aerodrome LP included.
+
+    Those two are taken over from the seeder rather than made anew: the seeder transfers aTokens and LP
+    tokens to the Safe, which pays for them with the very tokens a supply or a deposit would have used.
+    A new supply would move the Aave reserve's utilisation (every rate, interest and gas figure the other
+    tests pin) and new liquidity the pool's quotes; a transfer moves neither (an aToken transfer updates
+    no reserve state). The Safe ends up with the wallet's positions: `AAVE_SUPPLY` in aTokens and as many
+    LP tokens as the wallet holds.
+    """
+    fund_wallet(chain, dep, safe, compiled, lp=False)
+    w3, seeder = chain.w3, chain.seeder
+    safe = to_checksum_address(safe)
+    erc20 = load_artifact("MintableERC20").abi
+    tokens = {sym: w3.eth.contract(address=to_checksum_address(addr), abi=erc20) for sym, addr in dep.tokens.items()}
+    units = {"USDC": USDC_UNIT, "WETH": WETH_UNIT}
+    router = w3.eth.contract(address=to_checksum_address(dep.aerodrome["router"]), abi=compiled["AerodromeRouter"].abi)
+    lp_token = w3.eth.contract(address=to_checksum_address(dep.aerodrome["pool_usdc_weth_volatile"]), abi=erc20)
+    w3.provider.make_request(RPCEndpoint("anvil_impersonateAccount"), [safe])
+    try:
+        for i, (sym, token) in enumerate(tokens.items()):
+            amount = AAVE_SUPPLY[i] * units[sym]
+            a_token = w3.eth.contract(address=to_checksum_address(dep.aave_v3["a_tokens"][sym]), abi=erc20)
+            chain.send(a_token.functions.transfer(safe, amount), seeder)
+            chain.send(token.functions.transfer(seeder, amount), safe)
+        liquidity = lp_token.functions.balanceOf(chain.deployer).call()  # the wallet's LP position
+        usdc, weth = tokens["USDC"], tokens["WETH"]
+        a, b = router.functions.quoteRemoveLiquidity(usdc.address, weth.address, False, ZERO, liquidity).call()
+        chain.send(lp_token.functions.transfer(safe, liquidity), seeder)
+        chain.send(usdc.functions.transfer(seeder, a), safe)
+        chain.send(weth.functions.transfer(seeder, b), safe)
+    finally:
+        w3.provider.make_request(RPCEndpoint("anvil_stopImpersonatingAccount"), [safe])
+
+
 # ---------------------------------------------------------------------------- entry points
 
 
@@ -506,8 +541,8 @@ def deploy_all(w3: Web3, cache_dir: Path) -> tuple[Deployment, float]:
     dep.moonwell = deploy_moonwell(chain, tokens, compiled)
     dep.aerodrome = deploy_aerodrome(chain, tokens, compiled)
     fund_wallet(chain, dep, chain.deployer, compiled)
-    # The Safes hold every position but the Aerodrome LP: the shared pool stays as the other tests know it.
-    dep.batching = deploy_batching(chain, lambda address: fund_wallet(chain, dep, address, compiled, lp=False))
+    # The Safes hold every position the wallet holds (the Aave supply and the LP taken over from the seeder: see fund_safe).
+    dep.batching = deploy_batching(chain, lambda address: fund_safe(chain, dep, address, compiled))
     dep.transactions = chain.tx_count
     return dep, time.perf_counter() - started
 

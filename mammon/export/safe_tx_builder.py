@@ -22,7 +22,13 @@ from mammon.hashing import keccak256
 from mammon.review import Review
 
 VERSION = "1.0"
-TX_BUILDER_VERSION = "1.18.0"
+#: What the Builder itself writes here is its own package version (`txBuilderVersion: packageJson.version` in
+#: safe-global/safe-react-apps apps/tx-builder/src/store/transactionLibraryContext.tsx); its last release there is
+#: 1.18.2 (apps/tx-builder/package.json), and a batch file the app exported in October 2025 carries "1.18.2"
+#: (safe-cli-nodejs, TRANSACTION_BUILDER_FORMAT_ANALYSIS.md). The app has since moved to safe-global/safe-wallet-monorepo
+#: (apps/tx-builder, package version 1.0.0 there), whose files would say "1.0.0". The Builder reads the field on import
+#: only through the checksum, which mammon computes over the value it writes, so either imports the same.
+TX_BUILDER_VERSION = "1.18.2"
 
 
 def _js(value: Any) -> str:

@@ -226,6 +226,9 @@ class NodeGas(_Model):
     block: int = Field(description="the forked block")
     measured: dict[str, int] = Field(default_factory=dict, description="step id -> gas used on the fork")
     failed: dict[str, str] = Field(default_factory=dict, description="step id -> why it did not succeed there (keeps its static gas)")
+    batch: int | None = Field(None, description="atomic plans: gas of the one transaction there (with its EIP-7702 authorization "
+                                                "or the owners' signature checks)")
+    batch_failed: str | None = Field(None, description="atomic plans: why the one transaction reverts there (it keeps its static gas)")
 
 
 class CompileInputs(_Model):

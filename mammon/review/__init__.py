@@ -113,6 +113,9 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
     for step in plan.steps:
         if step.gas.failed_dry_run:
             warnings.append(f"step {step.id} FAILED the plan's dry run on the node: {step.gas.failed_dry_run} (written with --allow-failing)")
+    if plan.batch is not None and plan.batch.gas.failed_dry_run and not failing:  # no inner call to name: the transaction itself
+        failing.append("batch")
+        warnings.append(f"the one transaction FAILED the plan's dry run on the node: {plan.batch.gas.failed_dry_run} (written with --allow-failing)")
     derived = derive(plan, ordered, cfg, where=where)
     if plan.batch is not None or plan.execution is not None:
         from mammon.review.batch import verify_batch

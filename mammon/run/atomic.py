@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from mammon.chains import ChainConfig
@@ -23,13 +24,75 @@ from mammon.review import review
 from mammon.run import record as journal, state
 from mammon.run.base import Outcome, Signed
 from mammon.review import check_expiry
-from mammon.run.engine import (ApplyOptions, _existing, _log, _new_record, _refuse_replay, _registry_chain, _watched,
-                               check_preconditions, on_the_wire)
+from mammon.run.engine import check_preconditions
+from mammon.run.session import (ApplyOptions, existing_record, log_event, new_record, on_the_wire, refuse_replay, registry_chain,
+                                watched_balances)
 from mammon.run.policy import enforce
 from mammon.run.record import ActualEffect, RunRecord
 from mammon.run.rpc import RpcRunner
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """The one transaction of an atomic plan, run on a fork: the gas it used, or why it reverts.
+
+    When the call trace shows which inner call failed, `step` and `position` (1-based) name it and
+    `reason` is that call's own decoded revert reason (a Safe or a batch only says that one failed)."""
+
+    gas_used: int | None
+    failure: str | None = None
+    step: str | None = None
+    position: int | None = None
+    reason: str | None = None
+
+    @property
+    def refusal(self) -> str:
+        """The runner's one-line refusal for a failed trial."""
+        return f"the whole transaction reverts: {self.failure}; nothing was signed or sent"
+
+
+def send_on_fork(fork: Any, plan: Plan, sender: str, to: str, data: str, gas: int) -> Trial:
+    """Send the plan's one transaction on `fork` (an impersonated `sender`, `gas` doubled: the trial must not run out) and
+    mine it; a revert is explained by the first inner call that failed in the transaction's call trace, else by the outer call."""
+    from mammon.node import decode_revert
+
+    tx = {"from": sender, "to": to, "data": data, "gas": hex(max(gas * 2, 1_000_000))}
+    tx_hash = fork.request("eth_sendTransaction", [tx])
+    receipt = fork.request("eth_getTransactionReceipt", [tx_hash])
+    if receipt is None:
+        fork.mine()
+        receipt = fork.request("eth_getTransactionReceipt", [tx_hash])
+    if receipt and int(receipt.get("status", "0x0"), 16) == 1:
+        return Trial(gas_used=int(receipt["gasUsed"], 16))
+    inner = _failed_inner_call(fork, tx_hash) if receipt else None
+    if inner is not None and inner[0] < len(plan.steps):
+        n, reason = inner
+        step = plan.steps[n].id
+        return Trial(None, failure=f"inner call {n + 1} (step {step}) reverts with {reason}", step=step, position=n + 1, reason=reason)
+    try:
+        fork.request("eth_call", [tx, hex(int(receipt["blockNumber"], 16) - 1)] if receipt else [tx, "latest"])
+        reason = "reverted (out of gas, or depended on the block)"
+    except Exception as exc:  # NodeError carries the revert data
+        reason = decode_revert(getattr(exc, "data", None), getattr(exc, "node_message", str(exc)))
+    return Trial(None, failure=reason)
+
+
+def _failed_inner_call(fork: Any, tx_hash: str) -> tuple[int, str] | None:
+    """(index, decoded reason) of the first inner call whose frame failed, from the fork's call trace; None without a trace."""
+    from mammon.node import decode_revert
+
+    try:
+        trace = fork.request("debug_traceTransaction", [tx_hash, {"tracer": "callTracer"}])
+    except MammonError:
+        return None
+    for n, frame in enumerate(_inner_frames(trace or {})):
+        if frame.get("error"):
+            out = str(frame.get("output") or "0x")
+            data = bytes.fromhex(out[2:]) if len(out) > 2 else None
+            return n, decode_revert(data, str(frame.get("revertReason") or frame.get("error") or ""))
+    return None
 
 
 class AtomicRunner(RpcRunner):
@@ -100,7 +163,7 @@ def _transfers(frame: dict[str, Any]) -> dict[tuple[str, str], int]:
 def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> RunRecord:
     """Run an atomic plan through `runner` (one transaction), journaling to options.record_path."""
     opts, now = options, options.now
-    chain: ChainConfig | None = opts.chain or _registry_chain(plan)
+    chain: ChainConfig | None = opts.chain or registry_chain(plan)
     review(plan, chain=chain, now=now(), allow_expired=True)  # expiry guards a new send only: checked below
     if plan.batch is None or plan.batch.mode != runner.mode:
         raise InputError(f"the plan's execution is {plan.execution or 'sequential'}; the {runner.name} runner applies only "
@@ -109,34 +172,34 @@ def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> Run
         raise WrongChainError(f"the {runner.name} runner is on chain {runner.chain_id()}, the plan is for {plan.chain.name} ({plan.chain.id})",
                               where="plan: chain.id")
     with state.wallet_lock(opts.state_dir, plan.wallet, plan.chain.id):
-        rec = _existing(plan, opts.record_path, runner.name)
+        rec = existing_record(plan, opts.record_path, runner.name)
         if not on_the_wire(rec):
             runner.sender_check(plan)
             check_expiry(plan, now())
-            replay = _refuse_replay(plan, opts)
+            replay = refuse_replay(plan, opts)
             check_preconditions(plan, runner)
             enforce(opts.policy, plan, chain, opts.state_dir, now())
             failure = runner.trial(plan)
             if failure:
                 raise StalePlanError([failure], where="preflight (the whole transaction, tried on a fork of the node before signing)")
             opts.before_send()
-            rec = _new_record(plan, runner, now())
+            rec = new_record(plan, runner, now())
             if replay:
                 rec.allow_replay = True
-                _log(rec, opts, "replay_allowed", **replay)
-            _log(rec, opts, "apply_started", runner=runner.name, simulated=False, chain=plan.chain.id, wallet=plan.wallet,
+                log_event(rec, opts, "replay_allowed", **replay)
+            log_event(rec, opts, "apply_started", runner=runner.name, simulated=False, chain=plan.chain.id, wallet=plan.wallet,
                  record=str(opts.record_path.resolve()))
-            watched = {(a.lower(), ta.lower()): (a, t, ta, d) for s in plan.steps for a, t, ta, d in _watched(s)}
+            watched = {(a.lower(), ta.lower()): (a, t, ta, d) for s in plan.steps for a, t, ta, d in watched_balances(s)}
             before = {k: runner.balance_of(v[2], v[0]) for k, v in watched.items()}
             signed = runner.sign_batch(plan)
             for step, srec in zip(plan.steps, rec.steps, strict=True):
                 srec.status, srec.tx_hash, srec.nonce, srec.started_at = "sent", signed.tx_hash, signed.nonce, now()
                 srec.to, srec.data = step.call.to, step.call.data
                 srec.effects = [ActualEffect(account=a, token=t, token_address=ta, decimals=d, before=before[(a.lower(), ta.lower())], after=0)
-                                for a, t, ta, d in _watched(step)]
+                                for a, t, ta, d in watched_balances(step)]
             rec.steps[0].raw_tx = signed.raw_tx
             rec.status = "running"
-            _log(rec, opts, "step_sent", step=plan.steps[0].id, tx=signed.tx_hash, nonce=signed.nonce, simulated=False,
+            log_event(rec, opts, "step_sent", step=plan.steps[0].id, tx=signed.tx_hash, nonce=signed.nonce, simulated=False,
                  batch=[s.id for s in plan.steps])
             journal.write(rec, opts.record_path)  # write-ahead: the signed batch is durable before it leaves
             opts.progress(f"send  the whole plan as one transaction ({runner.mode}, {len(plan.steps)} calls): {signed.tx_hash[:12]}…")
@@ -145,7 +208,7 @@ def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> Run
         else:
             assert rec is not None
             sent = rec.steps[0]
-            _log(rec, opts, "apply_resumed", runner=runner.name, simulated=False, chain=plan.chain.id, wallet=plan.wallet,
+            log_event(rec, opts, "apply_resumed", runner=runner.name, simulated=False, chain=plan.chain.id, wallet=plan.wallet,
                  record=str(opts.record_path.resolve()))
             found = runner.lookup(sent.tx_hash or "")
             if found is None:
@@ -155,8 +218,8 @@ def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> Run
             outcome = found
         _finish(plan, rec, outcome, runner, opts.now, opts.progress)
         # One record for the transaction's outcome and what it spent (the audit log counts spends once per tx).
-        _log(rec, opts, "step_done", step=plan.steps[0].id, status=rec.status, tx=outcome.tx_hash, simulated=False, spent=_spent(plan, rec))
-        _log(rec, opts, "apply_finished", status=rec.status)
+        log_event(rec, opts, "step_done", step=plan.steps[0].id, status=rec.status, tx=outcome.tx_hash, simulated=False, spent=_spent(plan, rec))
+        log_event(rec, opts, "apply_finished", status=rec.status)
         journal.write(rec, opts.record_path)
         return rec
 

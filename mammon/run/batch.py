@@ -16,11 +16,15 @@ from eth_utils import to_checksum_address
 
 from mammon.errors import PlanError, WrongChainError
 from mammon.plan.model import Plan
-from mammon.run.atomic import AtomicRunner
+from mammon.run.atomic import AtomicRunner, Trial, send_on_fork
 from mammon.run.base import Runner, Signed
 from mammon.run.rpc import RpcRunner, with_margin
 
 DESIGNATOR = "ef0100"
+#: What an authorization refunds when its account exists (PER_EMPTY_ACCOUNT_COST 25,000 - PER_AUTH_BASE_COST 12,500,
+#: EIP-7702): a wallet that pays for its own transaction always exists. It comes back only after execution, so a
+#: transaction that carries an authorization gets it on top of its gas limit; a node-measured estimate leaves it out.
+AUTHORIZATION_REFUND = 12_500
 
 
 class DelegatedElsewhereError(PlanError):
@@ -67,11 +71,12 @@ class BatchRunner(AtomicRunner):
         max_fee, tip = self._fees()
         tx: dict[str, Any] = {"chainId": self.node.chain_id, "nonce": nonce, "to": plan.wallet, "value": 0, "data": plan.batch.call.data,
                               "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
+        tx["gas"] = with_margin(plan.batch.gas.estimate)
         if self.delegation(plan.wallet) is None:
             # The sender's nonce is bumped before the authorization list is processed: the authorization carries nonce + 1.
             auth = self._signer.sign_authorization({"chainId": self.node.chain_id, "address": plan.batch.delegate, "nonce": nonce + 1})
             tx["authorizationList"] = [auth]
-        tx["gas"] = with_margin(plan.batch.gas.estimate)
+            tx["gas"] += AUTHORIZATION_REFUND  # charged up front, refunded after execution: the limit carries it
         return tx
 
     def sign_batch(self, plan: Plan) -> Signed:
@@ -87,34 +92,24 @@ class BatchRunner(AtomicRunner):
         """On a fork: the wallet's code set to the delegation designator, then wallet -> wallet executeBatch."""
         from mammon.devnet.anvil import find_anvil
         from mammon.errors import DevnetError
-        from mammon.run.fork import GAS_TOPUP_WEI, Fork
+        from mammon.fork import Fork
 
-        assert plan.batch is not None and plan.batch.delegate is not None
         try:
             find_anvil()
         except DevnetError as exc:
             return f"cannot try the batch before signing: {exc.message}"
         with Fork(self.node.url) as fork:
-            fork.request("anvil_setCode", [plan.wallet, "0x" + DESIGNATOR + plan.batch.delegate[2:].lower()])
-            fork.impersonate(plan.wallet)
-            fork.ensure_eth(plan.wallet, GAS_TOPUP_WEI)
-            return _send_on_fork(fork, plan.wallet, plan.wallet, plan.batch.call.data, plan.batch.gas.estimate)
+            tried = try_batch(fork, plan)
+        return tried.refusal if tried.failure else None
 
 
-def _send_on_fork(fork: Any, sender: str, to: str, data: str, gas: int) -> str | None:
-    from mammon.node import decode_revert
+def try_batch(fork: Any, plan: Plan) -> Trial:
+    """The plan's executeBatch on `fork`, from the wallet to itself, the wallet's code set to the delegation designator
+    (what its type-4 transaction's authorization does; the authorization's own gas is not in `gas_used`)."""
+    from mammon.fork import GAS_TOPUP_WEI
 
-    tx = {"from": sender, "to": to, "data": data, "gas": hex(max(gas * 2, 1_000_000))}
-    tx_hash = fork.request("eth_sendTransaction", [tx])
-    receipt = fork.request("eth_getTransactionReceipt", [tx_hash])
-    if receipt is None:
-        fork.mine()
-        receipt = fork.request("eth_getTransactionReceipt", [tx_hash])
-    if receipt and int(receipt.get("status", "0x0"), 16) == 1:
-        return None
-    try:
-        fork.request("eth_call", [tx, hex(int(receipt["blockNumber"], 16) - 1)] if receipt else [tx, "latest"])
-        reason = "reverted (out of gas, or depended on the block)"
-    except Exception as exc:  # NodeError carries the revert data
-        reason = decode_revert(getattr(exc, "data", None), getattr(exc, "node_message", str(exc)))
-    return f"the whole transaction reverts: {reason}; nothing was signed or sent"
+    assert plan.batch is not None and plan.batch.delegate is not None
+    fork.request("anvil_setCode", [plan.wallet, "0x" + DESIGNATOR + plan.batch.delegate[2:].lower()])
+    fork.impersonate(plan.wallet)
+    fork.ensure_eth(plan.wallet, GAS_TOPUP_WEI)
+    return send_on_fork(fork, plan, plan.wallet, plan.wallet, plan.batch.call.data, plan.batch.gas.estimate)

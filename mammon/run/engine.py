@@ -25,59 +25,29 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mammon import clock
 from mammon.abi import decode_call
-from mammon.chains import ChainConfig, chain_for_plan
+from mammon.chains import ChainConfig
 from mammon.compile.recompile import check_recompiles
 from mammon.errors import InputError, MammonError, PlanError, StalePlanError, WrongChainError
-from mammon.plan.approvals import Approval
 from mammon.plan.approvals import require as require_approvals
 from mammon.plan.model import Call, Plan, Precondition, Step
 from mammon.review import Review, check_expiry, review
 from mammon.run import audit, record as journal, state
 from mammon.run.base import Outcome, Runner, Signed, TxDropped
 from mammon.run.killpoints import killpoint, suspended
-from mammon.run.policy import Policy, enforce
+from mammon.run.policy import enforce
 from mammon.run.record import DONE, ActualEffect, RunRecord, StepRecord
+# The shared rules of every apply (also mammon.run.atomic's); ApplyOptions, ReplayRefused and on_the_wire are used from here too.
+from mammon.run.session import (ApplyOptions, Progress, ReplayRefused, Verified, existing_record, log_event, new_record, on_the_wire,
+                                refuse_replay, registry_chain, watched_balances)
 from mammon.units import format_amount
 
-Progress = Callable[[str], None]
-
-
-@dataclass
-class ApplyOptions:
-    record_path: Path
-    state_dir: Path
-    policy: Policy = field(default_factory=Policy)
-    chain: ChainConfig | None = None
-    progress: Progress = lambda _msg: None
-    now: Callable[[], datetime] = clock.now
-    before_send: Callable[[], None] = lambda: None  # after every check passed: show the review, ask to confirm (may raise)
-    approvals: list[Approval] = field(default_factory=list)  # reviewers' signatures (`mammon approve`), for required_approvals
-    allow_replay: bool = False  # apply a plan the audit log says was applied already (recorded in the audit)
-    # Set by apply_plan: where the record goes (appended for a real run, kept in memory for a simulated
-    # one), and for a simulated run the audit events waiting to be written with it.
-    journal: journal.Journal | None = field(default=None, repr=False)
-    audit_buffer: list[tuple[str, datetime, dict[str, Any]]] | None = field(default=None, repr=False)
-    # What `verify` found for this very plan object and `chain`, when the caller verified it just before
-    # (apply_file does, before a runner exists): apply_plan then does not compile the plan again.
-    verified: Verified | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class Verified:
-    """A plan that passed `verify` against `chain` (the chain as given: None is the registry's)."""
-
-    plan: Plan
-    chain: ChainConfig | None
-    review: Review
+__all__ = ["ApplyOptions", "Progress", "ReplayRefused", "Verified", "apply_plan", "check_preconditions", "dry_run", "execute", "on_the_wire",
+           "preflight", "resolve_call", "verify"]
 
 
 def verify(plan: Plan, chain: ChainConfig | None, *, now: datetime, where: str = "plan", allow_expired: bool = True) -> Verified:
@@ -86,10 +56,6 @@ def verify(plan: Plan, chain: ChainConfig | None, *, now: datetime, where: str =
     rv = review(plan, chain=chain, now=now, where=where, allow_expired=allow_expired)
     check_recompiles(plan, rv.chain, where=where)
     return Verified(plan, chain, rv)
-
-
-class ReplayRefused(PlanError):
-    """The plan was already applied on this chain by this wallet (the audit log says when, and where its record is)."""
 
 
 def _check_identity(plan: Plan, runner: Runner) -> None:
@@ -155,15 +121,6 @@ def resolve_call(step: Step, rec: RunRecord) -> tuple[Call, dict[str, int]]:
     return Call(to=step.call.to, value=step.call.value, data=fn.encode(args)), resolved
 
 
-def _watched(step: Step) -> list[tuple[str, str, str, int]]:
-    seen: dict[tuple[str, str], tuple[str, str, str, int]] = {}
-    for e in step.effects:
-        seen.setdefault((e.account.lower(), e.token_address.lower()), (e.account, e.token, e.token_address, e.decimals))
-    for o in step.outputs.values():
-        seen.setdefault((o.account.lower(), o.token_address.lower()), (o.account, o.token, o.token_address, o.decimals))
-    return list(seen.values())
-
-
 def _guard_failure(step: Step, outcome: Outcome, effects: list[ActualEffect], wallet: str) -> str | None:
     """Checks the chain cannot make for us: Compound-style error codes, and min-out as measured."""
     for guard in step.guards:
@@ -177,39 +134,6 @@ def _guard_failure(step: Step, outcome: Outcome, effects: list[ActualEffect], wa
             if got < guard.value:
                 return f"received {got} {guard.token}, below the minimum {guard.value}"
     return None
-
-
-def _new_record(plan: Plan, runner: Runner, now: datetime) -> RunRecord:
-    return RunRecord(plan_hash=plan.content_hash, chain_id=plan.chain.id, wallet=plan.wallet, runner=runner.name,
-                     run_id=uuid.uuid4().hex[:16], started_at=now,
-                     steps=[StepRecord(id=s.id, gas_estimate=s.gas.estimate) for s in plan.steps])
-
-
-def _existing(plan: Plan, path: Path, runner_name: str) -> RunRecord | None:
-    if not path.exists():
-        return None
-    rec = journal.load(path)
-    if rec.plan_hash != plan.content_hash:
-        raise InputError(f"this run record belongs to plan {rec.plan_hash[:19]}…, not {plan.content_hash[:19]}…; choose another -o", where=str(path))
-    if rec.runner != runner_name:
-        raise InputError(f"this run record is from the {rec.runner} runner, not {runner_name}; choose another -o", where=str(path))
-    if rec.run_id is None:
-        rec.run_id = uuid.uuid4().hex[:16]
-    return rec
-
-
-def on_the_wire(rec: RunRecord | None) -> bool:
-    """Whether any transaction of this record may have left (a hash was journaled)."""
-    return rec is not None and any(s.tx_hash or s.replaced for s in rec.steps)
-
-
-def _log(rec: RunRecord, opts: ApplyOptions, event: str, **data: Any) -> None:
-    """Append to the audit log and keep its anchor in the record (written by the next journal write).
-    A simulated run keeps its events until it ends (`_write_simulated`)."""
-    if opts.audit_buffer is not None:
-        opts.audit_buffer.append((event, opts.now(), {"plan": rec.plan_hash, "run": rec.run_id, **data}))
-        return
-    rec.audit_seq, rec.audit_hash = audit.append(opts.state_dir, event, opts.now(), plan=rec.plan_hash, run=rec.run_id, **data)
 
 
 def _save(rec: RunRecord, opts: ApplyOptions, *steps: StepRecord) -> None:
@@ -228,26 +152,10 @@ def _write_simulated(rec: RunRecord, opts: ApplyOptions) -> None:
         opts.journal.close(rec)
 
 
-def _refuse_replay(plan: Plan, opts: ApplyOptions) -> dict[str, Any] | None:
-    prior = audit.applied(opts.state_dir, plan.content_hash)
-    if prior is None:
-        return None
-    if prior.record == str(opts.record_path.resolve()) and opts.record_path.exists():
-        return None  # the same run, killed after logging a signature it never journaled or broadcast: resume it
-    when = prior.time.replace("T", " ").split(".")[0].replace("+00:00", " UTC")
-    where = f"run record {prior.record}" if prior.record else "its run record is unknown"
-    if not opts.allow_replay:
-        raise ReplayRefused(
-            f"plan {plan.content_hash[:19]}… was already applied on {plan.chain.name} ({plan.chain.id}) by {plan.wallet} on {when} "
-            f"({where}); applying it again would send its transactions again: rerun with that record (-o) to resume it, or pass "
-            "--allow-replay if a second execution is really wanted", where="apply")
-    return {"replay_of": prior.record, "replay_first_sent": prior.time}
-
-
 def _fresh_checks(plan: Plan, runner: Runner, opts: ApplyOptions, chain: ChainConfig | None) -> dict[str, Any] | None:
     """Everything a plan must pass before its first transaction; returns the replay note to audit."""
     check_expiry(plan, opts.now())
-    replay = None if runner.simulated else _refuse_replay(plan, opts)
+    replay = None if runner.simulated else refuse_replay(plan, opts)
     check_preconditions(plan, runner)
     enforce(opts.policy, plan, chain, opts.state_dir, opts.now())
     problems = preflight(plan, runner)
@@ -266,7 +174,7 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
     opts = dataclasses.replace(options, journal=journal.Journal(options.record_path, durable=not simulated, started=continues),
                                audit_buffer=[] if simulated else None)
     now = opts.now
-    chain = opts.chain or _registry_chain(plan)
+    chain = opts.chain or registry_chain(plan)
     done = opts.verified
     if done is not None and done.plan is plan and done.chain is opts.chain:
         rv, verified = done.review, True  # apply_file verified this very plan a moment ago
@@ -277,13 +185,13 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
         check_recompiles(plan, rv.chain)
     require_approvals(plan, opts.approvals, opts.policy.required_approvals, opts.policy.approvers)
     with state.wallet_lock(opts.state_dir, plan.wallet, plan.chain.id):
-        rec = _existing(plan, opts.record_path, runner.name)
+        rec = existing_record(plan, opts.record_path, runner.name)
         resuming = on_the_wire(rec)
         replay = None
         if not resuming:
             replay = _fresh_checks(plan, runner, opts, chain)
             if rec is None:
-                rec = _new_record(plan, runner, now())
+                rec = new_record(plan, runner, now())
         assert rec is not None
         opts.before_send()
         rec.format_version = journal.RECORD_VERSION
@@ -294,8 +202,8 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
         try:
             if replay:
                 rec.allow_replay = True
-                _log(rec, opts, "replay_allowed", **replay)
-            _log(rec, opts, "apply_resumed" if resuming else "apply_started", runner=runner.name, simulated=runner.simulated,
+                log_event(rec, opts, "replay_allowed", **replay)
+            log_event(rec, opts, "apply_resumed" if resuming else "apply_started", runner=runner.name, simulated=runner.simulated,
                  chain=plan.chain.id, wallet=plan.wallet, record=str(opts.record_path.resolve()))
             _save(rec, opts, *reset)
             killpoint("apply_started")
@@ -317,7 +225,7 @@ def _halted(rec: RunRecord, opts: ApplyOptions, exc: BaseException) -> None:
     rec.status = "refused" if isinstance(exc, PlanError) else "interrupted"
     rec.interrupted, rec.finished_at = message, opts.now()
     try:
-        _log(rec, opts, f"apply_{rec.status}", reason=message[:500])
+        log_event(rec, opts, f"apply_{rec.status}", reason=message[:500])
         _save(rec, opts)
     except (OSError, MammonError):
         pass  # the original error is the one to report; the journal already holds every transition
@@ -352,7 +260,7 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
         _run_step(plan, step, srec, rec, runner, opts)
     rec.status = "ok" if all(s.status == "ok" for s in rec.steps) else "failed"
     rec.finished_at = opts.now()
-    _log(rec, opts, "apply_finished", status=rec.status)
+    log_event(rec, opts, "apply_finished", status=rec.status)
     _save(rec, opts)
     return True
 
@@ -382,7 +290,7 @@ def dry_run(plan: Plan, runner: Runner, done: RunRecord | None = None) -> RunRec
     with suspended():
         opts = ApplyOptions(record_path=_NOWHERE / "run.json", state_dir=_NOWHERE, audit_buffer=[])
         opts.journal = journal.Journal(None, durable=False)
-        rec = _new_record(plan, runner, opts.now())
+        rec = new_record(plan, runner, opts.now())
         if done is not None:
             rec.steps = [s.model_copy(deep=True) if s.status in DONE else StepRecord(id=s.id, gas_estimate=s.gas_estimate) for s in done.steps]
         execute(plan, runner, rec, opts)
@@ -404,14 +312,6 @@ def preflight(plan: Plan, runner: Runner, done: RunRecord | None = None) -> list
     return [f"step {s.id} {verbs.get(s.status, s.status)}: {s.reason}" for s in rec.steps if s.status in verbs and s.id not in finished]
 
 
-def _registry_chain(plan: Plan) -> ChainConfig | None:
-    """The registry's config of the plan's chain (None for a chain only a --chain-config knows)."""
-    try:
-        return chain_for_plan(plan.chain.id, plan.chain.name)
-    except MammonError:
-        return None
-
-
 def _order(plan: Plan) -> list[Step]:
     from mammon.plan.dag import order
 
@@ -423,7 +323,7 @@ def _stop(rec: RunRecord, plan: Plan, step: Step, opts: ApplyOptions) -> None:
     for s in halted:
         s.status = "not_run"
     rec.status, rec.stopped_before, rec.finished_at = "stopped", step.id, opts.now()
-    _log(rec, opts, "apply_stopped", before=step.id)
+    log_event(rec, opts, "apply_stopped", before=step.id)
     _save(rec, opts, *halted)
     opts.progress(f"STOP  emergency stop flag set: halted before {step.id}")
 
@@ -452,14 +352,14 @@ def _dropped(srec: StepRecord, rec: RunRecord, opts: ApplyOptions, exc: TxDroppe
     srec.replaced.append(exc.tx_hash)
     srec.status, srec.conflict_tx, srec.reason = "dropped", exc.conflict, exc.message
     srec.tx_hash, srec.raw_tx, srec.nonce = None, None, None
-    _log(rec, opts, "step_dropped", step=srec.id, tx=exc.tx_hash, conflict=exc.conflict)
+    log_event(rec, opts, "step_dropped", step=srec.id, tx=exc.tx_hash, conflict=exc.conflict)
     _save(rec, opts, srec)
     opts.progress(f"DROP  {srec.id}: {exc.message}")
 
 
 def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: Runner, opts: ApplyOptions) -> None:
     now = opts.now
-    watched = _watched(step)
+    watched = watched_balances(step)
     try:
         call, resolved = resolve_call(step, rec)
     except InputError as exc:
@@ -481,7 +381,7 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
         return
     srec.status, srec.tx_hash, srec.raw_tx, srec.nonce, srec.simulated = "sent", signed.tx_hash, signed.raw_tx, signed.nonce, runner.simulated
     srec.reason = None  # conflict_tx stays: it explains the hash in `replaced`
-    _log(rec, opts, "step_sent", step=step.id, tx=signed.tx_hash, nonce=signed.nonce, simulated=runner.simulated)
+    log_event(rec, opts, "step_sent", step=step.id, tx=signed.tx_hash, nonce=signed.nonce, simulated=runner.simulated)
     killpoint("step_signed")
     _save(rec, opts, srec)  # write-ahead: the hash is durable before the transaction leaves
     killpoint("step_journaled")
@@ -516,7 +416,7 @@ def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualE
             if amount > 0 and not runner.simulated:  # dry runs do not use up the real daily limit
                 spent[pull.token] = str(int(spent.get(pull.token, "0")) + amount)
     # One record for the outcome and its spend: the audit log (spends are counted from it, once per tx).
-    _log(rec, opts, "step_done", step=step.id, status=srec.status, tx=srec.tx_hash, simulated=runner.simulated, spent=spent)
+    log_event(rec, opts, "step_done", step=step.id, status=srec.status, tx=srec.tx_hash, simulated=runner.simulated, spent=spent)
     killpoint("step_outcome")
     _save(rec, opts, srec)
     killpoint("step_done")

@@ -21,7 +21,7 @@ from eth_utils import to_checksum_address
 from mammon.errors import InputError, PlanError
 from mammon.plan.batch import exec_transaction_data
 from mammon.plan.model import Plan, SafeTx
-from mammon.run.atomic import AtomicRunner
+from mammon.run.atomic import AtomicRunner, Trial, send_on_fork
 from mammon.run.base import Runner, Signed
 from mammon.run.keys import Signer
 from mammon.run.rpc import RpcRunner, with_margin
@@ -129,30 +129,37 @@ TRIAL_SENDER = "0x000000000000000000000000000000000000dEaD"  # pays gas on the f
 
 
 def trial_with_approvals(plan: Plan, rpc_url: str) -> str | None:
-    """Before an owner signs: the Safe transaction on an anvil fork of `rpc_url`, the threshold's owners
-    approving the safeTxHash on chain (`approveHash`) in place of their signatures; the reason it fails, or None."""
+    """Before an owner signs: the Safe transaction on an anvil fork of `rpc_url` (`try_with_approvals`); the reason it fails, or None."""
+    from mammon.fork import Fork
+
+    with Fork(rpc_url) as fork:
+        tried = try_with_approvals(fork, plan)
+    return tried.refusal if tried.failure else None
+
+
+def try_with_approvals(fork: Any, plan: Plan) -> Trial:
+    """The Safe transaction on `fork`, the threshold's owners approving the safeTxHash on chain (`approveHash`) in place
+    of their signatures (checking an approval costs less gas than an ECDSA signature: see compile.batching.SAFE_SIGNATURE_GAS)."""
     from mammon.abi import function
     from mammon.plan.batch import SAFE_ABI
-    from mammon.run.batch import _send_on_fork
-    from mammon.run.fork import GAS_TOPUP_WEI, Fork
+    from mammon.fork import GAS_TOPUP_WEI
 
     tx = _safe_tx(plan)
     assert plan.batch is not None
     owners = sorted(tx.owners, key=lambda a: int(a, 16))[:tx.threshold]
     approve = function(SAFE_ABI, "approveHash").encode({"hashToApprove": bytes.fromhex(tx.safe_tx_hash[2:])})
-    with Fork(rpc_url) as fork:
-        for owner in owners:
-            fork.impersonate(owner)
-            fork.ensure_eth(owner, GAS_TOPUP_WEI)
-            failure = _send_on_fork(fork, owner, tx.safe, approve, 100_000)
-            if failure:
-                return f"approveHash by {owner}: {failure}"
-        # pre-validated signatures: r = the owner, s = 0, v = 1, valid only through the approval of this very hash
-        # (sent by a non-owner: from an owner, v = 1 would pass for whatever hash the Safe computes at its current nonce)
-        signatures = b"".join(bytes(12) + bytes.fromhex(o[2:]) + bytes(32) + b"\x01" for o in owners)
-        fork.impersonate(TRIAL_SENDER)
-        fork.ensure_eth(TRIAL_SENDER, GAS_TOPUP_WEI)
-        return _send_on_fork(fork, TRIAL_SENDER, tx.safe, exec_transaction_data(tx, signatures), plan.batch.gas.estimate)
+    for owner in owners:
+        fork.impersonate(owner)
+        fork.ensure_eth(owner, GAS_TOPUP_WEI)
+        approved = send_on_fork(fork, plan, owner, tx.safe, approve, 100_000)
+        if approved.failure:
+            return Trial(None, failure=f"approveHash by {owner}: {approved.failure}")
+    # pre-validated signatures: r = the owner, s = 0, v = 1, valid only through the approval of this very hash
+    # (sent by a non-owner: from an owner, v = 1 would pass for whatever hash the Safe computes at its current nonce)
+    signatures = b"".join(bytes(12) + bytes.fromhex(o[2:]) + bytes(32) + b"\x01" for o in owners)
+    fork.impersonate(TRIAL_SENDER)
+    fork.ensure_eth(TRIAL_SENDER, GAS_TOPUP_WEI)
+    return send_on_fork(fork, plan, TRIAL_SENDER, tx.safe, exec_transaction_data(tx, signatures), plan.batch.gas.estimate)
 
 
 class SafeRunner(AtomicRunner):
@@ -205,8 +212,7 @@ class SafeRunner(AtomicRunner):
         """On a fork: execTransaction with the owners' real signatures, sent by the gas payer."""
         from mammon.devnet.anvil import find_anvil
         from mammon.errors import DevnetError
-        from mammon.run.batch import _send_on_fork
-        from mammon.run.fork import GAS_TOPUP_WEI, Fork
+        from mammon.fork import GAS_TOPUP_WEI, Fork
 
         tx = _safe_tx(plan)
         assert plan.batch is not None
@@ -219,4 +225,5 @@ class SafeRunner(AtomicRunner):
             payer = self._sender()
             fork.impersonate(payer)
             fork.ensure_eth(payer, GAS_TOPUP_WEI)
-            return _send_on_fork(fork, payer, tx.safe, data, plan.batch.gas.estimate)
+            tried = send_on_fork(fork, plan, payer, tx.safe, data, plan.batch.gas.estimate)
+        return tried.refusal if tried.failure else None

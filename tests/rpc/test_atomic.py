@@ -19,7 +19,7 @@ from mammon.devnet.batching import artifact
 from mammon.plan.model import BATCH_FORMAT_VERSION
 from mammon.plan.planfile import load
 from mammon_test_support import EXAMPLES_DIR, Mammon
-from rpchelp import KEY0, WALLET, nonce, send
+from rpchelp import KEY0, KEY1, WALLET, nonce, send
 
 OWNER_KEYS = {  # anvil accounts 2, 3, 4: the 2-of-3 Safe's owners; account 1 owns the 1-of-1
     2: "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
@@ -179,41 +179,94 @@ def test_tampered_inner_call_is_refused(mammon: Mammon, rpc_devnet: Any, env: An
     assert "inner call 2 differs from step deposit_approve in its calldata" in line
 
 
-# --- every example, in batch mode ------------------------------------------------------------------
+# --- every example, in every atomic mode -----------------------------------------------------------
 
 REFUSAL_RULES = ("reports a failed", "is only known within")  # Compound error codes; ranges wider than the slippage budget
+EXAMPLES = sorted(p.relative_to(EXAMPLES_DIR).with_suffix("").as_posix() for p in [*EXAMPLES_DIR.glob("*.yaml"), *EXAMPLES_DIR.glob("devnet/*.yaml")])
+#: wallet -> the keys that sign: the batch is the wallet's own (KEY0); a Safe's transaction is signed by `threshold` of its owners
+ATOMIC_WALLETS = {"batch": ("wallet", ()), "safe 1-of-1": ("one_of_one", (KEY1,)), "safe 2-of-3": ("two_of_three", (OWNER_KEYS[2], OWNER_KEYS[4]))}
 
 
-@pytest.mark.parametrize("example", sorted(p.stem for p in EXAMPLES_DIR.glob("*.yaml")))
-def test_every_example_applies_as_one_batch_or_is_refused_by_a_rule(example: str, rpc_devnet: Any, chain: Any, w3: Web3, key0: str,
-                                                                    tmp_path: Path) -> None:
+def _apply_example_atomically(example: str, wallet_name: str, keys: tuple[str, ...], rpc_devnet: Any, chain: Any, w3: Web3, tmp_path: Path) -> None:
+    """Compile `example` for one atomic mode, apply it on the devnet, and check the diff, or check the refusal names a rule."""
     from mammon import clock
+    from mammon.compile.batching import read_safe_state
     from mammon.compile.compiler import compile_plan
     from mammon.diff import diff, render_text
     from mammon.errors import PlanError
     from mammon.market import load_market
     from mammon.market_rpc import read_market
     from mammon.recommend import load_recommendations
-    from mammon.run.atomic import apply_atomic
+    from mammon.run.atomic import AtomicRunner, apply_atomic
     from mammon.run.batch import BatchRunner
     from mammon.run.engine import ApplyOptions
+    from mammon.run.keys import from_hex
+    from mammon.run.safe import SafeRunner, sign
 
+    mode = "batch" if wallet_name == "wallet" else "safe"
+    wallet = WALLET if mode == "batch" else rpc_devnet.deployment.batching["safes"][wallet_name]["address"]
     recs = load_recommendations(EXAMPLES_DIR / f"{example}.yaml")
-    market = read_market(rpc_devnet.rpc_url, chain, WALLET, load_market())
+    market = read_market(rpc_devnet.rpc_url, chain, wallet, load_market())
+    safe_state = read_safe_state(rpc_devnet.rpc_url, wallet) if mode == "safe" else None
+    # A Moonwell step is the one the examples meet that a batch cannot guard (Compound error codes): refused by that rule,
+    # naming the step; every other example must apply.
+    has_moonwell = "moonwell" in (EXAMPLES_DIR / f"{example}.yaml").read_text().lower()
     try:
-        plan = compile_plan(recs, chain=chain, wallet=WALLET, market=market, now=clock.now(), execution="batch")
+        plan = compile_plan(recs, chain=chain, wallet=wallet, market=market, now=clock.now(), execution=mode, safe=safe_state)
     except PlanError as exc:
         assert any(rule in exc.message for rule in REFUSAL_RULES), exc.message
         assert "refused for step " in exc.message
+        assert has_moonwell and "moonwell reports a failed" in exc.message, exc.message
         return
-    runner = BatchRunner.create(plan, rpc_url=rpc_devnet.rpc_url)
-    assert isinstance(runner, BatchRunner)
-    before, block = nonce(w3), w3.eth.block_number
+    assert not has_moonwell, f"{example} has a Moonwell step, yet --execution {mode} compiled it"
+    runner: AtomicRunner
+    if mode == "safe":
+        signatures = tmp_path / "plan.safe-signatures.json"
+        for key in keys:
+            sign(plan, from_hex(key), signatures)
+        created = SafeRunner.create(plan, rpc_url=rpc_devnet.rpc_url, signatures=str(signatures))
+    else:
+        created = BatchRunner.create(plan, rpc_url=rpc_devnet.rpc_url)
+    assert isinstance(created, AtomicRunner)
+    runner = created
+    payer_nonce, block = nonce(w3), w3.eth.block_number
     (tmp_path / "state").mkdir()
     record = apply_atomic(plan, runner, ApplyOptions(record_path=tmp_path / "run.json", state_dir=tmp_path / "state", chain=chain, now=clock.now))
     result = diff(plan, record)
     assert record.status == "ok" and result.ok, render_text(result)
-    assert w3.eth.block_number == block + 1 and nonce(w3) == before + 2  # one transaction (plus its own authorization)
+    assert w3.eth.block_number == block + 1 and len(w3.eth.get_block(block + 1)["transactions"]) == 1  # one transaction, one block
+    if mode == "batch":
+        assert nonce(w3) == payer_nonce + 2  # the transaction, plus its own authorization
+    else:
+        safe = w3.eth.contract(address=wallet, abi=artifact("SafeL2").abi)
+        assert safe.functions.nonce().call() == safe_state.nonce + 1 and nonce(w3) == payer_nonce + 1  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("mode", list(ATOMIC_WALLETS))
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_every_example_applies_as_one_transaction_or_is_refused_by_a_rule(example: str, mode: str, rpc_devnet: Any, chain: Any, w3: Web3,
+                                                                         key0: str, tmp_path: Path) -> None:
+    """Every example, in every atomic mode (the Safes hold the wallet's positions): one transaction whose effects are within
+    the plan's tolerance, or a refusal by one of the stated rules. The Safe's gas is paid by KEY0, a non-owner."""
+    wallet_name, keys = ATOMIC_WALLETS[mode]
+    _apply_example_atomically(example, wallet_name, keys, rpc_devnet, chain, w3, tmp_path)
+
+
+def test_a_two_of_three_safe_runs_an_aave_and_lp_plan_signed_through_the_cli(mammon: Mammon, rpc_devnet: Any, w3: Web3, env: Any,
+                                                                            tmp_path: Path) -> None:
+    """The Safe's Aave supply and Aerodrome LP, moved in one execTransaction that two owners signed with `mammon safe sign`."""
+    safe = rpc_devnet.deployment.batching["safes"]["two_of_three"]["address"]
+    plan = plan_file(mammon, tmp_path, "aave-to-aerodrome-lp", safe, "safe", rpc_devnet.rpc_url)
+    for owner in (2, 4):
+        mammon("safe", "sign", plan, "--rpc-url", rpc_devnet.rpc_url, env={"MAMMON_PRIVATE_KEY": OWNER_KEYS[owner]})
+    run = apply(mammon, plan, "safe", rpc_devnet.rpc_url, tmp_path)
+    assert "result: all effects within tolerance" in run.stdout
+    record = tmp_path / "aave-to-aerodrome-lp.safe.safe.run.json"
+    assert "within tolerance" in mammon("diff", plan, record).stdout
+    # the node gas (two approvals standing in for two signatures) is what the signed execution used
+    estimate = load(plan).batch.gas.estimate  # type: ignore[union-attr]
+    used = w3.eth.get_transaction_receipt(json.loads(record.read_text())["steps"][0]["tx_hash"])["gasUsed"]
+    assert abs(estimate - used) <= 2 * 100, (estimate, used)  # zero bytes in a signature or an owner's address move it by 12 gas each
 
 
 def test_crash_between_journal_and_broadcast_resends_the_same_bytes(mammon: Mammon, rpc_devnet: Any, w3: Web3, env: Any, tmp_path: Path,
@@ -236,3 +289,86 @@ def test_crash_between_journal_and_broadcast_resends_the_same_bytes(mammon: Mamm
     run = apply(mammon, plan, "batch", rpc_devnet.rpc_url, tmp_path)
     assert "result: all effects within tolerance" in run.stdout
     assert nonce(w3) == before + 2 and w3.eth.get_transaction(journaled)["hash"].hex().removeprefix("0x") == journaled.removeprefix("0x")
+
+
+# --- gas measured on a fork of the node; a batch whose dry run fails is refused -------------------------
+
+
+def test_node_gas_of_atomic_plans_is_what_the_transaction_uses(mammon: Mammon, rpc_devnet: Any, w3: Web3, env: Any, tmp_path: Path) -> None:
+    """`plan --rpc` measures the one transaction on a fork: a Safe's (owners' approvals standing in for their signatures,
+    plus SAFE_SIGNATURE_GAS each) and a batch's (plus the authorization when the wallet is not delegated yet)."""
+    from mammon.run.batch import AUTHORIZATION_REFUND
+
+    info = rpc_devnet.deployment.batching["safes"]["one_of_one"]
+    safe_plan = plan_file(mammon, tmp_path, "aave-weth-to-morpho-usdc", info["address"], "safe", rpc_devnet.rpc_url)
+    loaded = load(safe_plan)
+    assert loaded.batch is not None and loaded.batch.gas.source == "node" and loaded.totals.gas == loaded.batch.gas.estimate
+    assert f"for the one transaction {loaded.batch.gas.estimate:,} (node)" in mammon("show", safe_plan).stdout
+    assert mammon("validate", safe_plan).stderr == ""  # compiled again from its inputs, node gas included: the same plan
+    mammon("safe", "sign", safe_plan, env={"MAMMON_PRIVATE_KEY": KEY1})
+    apply(mammon, safe_plan, "safe", rpc_devnet.rpc_url, tmp_path)
+    record = json.loads((tmp_path / "aave-weth-to-morpho-usdc.safe.safe.run.json").read_text())
+    used = w3.eth.get_transaction_receipt(record["steps"][0]["tx_hash"])["gasUsed"]
+    assert abs(loaded.batch.gas.estimate - used) <= 100, (loaded.batch.gas.estimate, used)  # zero bytes in a signature cost 12 gas less
+
+    out = tmp_path / "batch.yaml"
+    mammon("plan", EXAMPLES_DIR / "aave-weth-to-morpho-usdc.yaml", "--chain", "devnet", "--wallet", WALLET, "--execution", "batch",
+           "--rpc", rpc_devnet.rpc_url, "-o", out)
+    batch = load(out).batch
+    assert batch is not None and batch.gas.source == "node"
+    apply(mammon, out, "batch", rpc_devnet.rpc_url, tmp_path)
+    record = json.loads((tmp_path / "batch.batch.run.json").read_text())
+    used = w3.eth.get_transaction_receipt(record["steps"][0]["tx_hash"])["gasUsed"]
+    # with the wallet's first authorization (25,000 charged, 12,500 refunded to an account that exists): exactly what it used
+    assert batch.gas.estimate == used
+    signed_limit = w3.eth.get_transaction(record["steps"][0]["tx_hash"])["gas"]
+    assert signed_limit == batch.gas.estimate * 12 // 10 + AUTHORIZATION_REFUND  # the margin, and the refund charged up front
+
+
+def cap_aave_usdc_supply(w3: Any, rpc_devnet: Any) -> None:
+    """Aave's own rule makes a supply revert: a supply cap of 1 USDC, far below what the reserve holds (as in test_failing_dry_run)."""
+    from mammon.devnet.artifacts import load_artifact
+
+    dep = rpc_devnet.deployment
+    configurator = w3.eth.contract(address=dep.aave_v3["pool_configurator"], abi=load_artifact("PoolConfigurator").abi)
+    tx = configurator.functions.setSupplyCap(dep.tokens["USDC"], 1).transact({"from": WALLET})  # the deployer is pool admin
+    assert w3.eth.wait_for_transaction_receipt(tx)["status"] == 1
+
+
+@pytest.mark.parametrize("mode", ["batch", "safe"])
+def test_an_atomic_plan_whose_dry_run_fails_is_refused_naming_the_inner_call(mode: str, mammon: Mammon, rpc_devnet: Any, w3: Web3,
+                                                                             tmp_path: Path) -> None:
+    """As for sequential plans (tests/rpc/test_failing_dry_run.py): exit 2 naming the step, its place in the one transaction and
+    the decoded reason, nothing written; --allow-failing writes it marked (show warns, validate exits 1)."""
+    cap_aave_usdc_supply(w3, rpc_devnet)
+    wallet = WALLET if mode == "batch" else rpc_devnet.deployment.batching["safes"]["one_of_one"]["address"]
+    out = tmp_path / "plan.yaml"
+    args = ("plan", EXAMPLES_DIR / "wallet-to-aave.yaml", "--wallet", wallet, "--chain-config", rpc_devnet.chain_config,
+            "--rpc", rpc_devnet.rpc_url, "--execution", mode, "-o", out)
+    line = mammon.refuses(*args)
+    assert line.startswith("--rpc http://127.0.0.1:")
+    assert f"step deposit (inner call 2 of the one {mode} transaction) fails in the plan's dry run on the node (fork of block " in line
+    assert 'reverts with Error("51") (Aave V3 error 51: SUPPLY_CAP_EXCEEDED)' in line
+    assert line.endswith("the whole transaction would revert; no plan written (--allow-failing writes it, marked as failing)")
+    assert not out.exists()
+
+    mammon(*args, "--allow-failing")
+    plan = load(out)
+    assert plan.batch is not None and plan.batch.gas.source == "static" and plan.batch.gas.failed_dry_run
+    shown = mammon("show", out, "--chain-config", rpc_devnet.chain_config).stdout
+    assert "step deposit FAILED the plan's dry run on the node" in shown and f"step deposit (inner call 2 of the one {mode} transaction)" in shown
+    assert "SUPPLY_CAP_EXCEEDED" in shown and "Warnings  none" not in shown
+    checked = mammon("validate", out, "--chain-config", rpc_devnet.chain_config, code=1)
+    assert "warning: step deposit FAILED the plan's dry run on the node" in checked.stderr
+
+
+def test_apply_refuses_a_batch_whose_fork_trial_fails_naming_the_inner_call(mammon: Mammon, rpc_devnet: Any, w3: Web3, env: Any,
+                                                                            tmp_path: Path) -> None:
+    """The chain moved after planning (Aave's supply cap): the runner's trial on a fork names the step; nothing is signed or sent."""
+    plan = plan_file(mammon, tmp_path, "wallet-to-aave", WALLET, "batch", rpc_devnet.rpc_url)
+    cap_aave_usdc_supply(w3, rpc_devnet)
+    before = nonce(w3)
+    line = mammon.refuses("apply", plan, "--runner", "batch", "--rpc-url", rpc_devnet.rpc_url, "--yes", "--state-dir", tmp_path / "s",
+                          env={"MAMMON_PRIVATE_KEY": KEY0})
+    assert 'inner call 2 (step deposit) reverts with Error("51") (Aave V3 error 51: SUPPLY_CAP_EXCEEDED)' in line
+    assert "nothing was signed or sent" in line and nonce(w3) == before
