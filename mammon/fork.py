@@ -15,6 +15,7 @@ batch/Safe trials and `mammon.compile.node_gas` use it too), so none of them imp
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 import time
@@ -25,10 +26,23 @@ from mammon.errors import DevnetError
 from mammon.node import Node, redact
 from mammon.proc import child_env, die_with_parent
 
+_LISTENING = re.compile(r"Listening on (127\.0\.0\.1:[0-9]+)")
 GAS_TOPUP_WEI = 10**18  # node gas estimates only: a wallet with less ETH gets this much on the fork
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float, source: str) -> None:
+def _listening_url(log: Path) -> str | None:
+    """The URL anvil printed once it bound its port ("Listening on 127.0.0.1:PORT"), or None before that."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return None
+    found = _LISTENING.search(text)
+    return f"http://{found.group(1)}" if found else None
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], log: Path, timeout: float, source: str) -> str:
+    """Wait until the fork answers; its URL. anvil picks its own port (``--port 0``) and prints it, so two
+    forks started at once (two lanes, two mammon processes) can never be handed the same port."""
     import json
     import urllib.request
 
@@ -39,13 +53,15 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: flo
             tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
             detail = tail[0].replace(source, redact(source))[:300] if tail else ""
             raise DevnetError(f"anvil --fork-url {redact(source)} exited with code {proc.returncode}" + (f": {detail}" if detail else ""))
-        try:
-            req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-            with urllib.request.urlopen(req, timeout=1.0) as resp:
-                if "result" in json.loads(resp.read()):
-                    return
-        except (OSError, ValueError):
-            pass
+        url = _listening_url(log)
+        if url is not None:
+            try:
+                req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+                with urllib.request.urlopen(req, timeout=1.0) as resp:
+                    if "result" in json.loads(resp.read()):
+                        return url
+            except (OSError, ValueError):
+                pass
         if time.monotonic() > deadline:
             raise DevnetError(f"the anvil fork of {redact(source)} did not answer within {timeout:.0f} s")
         time.sleep(0.005)
@@ -60,7 +76,7 @@ class Fork:
     """
 
     def __init__(self, source_url: str, *, block: int | None = None, timeout: float = 60.0, wait: bool = True) -> None:
-        from mammon.devnet.anvil import find_anvil, free_port
+        from mammon.devnet.anvil import find_anvil
 
         self.source = source_url
         self._timeout = timeout
@@ -68,11 +84,10 @@ class Fork:
         self.block = block if block is not None else int(Node(source_url, where="fork").request("eth_blockNumber"), 16)
         self._dir = tempfile.TemporaryDirectory(prefix="mammon-fork-")
         self._log = Path(self._dir.name) / "anvil.log"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        args = [str(find_anvil()), "--host", "127.0.0.1", "--port", str(self.port),
+        self.url = ""  # known once anvil has bound its port (`ready`)
+        args = [str(find_anvil()), "--host", "127.0.0.1", "--port", "0",
                 "--fork-url", source_url, "--fork-block-number", str(self.block),
-                "--no-mining", "--no-storage-caching", "--silent", "--accounts", "0"]
+                "--no-mining", "--no-storage-caching", "--accounts", "0"]
         with open(self._log, "wb") as fh:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
                 args, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=child_env(NO_COLOR="1"),
@@ -94,7 +109,7 @@ class Fork:
         if self._proc is None:
             raise DevnetError(f"the anvil fork of {redact(self.source)} was closed")
         try:
-            _wait_ready(self._proc, self.url, self._log, self._timeout, self.source)
+            self.url = _wait_ready(self._proc, self._log, self._timeout, self.source)
             self.node = Node(self.url, timeout=120.0, where="fork")
             latest = self.node.request("eth_getBlockByNumber", ["latest", False])
             self.node.request("anvil_setTime", [int(latest["timestamp"], 16)])
