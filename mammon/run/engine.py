@@ -164,15 +164,6 @@ def _watched(step: Step) -> list[tuple[str, str, str, int]]:
     return list(seen.values())
 
 
-def _effect(account: str, token: str, token_address: str, decimals: int, before: int, after: int) -> ActualEffect:
-    """One measured balance change. The names come from the verified plan (or a loaded record) and the balances
-    from the runner: two plain ints are taken as they are (two per watched balance per step, in the preflight
-    and again in the run); anything else is validated as the record's field types require."""
-    if type(before) is int and type(after) is int:
-        return ActualEffect.model_construct(account=account, token=token, token_address=token_address, decimals=decimals, before=before, after=after)
-    return ActualEffect(account=account, token=token, token_address=token_address, decimals=decimals, before=before, after=after)
-
-
 def _guard_failure(step: Step, outcome: Outcome, effects: list[ActualEffect], wallet: str) -> str | None:
     """Checks the chain cannot make for us: Compound-style error codes, and min-out as measured."""
     for guard in step.guards:
@@ -477,7 +468,7 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
         opts.progress(f"fail  {step.id}: {exc.message}")
         return
     srec.to, srec.data, srec.resolved, srec.started_at = call.to, call.data, resolved, now()
-    srec.effects = [_effect(a, t, ta, d, runner.balance_of(ta, a), 0) for a, t, ta, d in watched]
+    srec.effects = [ActualEffect(account=a, token=t, token_address=ta, decimals=d, before=runner.balance_of(ta, a), after=0) for a, t, ta, d in watched]
     try:
         signed = runner.sign(step.id, call, gas_estimate=step.gas.estimate)
     except PlanError as exc:  # e.g. the node says it would revert: nothing was sent
@@ -505,7 +496,7 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
 
 
 def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualEffect], runner: Runner, rec: RunRecord, opts: ApplyOptions) -> None:
-    srec.effects = [_effect(e.account, e.token, e.token_address, e.decimals, e.before, runner.balance_of(e.token_address, e.account)) for e in before]
+    srec.effects = [e.model_copy(update={"after": runner.balance_of(e.token_address, e.account)}) for e in before]
     srec.gas_used, srec.block, srec.return_data = outcome.gas_used, outcome.block, outcome.return_data
     srec.fee_wei, srec.l1_fee_wei = outcome.fee_wei, outcome.l1_fee_wei
     srec.finished_at = opts.now()
