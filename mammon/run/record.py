@@ -157,8 +157,10 @@ def _step_fields(step: StepRecord) -> dict[str, Any]:
 
 
 def dumps(record: RunRecord) -> str:
-    """The record as a journal of one line (what `write` and a finished in-memory run leave)."""
-    return _line(record.model_dump(mode="json", exclude_none=True))
+    """The record as a journal of one line (what `write` and a finished in-memory run leave): pydantic's own
+    JSON, the same bytes `_line` gives for the JSON-mode dump (compact, UTF-8 unescaped; a record holds no
+    floats), without building the dump as Python objects first."""
+    return record.model_dump_json(exclude_none=True) + "\n"
 
 
 def write(record: RunRecord, path: str | Path) -> None:
