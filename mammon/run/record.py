@@ -114,8 +114,12 @@ class RunRecord(BaseModel):
 
     def step(self, step_id: str) -> StepRecord:
         """The step's record (an index by id, rebuilt whenever `steps` was changed under it)."""
-        n = self._positions.get(step_id)
-        if n is None or n >= len(self.steps) or self.steps[n].id != step_id:
+        # The index read from pydantic's private-attribute dict directly: `self._positions` goes through
+        # BaseModel.__getattr__ (a few microseconds, and an apply looks steps up several times per step).
+        private = self.__pydantic_private__
+        n = (private["_positions"] if private is not None else self._positions).get(step_id)
+        steps = self.steps
+        if n is None or n >= len(steps) or steps[n].id != step_id:
             self._positions = {s.id: i for i, s in reversed(list(enumerate(self.steps)))}
             n = self._positions.get(step_id)
             if n is None:
