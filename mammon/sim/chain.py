@@ -246,7 +246,7 @@ class SimChain:
         every step). None when the contract cannot answer it that way: the caller takes the eth_call path,
         which reports why."""
         contract = self.contracts.get(to.lower())
-        if contract is None or self._journal is not None or not _answers(type(contract), fn.selector):
+        if contract is None or self._journal is not None or fn.selector not in _selectors(contract.abis):
             return None
         method = contract.entry(fn.name)
         if method is None:
@@ -381,12 +381,6 @@ class SimChain:
 
 
 _VIEW_MSG = Msg(ZERO_ADDRESS, 0)  # msg of an eth_call from nobody (frozen, so one serves every view)
-
-
-@lru_cache(maxsize=None)
-def _answers(kind: type[Contract], selector: bytes) -> bool:
-    """Whether contracts of this class have a function with this selector in their ABI files, once per class and selector."""
-    return selector in _selectors(kind.abis)
 
 
 @lru_cache(maxsize=None)
