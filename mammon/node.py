@@ -128,6 +128,10 @@ class NodeServerError(NodeUnavailable):
         return f"the node at {node} failed to answer (server error)"
 
 
+class _NoBatches(Exception):
+    """The node answered a batch with something other than one response per call."""
+
+
 def _error_data(err: Mapping[str, object]) -> bytes | None:
     data = err.get("data")
     if isinstance(data, dict):  # some nodes nest it: {"data": {"data": "0x…"}} or {"result": "0x…"}
@@ -260,6 +264,7 @@ class Node:
         self._transport = _Transport(url, self.timeout)
         self._lock = threading.Lock()
         self._id = 0
+        self._batches = True  # until the node shows it does not take JSON-RPC batches
         try:
             self.chain_id = int(self.request("eth_chainId"), 16)
         except NodeError as exc:
@@ -290,6 +295,10 @@ class Node:
             self._id += 1
             body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params}).encode()
             reply = self._transport.post(method, body, self.display)
+        return self._result(method, reply)
+
+    def _result(self, method: str, reply: Any) -> Any:
+        """The result of one JSON-RPC response object, or the error it carries (raised)."""
         if not isinstance(reply, dict) or ("result" not in reply and "error" not in reply):
             raise NodeServerError(method, self.display, "the reply is not a JSON-RPC response")
         err = reply.get("error")
@@ -306,17 +315,77 @@ class Node:
             raise NodeError(method, code if isinstance(code, int) else None, message, _error_data(err), node=self.display)
         return reply.get("result")
 
+    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """Several reads in one round trip (a JSON-RPC batch): per call, its result or the `NodeError` it got
+        (returned, not raised: the caller decides per call, as it would have for separate requests).
+
+        Transport trouble, a rate limit or a server error on any call retries the whole batch, like a read.
+        A node that does not take batches (it answers with something other than one response per call)
+        gets the calls one by one from then on. State-changing methods are refused: they are never batched."""
+        if any(method in UNSAFE_METHODS for method, _ in calls):
+            raise ValueError("state-changing methods are sent alone, never in a batch")
+        if len(calls) == 1 or not self._batches:
+            return [self._each(method, params) for method, params in calls]
+        names = "+".join(method for method, _ in calls)
+        attempts, delay = 1 + max(0, self.retries), self.backoff
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._batch_once(calls, names)
+            except _NoBatches:
+                self._batches = False
+                return [self._each(method, params) for method, params in calls]
+            except NodeUnavailable as exc:
+                wait = exc.retry_after if exc.retry_after is not None else delay
+                if attempt >= attempts or wait > MAX_RETRY_AFTER:
+                    raise exc.__class__(names, self.display, exc.detail, attempts=attempt, retry_after=exc.retry_after) from None
+                time.sleep(wait)
+                delay = min(delay * 2, MAX_BACKOFF)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _each(self, method: str, params: list[Any]) -> Any:
+        try:
+            return self.request(method, params)
+        except NodeError as exc:
+            return exc
+
+    def _batch_once(self, calls: list[tuple[str, list[Any]]], names: str) -> list[Any]:
+        with self._lock:
+            first = self._id + 1
+            self._id += len(calls)
+            body = json.dumps([{"jsonrpc": "2.0", "id": first + n, "method": m, "params": p} for n, (m, p) in enumerate(calls)]).encode()
+            try:
+                reply = self._transport.post(names, body, self.display)
+            except NodeServerError as exc:
+                if exc.detail.startswith("HTTP 4"):  # e.g. 400/405/413 for a batch body: not taken here
+                    raise _NoBatches() from None
+                raise
+        if not isinstance(reply, list) or len(reply) != len(calls):
+            raise _NoBatches()
+        by_id = {r.get("id"): r for r in reply if isinstance(r, dict)}
+        if set(by_id) != set(range(first, first + len(calls))):
+            raise _NoBatches()
+        out: list[Any] = []
+        for n, (method, _) in enumerate(calls):
+            try:
+                out.append(self._result(method, by_id[first + n]))
+            except NodeError as exc:
+                out.append(exc)
+        return out
+
     def call(self, to: str, data: bytes | str, block: str = "latest", sender: str | None = None) -> bytes:
         tx: dict[str, Any] = {"to": to, "data": data if isinstance(data, str) else "0x" + data.hex()}
         if sender:
             tx["from"] = sender
-        out = self.request("eth_call", [tx, block])
+        return self.hex_bytes("eth_call", self.request("eth_call", [tx, block]))
+
+    def hex_bytes(self, method: str, out: Any) -> bytes:
+        """An answer that must be hex data (eth_call's), as bytes; anything else is the node's fault."""
         if out is not None and not isinstance(out, str):
-            raise NodeServerError("eth_call", self.display, "the result is not hex data")
+            raise NodeServerError(method, self.display, "the result is not hex data")
         try:
             return bytes.fromhex((out or "0x")[2:])
         except ValueError:
-            raise NodeServerError("eth_call", self.display, "the result is not hex data") from None
+            raise NodeServerError(method, self.display, "the result is not hex data") from None
 
     def close(self) -> None:
         with self._lock:

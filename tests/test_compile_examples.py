@@ -17,6 +17,7 @@ import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from mammon import compile_plan, load_market, load_recommendations
+from mammon.plan import dag
 from mammon.plan.model import Plan, Step
 from mammon.plan.planfile import content_hash, dumps, load, loads
 from mammon.recommend import Recommendation
@@ -165,6 +166,20 @@ def test_validate_exits_zero(case_id: str, mammon: Mammon, tmp_path: Path) -> No
     run = mammon("validate", path)
     assert run.stdout.startswith(f"ok: {path} is valid ({len(compiled(case_id).steps)} steps, sha256:")
     assert run.stderr == "", "no warnings on an example"
+
+
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_graphlib_order_and_ancestors_agree_with_networkx(case_id: str) -> None:
+    """mammon walks the DAG with the standard library's graphlib; networkx checks it independently."""
+    plan = compiled(case_id)
+    g = nx.DiGraph([(dep, s.id) for s in plan.steps for dep in s.depends_on])
+    g.add_nodes_from(s.id for s in plan.steps)
+    assert nx.is_directed_acyclic_graph(g)
+    order = [s.id for s in dag.order(plan)]
+    assert sorted(order) == sorted(g.nodes)
+    position = {sid: i for i, sid in enumerate(order)}
+    assert all(position[a] < position[b] for a, b in g.edges), "every dependency runs before its step"
+    assert dag.ancestors(plan.steps) == {n: nx.ancestors(g, n) for n in g.nodes}
 
 
 @pytest.mark.parametrize("case_id", CASE_IDS)

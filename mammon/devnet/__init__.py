@@ -20,14 +20,25 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from mammon.devnet import anvil as _anvil
-from mammon.devnet import deploy as _deploy
 from mammon.devnet.artifacts import package_version
-from mammon.devnet.deploy import Deployment
 from mammon.devnet.solc import sources_hash
 from mammon.errors import DevnetError
+
+if TYPE_CHECKING:
+    from mammon.devnet.deploy import Deployment
+
+
+def __getattr__(name: str) -> Any:
+    # The deployer needs web3; it is loaded only when a devnet is deployed or booted, so that
+    # `mammon.devnet.anvil` (the rpc runner's preflight fork) does not pull web3 in.
+    if name == "Deployment":
+        from mammon.devnet.deploy import Deployment
+
+        return Deployment
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["DevnetError", "DevnetInfo", "Deployment", "down", "running", "snapshot", "up"]
 
@@ -95,6 +106,8 @@ def _ensure_snapshot(cache_dir: Path) -> tuple[Path, float]:
             return state, 0.0
         tmp = state.with_name(state.name + ".tmp")
         tmp.unlink(missing_ok=True)
+        from mammon.devnet import deploy as _deploy
+
         proc = _anvil.start_anvil(_anvil.free_port(), cache_dir / "build", dump_state=tmp)
         try:
             dep, seconds = _deploy.deploy_all(_deploy.connect(proc.rpc_url), cache_dir)
@@ -120,8 +133,10 @@ def _boot(
     port: int, run_dir: Path, cache_dir: Path, fund: Sequence[str], detach: bool
 ) -> tuple[DevnetInfo, _anvil.AnvilProcess]:
     """Start anvil from the snapshot in cache_dir, fund, write run_dir/chain.yaml + devnet.json."""
+    from mammon.devnet import deploy as _deploy
+
     state, deploy_seconds = _ensure_snapshot(cache_dir)
-    dep = Deployment.from_json(_snapshot_paths(cache_dir)[1].read_text())
+    dep = _deploy.Deployment.from_json(_snapshot_paths(cache_dir)[1].read_text())
     t0 = time.perf_counter()
     proc = _anvil.start_anvil(port, run_dir, load_state=state, detach=detach)
     boot = time.perf_counter() - t0

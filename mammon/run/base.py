@@ -81,6 +81,10 @@ class Runner(ABC):
     def balance_of(self, token: str, owner: str) -> int:
         """ERC-20 balanceOf(owner) of `token` (a contract address)."""
 
+    def balances(self, pairs: list[tuple[str, str]]) -> list[int]:
+        """`balance_of` of each (token, owner), in order; a runner on a node reads them in one round trip."""
+        return [self.balance_of(token, owner) for token, owner in pairs]
+
     @abstractmethod
     def allowance(self, token: str, owner: str, spender: str) -> int: ...
 

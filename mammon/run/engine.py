@@ -478,7 +478,8 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
         opts.progress(f"fail  {step.id}: {exc.message}")
         return
     srec.to, srec.data, srec.resolved, srec.started_at = call.to, call.data, resolved, now()
-    srec.effects = [ActualEffect(account=a, token=t, token_address=ta, decimals=d, before=runner.balance_of(ta, a), after=0) for a, t, ta, d in watched]
+    before = runner.balances([(ta, a) for a, _t, ta, _d in watched])
+    srec.effects = [ActualEffect(account=a, token=t, token_address=ta, decimals=d, before=b, after=0) for (a, t, ta, d), b in zip(watched, before)]
     try:
         signed = runner.sign(step.id, call, gas_estimate=step.gas.estimate)
     except PlanError as exc:  # e.g. the node says it would revert: nothing was sent
@@ -506,7 +507,8 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
 
 
 def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualEffect], runner: Runner, rec: RunRecord, opts: ApplyOptions) -> None:
-    srec.effects = [e.model_copy(update={"after": runner.balance_of(e.token_address, e.account)}) for e in before]
+    after = runner.balances([(e.token_address, e.account) for e in before])
+    srec.effects = [e.model_copy(update={"after": a}) for e, a in zip(before, after)]
     srec.gas_used, srec.block, srec.return_data = outcome.gas_used, outcome.block, outcome.return_data
     srec.fee_wei, srec.l1_fee_wei = outcome.fee_wei, outcome.l1_fee_wei
     srec.finished_at = opts.now()

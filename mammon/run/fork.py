@@ -1,161 +1,31 @@
-"""Anvil forks of a node: simulating a whole plan before sending, and the `--fork-url` dry-run.
+"""The fork runner: a plan applied on an anvil fork of a node (`mammon.fork`), and the preflight's runner.
 
-A fork is a throw-away anvil started with ``--fork-url <node> --fork-block-number <latest>``, with
-mining on demand (``--no-mining``) and block times pinned (each block 12 s after the previous one,
-starting from the forked block's time, as on the devnet), so a simulation is repeatable and
-deadlines computed from the plan's clock behave as they would on the node. The plan's wallet is
-impersonated: no key is needed on a fork.
+The plan's wallet is impersonated on the fork: no key is needed.
 
 * A `ForkRunner` on a fork is what the engine dry-runs a plan on (`mammon.run.engine.dry_run`):
   the rpc runner's preflight (`RpcRunner.scratch()`) and gas measured on a node
   (`mammon.compile.node_gas`) go through the same steps as a real apply.
-* `ForkRunner` (the rpc runner with ``fork_url``) applies a plan on a fork: same nonce, fee and gas
-  logic as the rpc runner, but the transaction goes into the fork's pool as the impersonated
-  wallet at `sign()` (so its hash is known and journaled first) and is mined at `broadcast()`.
-  Nothing reaches the real node; the fork dies with the runner, and with the mammon process
-  itself (the kernel kills it when its parent dies: `mammon.proc.die_with_parent`).
+* `ForkRunner` (`--runner fork`, or the rpc runner with ``fork_url``) applies a plan on a fork: the
+  same nonce, fee, gas and receipt logic as the rpc runner (`mammon.run.node_runner`), but the
+  transaction goes into the fork's pool as the impersonated wallet at `sign()` (so its hash is
+  known and journaled first) and is mined at `broadcast()`. Nothing reaches the real node; the
+  fork dies with the runner, and with the mammon process itself.
 """
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from mammon.errors import DevnetError, InputError
+from mammon.errors import InputError
+from mammon.fork import GAS_TOPUP_WEI, Fork
 from mammon.plan.model import Call, Plan
 from mammon.run.base import Runner, Signed
-from mammon.node import Node, redact
-from mammon.proc import child_env, die_with_parent
-from mammon.run.rpc import RpcRunner
-
-GAS_TOPUP_WEI = 10**18  # node gas estimates only: a wallet with less ETH gets this much on the fork
+from mammon.run.node_runner import NodeRunner, hex_tx
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float, source: str) -> None:
-    import json
-    import urllib.request
-
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
-            detail = tail[0].replace(source, redact(source))[:300] if tail else ""
-            raise DevnetError(f"anvil --fork-url {redact(source)} exited with code {proc.returncode}" + (f": {detail}" if detail else ""))
-        try:
-            req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-            with urllib.request.urlopen(req, timeout=1.0) as resp:
-                if "result" in json.loads(resp.read()):
-                    return
-        except (OSError, ValueError):
-            pass
-        if time.monotonic() > deadline:
-            raise DevnetError(f"the anvil fork of {redact(source)} did not answer within {timeout:.0f} s")
-        time.sleep(0.02)
-
-
-class Fork:
-    """A running anvil fork of `source_url` at `block` (default: the source's latest block).
-
-    `Fork(url)` returns once the fork answers. `Fork.start(url)` returns as soon as anvil is spawned
-    and `ready()` waits for it: the rpc runner starts its preflight fork when it is created, so anvil
-    boots while the plan is checked against the node (preconditions, policy) instead of after.
-    """
-
-    def __init__(self, source_url: str, *, block: int | None = None, timeout: float = 60.0, wait: bool = True) -> None:
-        from mammon.devnet.anvil import find_anvil, free_port
-
-        self.source = source_url
-        self._timeout = timeout
-        self._ready = False
-        source = Node(source_url, where="fork")
-        self.block = block if block is not None else int(source.request("eth_blockNumber"), 16)
-        self._dir = tempfile.TemporaryDirectory(prefix="mammon-fork-")
-        self._log = Path(self._dir.name) / "anvil.log"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        args = [str(find_anvil()), "--host", "127.0.0.1", "--port", str(self.port),
-                "--fork-url", source_url, "--fork-block-number", str(self.block),
-                "--no-mining", "--no-storage-caching", "--silent"]
-        with open(self._log, "wb") as fh:
-            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-                args, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=child_env(NO_COLOR="1"),
-                preexec_fn=die_with_parent())  # a kill -9 of mammon must not leave the fork running
-        if wait:
-            self.ready()
-
-    @classmethod
-    def start(cls, source_url: str, *, block: int | None = None, timeout: float = 60.0) -> Fork:
-        """Spawn the fork and return at once; `ready()` (called by every use) waits for it."""
-        return cls(source_url, block=block, timeout=timeout, wait=False)
-
-    def ready(self) -> Fork:
-        """Wait until the fork answers and pin its block times (once)."""
-        if self._ready:
-            return self
-        from mammon.devnet.anvil import BLOCK_INTERVAL_SECONDS
-
-        if self._proc is None:
-            raise DevnetError(f"the anvil fork of {redact(self.source)} was closed")
-        try:
-            _wait_ready(self._proc, self.url, self._log, self._timeout, self.source)
-            self.node = Node(self.url, timeout=120.0, where="fork")
-            latest = self.node.request("eth_getBlockByNumber", ["latest", False])
-            self.node.request("anvil_setTime", [int(latest["timestamp"], 16)])
-            self.node.request("anvil_setBlockTimestampInterval", [BLOCK_INTERVAL_SECONDS])
-        except BaseException:
-            self.close()
-            raise
-        self.chain_id = self.node.chain_id
-        self._ready = True
-        return self
-
-    def request(self, method: str, params: list[Any] | None = None) -> Any:
-        return self.node.request(method, params)
-
-    def impersonate(self, address: str) -> None:
-        self.request("anvil_impersonateAccount", [address])
-
-    def ensure_eth(self, address: str, minimum: int) -> None:
-        if int(self.request("eth_getBalance", [address, "latest"]), 16) < minimum:
-            self.request("anvil_setBalance", [address, hex(minimum)])
-
-    def mine(self) -> None:
-        self.request("evm_mine")
-
-    def snapshot(self) -> str:
-        return str(self.request("evm_snapshot"))
-
-    def revert(self, snap: str) -> None:
-        self.request("evm_revert", [snap])
-
-    def close(self) -> None:
-        proc, self._proc = getattr(self, "_proc", None), None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self._dir.cleanup()
-
-    def __enter__(self) -> Fork:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-
-# ----------------------------------------------------------------------------- simulation
-
-
-class ForkRunner(RpcRunner):
+class ForkRunner(NodeRunner):
     """`apply --fork-url URL`: the plan applied on an anvil fork of URL as the impersonated wallet.
 
     Same preflight, nonce, fee, gas-limit and receipt logic as the rpc runner; no key is needed. At
@@ -170,7 +40,7 @@ class ForkRunner(RpcRunner):
     def __init__(self, plan: Plan, fork: Fork, **kwargs: Any) -> None:
         self.fork = fork
         self._wallet = plan.wallet
-        super().__init__(plan, fork.node, None, **kwargs)
+        super().__init__(plan, fork.node, **kwargs)
 
     @classmethod
     def create(cls, plan: Plan, *, fork_url: str | None = None, rpc_url: str | None = None,
@@ -204,9 +74,8 @@ class ForkRunner(RpcRunner):
         source = tx.pop("_source")
         tx.pop("chainId")
         tx["from"] = self._wallet
-        tx_hash = self.node.request("eth_sendTransaction", [_hex(tx)])
-        self._nonces[tx_hash] = tx["nonce"]
-        self._next_nonce = tx["nonce"] + 1
+        tx_hash = self.node.request("eth_sendTransaction", [hex_tx(tx)])
+        self._sent(tx_hash, tx)
         self.gas_limits[tx_hash] = (tx["gas"], source)
         return Signed(tx_hash=tx_hash, raw_tx=None)
 
@@ -221,8 +90,4 @@ class ForkRunner(RpcRunner):
         self.fork.close()
 
 
-def _hex(tx: dict[str, Any]) -> dict[str, Any]:
-    return {k: hex(v) if isinstance(v, int) else v for k, v in tx.items()}
-
-
-__all__ = ["GAS_TOPUP_WEI", "Fork", "ForkRunner"]
+__all__ = ["GAS_TOPUP_WEI", "Fork", "ForkRunner"]  # Fork and GAS_TOPUP_WEI live in mammon.fork; named here for the runners that fork

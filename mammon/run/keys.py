@@ -8,6 +8,11 @@ with eth-account's HD wallet support at `m/44'/60'/0'/0/<account index>` (index 
 shows the address, errors about a bad key or phrase never quote the value, and no exception raised
 here chains the original one (whose message or traceback locals could hold the secret). A phrase that
 does not derive the plan's wallet is refused naming the derived address only.
+
+eth-account is imported only where it is needed (keystores, seed phrases, messages, authorizations,
+transactions other than plain EIP-1559 ones): it pulls in py_ecc's pairing tables, a third of a
+second, and the rpc runner's plain type-2 transactions are signed by `mammon.run.eip1559` with the
+same eth-keys backend and the same bytes.
 """
 
 from __future__ import annotations
@@ -18,14 +23,15 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
-from eth_typing import Hash32
+from typing import TYPE_CHECKING, Any
 
 from mammon.errors import InputError
 from mammon.files import loads_json, read_text
+from mammon.run import eip1559
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from eth_keys.datatypes import PrivateKey
 
 KEY_ENV = "MAMMON_PRIVATE_KEY"
 PASSWORD_ENV = "MAMMON_KEYSTORE_PASSWORD"
@@ -38,30 +44,45 @@ _HARDENED = 2**31
 class Signer:
     """An address and the ability to sign for it; the key itself is not reachable through str/repr."""
 
-    __slots__ = ("_account", "address")
+    __slots__ = ("_account", "_key", "address")
 
-    def __init__(self, account: LocalAccount) -> None:
-        self._account = account
-        self.address: str = account.address
+    def __init__(self, key: bytes) -> None:
+        """`key`: 32 bytes, a valid secp256k1 private key (eth-keys raises otherwise)."""
+        from eth_keys.datatypes import PrivateKey
+
+        self._key: PrivateKey = PrivateKey(key)
+        self._account: LocalAccount | None = None
+        self.address: str = self._key.public_key.to_checksum_address()
+
+    def _eth_account(self) -> LocalAccount:
+        if self._account is None:
+            from eth_account import Account
+
+            self._account = Account.from_key(self._key.to_bytes())
+        return self._account
 
     def sign_transaction(self, tx: dict[str, Any]) -> tuple[str, str]:
         """(tx hash, raw signed tx), both 0x-hex."""
-        signed = self._account.sign_transaction(tx)
+        if eip1559.is_plain(tx):
+            return eip1559.sign(self._key, tx)
+        signed = self._eth_account().sign_transaction(tx)
         return "0x" + bytes(signed.hash).hex(), "0x" + bytes(signed.raw_transaction).hex()
 
     def sign_text(self, text: str) -> str:
         """An EIP-191 (personal_sign) signature of `text`, 0x-hex (used to approve a plan's content hash)."""
         from eth_account.messages import encode_defunct
 
-        return "0x" + bytes(self._account.sign_message(encode_defunct(text=text)).signature).hex()
+        return "0x" + bytes(self._eth_account().sign_message(encode_defunct(text=text)).signature).hex()
 
     def sign_authorization(self, authorization: dict[str, Any]) -> Any:
         """An EIP-7702 authorization (chainId, address, nonce) signed by this key."""
-        return self._account.sign_authorization(authorization)
+        return self._eth_account().sign_authorization(authorization)
 
     def sign_hash(self, digest: bytes) -> bytes:
         """65 bytes r || s || v (v = 27/28) over a 32-byte hash, e.g. a Safe's EIP-712 safeTxHash."""
-        signed = self._account.unsafe_sign_hash(Hash32(digest))
+        from eth_typing import Hash32
+
+        signed = self._eth_account().unsafe_sign_hash(Hash32(digest))
         return signed.r.to_bytes(32, "big") + signed.s.to_bytes(32, "big") + bytes([signed.v])
 
     def __repr__(self) -> str:
@@ -79,12 +100,12 @@ def from_hex(value: str, *, where: str = KEY_ENV) -> Signer:
     if len(body) != 64 or any(c not in "0123456789abcdefABCDEF" for c in body):
         raise InputError("not a private key: expected 32 bytes as 64 hex digits (value not shown)", where=where)
     try:
-        account = Account.from_key("0x" + body)
+        signer = Signer(bytes.fromhex(body))
     except Exception:  # eth-keys rejects 0 and keys >= the curve order; its message could quote the value
-        account = None
-    if account is None:
+        signer = None
+    if signer is None:
         raise InputError("not a valid secp256k1 private key (value not shown)", where=where)
-    return Signer(account)
+    return signer
 
 
 def _password(path: Path, prompt: Callable[[str], str] | None) -> str:
@@ -99,6 +120,8 @@ def _password(path: Path, prompt: Callable[[str], str] | None) -> str:
 
 
 def from_keystore(path: str | Path, *, prompt: Callable[[str], str] | None = None) -> Signer:
+    from eth_account import Account  # before the file is read: it raises the recursion limit, the read stays bounded
+
     path = Path(path)
     if not path.exists():
         raise InputError("keystore file not found", where=str(path))
@@ -114,7 +137,7 @@ def from_keystore(path: str | Path, *, prompt: Callable[[str], str] | None = Non
         raise InputError("cannot decrypt the keystore (unsupported format)", where=str(path)) from None
     if key is None:
         raise InputError(f"wrong keystore password (from {PASSWORD_ENV if PASSWORD_ENV in os.environ else 'the prompt'})", where=str(path))
-    signer = Signer(Account.from_key(key))
+    signer = Signer(bytes(key))
     del key
     expected = data.get("address")
     if isinstance(expected, str) and expected and expected.lower().removeprefix("0x") != signer.address.lower()[2:]:
@@ -139,6 +162,8 @@ def hd_path(account_index: int | None = None, path: str | None = None) -> str:
 
 def from_mnemonic(phrase: str, *, account_index: int | None = None, path: str | None = None, where: str = MNEMONIC_ENV) -> Signer:
     """The account at the derivation path of a BIP-39 phrase; a phrase eth-account does not accept is refused unquoted."""
+    from eth_account import Account
+
     account_path = hd_path(account_index, path)
     words = " ".join(phrase.split())
     Account.enable_unaudited_hdwallet_features()
@@ -149,7 +174,7 @@ def from_mnemonic(phrase: str, *, account_index: int | None = None, path: str | 
     del words
     if account is None:
         raise InputError("not a valid BIP-39 seed phrase: check the words and their order (phrase not shown)", where=where)
-    return Signer(account)
+    return Signer(bytes(account.key))
 
 
 def load_signer(keystore: str | Path | None = None, *, prompt: Callable[[str], str] | None = None, account_index: int | None = None,

@@ -15,6 +15,10 @@ Faults (what a flaky provider does):
 
 Scripted faults (`fail`) also only hit the client under test.
 
+A JSON-RPC batch (a list of calls) is one request: the fault drawn for the first of its methods that
+draws one hits the whole batch (a -32603 answers every call with it). ``batches = False`` makes the
+proxy a node that refuses batches (HTTP 400 with a JSON-RPC -32600 error), as some providers do.
+
 Random faults only hit requests whose User-Agent is ``agent`` (default "mammon": the client under
 test, not the anvil fork that forks the node through the same proxy), and never one method more
 than ``max_run`` times in a row, so a client with bounded
@@ -48,6 +52,8 @@ class FaultProxy:
         self.rate, self.faults, self.methods, self.delay, self.max_run, self.agent = rate, faults, methods, delay, max_run, agent
         self.script: list[tuple[str, str, int]] = []  # (method, fault, times): the next `times` calls of method get fault
         self.down = False  # every request dropped
+        self.batches = True  # False: a batch is refused with HTTP 400 / -32600
+        self.batch_sizes: list[int] = []  # every batch forwarded or refused, by its number of calls
         self.stats: Counter[tuple[str, str]] = Counter()
         self.calls: Counter[str] = Counter()
         self._run: Counter[str] = Counter()
@@ -63,10 +69,18 @@ class FaultProxy:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 try:
-                    method = str(json.loads(body).get("method", "?"))
-                except (ValueError, AttributeError):
-                    method = "?"
-                fault = proxy.choose(method, self.headers.get("User-Agent", ""))
+                    parsed: Any = json.loads(body)
+                except ValueError:
+                    parsed = None
+                items = parsed if isinstance(parsed, list) else [parsed]
+                methods = [str(x.get("method", "?")) if isinstance(x, dict) else "?" for x in items] or ["?"]
+                if isinstance(parsed, list):
+                    with proxy._lock:
+                        proxy.batch_sizes.append(len(parsed))
+                    if not proxy.batches:
+                        self._reply(400, json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "batch requests are not supported"}}).encode())
+                        return
+                fault = proxy.choose_any(methods, self.headers.get("User-Agent", ""))
                 if fault in ("drop",):
                     self.close_connection = True
                     return
@@ -77,8 +91,9 @@ class FaultProxy:
                     self._reply(502, b"bad gateway")
                     return
                 if fault == "32603":
-                    req_id = json.loads(body).get("id")
-                    self._reply(200, json.dumps({"jsonrpc": "2.0", "id": req_id, "error": {"code": -32603, "message": "internal error"}}).encode())
+                    errors = [{"jsonrpc": "2.0", "id": x.get("id") if isinstance(x, dict) else None,
+                               "error": {"code": -32603, "message": "internal error"}} for x in items]
+                    self._reply(200, json.dumps(errors if isinstance(parsed, list) else errors[0]).encode())
                     return
                 if fault == "garbage":
                     self._reply(200, b"<html>upstream hiccup</html>")
@@ -133,6 +148,14 @@ class FaultProxy:
             self._run[method] += 1
             self.stats[(method, fault)] += 1
             return fault
+
+    def choose_any(self, methods: list[str], agent: str = "mammon") -> str | None:
+        """The fault for a request carrying `methods` (one, or a batch's): the first one drawn."""
+        for method in methods:
+            fault = self.choose(method, agent)
+            if fault is not None:
+                return fault
+        return None
 
     def forward(self, body: bytes) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)

@@ -113,6 +113,9 @@ def test_a_send_is_never_blindly_repeated(fault: str, sends: int, proxy: FaultPr
     runner.broadcast(Signed(tx_hash=tx_hash, raw_tx=raw, nonce=start))
     time.sleep(0.5 if fault == "delay" else 0)  # the delayed request reaches the node after the client gave up
     assert proxy.calls["eth_sendRawTransaction"] == sends
+    deadline = time.monotonic() + 5  # anvil's automine mines just after answering: give the block a moment under load
+    while onchain("eth_getTransactionReceipt", tx_hash) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert onchain.nonce() == start + 1
     assert onchain("eth_getTransactionReceipt", tx_hash)["status"] == "0x1"
 
@@ -120,3 +123,35 @@ def test_a_send_is_never_blindly_repeated(fault: str, sends: int, proxy: FaultPr
 def test_errors_are_mammon_errors() -> None:
     for cls in (NodeUnreachable, NodeTimeout, NodeRateLimited, NodeServerError):
         assert issubclass(cls, MammonError) and cls.exit_code == 2
+
+
+@pytest.mark.parametrize("fault", ["drop", "drop_after", "429", "502", "32603", "delay", "garbage", "deep"])
+def test_a_batch_of_reads_survives_each_fault(fault: str, proxy: FaultProxy, onchain: Chain, fast_client: None) -> None:
+    """The rpc runner reads nonce, estimate and fees (and balances, the receipt with its replay) in one batch:
+    a fault on the batch retries all of it, like any read, and each call gets its own answer."""
+    node = Node(proxy.url, timeout=0.5)
+    proxy.delay = 0.8
+    proxy.fail("eth_getTransactionCount", fault, 1 if fault == "delay" else 2)
+    reads = READS[:9]
+    assert node.batch(reads) == [onchain(method, *params) for method, params in reads]
+    assert proxy.stats[("eth_getTransactionCount", fault)] >= 1 and proxy.batch_sizes[-1] == len(reads)
+
+
+def test_a_batch_returns_each_calls_error_and_refuses_sends(proxy: FaultProxy, fast_client: None) -> None:
+    from mammon.node import NodeError
+
+    node = Node(proxy.url)
+    count, failed = node.batch([("eth_blockNumber", []), ("eth_getBlockByNumber", ["not a block", False])])
+    assert isinstance(count, str) and isinstance(failed, NodeError) and failed.method == "eth_getBlockByNumber"
+    with pytest.raises(ValueError, match="never in a batch"):
+        node.batch([("eth_blockNumber", []), ("eth_sendRawTransaction", ["0x"])])
+
+
+def test_a_node_without_batches_gets_the_calls_one_by_one(proxy: FaultProxy, onchain: Chain, fast_client: None) -> None:
+    proxy.batches = False
+    node = Node(proxy.url)
+    reads = READS[:4]
+    for _ in range(3):
+        assert node.batch(reads) == [onchain(method, *params) for method, params in reads]
+    assert proxy.batch_sizes == [len(reads)], "refused once, then never tried again on this node"
+    assert all(proxy.calls[method] == 3 + (method == "eth_chainId") for method, _ in reads)

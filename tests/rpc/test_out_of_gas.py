@@ -28,7 +28,14 @@ def no_estimates(runner: RpcRunner, monkeypatch: pytest.MonkeyPatch) -> None:
             raise NodeError(method, -32005, "rate limit exceeded", None)
         return real(method, params)
 
+    real_batch = runner.node.batch
+
+    def batch(calls: list[tuple[str, list[Any]]]) -> list[Any]:  # the runner reads nonce, estimate and fees in one batch
+        answers = real_batch(calls)
+        return [NodeError(m, -32005, "rate limit exceeded", None) if m == "eth_estimateGas" else a for (m, _), a in zip(calls, answers)]
+
     monkeypatch.setattr(runner.node, "request", request)
+    monkeypatch.setattr(runner.node, "batch", batch)
 
 
 def test_an_out_of_gas_receipt_is_reported_as_such(rpc_devnet: Any, compile_on_devnet: Any, apply_rpc: Any, key0: str, w3: Any,
