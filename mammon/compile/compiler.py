@@ -6,7 +6,6 @@ typed steps with calldata, decoded view, gas, effects, guards -> preconditions, 
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -170,14 +169,19 @@ def _encode(draft: Draft) -> str:
     referenced = {path: amount for path, amount in draft.arg_amounts.items() if amount.ref}
     if not referenced:
         return function(draft.abi, draft.function).encode(draft.args)  # encoding only reads the arguments
-    args = copy.deepcopy(draft.args)
+    args = draft.args
     for path, amount in referenced.items():
-        node = args
-        *parents, leaf = path.split(".")
-        for part in parents:
-            node = node[part]
-        node[leaf] = amount.expected
+        args = _replaced(args, path.split("."), amount.expected)
     return function(draft.abi, draft.function).encode(args)
+
+
+def _replaced(args: dict[str, Any], path: Sequence[str], value: int) -> dict[str, Any]:
+    """`args` with the argument at `path` set to `value`: the dicts along the path are copied, the draft's own
+    arguments stay as they are (what a deep copy guaranteed, without copying the arguments the path does not touch)."""
+    head, *rest = path
+    out = {**args}  # a mapping, as `args[head]` below needs (anything else fails here, as indexing it did)
+    out[head] = _replaced(args[head], rest, value) if rest else value
+    return out
 
 
 def _current_allowance(ctx: Context, token: Asset, spender: str) -> int | None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from functools import lru_cache
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,6 @@ def resolve_call(step: Step, rec: RunRecord) -> tuple[Call, dict[str, int]]:
     """The call with step-output references replaced by actual outputs; refuses values outside bounds."""
     if not step.refs:
         return step.call, {}
-    fn, args = decode_call(step.call.data)
     resolved: dict[str, int] = {}
     for ref in step.refs:
         total = 0
@@ -116,9 +116,19 @@ def resolve_call(step: Step, rec: RunRecord) -> tuple[Call, dict[str, int]]:
         value = total * ref.num // ref.den
         if not ref.min <= value <= ref.max:
             raise InputError(f"{ref.arg} resolved from ${{{ref.ref}}} to {value}, outside the plan's bounds [{ref.min}, {ref.max}]", where=f"step {step.id}")
-        _set_path(args, ref.arg, value)
         resolved[ref.arg] = value
-    return Call(to=step.call.to, value=step.call.value, data=fn.encode(args)), resolved
+    return _resolved_call(step.call.to, step.call.value, step.call.data, tuple(resolved.items())), resolved
+
+
+@lru_cache(maxsize=1024)
+def _resolved_call(to: str, value: int, data: str, values: tuple[tuple[str, int], ...]) -> Call:
+    """`data` re-encoded with the arguments at these paths set to these values: a pure function of its inputs, so the
+    real run re-uses what the preflight worked out for the same step and outputs (a Call is frozen, so shared).
+    The calldata is a verified plan's: review decoded these very bytes, so decoding them cannot fail here."""
+    fn, args = decode_call(data)
+    for path, resolved in values:
+        _set_path(args, path, resolved)
+    return Call(to=to, value=value, data=fn.encode(args))
 
 
 def _guard_failure(step: Step, outcome: Outcome, effects: list[ActualEffect], wallet: str) -> str | None:
@@ -245,7 +255,7 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
             if _resolve(plan, step, srec, rec, runner, opts):
                 continue
             recheck = True  # dropped: signed again below, once the plan is checked on the chain as it is now
-        if state.stop_requested(opts.state_dir):
+        if opts.state_dir is not _NOWHERE and state.stop_requested(opts.state_dir):  # a dry run's flag cannot exist: not looked for
             _stop(rec, plan, step, opts)
             return False
         failed_dep = next((d for d in step.depends_on if rec.step(d).status != "ok"), None)

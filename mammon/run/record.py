@@ -114,8 +114,12 @@ class RunRecord(BaseModel):
 
     def step(self, step_id: str) -> StepRecord:
         """The step's record (an index by id, rebuilt whenever `steps` was changed under it)."""
-        n = self._positions.get(step_id)
-        if n is None or n >= len(self.steps) or self.steps[n].id != step_id:
+        # The index read from pydantic's private-attribute dict directly: `self._positions` goes through
+        # BaseModel.__getattr__ (a few microseconds, and an apply looks steps up several times per step).
+        private = self.__pydantic_private__
+        n = (private["_positions"] if private is not None else self._positions).get(step_id)
+        steps = self.steps
+        if n is None or n >= len(steps) or steps[n].id != step_id:
             self._positions = {s.id: i for i, s in reversed(list(enumerate(self.steps)))}
             n = self._positions.get(step_id)
             if n is None:
@@ -157,8 +161,10 @@ def _step_fields(step: StepRecord) -> dict[str, Any]:
 
 
 def dumps(record: RunRecord) -> str:
-    """The record as a journal of one line (what `write` and a finished in-memory run leave)."""
-    return _line(record.model_dump(mode="json", exclude_none=True))
+    """The record as a journal of one line (what `write` and a finished in-memory run leave): pydantic's own
+    JSON, the same bytes `_line` gives for the JSON-mode dump (compact, UTF-8 unescaped; a record holds no
+    floats), without building the dump as Python objects first."""
+    return record.model_dump_json(exclude_none=True) + "\n"
 
 
 def write(record: RunRecord, path: str | Path) -> None:

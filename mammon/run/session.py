@@ -70,7 +70,7 @@ def new_record(plan: Plan, runner: Runner, now: datetime) -> RunRecord:
     """A fresh run record for `plan`: every step pending, with the plan's gas estimate."""
     return RunRecord(plan_hash=plan.content_hash, chain_id=plan.chain.id, wallet=plan.wallet, runner=runner.name,
                      run_id=uuid.uuid4().hex[:16], started_at=now,
-                     steps=[StepRecord(id=s.id, gas_estimate=s.gas.estimate) for s in plan.steps])
+                     steps=[{"id": s.id, "gas_estimate": s.gas.estimate} for s in plan.steps])  # validated in one go, as StepRecords
 
 
 def existing_record(plan: Plan, path: Path, runner_name: str) -> RunRecord | None:

@@ -245,21 +245,22 @@ class SimChain:
         """A uint256 view called by name, without encoding and decoding its calldata (the balance reads around
         every step). None when the contract cannot answer it that way: the caller takes the eth_call path,
         which reports why."""
-        contract = self.contracts.get(addr(to))
-        if contract is None or self._function(contract, fn.selector) is None:
+        contract = self.contracts.get(to.lower())
+        if contract is None or self._journal is not None or fn.selector not in _selectors(contract.abis):
             return None
         method = contract.entry(fn.name)
-        if method is None or self._journal is not None:
+        if method is None:
             return None
-        outer = (self._journal, self._touched, self._exec, self._value_calls, self._logs, self._undo)
+        outer = (self._touched, self._exec, self._value_calls, self._logs, self._undo)
         self._begin()  # a view that writes (an accrual) leaves nothing behind; its gas is never reported, so not counted
         try:
-            result = method(Msg(ZERO_ADDRESS, 0), *args)
+            result = method(_VIEW_MSG, *args)
         except SimRevert as exc:
             raise CallReverted(exc.reason, exc.data, where=f"eth_call to {checksum_address(to)}") from None
         finally:
             self._rollback()
-            self._journal, self._touched, self._exec, self._value_calls, self._logs, self._undo = outer
+            self._journal = None  # it was None on entry (checked above)
+            self._touched, self._exec, self._value_calls, self._logs, self._undo = outer
         if not isinstance(result, int) or isinstance(result, bool) or not 0 <= result <= MAX_UINT256:
             return None
         return result
@@ -377,6 +378,9 @@ class SimChain:
         values: tuple[Any, ...] = () if not outputs else (result,) if len(outputs) == 1 else tuple(result)
         values = tuple(_normalise(t, v) for t, v in zip(outputs, values, strict=True))
         return fn, values, encode_values(outputs, values)
+
+
+_VIEW_MSG = Msg(ZERO_ADDRESS, 0)  # msg of an eth_call from nobody (frozen, so one serves every view)
 
 
 @lru_cache(maxsize=None)
