@@ -36,7 +36,7 @@ from mammon.compile.recompile import check_recompiles
 from mammon.errors import InputError, MammonError, PlanError, StalePlanError, WrongChainError
 from mammon.plan.approvals import require as require_approvals
 from mammon.plan.model import Call, Plan, Precondition, Step
-from mammon.review import Review, check_expiry, review
+from mammon.review import check_expiry, review
 from mammon.run import audit, record as journal, state
 from mammon.run.base import Outcome, Runner, Signed, TxDropped
 from mammon.run.killpoints import killpoint, suspended

@@ -25,7 +25,7 @@ from mammon.review import Review
 from mammon.run import audit, record as journal
 from mammon.run.base import Runner
 from mammon.run.policy import Policy
-from mammon.run.record import RunRecord, StepRecord
+from mammon.run.record import RunRecord
 
 __all__ = ["ApplyOptions", "Progress", "ReplayRefused", "Verified", "existing_record", "log_event", "new_record", "on_the_wire", "refuse_replay",
            "registry_chain", "watched_balances"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 
 from mammon.sim.core import MAX_UINT256, Chain, Contract, Msg, SimRevert, addr, external
-from mammon.protocols.aave_v3 import AaveState, ReserveState
+from mammon.protocols.aave_v3 import ReserveState
 from mammon.sim.tokens import TokenMetadata
 
 RAY = 10**27
