@@ -53,8 +53,9 @@ class _Type:
         return self.size if self.kind == "array" and self.size is not None and not self.dynamic else 1
 
 
-def _split(inner: str) -> list[str]:
-    """Top-level comma-separated parts of a tuple's inside."""
+def split_components(inner: str) -> list[str]:
+    """Top-level comma-separated parts of a tuple's inside (nested parentheses kept whole; shared with
+    `mammon.abiencode`)."""
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(inner):
         if ch == "(":
@@ -77,7 +78,7 @@ def parse_type(text: str) -> _Type:
             raise ValueError(f"unsupported ABI type {text!r}")
         return _Type("array", item=parse_type(base), size=int(dim) if dim else None)
     if text.startswith("(") and text.endswith(")"):
-        return _Type("tuple", components=tuple(parse_type(p) for p in _split(text[1:-1])))
+        return _Type("tuple", components=tuple(parse_type(p) for p in split_components(text[1:-1])))
     for prefix, kind in (("uint", "uint"), ("int", "int")):
         if text.startswith(prefix):
             bits = int(text[len(prefix):] or 256)

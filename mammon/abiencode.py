@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from mammon.abidecode import split_components
+
 # A parsed type: ("uint", bits) ("int", bits) ("address",) ("bool",) ("bytesN", n) ("bytes",) ("string",)
 # ("array", element, length or None) ("tuple", (components...)).
 Kind = tuple[Any, ...]
@@ -71,20 +73,11 @@ def _kind(text: str) -> Kind:
 
 
 def _components(inner: str) -> list[str]:
-    """Top-level comma-separated parts of a tuple's type list (nested parentheses kept whole)."""
+    """Top-level parts of a tuple's type list; anything unbalanced or with an empty part is eth-abi's."""
     if inner == "":
         return []
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(inner):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(inner[start:i])
-            start = i + 1
-    parts.append(inner[start:])
-    if depth != 0 or any(p == "" for p in parts):
+    parts = split_components(inner)
+    if inner.count("(") != inner.count(")") or not parts or any(p == "" for p in parts):
         raise _Refer
     return parts
 

@@ -31,9 +31,9 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from eth_abi import decode as abi_decode
@@ -46,6 +46,7 @@ UNSAFE_METHODS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction", "ev
 TRANSIENT_CODES = {-32603: "server", -32005: "rate"}  # internal error; limit exceeded (rate limit)
 MAX_BACKOFF = 8.0
 MAX_RETRY_AFTER = 60.0
+_T = TypeVar("_T")
 MAX_REPLY_DEPTH = 64  # JSON-RPC replies nest a few levels; deeper is garbage (and could exhaust the C stack)
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 _NOT_BRACKETS = re.compile(rb"[^\[\]{}]+")
@@ -278,14 +279,19 @@ class Node:
     def request(self, method: str, params: list[Any] | None = None) -> Any:
         """One JSON-RPC call; reads are retried on transport trouble, state-changing methods never."""
         attempts = 1 if method in UNSAFE_METHODS else 1 + max(0, self.retries)
+        return self._retrying(method, attempts, lambda: self._once(method, params or []))
+
+    def _retrying(self, label: str, attempts: int, once: Callable[[], _T]) -> _T:
+        """`once()`, tried again after transport trouble, a rate limit or a server error, with doubling
+        backoff (or the node's Retry-After) up to `attempts` tries; then the error, naming `label`."""
         delay = self.backoff
         for attempt in range(1, attempts + 1):
             try:
-                return self._once(method, params or [])
+                return once()
             except NodeUnavailable as exc:
                 wait = exc.retry_after if exc.retry_after is not None else delay
                 if attempt >= attempts or wait > MAX_RETRY_AFTER:
-                    raise exc.__class__(method, self.display, exc.detail, attempts=attempt, retry_after=exc.retry_after) from None
+                    raise exc.__class__(label, self.display, exc.detail, attempts=attempt, retry_after=exc.retry_after) from None
                 time.sleep(wait)
                 delay = min(delay * 2, MAX_BACKOFF)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -327,20 +333,11 @@ class Node:
         if len(calls) == 1 or not self._batches:
             return [self._each(method, params) for method, params in calls]
         names = "+".join(method for method, _ in calls)
-        attempts, delay = 1 + max(0, self.retries), self.backoff
-        for attempt in range(1, attempts + 1):
-            try:
-                return self._batch_once(calls, names)
-            except _NoBatches:
-                self._batches = False
-                return [self._each(method, params) for method, params in calls]
-            except NodeUnavailable as exc:
-                wait = exc.retry_after if exc.retry_after is not None else delay
-                if attempt >= attempts or wait > MAX_RETRY_AFTER:
-                    raise exc.__class__(names, self.display, exc.detail, attempts=attempt, retry_after=exc.retry_after) from None
-                time.sleep(wait)
-                delay = min(delay * 2, MAX_BACKOFF)
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            return self._retrying(names, 1 + max(0, self.retries), lambda: self._batch_once(calls, names))
+        except _NoBatches:
+            self._batches = False
+            return [self._each(method, params) for method, params in calls]
 
     def _each(self, method: str, params: list[Any]) -> Any:
         try:
