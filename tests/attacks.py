@@ -75,19 +75,21 @@ def swap_min_out_one(plan: Plan, chain: ChainConfig) -> Plan:
 
 Attack = Callable[[Plan, ChainConfig], Plan]
 
+MOONWELL_TO_AAVE = {"from_protocol": "moonwell", "to_protocol": "aave_v3", "token": "USDC", "amount": "1000"}
+
 #: name -> (edit, recommendation it applies to, fragment of the one-line refusal)
 ROWS: dict[str, tuple[Attack, dict[str, str], str]] = {
     "deposit-onBehalfOf-outsider": (
-        deposit_on_behalf_of_outsider, {"from_protocol": "moonwell", "to_protocol": "aave_v3", "token": "USDC", "amount": "1000"},
+        deposit_on_behalf_of_outsider, MOONWELL_TO_AAVE,
         f"step deposit: onBehalfOf: is {OUTSIDER} (not in the registry), not the plan's wallet"),
     "extra-transfer-step": (
-        extra_transfer, {"from_protocol": "moonwell", "to_protocol": "aave_v3", "token": "USDC", "amount": "1000"},
+        extra_transfer, MOONWELL_TO_AAVE,
         "step sweep: call.data: transfer(address,uint256) is not a call mammon compiles"),
     "extra-unlimited-approve": (
-        extra_unlimited_approve, {"from_protocol": "moonwell", "to_protocol": "aave_v3", "token": "USDC", "amount": "1000"},
+        extra_unlimited_approve, MOONWELL_TO_AAVE,
         f"step sweep_approve: spender: approves {OUTSIDER} (not in the registry), which is not a contract of the"),
     "totals-spend-zero": (
-        totals_spend_zero, {"from_protocol": "moonwell", "to_protocol": "aave_v3", "token": "USDC", "amount": "1000"},
+        totals_spend_zero, MOONWELL_TO_AAVE,
         "totals.spend.USDC: the plan states 0 but its calls pull at most 1000000000"),
     "swap-min-out-one": (
         swap_min_out_one, {"to_protocol": "aave_v3", "token": "USDC", "to_token": "WETH", "amount": "1000"},
