@@ -30,18 +30,15 @@ def abi_encode(types: list[str] | tuple[str, ...], values: list[Any]) -> bytes:
     return _encode(types, values)
 
 
-def abi_decode(types: list[str] | tuple[str, ...], data: bytes, strict: bool = True) -> tuple[Any, ...]:
-    """eth-abi's strict decoding, as `mammon.abidecode` does it (the non-strict form from eth-abi itself)."""
-    if strict:
-        return _strict_decode(types, data)
-    from eth_abi import decode
-
-    return tuple(decode(types, data, strict=False))
+def abi_decode(types: list[str] | tuple[str, ...], data: bytes) -> tuple[Any, ...]:
+    """eth-abi's strict decoding, as `mammon.abidecode` does it."""
+    return _strict_decode(types, data)
 
 
-def _type_str(param: dict[str, Any]) -> str:
+def type_str(param: dict[str, Any]) -> str:
+    """The canonical ABI type of a parameter (tuples spelled out as `(…)`, with any array suffix)."""
     if param["type"].startswith("tuple"):
-        inner = ",".join(_type_str(c) for c in param["components"])
+        inner = ",".join(type_str(c) for c in param["components"])
         return f"({inner}){param['type'][5:]}"
     return str(param["type"])
 
@@ -57,15 +54,15 @@ class Function:
 
     @cached_property
     def signature(self) -> str:
-        return f"{self.name}({','.join(_type_str(p) for p in self.inputs)})"
+        return f"{self.name}({','.join(type_str(p) for p in self.inputs)})"
 
     @cached_property
     def input_types(self) -> list[str]:
-        return [_type_str(p) for p in self.inputs]
+        return [type_str(p) for p in self.inputs]
 
     @cached_property
     def output_types(self) -> list[str]:
-        return [_type_str(p) for p in self.outputs]
+        return [type_str(p) for p in self.outputs]
 
     @cached_property
     def _input_key(self) -> tuple[str, ...]:
@@ -98,7 +95,7 @@ _MEMO_SIZE = 4096
 @lru_cache(maxsize=_MEMO_SIZE)
 def _decode_values(types: tuple[str, ...], payload: bytes) -> tuple[Any, ...]:
     """eth-abi's strict decoding of one argument list (its result is made of tuples: immutable, so shared)."""
-    return tuple(abi_decode(types, payload, strict=True))
+    return tuple(_strict_decode(types, payload))
 
 
 def _frozen(value: Any) -> Any:

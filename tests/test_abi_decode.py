@@ -19,7 +19,7 @@ from eth_abi.tools import get_abi_strategy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mammon.abi import ABI_DIR, _type_str
+from mammon.abi import ABI_DIR, type_str
 from mammon.abidecode import decode
 
 EXTRA = [
@@ -38,7 +38,7 @@ def _abi_signatures() -> list[list[str]]:
         for entry in json.loads(path.read_text()):
             if entry.get("type") == "function":
                 for params in (entry["inputs"], entry.get("outputs", [])):
-                    types = [_type_str(p) for p in params]
+                    types = [type_str(p) for p in params]
                     found.setdefault(",".join(types), types)
     return list(found.values())
 

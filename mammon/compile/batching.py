@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 
-from mammon.abi import function
+from mammon.abi import abi_decode, function
 from mammon.chains import ChainConfig
 from mammon.errors import InputError, PlanError
 from mammon.plan.batch import SAFE_ABI, InnerCall, execute_batch_data, multisend_data, safe_tx_hash
@@ -131,7 +131,5 @@ def read_safe_state(rpc_url: str, safe: str) -> SafeState:
         raise InputError(f"{safe} does not answer as a Safe (nonce/getOwners/getThreshold): {exc.message}", where="--wallet") from None
     if len(nonce) < 32 or len(threshold) < 32 or len(owners) < 64:
         raise InputError(f"{safe} is not a Safe: it has no nonce/getOwners/getThreshold", where="--wallet")
-    from eth_abi import decode as abi_decode  # only when a Safe's state is read from a node
-
     return SafeState(nonce=int.from_bytes(nonce[:32], "big"), owners=[checksum(a) for a in abi_decode(["address[]"], owners)[0]],
                      threshold=int.from_bytes(threshold[:32], "big"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mammon.abi import abi_encode, decode_call
+from mammon.abi import abi_encode, decode_call, type_str
 from mammon.errors import TamperedPlanError
 from mammon.export.calls import BatchCall, batch_calls, check_calls
 from mammon.hashing import keccak256
@@ -50,12 +50,6 @@ def checksum(batch: dict[str, Any]) -> str:
     meta = {k: v for k, v in batch["meta"].items() if k != "checksum"}
     body = {**batch, "meta": {**meta, "name": None}}
     return "0x" + keccak256(serialize(body).encode("utf-8")).hex()
-
-
-def _type_str(param: dict[str, Any]) -> str:
-    if param["type"].startswith("tuple"):
-        return "(" + ",".join(_type_str(c) for c in param["components"]) + ")" + param["type"][5:]
-    return str(param["type"])
 
 
 def _text(param: dict[str, Any], value: Any) -> Any:
@@ -106,7 +100,7 @@ def _parse(param: dict[str, Any], value: Any) -> Any:
 def encode(method: dict[str, Any], values: dict[str, Any]) -> str:
     """Calldata from a contractMethod and its contractInputsValues, as the builder encodes it."""
     inputs = method["inputs"]
-    types = [_type_str(p) for p in inputs]
+    types = [type_str(p) for p in inputs]
     selector = keccak256(f"{method['name']}({','.join(types)})".encode())[:4]
     args = [_parse(p, values[p["name"]]) for p in inputs]
     return "0x" + (selector + abi_encode(types, args)).hex()

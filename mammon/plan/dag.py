@@ -35,7 +35,7 @@ def problems(plan: Plan) -> list[str]:
     for dup in sorted(i for i, n in Counter(ids).items() if n > 1):
         found.append(f"step id {dup!r} is used twice")
     known = set(ids)
-    by_id = _by_id(plan)
+    steps = by_id(plan)
     for step in plan.steps:
         for dep in step.depends_on:
             if dep not in known:
@@ -45,7 +45,7 @@ def problems(plan: Plan) -> list[str]:
                 source, _, output = term.rpartition(".")
                 if source not in known:
                     found.append(f"step {step.id} argument {ref.arg} refers to unknown step {source!r}")
-                elif output not in by_id[source].outputs:
+                elif output not in steps[source].outputs:
                     found.append(f"step {step.id} argument {ref.arg} refers to unknown output {term!r}")
     if found:
         return found
@@ -66,7 +66,7 @@ def problems(plan: Plan) -> list[str]:
             approved = any(
                 a.token_address.lower() == key[0] and a.spender.lower() == key[1] and a.after >= pull.amount
                 for dep in before
-                for a in by_id[dep].allowances
+                for a in steps[dep].allowances
             )
             if not approved and key not in assumed:
                 found.append(f"step {step.id} spends {pull.token} via {pull.spender} without an approval before it")
@@ -87,11 +87,11 @@ def order(plan: Plan) -> list[Step]:
         sorter.done(node)
         for n in sorter.get_ready():
             heapq.heappush(ready, (index[n], n))
-    by_id = _by_id(plan)
-    return [by_id[i] for i in ids]
+    steps = by_id(plan)
+    return [steps[i] for i in ids]
 
 
-def _by_id(plan: Plan) -> dict[str, Step]:
+def by_id(plan: Plan) -> dict[str, Step]:
     """Steps by id, the first of a repeated id winning as in `Plan.step` (a lookup per step through
     `Plan.step`, a scan, made these walks quadratic in the plan's size)."""
     found: dict[str, Step] = {}

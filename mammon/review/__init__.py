@@ -42,14 +42,12 @@ def check_structure(plan: Plan, *, where: str = "plan") -> None:
 
 def check_refs(plan: Plan, decoded: dict[str, Decoded], *, where: str = "plan") -> None:
     """Each reference must reproduce its encoded value and bounds from the outputs it names (the runner's rule)."""
-    by_id: dict[str, Step] = {}
-    for step in plan.steps:
-        by_id.setdefault(step.id, step)  # as Plan.step finds them, without a scan per reference
+    steps = dag.by_id(plan)
     for step in plan.steps:
         args = {a.name: a.value for a in decoded[step.id].args}
         for ref in step.refs:
             terms = [t.rpartition(".") for t in ref.ref.split(" + ")]
-            outs = [by_id[src].outputs[name] for src, _, name in terms]
+            outs = [steps[src].outputs[name] for src, _, name in terms]
             rule = tuple(sum(getattr(o, f) for o in outs) * ref.num // ref.den for f in ("expected", "min", "max"))
             if rule != (ref.expected, ref.min, ref.max) or str(args.get(ref.arg)) != str(ref.expected):
                 raise TamperedPlanError(
