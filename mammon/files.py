@@ -107,7 +107,7 @@ _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
-def _bracket_depth(text: str) -> int:
+def bracket_depth(text: str) -> int:
     """Deepest nesting of [] and {} outside strings, unclosed ones included (C-level passes, no recursion)."""
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return 0
@@ -149,7 +149,7 @@ class _Refused(ValueError):
 
 def loads_json(text: str, *, where: str, exact_numbers: bool = False) -> Any:
     """Parse JSON text: depth-bounded first, duplicate keys and NaN/Infinity refused."""
-    if _bracket_depth(text) > MAX_DEPTH:
+    if bracket_depth(text) > MAX_DEPTH:
         raise InputError(f"nested deeper than {MAX_DEPTH} levels", where=where)
     try:
         return json.loads(text, object_pairs_hook=_json_pairs, parse_float=_json_decimal if exact_numbers else _json_float,
@@ -311,7 +311,7 @@ def read_toml(path: str | Path, *, max_bytes: int = MAX_BYTES) -> dict[str, Any]
     import tomllib
 
     text = read_text(path, max_bytes=max_bytes)
-    if _bracket_depth(text) > MAX_DEPTH:
+    if bracket_depth(text) > MAX_DEPTH:
         raise InputError(f"nested deeper than {MAX_DEPTH} levels", where=str(path))
     try:
         return tomllib.loads(text)

@@ -26,7 +26,6 @@ import base64
 import http.client
 import json
 import os
-import re
 import socket
 import ssl
 import threading
@@ -40,6 +39,7 @@ from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from mammon.errors import InputError, MammonError
+from mammon.files import MAX_DEPTH, bracket_depth
 
 # Methods that change state: one attempt only (a retry could repeat what the first attempt did).
 UNSAFE_METHODS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction", "evm_mine", "evm_revert", "anvil_mine"})
@@ -47,23 +47,7 @@ TRANSIENT_CODES = {-32603: "server", -32005: "rate"}  # internal error; limit ex
 MAX_BACKOFF = 8.0
 MAX_RETRY_AFTER = 60.0
 _T = TypeVar("_T")
-MAX_REPLY_DEPTH = 64  # JSON-RPC replies nest a few levels; deeper is garbage (and could exhaust the C stack)
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
-_NOT_BRACKETS = re.compile(rb"[^\[\]{}]+")
-
-
-def _too_deep(payload: bytes) -> bool:
-    """Whether the brackets outside strings nest deeper than MAX_REPLY_DEPTH (regex passes, no recursion)."""
-    if payload.count(b"[") + payload.count(b"{") <= MAX_REPLY_DEPTH:
-        return False
-    depth = deepest = 0
-    for b in _NOT_BRACKETS.sub(b"", _JSON_STRING.sub(b"", payload)):
-        depth += 1 if b in b"[{" else -1
-        if depth > deepest:
-            deepest = depth
-            if deepest > MAX_REPLY_DEPTH:
-                return True
-    return False
+MAX_REPLY_DEPTH = MAX_DEPTH  # JSON-RPC replies nest a few levels; deeper is garbage (and could exhaust the C stack)
 
 
 def redact(url: str) -> str:
@@ -228,7 +212,7 @@ class _Transport:
             raise NodeRateLimited(method, node, "HTTP 429 Too Many Requests", retry_after=retry_after)
         if status >= 500:
             raise NodeServerError(method, node, f"HTTP {status}", retry_after=retry_after)
-        if _too_deep(payload):
+        if bracket_depth(payload.decode("utf-8", "replace")) > MAX_REPLY_DEPTH:
             raise NodeServerError(method, node, f"HTTP {status}, the reply nests deeper than {MAX_REPLY_DEPTH} levels")
         try:
             reply = json.loads(payload)
