@@ -190,7 +190,7 @@ def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> Run
             log_event(rec, opts, "apply_started", runner=runner.name, simulated=False, chain=plan.chain.id, wallet=plan.wallet,
                  record=str(opts.record_path.resolve()))
             watched = {(a.lower(), ta.lower()): (a, t, ta, d) for s in plan.steps for a, t, ta, d in watched_balances(s)}
-            before = {k: runner.balance_of(v[2], v[0]) for k, v in watched.items()}
+            before = dict(zip(watched, runner.balances([(ta, a) for a, _t, ta, _d in watched.values()]), strict=True))
             signed = runner.sign_batch(plan)
             for step, srec in zip(plan.steps, rec.steps, strict=True):
                 srec.status, srec.tx_hash, srec.nonce, srec.started_at = "sent", signed.tx_hash, signed.nonce, now()
@@ -262,7 +262,8 @@ def _finish(plan: Plan, rec: RunRecord, outcome: Outcome, runner: AtomicRunner, 
             key = (e.account.lower(), e.token_address.lower())
             touching.setdefault(key, []).append(n)
             first.setdefault(key, e)
-    change = {key: runner.balance_of(e.token_address, e.account) - e.before for key, e in first.items()}
+    after = runner.balances([(e.token_address, e.account) for e in first.values()])
+    change = {key: a - e.before for (key, e), a in zip(first.items(), after, strict=True)}
     shared = [key for key, steps in touching.items() if len(steps) > 1]
     # Always ask for the logs (when the node has call traces): a call can move a balance that only another step
     # states, e.g. a vault that lends to the Aave reserve a later call supplies; that balance is split by the logs too.

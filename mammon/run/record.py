@@ -186,7 +186,6 @@ class Journal:
         self.durable = durable and path is not None
         self._started = started  # the file already holds a 2.x journal this run continues
         self._run: dict[str, Any] | None = None
-        self.writes = 0  # how many times the file was written (tests and benchmarks count them)
 
     def save(self, record: RunRecord, steps: Iterable[StepRecord] = ()) -> None:
         if not self.durable:
@@ -196,7 +195,6 @@ class Journal:
         if not self._started:
             atomic_write(self.path, dumps(record))
             self._started, self._run = True, run
-            self.writes += 1
             return
         changes: list[dict[str, Any]] = [{"step": _step_fields(s)} for s in steps] or [{}]
         if run != self._run:
@@ -213,13 +211,11 @@ class Journal:
         finally:
             os.close(fd)
         self._run = run
-        self.writes += 1
 
     def close(self, record: RunRecord) -> None:
         """A run that kept its record in memory writes it now, once."""
         if not self.durable and self.path is not None:
             write(record, self.path)
-            self.writes += 1
 
 
 def _parse_line(line: str, where: str) -> dict[str, Any]:
