@@ -22,7 +22,7 @@ from mammon.errors import InputError, MammonError, StalePlanError, WrongChainErr
 from mammon.plan.model import Plan
 from mammon.review import review
 from mammon.run import record as journal, state
-from mammon.run.base import Outcome, Signed
+from mammon.run.base import Outcome, Runner, Signed
 from mammon.review import check_expiry
 from mammon.run.engine import check_preconditions
 from mammon.run.session import (ApplyOptions, existing_record, log_event, new_record, on_the_wire, refuse_replay, registry_chain,
@@ -99,6 +99,12 @@ class AtomicRunner(RpcRunner):
     """A runner that sends a whole atomic plan as one transaction (`batch`, `safe`)."""
 
     mode: str = ""
+
+    @classmethod
+    def create(cls, plan: Plan, **options: Any) -> Runner:
+        """The rpc runner's node and key (`RpcRunner.create` builds this class); no `fork_url`: the one
+        transaction is always tried on a fork of the node by `trial`."""
+        return super().create(plan, **{k: v for k, v in options.items() if k != "fork_url"})
 
     def start_preflight_fork(self) -> None:
         """No early fork: `trial` forks the chain itself, to set the delegation or the owners' approvals first."""

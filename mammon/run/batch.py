@@ -17,8 +17,8 @@ from eth_utils import to_checksum_address
 from mammon.errors import PlanError, WrongChainError
 from mammon.plan.model import Plan
 from mammon.run.atomic import AtomicRunner, Trial, send_on_fork
-from mammon.run.base import Runner, Signed
-from mammon.run.rpc import RpcRunner, with_margin
+from mammon.run.base import Signed
+from mammon.run.rpc import with_margin
 
 DESIGNATOR = "ef0100"
 #: What an authorization refunds when its account exists (PER_EMPTY_ACCOUNT_COST 25,000 - PER_AUTH_BASE_COST 12,500,
@@ -34,13 +34,6 @@ class DelegatedElsewhereError(PlanError):
 class BatchRunner(AtomicRunner):
     name: ClassVar[str] = "batch"
     mode = "batch"
-
-    @classmethod
-    def create(cls, plan: Plan, **options: Any) -> Runner:
-        base = RpcRunner.create(plan, **{k: v for k, v in options.items() if k != "fork_url"})
-        assert isinstance(base, RpcRunner)
-        base._discard_early_fork()  # only its node and signer are reused (closing it would close the node)
-        return cls(plan, base.node, base._signer, confirmations=base.confirmations, receipt_timeout=base.receipt_timeout)
 
     def delegation(self, wallet: str) -> str | None:
         """The wallet's EIP-7702 delegate, None for a plain EOA; raises for contract code."""

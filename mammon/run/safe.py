@@ -24,7 +24,7 @@ from mammon.plan.model import Plan, SafeTx
 from mammon.run.atomic import AtomicRunner, Trial, send_on_fork
 from mammon.run.base import Runner, Signed
 from mammon.run.keys import Signer
-from mammon.run.rpc import RpcRunner, with_margin
+from mammon.run.rpc import with_margin
 
 
 class NotEnoughSignaturesError(PlanError):
@@ -169,10 +169,8 @@ class SafeRunner(AtomicRunner):
 
     @classmethod
     def create(cls, plan: Plan, *, signatures: str | None = None, **options: Any) -> Runner:
-        base = RpcRunner.create(plan, **{k: v for k, v in options.items() if k != "fork_url"})
-        assert isinstance(base, RpcRunner)
-        base._discard_early_fork()  # only its node and signer are reused (closing it would close the node)
-        runner = cls(plan, base.node, base._signer, confirmations=base.confirmations, receipt_timeout=base.receipt_timeout)
+        runner = super().create(plan, **options)
+        assert isinstance(runner, SafeRunner)
         runner.signatures = Path(signatures) if signatures else None
         return runner
 
