@@ -27,6 +27,8 @@ _AAVE = "@aave/core-v3/artifacts/contracts"
 _UNI_CORE = "@uniswap/v3-core/artifacts/contracts"
 _UNI_PERIPHERY = "@uniswap/v3-periphery/artifacts/contracts"
 _UNI_ROUTER = "@uniswap/swap-router-contracts/artifacts/contracts"
+_SAFE = "@safe-global/safe-contracts/build/artifacts/contracts"
+_AA = "@account-abstraction/contracts/artifacts"
 
 #: Short name -> artifact path under node_modules. Explicit, because some names exist in
 #: more than one package (QuoterV2 is in v3-periphery and in swap-router-contracts).
@@ -50,6 +52,11 @@ ARTIFACT_PATHS: dict[str, str] = {
     "NonfungiblePositionManager": f"{_UNI_PERIPHERY}/NonfungiblePositionManager.sol/NonfungiblePositionManager.json",
     "QuoterV2": f"{_UNI_ROUTER}/lens/QuoterV2.sol/QuoterV2.json",
     "SwapRouter02": f"{_UNI_ROUTER}/SwapRouter02.sol/SwapRouter02.json",
+    "SafeL2": f"{_SAFE}/SafeL2.sol/SafeL2.json",
+    "SafeProxyFactory": f"{_SAFE}/proxies/SafeProxyFactory.sol/SafeProxyFactory.json",
+    "MultiSendCallOnly": f"{_SAFE}/libraries/MultiSendCallOnly.sol/MultiSendCallOnly.json",
+    "CompatibilityFallbackHandler": f"{_SAFE}/handler/CompatibilityFallbackHandler.sol/CompatibilityFallbackHandler.json",
+    "Simple7702Account": f"{_AA}/Simple7702Account.json",
 }
 
 #: Aave logic libraries, in an order where each one's own link references come first

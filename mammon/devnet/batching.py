@@ -15,7 +15,6 @@ a 1-of-1 (owner accounts[1]) and a 2-of-3 (owners accounts[2], [3], [4]).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,35 +24,17 @@ from web3.logs import DISCARD
 from web3.types import RPCEndpoint
 
 from mammon.devnet.anvil import BLOCK_INTERVAL_SECONDS
-from mammon.devnet.artifacts import Artifact, node_modules_dir
+from mammon.devnet.artifacts import load_artifact
 from mammon.errors import DevnetError
 
 if TYPE_CHECKING:
     from mammon.devnet.deploy import Chain
 
-SAFE_PACKAGE = "@safe-global/safe-contracts"
-AA_PACKAGE = "@account-abstraction/contracts"
-_SAFE = f"{SAFE_PACKAGE}/build/artifacts/contracts"
-ARTIFACTS = {
-    "SafeL2": f"{_SAFE}/SafeL2.sol/SafeL2.json",
-    "SafeProxyFactory": f"{_SAFE}/proxies/SafeProxyFactory.sol/SafeProxyFactory.json",
-    "MultiSendCallOnly": f"{_SAFE}/libraries/MultiSendCallOnly.sol/MultiSendCallOnly.json",
-    "CompatibilityFallbackHandler": f"{_SAFE}/handler/CompatibilityFallbackHandler.sol/CompatibilityFallbackHandler.json",
-    "Simple7702Account": f"{AA_PACKAGE}/artifacts/Simple7702Account.json",
-}
 #: The deterministic deployment proxy (github.com/Arachnid/deterministic-deployment-proxy), present on anvil.
 CREATE2_DEPLOYER = "0x4e59b44847b379578588920cA78FbF26c0B4956C"
 ZERO = "0x0000000000000000000000000000000000000000"
 #: Safes on the devnet: name -> (owner account indexes, threshold).
 SAFES: dict[str, tuple[tuple[int, ...], int]] = {"one_of_one": ((1,), 1), "two_of_three": ((2, 3, 4), 2)}
-
-
-def artifact(name: str) -> Artifact:
-    path = node_modules_dir() / ARTIFACTS[name]
-    if not path.exists():
-        raise DevnetError(f"artifact {ARTIFACTS[name]} not found in node_modules: run `make install` (npm ci)")
-    data = json.loads(path.read_text())
-    return Artifact(name=str(data["contractName"]), abi=data["abi"], bytecode=str(data["bytecode"]), link_references={})
 
 
 def create2_address(init_code: bytes, salt: bytes = b"\0" * 32, deployer: str = CREATE2_DEPLOYER) -> str:
@@ -62,7 +43,7 @@ def create2_address(init_code: bytes, salt: bytes = b"\0" * 32, deployer: str = 
 
 def deploy_delegate(chain: Chain) -> str:
     """Simple7702Account at its CREATE2 address (the same as on every chain eth-infinitism deployed it to)."""
-    init = bytes.fromhex(artifact("Simple7702Account").bytecode.removeprefix("0x"))
+    init = bytes.fromhex(load_artifact("Simple7702Account").bytecode.removeprefix("0x"))
     address = create2_address(init)
     if not chain.w3.eth.get_code(CREATE2_DEPLOYER):  # type: ignore[arg-type]
         raise DevnetError(f"the deterministic deployment proxy {CREATE2_DEPLOYER} is missing on this anvil")
@@ -78,22 +59,22 @@ def deploy_safe(chain: Chain) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, name in (("singleton", "SafeL2"), ("proxy_factory", "SafeProxyFactory"),
                       ("multisend_call_only", "MultiSendCallOnly"), ("fallback_handler", "CompatibilityFallbackHandler")):
-        art = artifact(name)
+        art = load_artifact(name)
         out[key] = chain.deploy(art.abi, art.bytecode, what=name).address
     return out
 
 
 def create_safe(chain: Chain, safe: dict[str, str], owners: Sequence[str], threshold: int, salt: int) -> str:
     """A Safe proxy set up with `owners` and `threshold` (and the compatibility fallback handler)."""
-    singleton = chain.w3.eth.contract(address=to_checksum_address(safe["singleton"]), abi=artifact("SafeL2").abi)
+    singleton = chain.w3.eth.contract(address=to_checksum_address(safe["singleton"]), abi=load_artifact("SafeL2").abi)
     setup = singleton.encode_abi("setup", [list(owners), threshold, ZERO, b"", safe["fallback_handler"], ZERO, 0, ZERO])
-    factory = chain.w3.eth.contract(address=to_checksum_address(safe["proxy_factory"]), abi=artifact("SafeProxyFactory").abi)
+    factory = chain.w3.eth.contract(address=to_checksum_address(safe["proxy_factory"]), abi=load_artifact("SafeProxyFactory").abi)
     receipt = chain.send(factory.functions.createProxyWithNonce(singleton.address, setup, salt))
     created = factory.events.ProxyCreation().process_receipt(receipt, errors=DISCARD)  # the Safe's own setup events too
     if not created:
         raise DevnetError("SafeProxyFactory created no Safe")
     address = to_checksum_address(created[0]["args"]["proxy"])
-    proxy = chain.w3.eth.contract(address=address, abi=artifact("SafeL2").abi)
+    proxy = chain.w3.eth.contract(address=address, abi=load_artifact("SafeL2").abi)
     if proxy.functions.getThreshold().call() != threshold:
         raise DevnetError(f"Safe {address} was not set up")
     return address

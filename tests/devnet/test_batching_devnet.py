@@ -11,7 +11,9 @@ from web3 import Web3
 
 from mammon.chains import DATA
 from mammon.devnet.artifacts import node_modules_dir
-from mammon.devnet.batching import ARTIFACTS, artifact, create2_address
+from mammon.devnet.artifacts import ARTIFACT_PATHS
+from mammon.devnet.artifacts import load_artifact as artifact
+from mammon.devnet.batching import create2_address
 
 if TYPE_CHECKING:
     from mammon.devnet import DevnetInfo
@@ -32,7 +34,7 @@ def test_delegate_sits_at_the_registry_address_of_base(devnet: DevnetInfo, w3: W
     base = yaml.safe_load((DATA / "base.yaml").read_text())
     address = devnet.deployment.batching["simple7702_account"]
     assert address == create2_address(init) == base["infra"]["eip7702"]["simple7702_account"]
-    published = json.loads((node_modules_dir() / ARTIFACTS["Simple7702Account"]).read_text())["deployedBytecode"]
+    published = json.loads((node_modules_dir() / ARTIFACT_PATHS["Simple7702Account"]).read_text())["deployedBytecode"]
     assert "0x" + bytes(w3.eth.get_code(address)).hex() == published.lower()
     chain = yaml.safe_load(devnet.chain_config.read_text())
     assert chain["infra"]["eip7702"]["simple7702_account"] == address

@@ -15,11 +15,11 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from web3 import Web3
 
-from mammon.devnet.batching import artifact
+from mammon.devnet.artifacts import load_artifact as artifact
 from mammon.plan.model import BATCH_FORMAT_VERSION
 from mammon.plan.planfile import load
 from mammon_test_support import EXAMPLES_DIR, Mammon
-from rpchelp import KEY0, KEY1, WALLET, nonce, send
+from rpchelp import KEY0, KEY1, WALLET, nonce
 
 OWNER_KEYS = {  # anvil accounts 2, 3, 4: the 2-of-3 Safe's owners; account 1 owns the 1-of-1
     2: "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
