@@ -286,24 +286,20 @@ def _first_line(exc: BaseException) -> str:
 # --- files -----------------------------------------------------------------------------------------
 
 
-def loads_data(text: str, *, where: str, fmt: str = "yaml") -> Any:
-    return loads_json(text, where=where) if fmt == "json" else loads_yaml(text, where=where)
+def loads_data(text: str, *, where: str, fmt: str = "yaml", exact_numbers: bool = False) -> Any:
+    """Parse YAML or JSON text; `exact_numbers` reads every number with a fraction as the exact `Decimal`
+    written (never a float)."""
+    if fmt == "json":
+        return loads_json(text, where=where, exact_numbers=exact_numbers)
+    return loads_yaml(text, where=where, exact_numbers=exact_numbers)
 
 
-def read_exact_data(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Any:
-    """`read_data`, with every number that has a fraction read as the exact `Decimal` written (never a float)."""
-    path = Path(path)
-    text = read_text(path, max_bytes=max_bytes)
-    if path.suffix.lower() == ".json":
-        return loads_json(text, where=str(path), exact_numbers=True)
-    return loads_yaml(text, where=str(path), exact_numbers=True)
-
-
-def read_data(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Any:
+def read_data(path: str | Path, *, max_bytes: int = MAX_BYTES, exact_numbers: bool = False) -> Any:
     """Parse a YAML or JSON file (by suffix: JSON errors read better from the json module)."""
     path = Path(path)
     text = read_text(path, max_bytes=max_bytes)
-    return loads_data(text, where=str(path), fmt="json" if path.suffix.lower() == ".json" else "yaml")
+    fmt = "json" if path.suffix.lower() == ".json" else "yaml"
+    return loads_data(text, where=str(path), fmt=fmt, exact_numbers=exact_numbers)
 
 
 def read_toml(path: str | Path, *, max_bytes: int = MAX_BYTES) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mammon.errors import AmountError, InputError
-from mammon.files import parse_model, read_exact_data
+from mammon.files import parse_model, read_data
 from mammon.units import PLAIN_AMOUNT, plain_decimal
 
 _MAX_MAGNITUDE = 100  # digits before or after the point; a uint256 has 78
@@ -148,7 +148,7 @@ RecommendationFile = Annotated[Recommendation | list[Recommendation], Field()]
 
 def load_recommendations(path: str | Path) -> list[Recommendation]:
     """A file holds one recommendation (a mapping) or a list of them."""
-    data = read_exact_data(path)  # `amount: 1000.5` is the decimal written, not a float
+    data = read_data(path, exact_numbers=True)  # `amount: 1000.5` is the decimal written, not a float
     if isinstance(data, dict) and "recommendations" in data and len(data) == 1:
         data = data["recommendations"]
     if isinstance(data, list):
