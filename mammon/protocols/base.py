@@ -13,7 +13,7 @@ resolve); `mammon.review.roles` gathers them from every installed venue.
 from __future__ import annotations
 
 from abc import ABC
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -122,6 +122,9 @@ def _duration(seconds: int) -> str:
     return f"{seconds} s"
 
 
+EXACT = Tolerance(kind="exact")
+
+
 def accrual(principal: int, rate_ray: int, window: int) -> int:
     """The most `principal` earns at `rate_ray` per year (1e27 = 100%) in `window` seconds, rounded up."""
     if rate_ray <= 0 or window <= 0 or principal <= 0:
@@ -143,6 +146,16 @@ def with_interest(base: Tolerance, principal: int, rate_ray: int, window: int, s
     pct = rate_ray * 100 / RAY
     where = f" ({source})" if source else ""
     return Tolerance(kind="wei", value=base.value + interest, reason=f"interest at {pct:.2f}%/yr over at most {_duration(window)}{where}")
+
+
+def rate_bounds(floor: RateCheck, subject: str, growth: Tolerance) -> list[RateCheck]:
+    """`floor` (the rate `subject` is at least the plan's) and, when it grows with time, a ceiling at the plan's
+    plus `growth` (the interest of the plan's window): a rate above it moved by more than interest."""
+    if not growth.reason:
+        return [floor]
+    ceiling = replace(floor, value=floor.value + growth.value, op="lte",
+                      description=f"{subject} is at most the plan's plus {growth.reason}")
+    return [floor, ceiling]
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,11 @@ from mammon.compile.amounts import ALL, Amount, widen
 from mammon.errors import InputError
 from mammon.plan.model import Guard, Tolerance
 from mammon.protocols.base import (SECONDS_PER_YEAR, Asset, Draft, Output, PullRule, RateCheck, Requirement, Rule, Spend, Venue,
-                                   accrual, lending_flows, with_interest)
+                                   EXACT, accrual, lending_flows, rate_bounds, with_interest)
 from mammon.types import Address, UInt
 
 EXP_SCALE = 10**18
 ONE_WEI = Tolerance(kind="wei", value=1)  # mToken amounts truncate once
-EXACT = Tolerance(kind="exact")
 NO_ERROR = Guard(kind="return_code", value=0, description="Compound error code must be 0 (NO_ERROR); mTokens return codes instead of reverting")
 
 
@@ -107,13 +106,9 @@ class Moonwell(Venue):
         the plan's plus its window's interest means the market moved by more than interest (the effects' tolerances
         would not hold). Read with exchangeRateCurrent (accrued to the block read), as the plan's rate was."""
         unit, decimals = f"{token.symbol} per {m_token.symbol}", 18 + token.decimals - m_token.decimals
-        checks = [RateCheck(m_token.address, "moonwell/MToken", "exchangeRateCurrent", {}, rate, unit, decimals,
-                            f"{m_token.symbol} exchange rate is at least the plan's")]
-        growth = with_interest(EXACT, rate, self.yearly(token), self.ctx.window)
-        if growth.reason:
-            checks.append(RateCheck(m_token.address, "moonwell/MToken", "exchangeRateCurrent", {}, rate + growth.value, unit, decimals,
-                                    f"{m_token.symbol} exchange rate is at most the plan's plus {growth.reason}", op="lte"))
-        return checks
+        subject = f"{m_token.symbol} exchange rate"
+        floor = RateCheck(m_token.address, "moonwell/MToken", "exchangeRateCurrent", {}, rate, unit, decimals, f"{subject} is at least the plan's")
+        return rate_bounds(floor, subject, with_interest(EXACT, rate, self.yearly(token), self.ctx.window))
 
     def deposit(self, token: Asset, amount: Amount) -> Draft:
         m_token, wallet, rate = self.m_token(token), self.ctx.wallet, self.rate(token)

@@ -36,13 +36,12 @@ from mammon.chains import ChainConfig
 from mammon.compile.amounts import Amount, widen
 from mammon.errors import InputError
 from mammon.plan.model import Tolerance
-from mammon.protocols.base import (RAY, Asset, Draft, Flow, Output, PullRule, RateCheck, Requirement, Rule, Spend, Venue, accrual, lending_flows,
-                                   with_interest)
+from mammon.protocols.base import (RAY, Asset, Draft, Flow, Output, PullRule, RateCheck, Requirement, Rule, Spend, Venue, EXACT, accrual,
+                                   lending_flows, rate_bounds, with_interest)
 from mammon.types import Address, UInt
 
 
 ONE_WEI = Tolerance(kind="wei", value=1)  # share conversions round once
-EXACT = Tolerance(kind="exact")
 
 VaultKind = Literal["erc4626", "metamorpho_v1", "vault_v2"]
 
@@ -211,13 +210,9 @@ class ERC4626Vaults(Venue):
         one above the plan's plus its window's interest moved by more than the effects' tolerances allow."""
         one_share = 10**shares.decimals
         price = assets_for_redeem(one_share, state, offset)
-        checks = [RateCheck(shares.address, "morpho/ERC4626", "convertToAssets", {"shares": one_share}, price,
-                            f"{token.symbol} per share", token.decimals, "vault share price is at least the plan's")]
-        growth = self.interest(token, price, EXACT)
-        if growth.reason:
-            checks.append(RateCheck(shares.address, "morpho/ERC4626", "convertToAssets", {"shares": one_share}, price + growth.value,
-                                    f"{token.symbol} per share", token.decimals, f"vault share price is at most the plan's plus {growth.reason}", op="lte"))
-        return checks
+        floor = RateCheck(shares.address, "morpho/ERC4626", "convertToAssets", {"shares": one_share}, price,
+                          f"{token.symbol} per share", token.decimals, "vault share price is at least the plan's")
+        return rate_bounds(floor, "vault share price", self.interest(token, price, EXACT))
 
     def deposit(self, token: Asset, amount: Amount) -> Draft:
         name, shares, wallet = *self.vault(token), self.ctx.wallet
