@@ -20,11 +20,12 @@ from typing import Any
 from mammon.chains import ChainConfig
 from mammon.errors import InputError, MammonError, StalePlanError, WrongChainError
 from mammon.plan.model import Plan
-from mammon.review import review
 from mammon.run import record as journal, state
 from mammon.run.base import Outcome, Runner, Signed
 from mammon.review import check_expiry
-from mammon.run.engine import check_preconditions
+from mammon.compile.recompile import check_recompiles
+from mammon.plan.approvals import require as require_approvals
+from mammon.run.engine import check_preconditions, reviewed
 from mammon.run.session import (ApplyOptions, existing_record, log_event, new_record, on_the_wire, refuse_replay, registry_chain,
                                 watched_balances)
 from mammon.run.policy import enforce
@@ -170,13 +171,16 @@ def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> Run
     """Run an atomic plan through `runner` (one transaction), journaling to options.record_path."""
     opts, now = options, options.now
     chain: ChainConfig | None = opts.chain or registry_chain(plan)
-    review(plan, chain=chain, now=now(), allow_expired=True)  # expiry guards a new send only: checked below
+    rv, verified = reviewed(plan, opts, chain)
     if plan.batch is None or plan.batch.mode != runner.mode:
         raise InputError(f"the plan's execution is {plan.execution or 'sequential'}; the {runner.name} runner applies only "
                          f"--execution {runner.mode} plans", where="--runner")
     if runner.chain_id() != plan.chain.id:
         raise WrongChainError(f"the {runner.name} runner is on chain {runner.chain_id()}, the plan is for {plan.chain.name} ({plan.chain.id})",
                               where="plan: chain.id")
+    if not verified:
+        check_recompiles(plan, rv.chain)
+    require_approvals(plan, opts.approvals, opts.policy.required_approvals, opts.policy.approvers)
     with state.wallet_lock(opts.state_dir, plan.wallet, plan.chain.id):
         rec = existing_record(plan, opts.record_path, runner.name)
         if not on_the_wire(rec):

@@ -36,7 +36,7 @@ from mammon.compile.recompile import check_recompiles
 from mammon.errors import InputError, MammonError, PlanError, StalePlanError, WrongChainError
 from mammon.plan.approvals import require as require_approvals
 from mammon.plan.model import Call, Plan, Precondition, Step
-from mammon.review import check_expiry, review
+from mammon.review import Review, check_expiry, review
 from mammon.run import audit, record as journal, state
 from mammon.run.base import Outcome, Runner, Signed, TxDropped
 from mammon.run.killpoints import killpoint, suspended
@@ -57,6 +57,16 @@ def verify(plan: Plan, chain: ChainConfig | None, *, now: datetime, where: str =
     rv = review(plan, chain=chain, now=now, where=where, allow_expired=allow_expired)
     check_recompiles(plan, rv.chain, where=where)
     return Verified(plan, chain, rv)
+
+
+def reviewed(plan: Plan, opts: ApplyOptions, chain: ChainConfig | None) -> tuple[Review, bool]:
+    """The plan's review, and whether it was verified already: apply_file's verification of this very plan
+    object when given, else a fresh review (the caller then checks the recompile). Expiry guards new sends
+    only: the appliers check it before the first one."""
+    done = opts.verified
+    if done is not None and done.plan is plan and done.chain is opts.chain:
+        return done.review, True
+    return review(plan, chain=chain, now=opts.now(), allow_expired=True), False
 
 
 def _check_identity(plan: Plan, runner: Runner) -> None:
@@ -185,11 +195,7 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
                                audit_buffer=[] if simulated else None)
     now = opts.now
     chain = opts.chain or registry_chain(plan)
-    done = opts.verified
-    if done is not None and done.plan is plan and done.chain is opts.chain:
-        rv, verified = done.review, True  # apply_file verified this very plan a moment ago
-    else:
-        rv, verified = review(plan, chain=chain, now=now(), allow_expired=True), False  # expiry guards new sends only: checked below
+    rv, verified = reviewed(plan, opts, chain)
     _check_identity(plan, runner)
     if not verified:
         check_recompiles(plan, rv.chain)

@@ -93,6 +93,21 @@ def test_batch_plan_needs_the_batch_runner(mammon: Mammon, rpc_devnet: Any, env:
     assert "apply it with --runner batch" in mammon.refuses("apply", plan, "--runner", "rpc", "--rpc-url", rpc_devnet.rpc_url, "--yes")
 
 
+def test_batch_plan_needs_the_policys_required_approvals(mammon: Mammon, rpc_devnet: Any, w3: Web3, env: Any, tmp_path: Path) -> None:
+    """The policy's reviewers rule binds one-transaction plans as it binds sequential ones."""
+    plan = plan_file(mammon, tmp_path, "aave-to-morpho", WALLET, "batch", rpc_devnet.rpc_url)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'[policy]\nrequired_approvals = 1\napprovers = ["{WALLET}"]\n')
+    args = ("apply", plan, "--runner", "batch", "--rpc-url", rpc_devnet.rpc_url, "--yes", "--quiet", "--policy", policy,
+            "--state-dir", tmp_path / "state")
+    before = nonce(w3)
+    assert "required_approvals is 1 of 1 approvers, but 0 approved plan" in mammon.refuses(*args, env={"MAMMON_PRIVATE_KEY": KEY0})
+    assert nonce(w3) == before, "nothing was sent"
+    mammon("approve", plan, env={"MAMMON_PRIVATE_KEY": KEY0})
+    mammon(*args, env={"MAMMON_PRIVATE_KEY": KEY0})
+    assert nonce(w3) > before, "the approved plan was sent (a first delegation's authorization takes a nonce of its own)"
+
+
 # --- Safe ------------------------------------------------------------------------------------------
 
 
