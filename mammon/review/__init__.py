@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from mammon.chains import ChainConfig, chain_for_plan
+from mammon.compile.inputs import per_config
 from mammon.errors import ExpiredPlanError, InputError, MammonError, TamperedPlanError
 from mammon.plan import dag
 from mammon.plan.decode import verify
@@ -20,6 +21,8 @@ from mammon.review.derive import derive
 from mammon.units import format_amount, parse_amount
 
 EXPIRY_WARNING = timedelta(minutes=1)
+# The registry's addresses and labels, worked out once per loaded chain config (shared, never changed).
+_known_addresses = per_config(ChainConfig.known_addresses)
 
 
 @dataclass
@@ -44,6 +47,8 @@ def check_refs(plan: Plan, decoded: dict[str, Decoded], *, where: str = "plan") 
     """Each reference must reproduce its encoded value and bounds from the outputs it names (the runner's rule)."""
     steps = dag.by_id(plan)
     for step in plan.steps:
+        if not step.refs:
+            continue
         args = {a.name: a.value for a in decoded[step.id].args}
         for ref in step.refs:
             terms = [t.rpartition(".") for t in ref.ref.split(" + ")]
@@ -85,7 +90,7 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
     if not allow_expired:
         check_expiry(plan, now, where=where)
     cfg = _chain_for(plan, chain, warnings)
-    labels = {**(cfg.known_addresses() if cfg else {}), plan.wallet.lower(): "wallet"}
+    labels = {**(_known_addresses(cfg) if cfg else {}), plan.wallet.lower(): "wallet"}
     ordered = []
     for step in dag.order(plan):
         try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mammon.abi import decode_call
 from mammon.chains import ChainConfig
 from mammon.plan.decode import view
 from mammon.errors import TamperedPlanError
@@ -50,6 +49,32 @@ def _args(decoded: Decoded) -> dict[str, str]:
     return {a.name: str(a.value) for a in decoded.args}
 
 
+# Calldata -> (its signature, its arguments as text), as decoded from those bytes. Review decodes every step
+# and the policy derives the spend from the same calls right after: a pure function of the bytes (the ABI
+# files are read once per process), so the policy reads what review decoded instead of decoding it again.
+_DECODED: dict[str, tuple[str, dict[str, str]]] = {}
+_DECODED_SIZE = 4096
+
+
+def _remember(data: str, decoded: Decoded) -> dict[str, str]:
+    """The arguments of `decoded`, which must be the view decoded from `data` itself; kept for `_decoded`."""
+    args = _args(decoded)
+    if data not in _DECODED and len(_DECODED) >= _DECODED_SIZE:
+        del _DECODED[next(iter(_DECODED))]  # the oldest
+    _DECODED[data] = (decoded.function, args)
+    return args
+
+
+def _decoded(data: str) -> tuple[str, dict[str, str]]:
+    """(signature, arguments as text) of calldata: what review decoded, else decoded now (the same `view`;
+    TamperedPlanError when the bytes do not decode). The arguments are shared: read them, never change them."""
+    found = _DECODED.get(data)
+    if found is None:
+        decoded = view(data, "", {}, {})
+        found = (decoded.function, _args(decoded))
+    return found
+
+
 def _bound(step: Step, arg: str, encoded: int) -> int:
     """The most a runner may put in `arg`: the reference's upper bound when the argument is one."""
     ref = next((r for r in step.refs if r.arg == arg), None)
@@ -61,8 +86,10 @@ class _Deriver:
         self.plan, self.cfg, self.where, self.check = plan, cfg, where, check
         self.registry = roles.registry_roles(cfg) if cfg else {}
         self.symbols = {t.address.lower(): t.symbol for t in cfg.tokens} if cfg else {}
+        self.wallet = plan.wallet.lower()
         self.out = Derived()
         self.addresses = 0
+        self.pulls_of: dict[str, list[Pulled]] = {}  # step id -> what it pulls (in self.out.pulls' order), for `approvals`
 
     def refuse(self, step: Step, fld: str, message: str) -> TamperedPlanError:
         return TamperedPlanError(message, where=f"{self.where}: step {step.id}: {fld}")
@@ -72,7 +99,7 @@ class _Deriver:
 
     def name(self, address: str) -> str:
         labels = sorted(self.labels(address))
-        if address.lower() == self.plan.wallet.lower():
+        if address.lower() == self.wallet:
             return f"wallet ({address})"
         return f"{labels[0]} ({address})" if labels else f"{address} (not in the registry)"
 
@@ -104,7 +131,7 @@ class _Deriver:
                 self.addresses += 1
                 value = str(value)
                 if role == "wallet":
-                    if value.lower() != self.plan.wallet.lower():
+                    if value.lower() != self.wallet:
                         raise self.refuse(step, arg.name, f"is {self.name(value)}, not the plan's wallet {self.plan.wallet}: "
                                                           "mammon only sends funds and positions to the wallet")
                 elif self.cfg is None:
@@ -118,8 +145,8 @@ class _Deriver:
                 elif not roles.matches(self.labels(value), role, self.cfg):
                     raise self.refuse(step, arg.name, f"is {self.name(value)}, not the registry's {role.replace(chr(92), '')}")
 
-    def pulls(self, step: Step, decoded: Decoded, rule: roles.Rule) -> list[Pulled]:
-        args, found = _args(decoded), []
+    def pulls(self, step: Step, args: dict[str, str], rule: roles.Rule) -> list[Pulled]:
+        found = []
         for pull in rule.pulls:
             token: str | None
             if pull.token == "@underlying":
@@ -141,8 +168,7 @@ class _Deriver:
             raise self.refuse(step, "pulls", f"the plan states it pulls {show(stored)} but the calldata pulls {show(derived)}")
         return found
 
-    def min_outs(self, step: Step, decoded: Decoded, rule: roles.Rule) -> None:
-        args = _args(decoded)
+    def min_outs(self, step: Step, args: dict[str, str], rule: roles.Rule) -> None:
         derived: list[tuple[str, int]] = []
         for m in rule.min_outs:
             token = args[m.token] if m.token != "@last_route_to" else args[max((k for k in args if k.endswith("].to")), key=_route_index)]
@@ -159,22 +185,21 @@ class _Deriver:
                                                       f"({bps} bps) below the least it expects to receive ({out.min}, outputs.{name}.min)")
         self.out.min_outs[step.id] = derived
 
-    def approvals(self, ordered: list[tuple[Step, Decoded]]) -> int:
+    def approvals(self, ordered: list[tuple[Step, dict[str, str]]]) -> int:
         """Every approval is exact and for the next step pulling that token through that spender."""
         count = 0
-        for i, (step, decoded) in enumerate(ordered):
+        for i, (step, args) in enumerate(ordered):
             if step.kind != "approve":
                 if step.allowances:
                     raise self.refuse(step, "allowances", "only an approve step changes an allowance")
                 continue
             count += 1
-            args = _args(decoded)
             spender, value, token = args["spender"], int(args["value"]), step.call.to
             if value == roles.UINT256_MAX:
                 raise self.refuse(step, "value", f"approves {self.name(spender)} for an unlimited amount; mammon approves exact amounts only")
             bound = _bound(step, "value", value)
-            nxt = next((p for later, _ in ordered[i + 1:] for p in self.out.pulls
-                        if p.step == later.id and p.token.lower() == token.lower() and p.spender.lower() == spender.lower()), None)
+            nxt = next((p for later, _ in ordered[i + 1:] for p in self.pulls_of.get(later.id, ())
+                        if p.token.lower() == token.lower() and p.spender.lower() == spender.lower()), None)
             if nxt is None:
                 raise self.refuse(step, "spender", f"approves {self.name(spender)} to spend {self.token_label(token)}, "
                                                    "but no later step pulls it through that spender")
@@ -182,7 +207,7 @@ class _Deriver:
                 raise self.refuse(step, "value", f"approves {value} (at most {bound}) but step {nxt.step} pulls {nxt.encoded} (at most {nxt.bound}): "
                                                  "an approval must be exactly what the next step spends")
             stored = [(a.owner.lower(), a.spender.lower(), a.token_address.lower(), a.after) for a in step.allowances]
-            if stored != [(self.plan.wallet.lower(), spender.lower(), token.lower(), bound)]:
+            if stored != [(self.wallet, spender.lower(), token.lower(), bound)]:
                 raise self.refuse(step, "allowances", f"the plan states {stored or 'no allowance change'} but the calldata sets "
                                                       f"{self.token_label(token)} allowance of {spender} to {bound}")
         return count
@@ -218,13 +243,18 @@ def derive(plan: Plan, ordered: list[tuple[Step, Decoded]], cfg: ChainConfig | N
     plan's stored claims against them; raises TamperedPlanError naming the first field that disagrees."""
     d = _Deriver(plan, cfg, where)
     functions: list[str] = []
+    texts: list[tuple[Step, dict[str, str]]] = []
     for step, decoded in ordered:
+        args = _remember(step.call.data, decoded)
+        texts.append((step, args))
         rule = d.call(step, decoded)
         d.address_args(step, decoded, rule)
-        d.out.pulls += d.pulls(step, decoded, rule)
-        d.min_outs(step, decoded, rule)
+        pulled = d.pulls(step, args, rule)
+        d.out.pulls += pulled
+        d.pulls_of.setdefault(step.id, []).extend(pulled)
+        d.min_outs(step, args, rule)
         functions.append(decoded.function.split("(")[0])
-    approvals = d.approvals(ordered)
+    approvals = d.approvals(texts)
     d.spend()
     registry = f"the {cfg.name} registry" if cfg else "no registry (targets and tokens unchecked)"
     decimals = {t.symbol: t.decimals for t in cfg.tokens} if cfg else {}
@@ -246,12 +276,11 @@ def spend_of(plan: Plan, cfg: ChainConfig | None) -> dict[str, int]:
     d = _Deriver(plan, cfg, "plan", check=False)
     extra: dict[str, int] = {}
     for step in plan.steps:
-        fn, args = decode_call(step.call.data)
-        rule = roles.rule_for(fn.signature)
+        signature, args = _decoded(step.call.data)
+        rule = roles.rule_for(signature)
         if rule is not None:
-            decoded = view(step.call.data, step.decoded.contract, {}, {}, fn.abi_file)
-            d.out.pulls += d.pulls(step, decoded, rule)
-        elif fn.name == "transfer" and step.call.to.lower() in d.symbols:
+            d.out.pulls += d.pulls(step, args, rule)
+        elif signature.split("(", 1)[0] == "transfer" and step.call.to.lower() in d.symbols:
             symbol = d.symbols[step.call.to.lower()]
             extra[symbol] = extra.get(symbol, 0) + int(args.get("value", args.get("amount", 0)))
     d.spend()

@@ -24,6 +24,7 @@ import re
 from functools import cache
 
 from mammon.chains import ChainConfig
+from mammon.compile.inputs import per_config
 from mammon.errors import InputError
 from mammon.protocols import venue_classes
 from mammon.protocols.base import MinOut, PullRule, Rule
@@ -55,17 +56,31 @@ def rule_for(signature: str) -> Rule | None:
     return rules().get(signature)
 
 
+@cache
+def _fullmatch(pattern: str, text: str) -> bool:
+    """Whether the regex matches all of `text`; review asks the same few (pattern, label or argument) pairs
+    for every step of every plan, so each answer is worked out once."""
+    return re.fullmatch(pattern, text) is not None
+
+
 def role_of(path: str, rule: Rule) -> str | None:
     """The role of the address argument at `path` (None: mammon never sets such an argument)."""
     for pattern, role in rule.addresses.items():
-        if re.fullmatch(pattern, path):
+        if _fullmatch(pattern, path):
             return role
     return None
 
 
+@per_config
 def registry_roles(chain: ChainConfig) -> dict[str, set[str]]:
-    """Every registry address (lower-case) with all the labels it has: token symbols and protocol paths."""
+    """Every registry address (lower-case) with all the labels it has: token symbols and protocol paths
+    (worked out once per loaded chain config, which is shared and never changed: read it, never change it)."""
     return {address: set(labels) for address, labels in chain.address_labels().items()}
+
+
+@per_config
+def _symbols(chain: ChainConfig) -> frozenset[str]:
+    return frozenset(t.symbol for t in chain.tokens)
 
 
 @cache
@@ -76,18 +91,17 @@ def _lp_labels() -> frozenset[str]:
 def matches(labels: set[str], patterns: tuple[str, ...] | str, chain: ChainConfig) -> bool:
     """Whether an address with these registry labels plays one of the roles in `patterns`
     ('token' = a chain token, or an LP token a venue lists)."""
-    symbols = {t.symbol for t in chain.tokens}
     for pattern in (patterns,) if isinstance(patterns, str) else patterns:
         if pattern == "token":
-            if labels & symbols or labels & _lp_labels():
+            if labels & _symbols(chain) or labels & _lp_labels():
                 return True
-        elif any(re.fullmatch(pattern, label) for label in labels):
+        elif any(_fullmatch(pattern, label) for label in labels):
             return True
     return False
 
 
 def is_chain_token(labels: set[str], chain: ChainConfig) -> bool:
-    return bool(labels & {t.symbol for t in chain.tokens})
+    return bool(labels & _symbols(chain))
 
 
 def underlying(chain: ChainConfig, labels: set[str]) -> str | None:

@@ -59,3 +59,16 @@ def test_slippage_and_registry_limits(plan, tmp_path: Path) -> None:  # type: ig
         enforce(Policy(max_slippage_bps=10), plan, load_chain("base"), tmp_path, NOW)
     with pytest.raises(PolicyError, match="not in the chain registry"):
         enforce(Policy(), plan, None, tmp_path, NOW)
+
+
+def test_policy_reads_the_spend_from_the_calldata_whether_review_decoded_it_first_or_not(plan) -> None:  # type: ignore[no-untyped-def]
+    """Review keeps what it decoded from each call's bytes for the policy; cold or warm, the spend is the same."""
+    from mammon.review import review
+    from mammon.review.derive import _DECODED, spend_of
+
+    chain = load_chain("base")
+    _DECODED.clear()
+    cold = spend_of(plan, chain)
+    review(plan, chain=chain, now=NOW)
+    assert {s.call.data for s in plan.steps} <= set(_DECODED)
+    assert spend_of(plan, chain) == cold == {"USDC": 1000 * 10**6}
