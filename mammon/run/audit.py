@@ -24,7 +24,7 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +37,7 @@ GENESIS = "0" * 64
 LOG = "audit.jsonl"
 ANCHOR = "audit.anchor"
 MAX_LINE = 1 << 20  # no event is anywhere near 1 MiB: a longer line is not ours
+FIRST_READ = 1 << 16  # an append finds the start of the last line in the log's last 64 KiB (events are < 1 KiB)
 
 
 class AuditError(MammonError):
@@ -77,14 +78,35 @@ def _nesting(text: bytes) -> int:
 
 def _loads(text: bytes, limit: int = 8) -> Any:
     """json.loads of one audit line or run record; ValueError when nested deeper than `limit`."""
-    if _nesting(text) > limit:
+    if text.count(b"[") + text.count(b"{") > limit and _nesting(text) > limit:  # no deeper than it has brackets
         raise ValueError("nested too deeply")
     return json.loads(text)
 
 
+def _encoder(item: str, key: str) -> Callable[[Any], str]:
+    """`json.dumps(value, sort_keys=True, separators=(item, key))` with its C encoder built once, not on every
+    call as json.dumps builds it (a simulated run writes hundreds of events at once, each encoded twice). The
+    circular-reference check is left out: an event is a tree of plain values. json.dumps itself where the
+    C encoder is missing or takes other arguments; tests/run/test_audit.py checks both agree."""
+    base = json.JSONEncoder(sort_keys=True, separators=(item, key))
+    make: Any = getattr(json.encoder, "c_make_encoder", None)  # CPython's C encoder (not in the type stubs)
+    if make is None:
+        return base.encode
+    try:  # the arguments JSONEncoder.iterencode gives it, as they are in CPython 3.11 to 3.13
+        encode = make(None, base.default, json.encoder.encode_basestring_ascii, None, key, item, True, False, True)
+    except TypeError:  # another signature
+        return base.encode
+    return lambda value: "".join(encode(value, 0))
+
+
+_hashed = _encoder(",", ":")  # what an entry's hash is taken over
+_line = _encoder(", ", ": ")  # how an entry is written
+
+
 def _digest(entry: dict[str, Any]) -> str:
-    body = {k: v for k, v in entry.items() if k != "hash"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    """The sha256 of the entry without its `hash`, as compact JSON with sorted keys."""
+    body = {k: v for k, v in entry.items() if k != "hash"} if "hash" in entry else entry
+    return hashlib.sha256(_hashed(body).encode()).hexdigest()
 
 
 @contextmanager
@@ -103,8 +125,11 @@ def _last_complete(fd: int) -> tuple[int, str]:
     size = os.lseek(fd, 0, os.SEEK_END)
     if size == 0:
         return 0, GENESIS
-    chunk = min(size, MAX_LINE + 1)
-    tail = os.pread(fd, chunk, size - chunk)
+    for limit in (FIRST_READ, MAX_LINE + 1):  # read more only when the last line starts further back
+        chunk = min(size, limit)
+        tail = os.pread(fd, chunk, size - chunk)
+        if chunk == size or tail.rfind(b"\n", 0, len(tail) - tail.endswith(b"\n")) >= 0:
+            break
     if not tail.endswith(b"\n"):
         cut = tail.rfind(b"\n")
         keep = size - chunk + cut + 1 if cut >= 0 else (0 if chunk == size else -1)
@@ -131,7 +156,7 @@ def append(directory: Path, event: str, when: datetime, **data: Any) -> tuple[in
         count, prev = _last_complete(fd)
         entry = {"seq": count + 1, "time": when.isoformat(), "event": event, **data, "prev": prev}
         entry["hash"] = _digest(entry)
-        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
+        line = (_line(entry) + "\n").encode()
         if os.write(fd, line) != len(line):  # pragma: no cover - a regular file takes the whole line
             raise AuditError("short write to the audit log", where=str(directory / LOG))
         os.fsync(fd)
@@ -148,13 +173,17 @@ def append_many(directory: Path, events: Iterable[tuple[str, datetime, dict[str,
     with _locked(directory) as fd:
         count, prev = _last_complete(fd)
         lines = []
+        times: dict[datetime, str] = {}  # a run's events share a few timestamps
         for event, when, data in events:
             count += 1
-            entry = {"seq": count, "time": when.isoformat(), "event": event, **data, "prev": prev}
+            time = times.get(when)
+            if time is None:
+                time = times[when] = when.isoformat()
+            entry = {"seq": count, "time": time, "event": event, **data, "prev": prev}
             entry["hash"] = prev = _digest(entry)
-            lines.append(json.dumps(entry, sort_keys=True) + "\n")
+            lines.append(_line(entry))
         if lines:
-            blob = "".join(lines).encode()
+            blob = ("\n".join(lines) + "\n").encode()
             if os.write(fd, blob) != len(blob):  # pragma: no cover - a regular file takes the whole write
                 raise AuditError("short write to the audit log", where=str(directory / LOG))
             os.fsync(fd)
@@ -163,9 +192,19 @@ def append_many(directory: Path, events: Iterable[tuple[str, datetime, dict[str,
 
 
 def _write_anchor(directory: Path, seq: int, digest: str) -> None:
-    from mammon.run.record import atomic_write
+    """Replace the anchor: a temporary file, fsynced, renamed over it (under the log's lock, so one name serves).
 
-    atomic_write(directory / ANCHOR, f"{seq} {digest}\n")
+    The directory is not fsynced (as `record.atomic_write` does): an anchor may lag behind the log, so a rename
+    a power loss undoes only leaves the previous anchor, and the log line it names was fsynced first. The
+    content is fsynced before the rename, so the anchor is never found empty or garbled after a crash."""
+    path, tmp = directory / ANCHOR, directory / f".{ANCHOR}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, f"{seq} {digest}\n".encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
 
 
 def read_anchor(directory: Path) -> tuple[int, str] | None:

@@ -174,3 +174,24 @@ def test_verify_cli_names_a_cut_log(tmp_path: Path, mammon: object) -> None:
     assert run.error_line == f"error: {path}: log holds 2 entries but the anchor (audit.anchor) records entry 4: the log was cut (truncated)"
     ok = mammon("audit", "verify", "--state-dir", tmp_path / "fresh")  # type: ignore[operator]
     assert ok.stdout.startswith("ok: 0 entries")
+
+
+@pytest.mark.parametrize("entry", [
+    {"seq": 1, "time": T0.isoformat(), "event": "step_done", "plan": "sha256:abc", "simulated": False, "nonce": None, "spent": {"USDC": "5", "DAI": "7"}},
+    {"reason": 'quote " backslash \\ newline \n tab \t, comma: colon', "é": "ü€😀", "n": 10**80, "neg": -3, "f": 2.5, "nan": float("nan"),
+     "inf": float("-inf"), "zero": -0.0, "deep": [[{"b": [1, {}], "a": []}]], "empty": ""},
+])
+def test_lines_and_hashes_are_json_dumps_with_sorted_keys(entry: dict[str, object]) -> None:
+    """The encoders built once write exactly what json.dumps writes: old logs keep verifying, new lines read the same."""
+    assert audit._line(entry) == json.dumps(entry, sort_keys=True)
+    assert audit._digest({**entry, "hash": "x"}) == hashlib.sha256(json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def test_an_entry_longer_than_the_first_read_continues_the_chain(tmp_path: Path) -> None:
+    """An append reads the log's last 64 KiB first, and further back (up to 1 MiB) when the last line starts there."""
+    audit.append(tmp_path, "step_done", T0, note="x" * 200_000)
+    assert audit.append(tmp_path, "step_done", T0, note="y" * 100_000)[0] == 2
+    with open(tmp_path / "audit.jsonl", "a") as fh:
+        fh.write('{"seq": 3, "note": "' + "z" * 100_000)  # a torn line longer than the first read
+    assert audit.append(tmp_path, "e", T0)[0] == 3
+    assert audit.verify(tmp_path) == 3
