@@ -15,7 +15,8 @@ hash (rewritten and rehashed), and when the log is missing while an anchor shows
 Each event names its plan; `step_sent` and `step_done` also say whether the transaction was
 simulated, and `step_done` carries what the step spent, so the daily spend and the set of applied
 plans are derived from this log (`spent_since`, `applied`) instead of a second ledger that a crash
-could leave out of step.
+could leave out of step. (The daily spend reads only the lines after those `audit.index` summarises:
+a cache checked against the log, and by `verify`; see `mammon.run.spent`.)
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def _nesting(text: bytes) -> int:
     return deepest
 
 
-def _loads(text: bytes, limit: int = 8) -> Any:
+def loads_line(text: bytes, limit: int = 8) -> Any:
     """json.loads of one audit line or run record; ValueError when nested deeper than `limit`."""
     if text.count(b"[") + text.count(b"{") > limit and _nesting(text) > limit:  # no deeper than it has brackets
         raise ValueError("nested too deeply")
@@ -103,7 +104,7 @@ _hashed = _encoder(",", ":")  # what an entry's hash is taken over
 _line = _encoder(", ", ": ")  # how an entry is written
 
 
-def _digest(entry: dict[str, Any]) -> str:
+def entry_hash(entry: dict[str, Any]) -> str:
     """The sha256 of the entry without its `hash`, as compact JSON with sorted keys."""
     body = {k: v for k, v in entry.items() if k != "hash"} if "hash" in entry else entry
     return hashlib.sha256(_hashed(body).encode()).hexdigest()
@@ -143,7 +144,7 @@ def _last_complete(fd: int) -> tuple[int, str]:
     if len(lines) == 1 and chunk < size:
         raise AuditError("the last line is longer than any audit entry (not an audit log?)", where=LOG)
     try:
-        entry = _loads(last)
+        entry = loads_line(last)
         seq, digest = int(entry["seq"]), str(entry["hash"])
     except (ValueError, KeyError, TypeError, RecursionError):
         raise AuditError("the last line is not an audit entry (edited); run `mammon audit verify`", where=LOG) from None
@@ -155,7 +156,7 @@ def append(directory: Path, event: str, when: datetime, **data: Any) -> tuple[in
     with _locked(directory) as fd:
         count, prev = _last_complete(fd)
         entry = {"seq": count + 1, "time": when.isoformat(), "event": event, **data, "prev": prev}
-        entry["hash"] = _digest(entry)
+        entry["hash"] = entry_hash(entry)
         line = (_line(entry) + "\n").encode()
         if os.write(fd, line) != len(line):  # pragma: no cover - a regular file takes the whole line
             raise AuditError("short write to the audit log", where=str(directory / LOG))
@@ -180,7 +181,7 @@ def append_many(directory: Path, events: Iterable[tuple[str, datetime, dict[str,
             if time is None:
                 time = times[when] = when.isoformat()
             entry = {"seq": count, "time": time, "event": event, **data, "prev": prev}
-            entry["hash"] = prev = _digest(entry)
+            entry["hash"] = prev = entry_hash(entry)
             lines.append(_line(entry))
         if lines:
             blob = ("\n".join(lines) + "\n").encode()
@@ -236,18 +237,23 @@ def entries(directory: Path) -> list[Entry]:
     lines = raw.split(b"\n")
     torn = lines.pop()  # b"" when the log ends with a newline; else a crashed write's fragment
     del torn
+    return chained(lines, 0, GENESIS, path)
+
+
+def chained(lines: list[bytes], seq: int, prev: str, path: Path) -> list[Entry]:
+    """The entries of `lines`, which follow entry `seq` (hash `prev`), the chain checked; AuditError naming
+    the first bad line (lines counted from the log's first, as `seq` numbers them)."""
     out: list[Entry] = []
-    prev = GENESIS
-    for n, line in enumerate(lines, start=1):
+    for n, line in enumerate(lines, start=seq + 1):
         try:
-            entry = _loads(line)
+            entry = loads_line(line)
         except (ValueError, RecursionError):
             raise AuditError(f"line {n} is not JSON (edited)", where=str(path)) from None
         if not isinstance(entry, dict):
             raise AuditError(f"line {n} is not an audit entry (edited)", where=str(path))
         if entry.get("prev") != prev or entry.get("seq") != n:
             raise AuditError(f"line {n} does not follow line {n - 1} (lines removed, reordered or edited)", where=str(path))
-        if _digest(entry) != entry.get("hash"):
+        if entry_hash(entry) != entry.get("hash"):
             raise AuditError(f"line {n} was edited (its hash does not match its content)", where=str(path))
         prev = entry["hash"]
         out.append(Entry(seq=n, hash=prev, data=entry))
@@ -270,6 +276,9 @@ def verify(directory: Path, records: Iterable[Path] = ()) -> int:
         raise AuditError(f"the audit log is missing but {directory / ANCHOR} shows {anchor[0]} entries", where=str(directory / LOG))
     if anchor is not None:
         check_anchor(log, anchor[0], anchor[1], f"the anchor ({ANCHOR})", directory / LOG)
+    from mammon.run import spent
+
+    spent.check_index(directory, log)
     named = {Path(str(e.data["record"])) for e in log if e.data.get("event") == "apply_started" and isinstance(e.data.get("record"), str)}
     for path in sorted(named | {Path(p) for p in records}):
         seq_hash = _record_anchor(path, explicit=path in {Path(p) for p in records})
@@ -305,25 +314,11 @@ def _record_anchor(path: Path, *, explicit: bool) -> tuple[int, str] | None:
 
 def spent_since(directory: Path, since: datetime) -> dict[str, int]:
     """Base units spent per token symbol since `since` by real (not simulated) steps, each
-    transaction counted once however often a crashed apply logged its outcome."""
-    totals: dict[str, int] = {}
-    seen: set[str] = set()
-    for e in entries(directory):
-        d = e.data
-        if d.get("event") != "step_done" or d.get("simulated") or not isinstance(d.get("spent"), dict):
-            continue
-        key = str(d.get("tx") or f"{d.get('plan')}:{d.get('step')}:{e.seq}")
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            when = datetime.fromisoformat(str(d["time"]))
-        except (KeyError, ValueError):
-            continue
-        if when > since:
-            for token, amount in d["spent"].items():
-                totals[token] = totals.get(token, 0) + int(amount)
-    return totals
+    transaction counted once however often a crashed apply logged its outcome (`mammon.run.spent`:
+    the log read after the line its index stands at)."""
+    from mammon.run import spent
+
+    return spent.spent_since(directory, since)
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,7 @@ def test_verify_cli_names_a_cut_log(tmp_path: Path, mammon: object) -> None:
 def test_lines_and_hashes_are_json_dumps_with_sorted_keys(entry: dict[str, object]) -> None:
     """The encoders built once write exactly what json.dumps writes: old logs keep verifying, new lines read the same."""
     assert audit._line(entry) == json.dumps(entry, sort_keys=True)
-    assert audit._digest({**entry, "hash": "x"}) == hashlib.sha256(json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    assert audit.entry_hash({**entry, "hash": "x"}) == hashlib.sha256(json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def test_an_entry_longer_than_the_first_read_continues_the_chain(tmp_path: Path) -> None:
