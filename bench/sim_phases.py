@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import perf  # noqa: E402  (the plan and the apply bench/perf.py measure)
 
-from mammon.run import engine  # noqa: E402
+from mammon.run import audit, engine  # noqa: E402
 from mammon.run.sim import SimRunner  # noqa: E402
 
 PHASES = {  # engine function -> what it is
@@ -65,19 +65,21 @@ def main() -> None:
         _timed(engine, name, spent)
     for name in RUNNER:
         _timed(SimRunner, name, spent)
+    _timed(audit, "append_many", spent)
     samples: dict[str, list[float]] = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
         perf.sim_apply(plans[0], Path(tmp), clock=time.process_time)  # warm-up: imports, parsed files
         for plan in plans[1:]:
             spent.clear()
             samples["total"].append(perf.sim_apply(plan, Path(tmp), clock=time.process_time))
-            for name in (*PHASES, *RUNNER):
+            for name in (*PHASES, *RUNNER, "append_many"):
                 samples[name].append(spent[name])
     steps = len(plans[0].steps)
     total = statistics.median(samples["total"])
     print(f"{steps}-step simulated apply: {total * 1000:.1f} ms CPU (median of {args.reps}) = {steps / total:,.0f} steps/s")
     for name, what in PHASES.items():
         print(f"  {what:45s} {statistics.median(samples[name]) * 1000:6.1f} ms")
+    print(f"    of which the audit log (append_many)        {statistics.median(samples['append_many']) * 1000:6.1f} ms")
     print("  inside the engine passes, the sim runner's calls:")
     for name in RUNNER:
         print(f"    {name:43s} {statistics.median(samples[name]) * 1000:6.1f} ms")

@@ -51,9 +51,9 @@ def check_refs(plan: Plan, decoded: dict[str, Decoded], *, where: str = "plan") 
             continue
         args = {a.name: a.value for a in decoded[step.id].args}
         for ref in step.refs:
-            terms = [t.rpartition(".") for t in ref.ref.split(" + ")]
-            outs = [steps[src].outputs[name] for src, _, name in terms]
-            rule = tuple(sum(getattr(o, f) for o in outs) * ref.num // ref.den for f in ("expected", "min", "max"))
+            outs = [steps[src].outputs[name] for src, _, name in (t.rpartition(".") for t in ref.ref.split(" + "))]
+            rule = (sum(o.expected for o in outs) * ref.num // ref.den, sum(o.min for o in outs) * ref.num // ref.den,
+                    sum(o.max for o in outs) * ref.num // ref.den)
             if rule != (ref.expected, ref.min, ref.max) or str(args.get(ref.arg)) != str(ref.expected):
                 raise TamperedPlanError(
                     f"argument {ref.arg}: ${{{ref.ref}}} × {ref.num}/{ref.den} gives {rule[0]} in [{rule[1]}, {rule[2]}], "
