@@ -59,8 +59,8 @@ _DECODED_SIZE = 4096
 def _remember(data: str, decoded: Decoded) -> dict[str, str]:
     """The arguments of `decoded`, which must be the view decoded from `data` itself; kept for `_decoded`."""
     args = _args(decoded)
-    if data not in _DECODED and len(_DECODED) >= _DECODED_SIZE:
-        del _DECODED[next(iter(_DECODED))]  # the oldest
+    if len(_DECODED) >= _DECODED_SIZE:
+        _DECODED.clear()  # (one step at a time, safe with other threads): at worst the policy decodes a plan again
     _DECODED[data] = (decoded.function, args)
     return args
 
