@@ -21,7 +21,7 @@ mammon never compiles, and the plan is refused.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from mammon.chains import ChainConfig
 from mammon.compile.inputs import per_config
@@ -56,10 +56,10 @@ def rule_for(signature: str) -> Rule | None:
     return rules().get(signature)
 
 
-@cache
+@lru_cache(maxsize=8192)
 def _fullmatch(pattern: str, text: str) -> bool:
     """Whether the regex matches all of `text`; review asks the same few (pattern, label or argument) pairs
-    for every step of every plan, so each answer is worked out once."""
+    for every step of every plan, so each answer is worked out once (bounded: argument paths come from plans)."""
     return re.fullmatch(pattern, text) is not None
 
 

@@ -174,12 +174,12 @@ def append_many(directory: Path, events: Iterable[tuple[str, datetime, dict[str,
     with _locked(directory) as fd:
         count, prev = _last_complete(fd)
         lines = []
-        times: dict[datetime, str] = {}  # a run's events share a few timestamps
+        last: datetime | None = None
+        time = ""
         for event, when, data in events:
             count += 1
-            time = times.get(when)
-            if time is None:
-                time = times[when] = when.isoformat()
+            if when is not last:  # a run's events often share the clock's one datetime
+                last, time = when, when.isoformat()
             entry = {"seq": count, "time": time, "event": event, **data, "prev": prev}
             entry["hash"] = prev = entry_hash(entry)
             lines.append(_line(entry))
@@ -199,7 +199,8 @@ def _write_anchor(directory: Path, seq: int, digest: str) -> None:
     a power loss undoes only leaves the previous anchor, and the log line it names was fsynced first. The
     content is fsynced before the rename, so the anchor is never found empty or garbled after a crash."""
     path, tmp = directory / ANCHOR, directory / f".{ANCHOR}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp.unlink(missing_ok=True)  # one a crash left behind (or anything else put there): ours is made afresh
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, f"{seq} {digest}\n".encode("ascii"))
         os.fsync(fd)
