@@ -146,7 +146,9 @@ class _Deriver:
                     raise self.refuse(step, arg.name, f"is {self.name(value)}, not the registry's {role.replace(chr(92), '')}")
 
     def pulls(self, step: Step, args: dict[str, str], rule: roles.Rule) -> list[Pulled]:
-        found = []
+        found: list[Pulled] = []
+        if not rule.pulls and not step.pulls:  # most calls pull nothing, and their step says so
+            return found
         for pull in rule.pulls:
             token: str | None
             if pull.token == "@underlying":
@@ -170,6 +172,9 @@ class _Deriver:
 
     def min_outs(self, step: Step, args: dict[str, str], rule: roles.Rule) -> None:
         derived: list[tuple[str, int]] = []
+        if not rule.min_outs and not any(g.kind == "min_out" for g in step.guards):  # no minimum, and none stated
+            self.out.min_outs[step.id] = derived
+            return
         for m in rule.min_outs:
             token = args[m.token] if m.token != "@last_route_to" else args[max((k for k in args if k.endswith("].to")), key=_route_index)]
             derived.append((token.lower(), int(args[m.amount])))
