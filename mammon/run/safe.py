@@ -11,7 +11,6 @@ or threshold moved since the plan was made: refused before anything is sent, nam
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,6 +23,7 @@ from mammon.plan.model import Plan, SafeTx
 from mammon.run.atomic import AtomicRunner, Trial, send_on_fork
 from mammon.run.base import Runner, Signed
 from mammon.run.keys import Signer
+from mammon.run.record import atomic_write
 from mammon.run.rpc import with_margin
 
 
@@ -80,10 +80,10 @@ class Signatures:
         return cls(plan_hash, tx_hash, checked)
 
     def save(self, path: Path) -> None:
+        """Replace the file durably (a crash leaves the old signatures or the new ones, never a torn file); its mode
+        stays what a plain `open` creates (signatures are public: owners pass the file around)."""
         data = {"plan": self.plan_hash, "safe_tx_hash": self.safe_tx_hash, "signatures": dict(sorted(self.by_owner.items()))}
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(data, indent=2) + "\n", mode=0o666)
 
     def packed(self, threshold: int) -> bytes:
         """`threshold` signatures sorted by owner address (ascending), as Safe.checkNSignatures reads them."""
