@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from datetime import datetime
 from pathlib import Path
@@ -173,15 +174,22 @@ def _write_simulated(rec: RunRecord, opts: ApplyOptions) -> None:
 
 
 def _fresh_checks(plan: Plan, runner: Runner, opts: ApplyOptions, chain: ChainConfig | None) -> dict[str, Any] | None:
-    """Everything a plan must pass before its first transaction; returns the replay note to audit."""
+    """What a plan must pass before its first transaction, the preflight aside; returns the replay note to audit."""
     check_expiry(plan, opts.now())
     replay = None if runner.simulated else refuse_replay(plan, opts)
     check_preconditions(plan, runner)
     enforce(opts.policy, plan, chain, opts.state_dir, opts.now())
+    return replay
+
+
+def _preflight_or_refuse(plan: Plan, runner: Runner) -> None:
     problems = preflight(plan, runner)
     if problems:
         raise StalePlanError(problems, where="preflight (the whole plan, tried on a copy of the current state)")
-    return replay
+
+
+# Off: every simulated apply takes the classic path (preflight, then the run); the differential test compares both.
+SPECULATE = True
 
 
 def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
@@ -206,32 +214,123 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
         replay = None
         if not resuming:
             replay = _fresh_checks(plan, runner, opts, chain)
+            if rec is None and replay is None:
+                done = _speculate(plan, runner, opts)
+                if done is not None:
+                    return done
+            _preflight_or_refuse(plan, runner)
             if rec is None:
                 rec = new_record(plan, runner, now())
         assert rec is not None
         opts.before_send()
-        rec.format_version = journal.RECORD_VERSION
-        rec.status, rec.stopped_before, rec.interrupted, rec.finished_at = "running", None, None, None
-        reset = [s for s in rec.steps if s.status == "not_run"]
-        for s in reset:
-            s.status = "pending"
+        return _run(plan, runner, rec, opts, replay=replay, resuming=resuming)
+
+
+def _run(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, replay: dict[str, Any] | None = None,
+         resuming: bool = False) -> RunRecord:
+    """The run itself, once every check passed and the user saw the review: the record marked running, the DAG walked."""
+    rec.format_version = journal.RECORD_VERSION
+    rec.status, rec.stopped_before, rec.interrupted, rec.finished_at = "running", None, None, None
+    reset = [s for s in rec.steps if s.status == "not_run"]
+    for s in reset:
+        s.status = "pending"
+    try:
+        if replay:
+            rec.allow_replay = True
+            log_event(rec, opts, "replay_allowed", **replay)
+        log_event(rec, opts, "apply_resumed" if resuming else "apply_started", runner=runner.name, simulated=runner.simulated,
+                  chain=plan.chain.id, wallet=plan.wallet, record=str(opts.record_path.resolve()))
+        _save(rec, opts, *reset)
+        killpoint("apply_started")
         try:
-            if replay:
-                rec.allow_replay = True
-                log_event(rec, opts, "replay_allowed", **replay)
-            log_event(rec, opts, "apply_resumed" if resuming else "apply_started", runner=runner.name, simulated=runner.simulated,
-                 chain=plan.chain.id, wallet=plan.wallet, record=str(opts.record_path.resolve()))
-            _save(rec, opts, *reset)
-            killpoint("apply_started")
-            try:
-                execute(plan, runner, rec, opts, recheck=resuming)
-            except (MammonError, KeyboardInterrupt) as exc:
-                _halted(rec, opts, exc)
-                raise
-        finally:
-            if simulated:  # however the run ended (a crash of this process aside: nothing real was at stake)
-                _write_simulated(rec, opts)
-        return rec
+            execute(plan, runner, rec, opts, recheck=resuming)
+        except (MammonError, KeyboardInterrupt) as exc:
+            _halted(rec, opts, exc)
+            raise
+    finally:
+        if runner.simulated:  # however the run ended (a crash of this process aside: nothing real was at stake)
+            _write_simulated(rec, opts)
+    return rec
+
+
+def _speculate(plan: Plan, runner: Runner, opts: ApplyOptions) -> RunRecord | None:
+    """A fresh simulated apply in one pass instead of two: the run itself, on the live runner, kept only when
+    every step ended `ok`; None (nothing changed, nothing shown or written) for the classic path otherwise.
+
+    Why this is the classic path's outcome: there, the preflight dry-runs the plan on a copy of this very
+    state and the run follows on the state the copy came from. The simulator is deterministic and
+    single-threaded, and under the wallet lock nothing else touches it in between, so a run that
+    succeeds here is the run the classic path would make after its preflight passed. That run starts
+    after `before_send` (the review, maybe a confirmation) and reports as it goes, so its progress lines are
+    held until `before_send` returns and only then delivered; where the caller's progress callback acts on
+    the run (raises, or sets the stop flag), the run is taken back and replayed up to that line (`_Replay`).
+    Anything else (a step that did not succeed, the stop flag, an error) takes the run back: the classic
+    path then refuses, stops or fails exactly as it would have. A Ctrl-C takes it back and propagates, as
+    it would from the preflight.
+    """
+    rollback = runner.checkpoint() if SPECULATE and runner.simulated else None
+    if rollback is None:
+        return None
+    lines: list[str] = []
+    trial = dataclasses.replace(opts, progress=lines.append, audit_buffer=[])
+    rec = new_record(plan, runner, opts.now())
+    try:
+        log_event(rec, trial, "apply_started", runner=runner.name, simulated=True, chain=plan.chain.id, wallet=plan.wallet,
+                  record=str(opts.record_path.resolve()))
+        killpoint("apply_started")
+        succeeded = execute(plan, runner, rec, trial) and rec.status == "ok"
+    except Exception:
+        succeeded = False
+    except BaseException:
+        rollback()
+        raise
+    if not succeeded:
+        rollback()
+        return None
+    try:
+        opts.before_send()
+    except BaseException:
+        rollback()
+        raise
+    for n, line in enumerate(lines):
+        try:
+            opts.progress(line)
+        except BaseException as exc:
+            return _replayed(plan, runner, opts, rollback, _Replay(opts.progress, n, exc))
+        if state.stop_requested(opts.state_dir):
+            return _replayed(plan, runner, opts, rollback, _Replay(opts.progress, n + 1, None))
+    _write_simulated(rec, trial)
+    return rec
+
+
+@dataclasses.dataclass
+class _Replay:
+    """The progress of a speculative run replayed because the caller's callback acted on it: the `shown` lines
+    the caller saw already are passed over, then the callback's exception is raised again at the next one,
+    or (`exc` None: the callback set the stop flag at the last line shown) the stop flag is looked for from there on."""
+
+    progress: Progress
+    shown: int
+    exc: BaseException | None
+    opts: ApplyOptions | None = None  # the replayed run's
+    seen: int = 0
+
+    def __call__(self, line: str) -> None:
+        self.seen += 1
+        if self.seen <= self.shown:
+            if self.seen == self.shown and self.opts is not None:
+                self.opts.watch_stop = True
+            return
+        if self.exc is not None and self.seen == self.shown + 1:
+            raise self.exc
+        self.progress(line)
+
+
+def _replayed(plan: Plan, runner: Runner, opts: ApplyOptions, rollback: Callable[[], None], replay: _Replay) -> RunRecord:
+    """The speculative run taken back and made again as the classic path makes it, the callback's action replayed."""
+    rollback()
+    replay.opts = dataclasses.replace(opts, progress=replay, watch_stop=replay.exc is not None)
+    return _run(plan, runner, new_record(plan, runner, opts.now()), replay.opts)
 
 
 def _halted(rec: RunRecord, opts: ApplyOptions, exc: BaseException) -> None:
@@ -261,7 +360,7 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
             if _resolve(plan, step, srec, rec, runner, opts):
                 continue
             recheck = True  # dropped: signed again below, once the plan is checked on the chain as it is now
-        if opts.state_dir is not _NOWHERE and state.stop_requested(opts.state_dir):  # a dry run's flag cannot exist: not looked for
+        if opts.watch_stop and opts.state_dir is not _NOWHERE and state.stop_requested(opts.state_dir):  # a dry run's flag cannot exist
             _stop(rec, plan, step, opts)
             return False
         failed_dep = next((d for d in step.depends_on if rec.step(d).status != "ok"), None)
