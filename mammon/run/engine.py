@@ -352,6 +352,7 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
     `recheck`: a resumed run whose chain may have moved: before its first new send, the plan is
     checked again (expiry; a preflight of the remaining steps).
     """
+    flag = None if opts.state_dir is _NOWHERE else state.stop_flag(opts.state_dir)  # a dry run's flag cannot exist: not looked for
     for step in _order(plan):
         srec = rec.step(step.id)
         if srec.status in DONE:
@@ -360,7 +361,7 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
             if _resolve(plan, step, srec, rec, runner, opts):
                 continue
             recheck = True  # dropped: signed again below, once the plan is checked on the chain as it is now
-        if opts.watch_stop and opts.state_dir is not _NOWHERE and state.stop_requested(opts.state_dir):  # a dry run's flag cannot exist
+        if flag is not None and opts.watch_stop and flag.exists():
             _stop(rec, plan, step, opts)
             return False
         failed_dep = next((d for d in step.depends_on if rec.step(d).status != "ok"), None)
@@ -428,9 +429,16 @@ def preflight(plan: Plan, runner: Runner, done: RunRecord | None = None) -> list
 
 
 def _order(plan: Plan) -> list[Step]:
-    from mammon.plan.dag import order
+    """The steps in `dag.order`: plan order itself when every step depends on earlier ones only (what the
+    compiler writes), since the ready step that comes first in the plan is then always the next one."""
+    seen: set[str] = set()
+    for step in plan.steps:
+        if step.id in seen or not seen.issuperset(step.depends_on):
+            from mammon.plan.dag import order
 
-    return order(plan)
+            return order(plan)
+        seen.add(step.id)
+    return list(plan.steps)
 
 
 def _stop(rec: RunRecord, plan: Plan, step: Step, opts: ApplyOptions) -> None:
@@ -513,7 +521,9 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
 
 def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualEffect], runner: Runner, rec: RunRecord, opts: ApplyOptions) -> None:
     after = runner.balances([(e.token_address, e.account) for e in before])
-    srec.effects = [e.model_copy(update={"after": a}) for e, a in zip(before, after)]
+    for effect, balance in zip(before, after):  # the step's own effects (the list `_run_step` or the journal made)
+        effect.after = balance
+    srec.effects = before
     srec.gas_used, srec.block, srec.return_data = outcome.gas_used, outcome.block, outcome.return_data
     srec.fee_wei, srec.l1_fee_wei = outcome.fee_wei, outcome.l1_fee_wei
     srec.finished_at = opts.now()
