@@ -44,7 +44,7 @@ from mammon.run.killpoints import killpoint, suspended
 from mammon.run.policy import enforce
 from mammon.run.record import DONE, ActualEffect, RunRecord, StepRecord
 # The shared rules of every apply (also mammon.run.atomic's); ApplyOptions, ReplayRefused and on_the_wire are used from here too.
-from mammon.run.session import (ApplyOptions, Progress, ReplayRefused, Verified, existing_record, log_event, new_record, on_the_wire,
+from mammon.run.session import (ApplyOptions, Progress, ReplayRefused, Verified, existing_journal, log_event, new_record, on_the_wire,
                                 refuse_replay, registry_chain, watched_balances)
 from mammon.units import format_amount
 
@@ -198,9 +198,7 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
     A real run appends every change to the journal (durably, before what follows it); a simulated run
     keeps its record and audit events in memory and writes them once, when it ends."""
     simulated = runner.simulated
-    continues = not simulated and options.record_path.exists() and journal.is_journal(options.record_path)
-    opts = dataclasses.replace(options, journal=journal.Journal(options.record_path, durable=not simulated, started=continues),
-                               audit_buffer=[] if simulated else None)
+    opts = dataclasses.replace(options, audit_buffer=[] if simulated else None)
     now = opts.now
     chain = opts.chain or registry_chain(plan)
     rv, verified = reviewed(plan, opts, chain)
@@ -209,7 +207,8 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
         check_recompiles(plan, rv.chain)
     require_approvals(plan, opts.approvals, opts.policy.required_approvals, opts.policy.approvers)
     with state.wallet_lock(opts.state_dir, plan.wallet, plan.chain.id):
-        rec = existing_record(plan, opts.record_path, runner.name)
+        rec, continues = existing_journal(plan, opts.record_path, runner.name)
+        opts.journal = journal.Journal(opts.record_path, durable=not simulated, started=continues and not simulated)
         resuming = on_the_wire(rec)
         replay = None
         if not resuming:

@@ -63,6 +63,9 @@ class SimRunner(Runner):
     def balance_of(self, token: str, owner: str) -> int:
         return self.chain.balance_of(token, owner)
 
+    def balances(self, pairs: list[tuple[str, str]]) -> list[int]:
+        return self.chain.balances(pairs)
+
     def allowance(self, token: str, owner: str, spender: str) -> int:
         return self.chain.allowance(token, owner, spender)
 
