@@ -351,7 +351,9 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
     `recheck`: a resumed run whose chain may have moved: before its first new send, the plan is
     checked again (expiry; a preflight of the remaining steps).
     """
-    flag = None if opts.state_dir is _NOWHERE else state.stop_flag(opts.state_dir)  # a dry run's flag cannot exist: not looked for
+    # The stop flag, looked for before each step (a dry run's cannot exist: not looked for). os.access answers
+    # without raising and catching FileNotFoundError as Path.exists does: a sixth of the engine's own time per step.
+    flag = None if opts.state_dir is _NOWHERE else os.fspath(state.stop_flag(opts.state_dir))
     for step in _order(plan):
         srec = rec.step(step.id)
         if srec.status in DONE:
@@ -360,7 +362,7 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
             if _resolve(plan, step, srec, rec, runner, opts):
                 continue
             recheck = True  # dropped: signed again below, once the plan is checked on the chain as it is now
-        if flag is not None and opts.watch_stop and flag.exists():
+        if flag is not None and opts.watch_stop and os.access(flag, os.F_OK):
             _stop(rec, plan, step, opts)
             return False
         failed_dep = next((d for d in step.depends_on if rec.step(d).status != "ok"), None)
