@@ -6,7 +6,8 @@ preconditions (stale plans are refused field by field), policy, preflight -> wal
 stop flag, dependencies, resolve step-output references (within the plan's bounds) and re-encode,
 audit, journal, sign, broadcast, wait, measure balances, check guards -> finish the record.
 Refusals happen before anything is sent; once sending, the first failure of a step stops its
-dependents only.
+dependents only. A fresh simulated apply makes the run itself in place of the preflight, on a
+simulator it can roll back, and keeps it when every step succeeded (`_speculate`): one pass, not two.
 
 Resuming (the same run record again, after a crash, `mammon stop`, a node failure): steps on the
 wire (`sent`) are resolved first: looked up, rebroadcast from their journaled bytes when the node
@@ -44,8 +45,8 @@ from mammon.run.killpoints import killpoint, suspended
 from mammon.run.policy import enforce
 from mammon.run.record import DONE, ActualEffect, RunRecord, StepRecord
 # The shared rules of every apply (also mammon.run.atomic's); ApplyOptions, ReplayRefused and on_the_wire are used from here too.
-from mammon.run.session import (ApplyOptions, Progress, ReplayRefused, Verified, existing_journal, log_event, new_record, on_the_wire,
-                                refuse_replay, registry_chain, watched_balances)
+from mammon.run.session import (ApplyOptions, Progress, ReplayRefused, Verified, existing_journal, log_event, new_record, no_progress,
+                                on_the_wire, refuse_replay, registry_chain, watched_balances)
 from mammon.units import format_amount
 
 __all__ = ["ApplyOptions", "Progress", "ReplayRefused", "Verified", "apply_plan", "check_preconditions", "dry_run", "execute", "on_the_wire",
@@ -291,12 +292,13 @@ def _speculate(plan: Plan, runner: Runner, opts: ApplyOptions) -> RunRecord | No
     except BaseException:
         rollback()
         raise
-    for n, line in enumerate(lines):
+    flag = os.fspath(state.stop_flag(opts.state_dir))
+    for n, line in enumerate(lines if opts.progress is not no_progress else ()):
         try:
             opts.progress(line)
         except BaseException as exc:
             return _replayed(plan, runner, opts, rollback, _Replay(opts.progress, n, exc))
-        if state.stop_requested(opts.state_dir):
+        if os.access(flag, os.F_OK):
             return _replayed(plan, runner, opts, rollback, _Replay(opts.progress, n + 1, None))
     _write_simulated(rec, trial)
     return rec

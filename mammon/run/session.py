@@ -27,10 +27,14 @@ from mammon.run.base import Runner
 from mammon.run.policy import Policy
 from mammon.run.record import RunRecord
 
-__all__ = ["ApplyOptions", "Progress", "ReplayRefused", "Verified", "existing_journal", "existing_record", "log_event", "new_record", "on_the_wire", "refuse_replay",
-           "registry_chain", "watched_balances"]
+__all__ = ["ApplyOptions", "Progress", "ReplayRefused", "Verified", "existing_journal", "existing_record", "log_event", "new_record", "no_progress",
+           "on_the_wire", "refuse_replay", "registry_chain", "watched_balances"]
 
 Progress = Callable[[str], None]
+
+
+def no_progress(_line: str) -> None:
+    """The default progress: nothing shown."""
 
 
 @dataclass
@@ -39,7 +43,7 @@ class ApplyOptions:
     state_dir: Path
     policy: Policy = field(default_factory=Policy)
     chain: ChainConfig | None = None
-    progress: Progress = lambda _msg: None
+    progress: Progress = no_progress
     now: Callable[[], datetime] = clock.now
     before_send: Callable[[], None] = lambda: None  # after every check passed: show the review, ask to confirm (may raise)
     approvals: list[Approval] = field(default_factory=list)  # reviewers' signatures (`mammon approve`), for required_approvals
