@@ -271,11 +271,3 @@ def read(path: str | Path) -> tuple[RunRecord, bool]:
         raise InputError(f"run record format {version} is not readable by this mammon (it reads {', '.join(m + '.x' for m in READS_MAJORS)}); "
                          "use the mammon version that wrote it", where=f"{path}: format_version")
     return parse_model(RunRecord, data, where=str(path)), appendable
-
-
-def is_journal(path: str | Path) -> bool:
-    """Whether `path` holds a 2.x journal (appended to as it is); False for a 1.x record (rewritten on resume)."""
-    try:
-        return read_raw(path)[1]
-    except InputError:
-        return False
