@@ -87,9 +87,14 @@ def _apply(where: Path, plan: Plan, *, speculative: bool, world: Callable[[SimRu
 
 
 @pytest.mark.parametrize(("name", "plan"), CASES, ids=[name for name, _ in CASES])
-def test_every_example_gives_what_the_classic_path_gives(name: str, plan: Plan, tmp_path: Path) -> None:
+def test_every_example_gives_what_the_classic_path_gives(name: str, plan: Plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    passes: list[str] = []
+    real_execute = engine.execute
+    monkeypatch.setattr(engine, "execute", lambda *a, **k: passes.append("pass") or real_execute(*a, **k))
     fast = _apply(tmp_path / "speculative", plan, speculative=True)
+    assert passes == ["pass"], "one pass: the run itself"
     classic = _apply(tmp_path / "classic", plan, speculative=False)
+    assert passes == ["pass"] * 3, "the classic path: the preflight's pass, then the run's"
     assert fast["outcome"]["status"] == "ok"
     assert fast == classic
 
