@@ -112,13 +112,15 @@ def interleaved(commands: dict[str, Callable[[], float]], reps: int) -> dict[str
 
 
 def plan_of(moves: int, variant: int = 0) -> Any:
-    """A plan of `moves` Moonwell -> Aave moves; each `variant` moves another amount (distinct calldata, as
-    an optimizer's successive recommendations would be), so no per-value memo carries over between variants."""
+    """A plan of `moves` Moonwell -> Aave moves, each of another amount (10, 11, 12... USDC), so no step's calldata
+    repeats another's and no per-value memo serves one move from another; each `variant` shifts every amount
+    (by `variant` millionths), so none carries over between variants either, as successive recommendations."""
     from mammon import Recommendation, compile_plan
 
     base = 10 if moves > 1 else 1000
-    rec = Recommendation(from_protocol="moonwell", to_protocol="aave_v3", token="USDC", amount=f"{base}.{variant:06d}" if variant else str(base))
-    return compile_plan([rec] * moves, chain="base", wallet=WALLET, now=NOW)
+    recs = [Recommendation(from_protocol="moonwell", to_protocol="aave_v3", token="USDC", amount=f"{base + i}.{variant:06d}")
+            for i in range(moves)]
+    return compile_plan(recs, chain="base", wallet=WALLET, now=NOW)
 
 
 def sim_apply(plan: Any, where: Path, clock: Callable[[], float] = time.perf_counter) -> float:
