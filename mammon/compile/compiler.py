@@ -53,7 +53,6 @@ class _Build:
     wallet_needs: dict[str, tuple[Asset, int]] = field(default_factory=dict)
     last_pull: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    states: dict[str, Any] = field(default_factory=dict)  # venue -> its market state, as the plan's steps leave it
     execution: str = "sequential"  # batch/safe: amounts from earlier steps are fixed at plan time (compile/batching.py)
 
 
@@ -197,9 +196,7 @@ def _current_allowance(ctx: Context, token: Asset, spender: str) -> int | None:
 def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> None:
     where = f"recipe action {action.id}"
     if action.venue not in venues:
-        venues[action.venue] = venue_class(action.venue, where=f"{where}: venue")(b.ctx)
-        # one venue state per plan: a combined plan's later recommendations see what earlier ones moved
-        venues[action.venue].state = b.states.setdefault(action.venue, venues[action.venue].state)
+        venues[action.venue] = venue_class(action.venue, where=f"{where}: venue")(b.ctx)  # its state is the plan's (Context.states)
     venue = venues[action.venue]
     token = venue.token(action.token)
     amount = _amount(b, action.amount, token, f"{where}: amount")
@@ -393,7 +390,7 @@ def compile_plan(
     for n, rec in enumerate(recs, start=1):
         b.prefix = f"r{n}-" if len(recs) > 1 else ""
         rec_ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=rec.slippage_bps, deadline=ctx.deadline,
-                          consumed=ctx.consumed, window=window)
+                          consumed=ctx.consumed, window=window, states=ctx.states)
         b.ctx = rec_ctx
         try:
             rec = recs[n - 1] = _check_recommendation(rec, chain_cfg)
