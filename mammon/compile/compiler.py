@@ -387,6 +387,7 @@ def compile_plan(
     window = int((valid_until - now).total_seconds())
     ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=slippage, deadline=int(valid_until.timestamp()), window=window)
     b = _Build(ctx=ctx, labels={**_registry_labels(chain_cfg), wallet.lower(): "wallet"}, execution=execution)
+    book = recipes.book()
     for n, rec in enumerate(recs, start=1):
         b.prefix = f"r{n}-" if len(recs) > 1 else ""
         rec_ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=rec.slippage_bps, deadline=ctx.deadline,
@@ -394,7 +395,7 @@ def compile_plan(
         b.ctx = rec_ctx
         try:
             rec = recs[n - 1] = _check_recommendation(rec, chain_cfg)
-            _, actions = recipes.render(rec, {"pool_partner": _partner_finder(rec_ctx)})
+            _, actions = book.render(rec, {"pool_partner": _partner_finder(rec_ctx)})
             venues: dict[str, Venue] = {}
             for action in actions:
                 _add_action(b, action, venues)
