@@ -53,6 +53,7 @@ class _Build:
     wallet_needs: dict[str, tuple[Asset, int]] = field(default_factory=dict)
     last_pull: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    rates: set[tuple[str, str, str]] = field(default_factory=set)  # (contract, data, op) of the rate preconditions, as stated
     execution: str = "sequential"  # batch/safe: amounts from earlier steps are fixed at plan time (compile/batching.py)
 
 
@@ -132,7 +133,7 @@ def _deps_of(amounts: Sequence[Amount]) -> list[str]:
     return deps
 
 
-def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[str]) -> Step:
+def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[str], allowances: Sequence[AllowanceChange] = ()) -> Step:
     units = {path: (asset.symbol, asset.decimals) for path, asset in draft.arg_tokens.items()}
     data = _encode(draft)
     refs = [
@@ -159,7 +160,7 @@ def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[st
         gas=Gas(estimate=static_gas(gas_venue, draft.gas_action), source="static"),
         effects=effects,
         pulls=[Pull(token=s.token.symbol, token_address=s.token.address, spender=s.spender, amount=s.amount.max) for s in draft.spends],
-        guards=draft.guards, outputs=outputs, refs=refs,
+        guards=draft.guards, outputs=outputs, refs=refs, allowances=list(allowances),
     )
 
 
@@ -233,7 +234,7 @@ def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> 
         depends_here = _deps_of([spend.amount]) + ([b.last_pull[key]] if key in b.last_pull else [])
         current = _current_allowance(b.ctx, spend.token, spend.spender)
         # Only the chain's own tokens come from the wallet balance; position tokens (LP) have their own `requires`.
-        if spend.amount.ref is None and spend.amount.after is None and spend.token.address.lower() in {t.address.lower() for t in b.ctx.chain.tokens}:
+        if spend.amount.ref is None and spend.amount.after is None and spend.token.address.lower() in _token_addresses(b.ctx.chain):
             have, need = b.wallet_needs.get(spend.token.symbol, (spend.token, 0))
             b.wallet_needs[spend.token.symbol] = (spend.token, need + spend.amount.max)
         if current is not None and current >= spend.amount.max and key not in b.last_pull:
@@ -243,11 +244,9 @@ def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> 
                 decimals=spend.token.decimals, op="gte", value=spend.amount.max))
         else:
             approve_id = f"{step_id}_approve" if len(draft.spends) == 1 else f"{step_id}_approve_{spend.token.symbol}"
-            approval = _step(b, approve_id, "erc20", approve(spend.token, spend.spender, spend.spender_label, spend.amount), depends_here)
-            approval = approval.model_copy(update={"allowances": [AllowanceChange(
-                owner=b.ctx.wallet, spender=spend.spender, spender_label=spend.spender_label, token=spend.token.symbol,
-                token_address=spend.token.address, before=current, after=spend.amount.max)]})
-            b.steps.append(approval)
+            allowance = AllowanceChange(owner=b.ctx.wallet, spender=spend.spender, spender_label=spend.spender_label, token=spend.token.symbol,
+                                        token_address=spend.token.address, before=current, after=spend.amount.max)
+            b.steps.append(_step(b, approve_id, "erc20", approve(spend.token, spend.spender, spend.spender_label, spend.amount), depends_here, [allowance]))
             depends.append(approve_id)
         b.last_pull[key] = step_id
     for req in draft.requires:
@@ -255,9 +254,11 @@ def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> 
                                             token=req.token.symbol, decimals=req.token.decimals, op="gte", value=req.amount))
     for rate in draft.rates:
         data = function(rate.abi, rate.function).encode(rate.args)
-        if not any(p.kind == "rate" and p.contract == rate.contract and p.data == data and p.op == rate.op for p in b.preconditions):
-            b.preconditions.append(Precondition(kind="rate", description=rate.description, contract=rate.contract, data=data,
-                                                token=rate.unit, decimals=rate.decimals, op=rate.op, value=rate.value))
+        if (rate.contract, data, rate.op) not in b.rates:  # the same view, bound and limit as an earlier step's: stated once
+            check = Precondition(kind="rate", description=rate.description, contract=rate.contract, data=data,
+                                 token=rate.unit, decimals=rate.decimals, op=rate.op, value=rate.value)
+            b.rates.add((check.contract, check.data or "", check.op))
+            b.preconditions.append(check)
     b.notes += [n for n in draft.notes if n not in b.notes]  # two steps on one vault say where its rate came from once
     b.steps.append(_step(b, step_id, venue.name, draft, list(dict.fromkeys(depends))))
 
@@ -419,6 +420,9 @@ def compile_plan(
         return attach(plan, execution, chain_cfg, safe, sealed=sealed)
     return seal(plan) if sealed else plan
 
+
+#: The chain's own tokens' addresses (lower case), once per chain config.
+_token_addresses = inputs.per_config(lambda chain: frozenset(t.address.lower() for t in chain.tokens))
 
 #: The registry's addresses with their labels (a walk of the whole config), once per chain config.
 _registry_labels = inputs.per_config(ChainConfig.known_addresses)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Callable
 from graphlib import CycleError, TopologicalSorter
 
 from mammon.plan.model import Plan, Step
@@ -50,31 +51,41 @@ def problems(plan: Plan) -> list[str]:
     if found:
         return found
     try:
-        before_of = ancestors(plan.steps)
+        TopologicalSorter(graph(plan.steps)).prepare()  # the cycle check `ancestors` would make, the same cycle named
     except CycleError as exc:
         cycle = " -> ".join(exc.args[1][:-1])  # graphlib lists it dependency first, first node repeated at the end
         return [f"steps form a cycle: {cycle}"]
     assumed = {(p.contract.lower(), (p.spender or "").lower()) for p in plan.preconditions if p.kind == "allowance"}
+    every: dict[str, set[str]] = {}  # every step's ancestors, worked out only if a direct dependency does not settle a check
+
+    def before(step: Step, holds: Callable[[str], bool]) -> bool:
+        """Some step `step` depends on, directly or through others, is one for which `holds`."""
+        if any(holds(dep) for dep in step.depends_on):
+            return True
+        if not every:
+            every.update(ancestors(plan.steps))
+        return any(holds(dep) for dep in every[step.id])
+
     for step in plan.steps:
-        before = before_of[step.id]
         for ref in step.refs:
             for term in ref.ref.split(" + "):
-                if term.rpartition(".")[0] not in before:
+                source = term.rpartition(".")[0]
+                if not before(step, source.__eq__):
                     found.append(f"step {step.id} uses {term} but does not depend on that step")
         for pull in step.pulls:
             key = (pull.token_address.lower(), pull.spender.lower())
-            approved = any(
-                a.token_address.lower() == key[0] and a.spender.lower() == key[1] and a.after >= pull.amount
-                for dep in before
-                for a in steps[dep].allowances
-            )
-            if not approved and key not in assumed:
+            if key in assumed:
+                continue
+            if not before(step, lambda dep: any(a.token_address.lower() == key[0] and a.spender.lower() == key[1] and a.after >= pull.amount
+                                                for a in steps[dep].allowances)):
                 found.append(f"step {step.id} spends {pull.token} via {pull.spender} without an approval before it")
     return found
 
 
 def order(plan: Plan) -> list[Step]:
     """Steps in execution order: topological, ties broken by their position in the plan."""
+    if _in_order(plan.steps):
+        return list(plan.steps)  # what the walk below gives: each next step in the plan is always ready
     index = {s.id: i for i, s in enumerate(plan.steps)}
     sorter = TopologicalSorter(graph(plan.steps))
     sorter.prepare()
@@ -89,6 +100,16 @@ def order(plan: Plan) -> list[Step]:
             heapq.heappush(ready, (index[n], n))
     steps = by_id(plan)
     return [steps[i] for i in ids]
+
+
+def _in_order(steps: list[Step]) -> bool:
+    """Every step comes after the steps it depends on, and no id is used twice (a compiled plan's steps always do)."""
+    seen: set[str] = set()
+    for step in steps:
+        if step.id in seen or not seen.issuperset(step.depends_on):
+            return False
+        seen.add(step.id)
+    return True
 
 
 def by_id(plan: Plan) -> dict[str, Step]:
