@@ -1,8 +1,10 @@
 """Amount parsing and formatting take integer shortcuts for the usual values (issue #10): each must give
-exactly what the `Decimal` arithmetic gives (its result, or its refusal word for word)."""
+exactly what the `Decimal` arithmetic gives (its result, or its refusal word for word). Hex data is checked
+with a faster pattern that must accept exactly what the old one did."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mammon.errors import AmountError
+from mammon.types import _hex_data
 from mammon.units import UINT256_MAX, _format_decimal, _parse_decimal, format_amount, parse_amount
 
 
@@ -64,3 +67,16 @@ def test_amounts_as_people_read_them() -> None:
     assert format_amount(10**18, 18, "WETH") == "1.00 WETH"
     assert format_amount(-5, 0) == "-5.00"
     assert parse_amount("1000.5", 6, symbol="USDC") == 1_000_500_000
+
+
+HEX_BYTES = re.compile(r"0x([0-9a-fA-F]{2})*")  # what hex data meant before the faster pattern (issue #10)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet="0x123abcDEFg \n", max_size=12).map(lambda t: t if t.startswith("0x") else "0x" + t) | st.text(max_size=6))
+def test_hex_data_accepts_exactly_whole_bytes_of_hex(text: str) -> None:
+    try:
+        accepted = _hex_data(text) == text.lower()
+    except ValueError:
+        accepted = False
+    assert accepted == bool(HEX_BYTES.fullmatch(text))
