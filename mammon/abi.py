@@ -180,17 +180,21 @@ def _by_selector() -> dict[bytes, list[Function]]:
     return index
 
 
+@lru_cache(maxsize=1024)
+def _function_for(selector: bytes, abi: str | None) -> Function | None:
+    """The function a selector calls (the first ABI file's, in path order), among `abi`'s functions when given."""
+    candidates = [f for f in _by_selector().get(selector, []) if abi is None or f.abi_file == abi]
+    return candidates[0] if candidates else None
+
+
 def decode_call(data: str, abi: str | None = None) -> tuple[Function, dict[str, Any]]:
     """Decode calldata by selector; with `abi` given, only that contract's functions may match."""
     raw = bytes.fromhex(data.removeprefix("0x"))
     if len(raw) < 4:
         raise TamperedPlanError(f"calldata {data[:18]} is shorter than a selector")
-    candidates = _by_selector().get(raw[:4], [])
-    if abi is not None:
-        candidates = [f for f in candidates if f.abi_file == abi]
-    if not candidates:
+    fn = _function_for(raw[:4], abi)
+    if fn is None:
         raise TamperedPlanError(f"selector 0x{raw[:4].hex()} matches no function in abis/{abi or ''}")
-    fn = candidates[0]
     try:
         return fn, fn.decode_args(raw)
     except Exception as exc:  # DecodeError, or a value the ABI cannot hold: all mean the bytes are malformed
