@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -157,11 +158,17 @@ def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[st
         id=step_id, kind=draft.kind, venue=gas_venue, description=draft.description, depends_on=depends_on,
         call=Call(to=draft.target, value=0, data=data),
         decoded=view(data, draft.target_label, units, b.labels, draft.abi),
-        gas=Gas(estimate=static_gas(gas_venue, draft.gas_action), source="static"),
+        gas=_static_gas(gas_venue, draft.gas_action),
         effects=effects,
         pulls=[Pull(token=s.token.symbol, token_address=s.token.address, spender=s.spender, amount=s.amount.max) for s in draft.spends],
         guards=draft.guards, outputs=outputs, refs=refs, allowances=list(allowances),
     )
+
+
+@lru_cache(maxsize=256)
+def _static_gas(venue: str, action: str) -> Gas:
+    """The static estimate of a venue's action, one (immutable) model shared by every step that has it."""
+    return Gas(estimate=static_gas(venue, action), source="static")
 
 
 def _encode(draft: Draft) -> str:

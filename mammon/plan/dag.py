@@ -51,7 +51,8 @@ def problems(plan: Plan) -> list[str]:
     if found:
         return found
     try:
-        TopologicalSorter(graph(plan.steps)).prepare()  # the cycle check `ancestors` would make, the same cycle named
+        if not _in_order(plan.steps):  # steps that each follow their dependencies form no cycle
+            TopologicalSorter(graph(plan.steps)).prepare()  # the cycle check `ancestors` would make, the same cycle named
     except CycleError as exc:
         cycle = " -> ".join(exc.args[1][:-1])  # graphlib lists it dependency first, first node repeated at the end
         return [f"steps form a cycle: {cycle}"]
