@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from collections.abc import Sequence
-from functools import cache, cached_property, lru_cache
+from collections.abc import Callable, Sequence
+from functools import cache, cached_property, lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +77,15 @@ class Function:
         values = [_to_abi(p, args[p["name"]]) for p in self.inputs]
         return "0x" + (self.selector + encode_values(self._input_key, values)).hex()
 
+    @cached_property
+    def _readers(self) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+        """Each parameter's name and what `_from_abi` does to its decoded value, chosen once per function."""
+        return tuple((p["name"], _reader(p)) for p in self.inputs)
+
     def decode_args(self, data: bytes) -> dict[str, Any]:
         """Named arguments of calldata `data` (selector included); a new dict on every call, safe to change."""
         values = _decode_values(self._input_key, bytes(data[4:]))
-        return {p["name"]: _from_abi(p, v) for p, v in zip(self.inputs, values, strict=True)}
+        return {name: read(v) for (name, read), v in zip(self._readers, values, strict=True)}
 
     def decode_output(self, data: bytes) -> tuple[Any, ...]:
         return tuple(abi_decode(self.output_types, data))
@@ -150,6 +155,32 @@ def _from_abi(param: dict[str, Any], value: Any) -> Any:
     if kind.startswith("bytes"):
         return "0x" + bytes(value).hex() if not isinstance(value, list) else ["0x" + bytes(v).hex() for v in value]
     return value
+
+
+def _hex_bytes(value: Any) -> Any:
+    return "0x" + bytes(value).hex() if not isinstance(value, list) else ["0x" + bytes(v).hex() for v in value]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _checksummed(value: Any) -> Any:
+    from mammon.types import checksum_address
+
+    return checksum_address(value)
+
+
+def _reader(param: dict[str, Any]) -> Callable[[Any], Any]:
+    """`_from_abi` for one parameter, its type's branch taken in advance."""
+    kind = param["type"]
+    if kind.startswith("tuple"):
+        return partial(_from_abi, param)
+    if kind == "address":
+        return _checksummed
+    if kind.startswith("bytes"):
+        return _hex_bytes
+    return _same
 
 
 @cache
