@@ -165,19 +165,15 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _checksummed(value: Any) -> Any:
-    from mammon.types import checksum_address
-
-    return checksum_address(value)
-
-
 def _reader(param: dict[str, Any]) -> Callable[[Any], Any]:
     """`_from_abi` for one parameter, its type's branch taken in advance."""
     kind = param["type"]
     if kind.startswith("tuple"):
         return partial(_from_abi, param)
     if kind == "address":
-        return _checksummed
+        from mammon.types import checksum_address
+
+        return checksum_address
     if kind.startswith("bytes"):
         return _hex_bytes
     return _same
