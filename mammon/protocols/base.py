@@ -13,7 +13,7 @@ resolve); `mammon.review.roles` gathers them from every installed venue.
 from __future__ import annotations
 
 from abc import ABC
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -154,8 +154,8 @@ def rate_bounds(floor: RateCheck, subject: str, growth: Tolerance) -> list[RateC
     plus `growth` (the interest of the plan's window): a rate above it moved by more than interest."""
     if not growth.reason:
         return [floor]
-    ceiling = replace(floor, value=floor.value + growth.value, op="lte",
-                      description=f"{subject} is at most the plan's plus {growth.reason}")
+    ceiling = RateCheck(floor.contract, floor.abi, floor.function, floor.args, floor.value + growth.value, floor.unit, floor.decimals,
+                        f"{subject} is at most the plan's plus {growth.reason}", "lte")  # `replace`, without its field walk
     return [floor, ceiling]
 
 
