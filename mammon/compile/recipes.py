@@ -136,7 +136,9 @@ class Book:
         """Render the matching recipe for `rec` into actions."""
         name = self.choose(rec)
         try:
-            template = self._templates.get(name) or self._templates.setdefault(name, self._env.get_template(name))
+            template = self._templates.get(name)
+            if template is None:
+                template = self._templates[name] = self._env.get_template(name)
             text = template.render(rec=rec, **helpers)
         except InputError:
             raise
