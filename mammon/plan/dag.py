@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable
 from graphlib import CycleError, TopologicalSorter
 
 from mammon.plan.model import Plan, Step
@@ -59,28 +58,29 @@ def problems(plan: Plan) -> list[str]:
     assumed = {(p.contract.lower(), (p.spender or "").lower()) for p in plan.preconditions if p.kind == "allowance"}
     every: dict[str, set[str]] = {}  # every step's ancestors, worked out only if a direct dependency does not settle a check
 
-    def before(step: Step, holds: Callable[[str], bool]) -> bool:
-        """Some step `step` depends on, directly or through others, is one for which `holds`."""
-        if any(holds(dep) for dep in step.depends_on):
-            return True
+    def ancestors_of(step_id: str) -> set[str]:
         if not every:
             every.update(ancestors(plan.steps))
-        return any(holds(dep) for dep in every[step.id])
+        return every[step_id]
 
     for step in plan.steps:
         for ref in step.refs:
             for term in ref.ref.split(" + "):
                 source = term.rpartition(".")[0]
-                if not before(step, source.__eq__):
+                if source not in step.depends_on and source not in ancestors_of(step.id):
                     found.append(f"step {step.id} uses {term} but does not depend on that step")
         for pull in step.pulls:
             key = (pull.token_address.lower(), pull.spender.lower())
-            if key in assumed:
+            if key in assumed or any(_approves(steps[dep], key, pull.amount) for dep in step.depends_on):
                 continue
-            if not before(step, lambda dep: any(a.token_address.lower() == key[0] and a.spender.lower() == key[1] and a.after >= pull.amount
-                                                for a in steps[dep].allowances)):
+            if not any(_approves(steps[dep], key, pull.amount) for dep in ancestors_of(step.id)):
                 found.append(f"step {step.id} spends {pull.token} via {pull.spender} without an approval before it")
     return found
+
+
+def _approves(step: Step, key: tuple[str, str], amount: int) -> bool:
+    """`step` sets an allowance of at least `amount` for (token, spender) `key` (both lower case)."""
+    return any(a.token_address.lower() == key[0] and a.spender.lower() == key[1] and a.after >= amount for a in step.allowances)
 
 
 def order(plan: Plan) -> list[Step]:
