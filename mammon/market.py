@@ -7,6 +7,7 @@ plan compiled on defaults applies cleanly on the default simulated world.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -66,6 +67,13 @@ class Market(BaseModel):
         if gas_price_gwei is None:
             return self
         return self.model_copy(update={"gas_price_gwei": gas_price_gwei})
+
+
+def gas_cost_usd(cost_eth: Decimal, prices_usd: Mapping[str, Decimal]) -> Decimal:
+    """`cost_eth` in USD (to 0.0001), at the ETH price of `prices_usd` (its ETH, else its WETH, else 0:
+    a market without either prices gas at nothing rather than refusing). Callers round `cost_eth` as they show it."""
+    eth_price = prices_usd.get("ETH", prices_usd.get("WETH", Decimal(0)))
+    return (cost_eth * eth_price).quantize(Decimal("0.0001"))
 
 
 def _load_world(path: Path) -> Market:

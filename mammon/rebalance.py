@@ -36,7 +36,7 @@ from mammon.chains import ChainConfig, load_chain
 from mammon.compile.compiler import compile_plan
 from mammon.diff import Diff, render_text
 from mammon.errors import InputError
-from mammon.market import Market, load_market
+from mammon.market import Market, gas_cost_usd, load_market
 from mammon.plan.model import Plan
 from mammon.plan.planfile import dump, load
 from mammon.recommend import Recommendation
@@ -79,9 +79,7 @@ class RebalanceResult:
     @property
     def total_gas_cost_usd(self) -> Decimal:
         """`total_gas_cost_eth` at the plan's ETH price (its market's `prices_usd`, ETH or else WETH)."""
-        prices = self.plan.market.prices_usd
-        eth = prices.get("ETH", prices.get("WETH", Decimal(0)))
-        return (self.total_gas_cost_eth * eth).quantize(Decimal("0.0001"))
+        return gas_cost_usd(self.total_gas_cost_eth, self.plan.market.prices_usd)
 
     @property
     def tx_hashes(self) -> list[str]:

@@ -61,6 +61,9 @@ class History:
     latest: int
     latest_time: int
     start: int
+    #: The oldest block the node serves state for, once a vault's search found where it ends (a pruned node, a node booted
+    #: from a state dump): it ends there for every vault, so later vaults start their search there.
+    served_from: int | None = None
     _times: dict[int, int] = field(default_factory=dict)
 
     @classmethod
@@ -87,16 +90,25 @@ class History:
         return self._times[block]
 
 
-def _price(node: Node, vault: str, shares: int, block: int) -> int | str:
+@dataclass(frozen=True)
+class _NoPrice:
+    """Why the vault's price cannot be read at a block: the node serves no state there (`unserved`), or no vault yet."""
+
+    reason: str
+    unserved: bool = False
+
+
+def _price(node: Node, vault: str, shares: int, block: int) -> int | _NoPrice:
     """convertToAssets(shares) at `block`, or why the node cannot tell (its error, or no vault there yet)."""
     fn = function("morpho/ERC4626", "convertToAssets")
     try:
         raw = node.call(vault, fn.encode({"shares": shares}), hex(block))
     except (NodeError, NodeUnavailable) as exc:
         message = exc.node_message if isinstance(exc, NodeError) else exc.detail
-        return f"the node serves no state at block {block:,} ({message[:120]})"
+        # only the node's own error says its state ends there; no answer at all (a timeout) says nothing about its history
+        return _NoPrice(f"the node serves no state at block {block:,} ({message[:120]})", unserved=isinstance(exc, NodeError))
     if len(raw) != 32:
-        return f"the vault has no code at block {block:,}"
+        return _NoPrice(f"the vault has no code at block {block:,}")
     return int.from_bytes(raw, "big")
 
 
@@ -105,25 +117,17 @@ def measure(history: History, vault: str, share_decimals: int) -> Measured | Unm
     node, latest = history.node, history.latest
     shares = 10 ** (share_decimals + EXTRA_SHARE_DIGITS)
     now = _price(node, vault, shares, latest)
-    if isinstance(now, str):
-        return Unmeasured(now)
+    if isinstance(now, _NoPrice):
+        return Unmeasured(now.reason)
     low = history.start
     if low >= latest:
         return Unmeasured(f"the chain has no block before {latest:,}")
     then = _price(node, vault, shares, low)
-    if isinstance(then, str):  # find the earliest block that answers: the node's history or the vault's age ends in between
+    if isinstance(then, _NoPrice):  # find the earliest block that answers: the node's history or the vault's age ends in between
         last = _price(node, vault, shares, latest - 1)
-        if isinstance(last, str):
-            return Unmeasured(last)
-        bad, good, then = low, latest - 1, last
-        while good - bad > 1:
-            mid = (bad + good) // 2
-            price = _price(node, vault, shares, mid)
-            if isinstance(price, str):
-                bad = mid
-            else:
-                good, then = mid, price
-        low = good
+        if isinstance(last, _NoPrice):
+            return Unmeasured(last.reason)
+        low, then = _earliest_price(history, vault, shares, (low, then), (latest - 1, last))
     try:
         seconds = history.latest_time - history.timestamp(low)
     except (NodeError, NodeUnavailable) as exc:
@@ -132,6 +136,33 @@ def measure(history: History, vault: str, share_decimals: int) -> Measured | Unm
         return Unmeasured(f"blocks {low:,} to {latest:,} span no time")
     rate = max(0, -(-(now - then) * RAY * SECONDS_PER_YEAR // (then * seconds)))
     return Measured(rate, latest - low, seconds)
+
+
+def _earliest_price(history: History, vault: str, shares: int, bad: tuple[int, _NoPrice], good: tuple[int, int]) -> tuple[int, int]:
+    """(block, price): the earliest block after `bad` at which the vault's price answers, by bisection up to `good`.
+
+    The node's history ends at the same block for every vault (only the vault's own age differs), so once one search
+    ends on a block the node refused to serve, the block after it is kept (`History.served_from`): a later vault tries
+    that block first and, when it answers there, needs no search (below it the node serves nothing). Each vault still
+    ends on the block a search of its own would find."""
+    node = history.node
+    (low, failed), (high, then) = bad, good
+    floor = history.served_from
+    if floor is not None and low < floor < high:
+        price = _price(node, vault, shares, floor)
+        if not isinstance(price, _NoPrice):
+            return floor, price
+        low, failed = floor, price
+    while high - low > 1:
+        mid = (low + high) // 2
+        price = _price(node, vault, shares, mid)
+        if isinstance(price, _NoPrice):
+            low, failed = mid, price
+        else:
+            high, then = mid, price
+    if failed.unserved:
+        history.served_from = high
+    return high, then
 
 
 def duration(seconds: int) -> str:

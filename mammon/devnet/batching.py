@@ -26,6 +26,7 @@ from web3.types import RPCEndpoint
 from mammon.devnet.anvil import BLOCK_INTERVAL_SECONDS
 from mammon.devnet.artifacts import load_artifact
 from mammon.errors import DevnetError
+from mammon.types import create2_address as create2_of_hash
 
 if TYPE_CHECKING:
     from mammon.devnet.deploy import Chain
@@ -38,7 +39,8 @@ SAFES: dict[str, tuple[tuple[int, ...], int]] = {"one_of_one": ((1,), 1), "two_o
 
 
 def create2_address(init_code: bytes, salt: bytes = b"\0" * 32, deployer: str = CREATE2_DEPLOYER) -> str:
-    return to_checksum_address(keccak(b"\xff" + bytes.fromhex(deployer[2:]) + salt + keccak(init_code))[12:])
+    """Where `deployer` (by default the deterministic deployment proxy) puts `init_code` with `salt`."""
+    return create2_of_hash(deployer, salt, keccak(init_code))
 
 
 def deploy_delegate(chain: Chain) -> str:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from eth_utils import to_checksum_address
 from web3 import Web3
@@ -45,6 +46,7 @@ RAY = 10**27
 
 USDC_DEC, WETH_DEC = 6, 18
 USDC_UNIT, WETH_UNIT = 10**USDC_DEC, 10**WETH_DEC
+UNITS = {"USDC": USDC_UNIT, "WETH": WETH_UNIT}
 WETH_PRICE_USD = 3000
 
 #: Default portfolio of every funded wallet, in whole tokens (USDC, WETH).
@@ -272,14 +274,13 @@ def seed_aave_borrowers(chain: Chain, aave: dict[str, Any], tokens: dict[str, Co
     """
     pool = chain.at("Pool", aave["pool"])
     s = chain.seeder
-    units = {"USDC": USDC_UNIT, "WETH": WETH_UNIT}
     for i, (sym, token) in enumerate(tokens.items()):
-        amount = AAVE_LENDER_SUPPLY[i] * units[sym]
+        amount = AAVE_LENDER_SUPPLY[i] * UNITS[sym]
         _mint(chain, token, s, amount)
         _approve(chain, token, s, pool.address, amount)
         chain.send(pool.functions.supply(token.address, amount, s, 0), s)
     for i, (sym, token) in enumerate(tokens.items()):
-        chain.send(pool.functions.borrow(token.address, AAVE_BORROWED[i] * units[sym], 2, 0, s), s)  # 2 = variable rate
+        chain.send(pool.functions.borrow(token.address, AAVE_BORROWED[i] * UNITS[sym], 2, 0, s), s)  # 2 = variable rate
 
 
 def sqrt_price_x96(raw0: int, raw1: int) -> int:
@@ -355,11 +356,10 @@ def _seeded_vaults(chain: Chain, tokens: dict[str, Contract], artifact: Compiled
 
 def fund_standard_vaults(chain: Chain, dep: Deployment, wallet: str, tokens: dict[str, Contract], compiled: dict[str, Compiled]) -> list[str]:
     """The wallet's position in each plain OpenZeppelin vault (its tokens already minted); returns the spenders used."""
-    units = {"USDC": USDC_UNIT, "WETH": WETH_UNIT}
     spenders: list[str] = []
     for i, (sym, token) in enumerate(tokens.items()):
         vault = chain.w3.eth.contract(address=to_checksum_address(dep.erc4626_vaults[sym]), abi=compiled["StandardVault"].abi)
-        amount = STANDARD_VAULT_DEPOSIT[i] * units[sym]
+        amount = STANDARD_VAULT_DEPOSIT[i] * UNITS[sym]
         spenders.append(vault.address)
         _approve(chain, token, wallet, vault.address, amount)
         chain.send(vault.functions.deposit(amount, wallet), wallet)
@@ -420,70 +420,89 @@ def fund_wallet(chain: Chain, dep: Deployment, wallet: str, compiled: dict[str, 
 
     Addresses that are not anvil accounts are impersonated (and given 10 ETH for gas).
     """
-    w3 = chain.w3
     wallet = to_checksum_address(wallet)
+    with _acting_as(chain, wallet):
+        _give_portfolio(chain, dep, wallet, compiled, _tokens(chain, dep), _router(chain, dep, compiled), lp=lp)
+
+
+def _tokens(chain: Chain, dep: Deployment) -> dict[str, Contract]:
+    erc20 = load_artifact("MintableERC20").abi
+    return {sym: chain.w3.eth.contract(address=to_checksum_address(addr), abi=erc20) for sym, addr in dep.tokens.items()}
+
+
+def _router(chain: Chain, dep: Deployment, compiled: dict[str, Compiled]) -> Contract:
+    return chain.w3.eth.contract(address=to_checksum_address(dep.aerodrome["router"]), abi=compiled["AerodromeRouter"].abi)
+
+
+@contextmanager
+def _acting_as(chain: Chain, wallet: str) -> Iterator[None]:
+    """Send from ``wallet`` meanwhile: an address that is not an anvil account is impersonated (and given 10 ETH for gas)."""
+    provider, wallet = chain.w3.provider, to_checksum_address(wallet)
     impersonate = wallet not in chain.accounts
     if impersonate:
-        w3.provider.make_request(RPCEndpoint("anvil_impersonateAccount"), [wallet])
-        if w3.eth.get_balance(wallet) < GAS_ETH:
-            w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [wallet, hex(GAS_ETH)])
-    erc20 = load_artifact("MintableERC20").abi
-    tokens = {sym: w3.eth.contract(address=to_checksum_address(addr), abi=erc20) for sym, addr in dep.tokens.items()}
-    units = {"USDC": USDC_UNIT, "WETH": WETH_UNIT}
-    spenders: list[str] = []
+        provider.make_request(RPCEndpoint("anvil_impersonateAccount"), [wallet])
+        if chain.w3.eth.get_balance(wallet) < GAS_ETH:
+            provider.make_request(RPCEndpoint("anvil_setBalance"), [wallet, hex(GAS_ETH)])
     try:
-        for i, (sym, token) in enumerate(tokens.items()):
-            total = (
-                WALLET_BALANCE[i] + AAVE_SUPPLY[i] + MOONWELL_MINT[i] + VAULT_DEPOSIT[i] + AERODROME_LP[i]
-                + (STANDARD_VAULT_DEPOSIT[i] if dep.erc4626_vaults else 0)
-            ) * units[sym]
-            _mint(chain, token, wallet, total)
-
-        pool = chain.at("Pool", dep.aave_v3["pool"])
-        spenders.append(pool.address)
-        for i, (sym, token) in enumerate(tokens.items() if lp else ()):
-            amount = AAVE_SUPPLY[i] * units[sym]
-            _approve(chain, token, wallet, pool.address, amount)
-            chain.send(pool.functions.supply(token.address, amount, wallet, 0), wallet)
-
-        for i, (sym, token) in enumerate(tokens.items()):
-            m = w3.eth.contract(address=to_checksum_address(dep.moonwell[sym]), abi=compiled["MoonwellMToken"].abi)
-            amount = MOONWELL_MINT[i] * units[sym]
-            spenders.append(m.address)
-            _approve(chain, token, wallet, m.address, amount)
-            chain.send(m.functions.mint(amount), wallet)
-            if m.functions.balanceOf(wallet).call() == 0:
-                raise DevnetError(f"Moonwell stand-in mint for {sym} returned an error code")
-
-        for i, (sym, token) in enumerate(tokens.items()):
-            vault = w3.eth.contract(address=to_checksum_address(dep.morpho_vaults[sym]), abi=compiled["MorphoStyleVault"].abi)
-            amount = VAULT_DEPOSIT[i] * units[sym]
-            spenders.append(vault.address)
-            _approve(chain, token, wallet, vault.address, amount)
-            chain.send(vault.functions.deposit(amount, wallet), wallet)
-
-        if dep.erc4626_vaults:
-            spenders += fund_standard_vaults(chain, dep, wallet, tokens, compiled)
-
-        router = w3.eth.contract(address=to_checksum_address(dep.aerodrome["router"]), abi=compiled["AerodromeRouter"].abi)
-        spenders.append(router.address)
-        usdc, weth = tokens["USDC"], tokens["WETH"]
-        if not lp:
-            _clear_allowances(chain, wallet, tokens.values(), spenders)
-            return
-        a, b, _ = router.functions.quoteAddLiquidity(
-            usdc.address, weth.address, False, ZERO, AERODROME_LP[0] * USDC_UNIT, AERODROME_LP[1] * WETH_UNIT
-        ).call()
-        _approve(chain, usdc, wallet, router.address, a)
-        _approve(chain, weth, wallet, router.address, b)
-        chain.send(
-            router.functions.addLiquidity(usdc.address, weth.address, False, a, b, a, b, wallet, FAR_DEADLINE),
-            wallet,
-        )
-        _clear_allowances(chain, wallet, tokens.values(), spenders)
+        yield
     finally:
         if impersonate:
-            w3.provider.make_request(RPCEndpoint("anvil_stopImpersonatingAccount"), [wallet])
+            provider.make_request(RPCEndpoint("anvil_stopImpersonatingAccount"), [wallet])
+
+
+def _give_portfolio(chain: Chain, dep: Deployment, wallet: str, compiled: dict[str, Compiled], tokens: dict[str, Contract],
+                    router: Contract, *, lp: bool) -> None:
+    """`fund_wallet`'s transactions, sent from ``wallet`` (already acting as it)."""
+    w3 = chain.w3
+    spenders: list[str] = []
+    for i, (sym, token) in enumerate(tokens.items()):
+        total = (
+            WALLET_BALANCE[i] + AAVE_SUPPLY[i] + MOONWELL_MINT[i] + VAULT_DEPOSIT[i] + AERODROME_LP[i]
+            + (STANDARD_VAULT_DEPOSIT[i] if dep.erc4626_vaults else 0)
+        ) * UNITS[sym]
+        _mint(chain, token, wallet, total)
+
+    pool = chain.at("Pool", dep.aave_v3["pool"])
+    spenders.append(pool.address)
+    for i, (sym, token) in enumerate(tokens.items() if lp else ()):
+        amount = AAVE_SUPPLY[i] * UNITS[sym]
+        _approve(chain, token, wallet, pool.address, amount)
+        chain.send(pool.functions.supply(token.address, amount, wallet, 0), wallet)
+
+    for i, (sym, token) in enumerate(tokens.items()):
+        m = w3.eth.contract(address=to_checksum_address(dep.moonwell[sym]), abi=compiled["MoonwellMToken"].abi)
+        amount = MOONWELL_MINT[i] * UNITS[sym]
+        spenders.append(m.address)
+        _approve(chain, token, wallet, m.address, amount)
+        chain.send(m.functions.mint(amount), wallet)
+        if m.functions.balanceOf(wallet).call() == 0:
+            raise DevnetError(f"Moonwell stand-in mint for {sym} returned an error code")
+
+    for i, (sym, token) in enumerate(tokens.items()):
+        vault = w3.eth.contract(address=to_checksum_address(dep.morpho_vaults[sym]), abi=compiled["MorphoStyleVault"].abi)
+        amount = VAULT_DEPOSIT[i] * UNITS[sym]
+        spenders.append(vault.address)
+        _approve(chain, token, wallet, vault.address, amount)
+        chain.send(vault.functions.deposit(amount, wallet), wallet)
+
+    if dep.erc4626_vaults:
+        spenders += fund_standard_vaults(chain, dep, wallet, tokens, compiled)
+
+    spenders.append(router.address)
+    usdc, weth = tokens["USDC"], tokens["WETH"]
+    if not lp:
+        _clear_allowances(chain, wallet, tokens.values(), spenders)
+        return
+    a, b, _ = router.functions.quoteAddLiquidity(
+        usdc.address, weth.address, False, ZERO, AERODROME_LP[0] * USDC_UNIT, AERODROME_LP[1] * WETH_UNIT
+    ).call()
+    _approve(chain, usdc, wallet, router.address, a)
+    _approve(chain, weth, wallet, router.address, b)
+    chain.send(
+        router.functions.addLiquidity(usdc.address, weth.address, False, a, b, a, b, wallet, FAR_DEADLINE),
+        wallet,
+    )
+    _clear_allowances(chain, wallet, tokens.values(), spenders)
 
 
 def fund_safe(chain: Chain, dep: Deployment, safe: str, compiled: dict[str, Compiled]) -> None:
@@ -496,19 +515,15 @@ def fund_safe(chain: Chain, dep: Deployment, safe: str, compiled: dict[str, Comp
     no reserve state). The Safe ends up with the wallet's positions: `AAVE_SUPPLY` in aTokens and as many
     LP tokens as the wallet holds.
     """
-    fund_wallet(chain, dep, safe, compiled, lp=False)
-    w3, seeder = chain.w3, chain.seeder
-    safe = to_checksum_address(safe)
+    safe, seeder = to_checksum_address(safe), chain.seeder
+    tokens, router = _tokens(chain, dep), _router(chain, dep, compiled)
     erc20 = load_artifact("MintableERC20").abi
-    tokens = {sym: w3.eth.contract(address=to_checksum_address(addr), abi=erc20) for sym, addr in dep.tokens.items()}
-    units = {"USDC": USDC_UNIT, "WETH": WETH_UNIT}
-    router = w3.eth.contract(address=to_checksum_address(dep.aerodrome["router"]), abi=compiled["AerodromeRouter"].abi)
-    lp_token = w3.eth.contract(address=to_checksum_address(dep.aerodrome["pool_usdc_weth_volatile"]), abi=erc20)
-    w3.provider.make_request(RPCEndpoint("anvil_impersonateAccount"), [safe])
-    try:
+    lp_token = chain.w3.eth.contract(address=to_checksum_address(dep.aerodrome["pool_usdc_weth_volatile"]), abi=erc20)
+    with _acting_as(chain, safe):
+        _give_portfolio(chain, dep, safe, compiled, tokens, router, lp=False)
         for i, (sym, token) in enumerate(tokens.items()):
-            amount = AAVE_SUPPLY[i] * units[sym]
-            a_token = w3.eth.contract(address=to_checksum_address(dep.aave_v3["a_tokens"][sym]), abi=erc20)
+            amount = AAVE_SUPPLY[i] * UNITS[sym]
+            a_token = chain.w3.eth.contract(address=to_checksum_address(dep.aave_v3["a_tokens"][sym]), abi=erc20)
             chain.send(a_token.functions.transfer(safe, amount), seeder)
             chain.send(token.functions.transfer(seeder, amount), safe)
         liquidity = lp_token.functions.balanceOf(chain.deployer).call()  # the wallet's LP position
@@ -517,8 +532,6 @@ def fund_safe(chain: Chain, dep: Deployment, safe: str, compiled: dict[str, Comp
         chain.send(lp_token.functions.transfer(safe, liquidity), seeder)
         chain.send(usdc.functions.transfer(seeder, a), safe)
         chain.send(weth.functions.transfer(seeder, b), safe)
-    finally:
-        w3.provider.make_request(RPCEndpoint("anvil_stopImpersonatingAccount"), [safe])
 
 
 # ---------------------------------------------------------------------------- entry points

@@ -15,7 +15,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from mammon.chains import ChainConfig
 from mammon.errors import InputError, MammonError, StalePlanError, WrongChainError
@@ -30,7 +30,7 @@ from mammon.run.session import (ApplyOptions, existing_record, log_event, new_re
                                 watched_balances)
 from mammon.run.policy import enforce
 from mammon.run.record import ActualEffect, RunRecord
-from mammon.run.rpc import RpcRunner
+from mammon.run.rpc import RpcRunner, with_margin
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 
@@ -80,6 +80,15 @@ def send_on_fork(fork: Any, plan: Plan, sender: str, to: str, data: str, gas: in
     return Trial(None, failure=reason)
 
 
+def tried_on_fork(rpc_url: str, attempt: Callable[[Any], Trial]) -> str | None:
+    """`attempt` on an anvil fork of `rpc_url` (stopped after); the runner's refusal when it fails, or None."""
+    from mammon.fork import Fork
+
+    with Fork(rpc_url) as fork:
+        tried = attempt(fork)
+    return tried.refusal if tried.failure else None
+
+
 def _failed_inner_call(fork: Any, tx_hash: str) -> tuple[int, str] | None:
     """(index, decoded reason) of the first inner call whose frame failed, from the fork's call trace; None without a trace."""
     from mammon.node import decode_revert
@@ -110,13 +119,46 @@ class AtomicRunner(RpcRunner):
     def start_preflight_fork(self) -> None:
         """No early fork: `trial` forks the chain itself, to set the delegation or the owners' approvals first."""
 
-    @abstractmethod
     def sign_batch(self, plan: Plan) -> Signed:
-        """Check what the mode needs (delegation / signatures) and sign the one transaction; nothing is sent."""
+        """Sign the one transaction (nothing is sent): `batch_call`'s target and calldata at the next nonce, EIP-1559 fees
+        and the plan's gas with the margin, plus what `authorize` adds; its nonce and bytes are kept for `broadcast`."""
+        assert self._signer is not None and plan.batch is not None
+        to, data = self.batch_call(plan)
+        nonce = self._take_nonce("batch")
+        max_fee, tip = self._fees()
+        tx: dict[str, Any] = {"type": 2, "chainId": self.node.chain_id, "nonce": nonce, "to": to, "value": 0, "data": data,
+                              "gas": with_margin(plan.batch.gas.estimate), "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
+        used = 1 + self.authorize(plan, tx)
+        tx_hash, raw = self._signer.sign_transaction(tx)
+        self._nonces[tx_hash], self._raw[tx_hash] = nonce, raw
+        self._next_nonce = nonce + used
+        return Signed(tx_hash=tx_hash, raw_tx=raw, nonce=nonce)
 
     @abstractmethod
+    def batch_call(self, plan: Plan) -> tuple[str, str]:
+        """(to, calldata) of the one transaction; checks what the mode needs (e.g. the owners' signatures)."""
+
+    def authorize(self, plan: Plan, tx: dict[str, Any]) -> int:
+        """Add what the mode's transaction carries beyond a type-2 call; the nonces of the sender it uses besides its own."""
+        return 0
+
+    #: The trial's refusal when anvil is missing, before ": <why>".
+    untried: ClassVar[str] = "cannot try the transaction before signing"
+
     def trial(self, plan: Plan) -> str | None:
-        """Run the one transaction on an anvil fork of the node; the reason it fails, or None."""
+        """Run the one transaction on an anvil fork of the node (`try_on_fork`); the reason it fails, or None."""
+        from mammon.devnet.anvil import find_anvil
+        from mammon.errors import DevnetError
+
+        try:
+            find_anvil()
+        except DevnetError as exc:
+            return f"{self.untried}: {exc.message}"
+        return tried_on_fork(self.node.url, lambda fork: self.try_on_fork(fork, plan))
+
+    @abstractmethod
+    def try_on_fork(self, fork: Any, plan: Plan) -> Trial:
+        """The one transaction on `fork`, as this runner will send it (the gas it uses, or why it reverts)."""
 
     def sender_check(self, plan: Plan) -> None:
         """Refuse before anything else when the key cannot send this plan's transaction."""

@@ -17,8 +17,6 @@ from eth_utils import to_checksum_address
 from mammon.errors import PlanError, WrongChainError
 from mammon.plan.model import Plan
 from mammon.run.atomic import AtomicRunner, Trial, send_on_fork
-from mammon.run.base import Signed
-from mammon.run.rpc import with_margin
 
 DESIGNATOR = "ef0100"
 #: What an authorization refunds when its account exists (PER_EMPTY_ACCOUNT_COST 25,000 - PER_AUTH_BASE_COST 12,500,
@@ -58,42 +56,28 @@ class BatchRunner(AtomicRunner):
         if len(code) <= 2:
             raise PlanError(f"the delegate {plan.batch.delegate} has no code on this chain", where="plan: batch.delegate")
 
-    def _transaction(self, plan: Plan) -> dict[str, Any]:
+    def batch_call(self, plan: Plan) -> tuple[str, str]:
+        """The wallet calls itself: executeBatch on its delegated code."""
+        assert plan.batch is not None
+        return plan.wallet, plan.batch.call.data
+
+    def authorize(self, plan: Plan, tx: dict[str, Any]) -> int:
+        """A wallet not delegated yet: the type-4 transaction carries its authorization, signed for nonce + 1 (the sender's
+        nonce is bumped before the authorization list is processed), which uses that nonce too."""
         assert plan.batch is not None and plan.batch.delegate is not None and self._signer is not None
-        nonce = self._take_nonce("batch")
-        max_fee, tip = self._fees()
-        tx: dict[str, Any] = {"chainId": self.node.chain_id, "nonce": nonce, "to": plan.wallet, "value": 0, "data": plan.batch.call.data,
-                              "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
-        tx["gas"] = with_margin(plan.batch.gas.estimate)
-        if self.delegation(plan.wallet) is None:
-            # The sender's nonce is bumped before the authorization list is processed: the authorization carries nonce + 1.
-            auth = self._signer.sign_authorization({"chainId": self.node.chain_id, "address": plan.batch.delegate, "nonce": nonce + 1})
-            tx["authorizationList"] = [auth]
-            tx["gas"] += AUTHORIZATION_REFUND  # charged up front, refunded after execution: the limit carries it
-        return tx
+        if self.delegation(plan.wallet) is not None:
+            return 0
+        tx["authorizationList"] = [self._signer.sign_authorization({"chainId": self.node.chain_id, "address": plan.batch.delegate,
+                                                                    "nonce": tx["nonce"] + 1})]
+        tx["type"] = 4
+        tx["gas"] += AUTHORIZATION_REFUND  # charged up front, refunded after execution: the limit carries it
+        return 1
 
-    def sign_batch(self, plan: Plan) -> Signed:
-        tx = self._transaction(plan)
-        assert self._signer is not None
-        tx_hash, raw = self._signer.sign_transaction({**tx, "type": 4 if "authorizationList" in tx else 2})
-        self._nonces[tx_hash], self._raw[tx_hash] = tx["nonce"], raw
-        # the wallet's own authorization (signed for nonce + 1) bumps its nonce once more
-        self._next_nonce = tx["nonce"] + (2 if "authorizationList" in tx else 1)
-        return Signed(tx_hash=tx_hash, raw_tx=raw, nonce=tx["nonce"])
+    untried = "cannot try the batch before signing"
 
-    def trial(self, plan: Plan) -> str | None:
-        """On a fork: the wallet's code set to the delegation designator, then wallet -> wallet executeBatch."""
-        from mammon.devnet.anvil import find_anvil
-        from mammon.errors import DevnetError
-        from mammon.fork import Fork
-
-        try:
-            find_anvil()
-        except DevnetError as exc:
-            return f"cannot try the batch before signing: {exc.message}"
-        with Fork(self.node.url) as fork:
-            tried = try_batch(fork, plan)
-        return tried.refusal if tried.failure else None
+    def try_on_fork(self, fork: Any, plan: Plan) -> Trial:
+        """The wallet's code set to the delegation designator, then wallet -> wallet executeBatch (`try_batch`)."""
+        return try_batch(fork, plan)
 
 
 def try_batch(fork: Any, plan: Plan) -> Trial:

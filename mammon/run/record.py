@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from datetime import datetime
 from pathlib import Path
 from collections.abc import Iterable
@@ -127,11 +127,19 @@ class RunRecord(BaseModel):
         return self.steps[n]
 
 
-def atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
     """Replace `path` with `text` durably: a uniquely named temporary file (so two writers never share
-    one), fsynced, renamed over `path`, then the directory fsynced."""
+    one), fsynced, renamed over `path`, then the directory fsynced. `mode` is the new file's permission
+    bits before the umask: 0o600 (owner only) for run records and audit anchors, 0o666 for what a plain
+    `open` would create."""
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    while True:
+        tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+            break
+        except FileExistsError:  # another writer's temporary file: draw another name
+            continue
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -139,7 +147,7 @@ def atomic_write(path: Path, text: str) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     dir_fd = os.open(directory, os.O_RDONLY)
     try:

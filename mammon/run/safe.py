@@ -11,7 +11,6 @@ or threshold moved since the plan was made: refused before anything is sent, nam
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,10 +20,10 @@ from eth_utils import to_checksum_address
 from mammon.errors import InputError, PlanError
 from mammon.plan.batch import exec_transaction_data
 from mammon.plan.model import Plan, SafeTx
-from mammon.run.atomic import AtomicRunner, Trial, send_on_fork
-from mammon.run.base import Runner, Signed
+from mammon.run.atomic import AtomicRunner, Trial, send_on_fork, tried_on_fork
+from mammon.run.base import Runner
 from mammon.run.keys import Signer
-from mammon.run.rpc import with_margin
+from mammon.run.record import atomic_write
 
 
 class NotEnoughSignaturesError(PlanError):
@@ -80,10 +79,10 @@ class Signatures:
         return cls(plan_hash, tx_hash, checked)
 
     def save(self, path: Path) -> None:
+        """Replace the file durably (a crash leaves the old signatures or the new ones, never a torn file); its mode
+        stays what a plain `open` creates (signatures are public: owners pass the file around)."""
         data = {"plan": self.plan_hash, "safe_tx_hash": self.safe_tx_hash, "signatures": dict(sorted(self.by_owner.items()))}
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(data, indent=2) + "\n", mode=0o666)
 
     def packed(self, threshold: int) -> bytes:
         """`threshold` signatures sorted by owner address (ascending), as Safe.checkNSignatures reads them."""
@@ -130,11 +129,7 @@ TRIAL_SENDER = "0x000000000000000000000000000000000000dEaD"  # pays gas on the f
 
 def trial_with_approvals(plan: Plan, rpc_url: str) -> str | None:
     """Before an owner signs: the Safe transaction on an anvil fork of `rpc_url` (`try_with_approvals`); the reason it fails, or None."""
-    from mammon.fork import Fork
-
-    with Fork(rpc_url) as fork:
-        tried = try_with_approvals(fork, plan)
-    return tried.refusal if tried.failure else None
+    return tried_on_fork(rpc_url, lambda fork: try_with_approvals(fork, plan))
 
 
 def try_with_approvals(fork: Any, plan: Plan) -> Trial:
@@ -193,35 +188,20 @@ class SafeRunner(AtomicRunner):
             raise NotEnoughSignaturesError(status_line(plan, sigs) + ": each owner runs `mammon safe sign PLAN`; nothing was sent",
                                            where="apply --runner safe")
 
-    def sign_batch(self, plan: Plan) -> Signed:
+    def batch_call(self, plan: Plan) -> tuple[str, str]:
+        """The Safe's execTransaction with the owners' signatures (loaded and checked again)."""
         tx = _safe_tx(plan)
-        data = exec_transaction_data(tx, self._sigs(plan).packed(tx.threshold))
-        nonce = self._take_nonce("batch")
-        max_fee, tip = self._fees()
-        assert self._signer is not None and plan.batch is not None
-        raw_tx = {"type": 2, "chainId": self.node.chain_id, "nonce": nonce, "to": tx.safe, "value": 0, "data": data,
-                  "gas": with_margin(plan.batch.gas.estimate), "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
-        tx_hash, raw = self._signer.sign_transaction(raw_tx)
-        self._nonces[tx_hash], self._raw[tx_hash] = nonce, raw
-        self._next_nonce = nonce + 1
-        return Signed(tx_hash=tx_hash, raw_tx=raw, nonce=nonce)
+        return tx.safe, exec_transaction_data(tx, self._sigs(plan).packed(tx.threshold))
 
-    def trial(self, plan: Plan) -> str | None:
-        """On a fork: execTransaction with the owners' real signatures, sent by the gas payer."""
-        from mammon.devnet.anvil import find_anvil
-        from mammon.errors import DevnetError
-        from mammon.fork import GAS_TOPUP_WEI, Fork
+    untried = "cannot try the Safe transaction before sending"
 
-        tx = _safe_tx(plan)
+    def try_on_fork(self, fork: Any, plan: Plan) -> Trial:
+        """execTransaction with the owners' real signatures, sent by the gas payer."""
+        from mammon.fork import GAS_TOPUP_WEI
+
         assert plan.batch is not None
-        try:
-            find_anvil()
-        except DevnetError as exc:
-            return f"cannot try the Safe transaction before sending: {exc.message}"
-        data = exec_transaction_data(tx, self._sigs(plan).packed(tx.threshold))
-        with Fork(self.node.url) as fork:
-            payer = self._sender()
-            fork.impersonate(payer)
-            fork.ensure_eth(payer, GAS_TOPUP_WEI)
-            tried = send_on_fork(fork, plan, payer, tx.safe, data, plan.batch.gas.estimate)
-        return tried.refusal if tried.failure else None
+        to, data = self.batch_call(plan)
+        payer = self._sender()
+        fork.impersonate(payer)
+        fork.ensure_eth(payer, GAS_TOPUP_WEI)
+        return send_on_fork(fork, plan, payer, to, data, plan.batch.gas.estimate)

@@ -84,3 +84,44 @@ def test_a_node_without_earlier_state_falls_back_to_the_stated_rate_and_says_why
     assert "(stated 4.50%/yr; not measured on the node)" in shown
     assert "Note      Morpho vault devnet_usdc: share price grows at 4.50%/yr in this plan (stated 4.50%/yr; not measured on the node: " \
            "the node serves no state at block " in shown
+
+
+def test_a_node_whose_history_ends_is_searched_once_for_all_its_vaults(request: Any) -> None:
+    """A node that serves state only from some block on (here: anvil booted from a state dump, then 20 blocks): the
+    first vault's search finds that block, the other vaults start there, and each measures what a search of its own
+    finds, in fewer calls to the node."""
+    from mammon.devnet import running
+    from mammon.devnet.anvil import rpc
+    from mammon.node import Node
+    from mammon.vault_growth import History, Measured, measure
+
+    class CountingNode(Node):
+        eth_calls = 0
+
+        def call(self, to: str, data: bytes | str, block: str = "latest", sender: str | None = None) -> bytes:
+            self.eth_calls += 1
+            return super().call(to, data, block, sender)
+
+    with running(Path(request.config.cache.mkdir("mammon-devnet"))) as devnet:
+        booted = int(rpc(devnet.rpc_url, "eth_blockNumber"), 16)
+        for _ in range(20):
+            rpc(devnet.rpc_url, "evm_mine")
+        dep = devnet.deployment
+        vaults = [(dep.morpho_vaults["USDC"], 18), (dep.morpho_vaults["WETH"], 18), (dep.erc4626_vaults["USDC"], 6),
+                  (dep.erc4626_vaults["WETH"], 18)]
+        node = CountingNode(devnet.rpc_url)
+        shared = History.of(node)
+        before = node.eth_calls
+        together = [measure(shared, vault, decimals) for vault, decimals in vaults]
+        calls_together = node.eth_calls - before
+        alone, calls_alone = [], 0
+        for vault, decimals in vaults:
+            own = History.of(node)
+            before = node.eth_calls
+            alone.append(measure(own, vault, decimals))
+            calls_alone += node.eth_calls - before
+            assert own.served_from == shared.served_from
+    assert together == alone
+    assert shared.served_from == booted, (booted, shared.served_from)  # the dump's state is the boot block's
+    assert all(isinstance(m, Measured) and m.blocks == shared.latest - shared.served_from for m in together), together
+    assert calls_together < calls_alone - 2 * len(vaults[1:]), (calls_together, calls_alone)
