@@ -10,8 +10,8 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from mammon.chains import ChainConfig, load_chain
@@ -395,7 +395,7 @@ def compile_plan(
     window = int((valid_until - now).total_seconds())
     ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=slippage, deadline=int(valid_until.timestamp()), window=window)
     b = _Build(ctx=ctx, labels={**_registry_labels(chain_cfg), wallet.lower(): "wallet"}, execution=execution)
-    book = recipes.book()
+    book: recipes.Book | None = None  # the recipes as this compile sees them, read at the first recommendation
     for n, rec in enumerate(recs, start=1):
         b.prefix = f"r{n}-" if len(recs) > 1 else ""
         rec_ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=rec.slippage_bps, deadline=ctx.deadline,
@@ -403,6 +403,7 @@ def compile_plan(
         b.ctx = rec_ctx
         try:
             rec = recs[n - 1] = _check_recommendation(rec, chain_cfg)
+            book = book or recipes.book()
             _, actions = book.render(rec, {"pool_partner": _partner_finder(rec_ctx)})
             venues: dict[str, Venue] = {}
             for action in actions:
