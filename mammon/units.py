@@ -94,13 +94,12 @@ def format_amount(raw: int, decimals: int, symbol: str | None = None, *, places:
     if raw == UINT256_MAX:
         text = "all (uint256 max)"
         return f"{text} {symbol}" if symbol else text
-    sign = "-" if raw < 0 else ""
     if places is None and -_EXACT_FORMAT < raw < _EXACT_FORMAT and decimals >= 0:
         # Integer arithmetic for amounts the Decimal path below shows without rounding (its `normalize` rounds
         # to 28 digits); the same text (tests/test_units.py compares the two).
         whole_units, rest = divmod(abs(raw), 10**decimals)
         frac = str(rest).rjust(decimals, "0").rstrip("0") if decimals else ""
-        out = f"{sign}{whole_units:,}.{frac.ljust(2, '0')}"
+        out = f"{'-' if raw < 0 else ''}{whole_units:,}.{frac.ljust(2, '0')}"
         return f"{out} {symbol}" if symbol else out
     return _format_decimal(raw, decimals, symbol, places=places)
 
