@@ -5,8 +5,9 @@
 Applies the plan bench/perf.py applies (42 Moonwell -> Aave moves, 126 steps; each rep a plan of other
 amounts, a fresh world, the record written once under a temporary directory) and prints the median CPU time
 (`time.process_time`, so other load on the machine bends it less) of each phase of `apply_plan`: the review,
-the recompile check, the preconditions, the policy, the preflight dry run, the run itself, the record and
-audit writes, and inside the two engine passes the simulator's own calls (sign, broadcast, balance reads).
+the recompile check, the preconditions, the policy, the preflight dry run (none when the apply succeeds: its
+one pass is the run, `engine._speculate`), the run itself, the record and audit writes, and inside the engine
+passes the simulator's own calls (sign, broadcast, balance reads).
 Phases are timed by wrapping the engine's and the runner's functions for the measurement only.
 """
 
@@ -35,10 +36,10 @@ PHASES = {  # engine function -> what it is
     "check_preconditions": "preconditions",
     "enforce": "policy (spend derived from calldata)",
     "preflight": "preflight dry run (whole plan)",
-    "execute": "engine passes (preflight's and the run's)",
+    "execute": "engine passes (the run, any preflight's)",
     "_write_simulated": "record + audit log written",
 }
-RUNNER = ("sign", "broadcast", "wait", "balance_of")
+RUNNER = ("sign", "broadcast", "wait", "balances")
 
 
 def _timed(owner: Any, name: str, spent: dict[str, float]) -> None:

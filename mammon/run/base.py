@@ -9,6 +9,7 @@ group; the built-in `sim` is registered exactly like a third-party runner would 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Literal
 
@@ -115,6 +116,11 @@ class Runner(ABC):
     def scratch(self) -> AbstractContextManager[Runner] | None:
         """A runner on a throw-away copy of the current state (the engine dry-runs the plan there before
         sending anything); None when this runner cannot copy its state."""
+        return None
+
+    def checkpoint(self) -> Callable[[], None] | None:
+        """A rollback to the state as it is now (chain and runner), for a run the engine may take back
+        (`engine._speculate`); None when this runner cannot roll back (a real chain never can)."""
         return None
 
     def preflight(self, plan: Plan) -> list[Outcome] | None:

@@ -6,7 +6,8 @@ preconditions (stale plans are refused field by field), policy, preflight -> wal
 stop flag, dependencies, resolve step-output references (within the plan's bounds) and re-encode,
 audit, journal, sign, broadcast, wait, measure balances, check guards -> finish the record.
 Refusals happen before anything is sent; once sending, the first failure of a step stops its
-dependents only.
+dependents only. A fresh simulated apply makes the run itself in place of the preflight, on a
+simulator it can roll back, and keeps it when every step succeeded (`_speculate`): one pass, not two.
 
 Resuming (the same run record again, after a crash, `mammon stop`, a node failure): steps on the
 wire (`sent`) are resolved first: looked up, rebroadcast from their journaled bytes when the node
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from datetime import datetime
 from pathlib import Path
@@ -43,8 +45,8 @@ from mammon.run.killpoints import killpoint, suspended
 from mammon.run.policy import enforce
 from mammon.run.record import DONE, ActualEffect, RunRecord, StepRecord
 # The shared rules of every apply (also mammon.run.atomic's); ApplyOptions, ReplayRefused and on_the_wire are used from here too.
-from mammon.run.session import (ApplyOptions, Progress, ReplayRefused, Verified, existing_record, log_event, new_record, on_the_wire,
-                                refuse_replay, registry_chain, watched_balances)
+from mammon.run.session import (ApplyOptions, Progress, ReplayRefused, Verified, existing_journal, log_event, new_record, no_progress,
+                                on_the_wire, refuse_replay, registry_chain, watched_balances)
 from mammon.units import format_amount
 
 __all__ = ["ApplyOptions", "Progress", "ReplayRefused", "Verified", "apply_plan", "check_preconditions", "dry_run", "execute", "on_the_wire",
@@ -173,15 +175,22 @@ def _write_simulated(rec: RunRecord, opts: ApplyOptions) -> None:
 
 
 def _fresh_checks(plan: Plan, runner: Runner, opts: ApplyOptions, chain: ChainConfig | None) -> dict[str, Any] | None:
-    """Everything a plan must pass before its first transaction; returns the replay note to audit."""
+    """What a plan must pass before its first transaction, the preflight aside; returns the replay note to audit."""
     check_expiry(plan, opts.now())
     replay = None if runner.simulated else refuse_replay(plan, opts)
     check_preconditions(plan, runner)
     enforce(opts.policy, plan, chain, opts.state_dir, opts.now())
+    return replay
+
+
+def _preflight_or_refuse(plan: Plan, runner: Runner) -> None:
     problems = preflight(plan, runner)
     if problems:
         raise StalePlanError(problems, where="preflight (the whole plan, tried on a copy of the current state)")
-    return replay
+
+
+# Off: every simulated apply takes the classic path (preflight, then the run); the differential test compares both.
+SPECULATE = True
 
 
 def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
@@ -190,9 +199,7 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
     A real run appends every change to the journal (durably, before what follows it); a simulated run
     keeps its record and audit events in memory and writes them once, when it ends."""
     simulated = runner.simulated
-    continues = not simulated and options.record_path.exists() and journal.is_journal(options.record_path)
-    opts = dataclasses.replace(options, journal=journal.Journal(options.record_path, durable=not simulated, started=continues),
-                               audit_buffer=[] if simulated else None)
+    opts = dataclasses.replace(options, audit_buffer=[] if simulated else None)
     now = opts.now
     chain = opts.chain or registry_chain(plan)
     rv, verified = reviewed(plan, opts, chain)
@@ -201,37 +208,130 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
         check_recompiles(plan, rv.chain)
     require_approvals(plan, opts.approvals, opts.policy.required_approvals, opts.policy.approvers)
     with state.wallet_lock(opts.state_dir, plan.wallet, plan.chain.id):
-        rec = existing_record(plan, opts.record_path, runner.name)
+        rec, continues = existing_journal(plan, opts.record_path, runner.name)
+        opts.journal = journal.Journal(opts.record_path, durable=not simulated, started=continues and not simulated)
         resuming = on_the_wire(rec)
         replay = None
         if not resuming:
             replay = _fresh_checks(plan, runner, opts, chain)
+            if rec is None and replay is None:
+                done = _speculate(plan, runner, opts)
+                if done is not None:
+                    return done
+            _preflight_or_refuse(plan, runner)
             if rec is None:
                 rec = new_record(plan, runner, now())
         assert rec is not None
         opts.before_send()
-        rec.format_version = journal.RECORD_VERSION
-        rec.status, rec.stopped_before, rec.interrupted, rec.finished_at = "running", None, None, None
-        reset = [s for s in rec.steps if s.status == "not_run"]
-        for s in reset:
-            s.status = "pending"
+        return _run(plan, runner, rec, opts, replay=replay, resuming=resuming)
+
+
+def _run(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, replay: dict[str, Any] | None = None,
+         resuming: bool = False) -> RunRecord:
+    """The run itself, once every check passed and the user saw the review: the record marked running, the DAG walked."""
+    rec.format_version = journal.RECORD_VERSION
+    rec.status, rec.stopped_before, rec.interrupted, rec.finished_at = "running", None, None, None
+    reset = [s for s in rec.steps if s.status == "not_run"]
+    for s in reset:
+        s.status = "pending"
+    try:
+        if replay:
+            rec.allow_replay = True
+            log_event(rec, opts, "replay_allowed", **replay)
+        log_event(rec, opts, "apply_resumed" if resuming else "apply_started", runner=runner.name, simulated=runner.simulated,
+                  chain=plan.chain.id, wallet=plan.wallet, record=str(opts.record_path.resolve()))
+        _save(rec, opts, *reset)
+        killpoint("apply_started")
         try:
-            if replay:
-                rec.allow_replay = True
-                log_event(rec, opts, "replay_allowed", **replay)
-            log_event(rec, opts, "apply_resumed" if resuming else "apply_started", runner=runner.name, simulated=runner.simulated,
-                 chain=plan.chain.id, wallet=plan.wallet, record=str(opts.record_path.resolve()))
-            _save(rec, opts, *reset)
-            killpoint("apply_started")
-            try:
-                execute(plan, runner, rec, opts, recheck=resuming)
-            except (MammonError, KeyboardInterrupt) as exc:
-                _halted(rec, opts, exc)
-                raise
-        finally:
-            if simulated:  # however the run ended (a crash of this process aside: nothing real was at stake)
-                _write_simulated(rec, opts)
-        return rec
+            execute(plan, runner, rec, opts, recheck=resuming)
+        except (MammonError, KeyboardInterrupt) as exc:
+            _halted(rec, opts, exc)
+            raise
+    finally:
+        if runner.simulated:  # however the run ended (a crash of this process aside: nothing real was at stake)
+            _write_simulated(rec, opts)
+    return rec
+
+
+def _speculate(plan: Plan, runner: Runner, opts: ApplyOptions) -> RunRecord | None:
+    """A fresh simulated apply in one pass instead of two: the run itself, on the live runner, kept only when
+    every step ended `ok`; None (nothing changed, nothing shown or written) for the classic path otherwise.
+
+    Why this is the classic path's outcome: there, the preflight dry-runs the plan on a copy of this very
+    state and the run follows on the state the copy came from. The simulator is deterministic and
+    single-threaded, and under the wallet lock nothing else touches it in between, so a run that
+    succeeds here is the run the classic path would make after its preflight passed. That run starts
+    after `before_send` (the review, maybe a confirmation) and reports as it goes, so its progress lines are
+    held until `before_send` returns and only then delivered; where the caller's progress callback acts on
+    the run (raises, or sets the stop flag), the run is taken back and replayed up to that line (`_Replay`).
+    Anything else (a step that did not succeed, the stop flag, an error) takes the run back: the classic
+    path then refuses, stops or fails exactly as it would have. A Ctrl-C takes it back and propagates, as
+    it would from the preflight.
+    """
+    rollback = runner.checkpoint() if SPECULATE and runner.simulated else None
+    if rollback is None:
+        return None
+    lines: list[str] = []
+    trial = dataclasses.replace(opts, progress=lines.append, audit_buffer=[])
+    rec = new_record(plan, runner, opts.now())
+    try:
+        log_event(rec, trial, "apply_started", runner=runner.name, simulated=True, chain=plan.chain.id, wallet=plan.wallet,
+                  record=str(opts.record_path.resolve()))
+        killpoint("apply_started")
+        succeeded = execute(plan, runner, rec, trial) and rec.status == "ok"
+    except Exception:
+        succeeded = False
+    except BaseException:
+        rollback()
+        raise
+    if not succeeded:
+        rollback()
+        return None
+    try:
+        opts.before_send()
+    except BaseException:
+        rollback()
+        raise
+    flag = os.fspath(state.stop_flag(opts.state_dir))
+    for n, line in enumerate(lines if opts.progress is not no_progress else ()):
+        try:
+            opts.progress(line)
+        except BaseException as exc:
+            return _replayed(plan, runner, opts, rollback, _Replay(opts.progress, n, exc))
+        if os.access(flag, os.F_OK):
+            return _replayed(plan, runner, opts, rollback, _Replay(opts.progress, n + 1, None))
+    _write_simulated(rec, trial)
+    return rec
+
+
+@dataclasses.dataclass
+class _Replay:
+    """The progress of a speculative run replayed because the caller's callback acted on it: the `shown` lines
+    the caller saw already are passed over, then the callback's exception is raised again at the next one,
+    or (`exc` None: the callback set the stop flag at the last line shown) the stop flag is looked for from there on."""
+
+    progress: Progress
+    shown: int
+    exc: BaseException | None
+    opts: ApplyOptions | None = None  # the replayed run's
+    seen: int = 0
+
+    def __call__(self, line: str) -> None:
+        self.seen += 1
+        if self.seen <= self.shown:
+            if self.seen == self.shown and self.opts is not None:
+                self.opts.watch_stop = True
+            return
+        if self.exc is not None and self.seen == self.shown + 1:
+            raise self.exc
+        self.progress(line)
+
+
+def _replayed(plan: Plan, runner: Runner, opts: ApplyOptions, rollback: Callable[[], None], replay: _Replay) -> RunRecord:
+    """The speculative run taken back and made again as the classic path makes it, the callback's action replayed."""
+    rollback()
+    replay.opts = dataclasses.replace(opts, progress=replay, watch_stop=replay.exc is not None)
+    return _run(plan, runner, new_record(plan, runner, opts.now()), replay.opts)
 
 
 def _halted(rec: RunRecord, opts: ApplyOptions, exc: BaseException) -> None:
@@ -253,6 +353,9 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
     `recheck`: a resumed run whose chain may have moved: before its first new send, the plan is
     checked again (expiry; a preflight of the remaining steps).
     """
+    # The stop flag, looked for before each step (a dry run's cannot exist: not looked for). os.access answers
+    # without raising and catching FileNotFoundError as Path.exists does: a sixth of the engine's own time per step.
+    flag = None if opts.state_dir is _NOWHERE else os.fspath(state.stop_flag(opts.state_dir))
     for step in _order(plan):
         srec = rec.step(step.id)
         if srec.status in DONE:
@@ -261,7 +364,7 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
             if _resolve(plan, step, srec, rec, runner, opts):
                 continue
             recheck = True  # dropped: signed again below, once the plan is checked on the chain as it is now
-        if opts.state_dir is not _NOWHERE and state.stop_requested(opts.state_dir):  # a dry run's flag cannot exist: not looked for
+        if flag is not None and opts.watch_stop and os.access(flag, os.F_OK):
             _stop(rec, plan, step, opts)
             return False
         failed_dep = next((d for d in step.depends_on if rec.step(d).status != "ok"), None)
@@ -329,9 +432,16 @@ def preflight(plan: Plan, runner: Runner, done: RunRecord | None = None) -> list
 
 
 def _order(plan: Plan) -> list[Step]:
-    from mammon.plan.dag import order
+    """The steps in `dag.order`: plan order itself when every step depends on earlier ones only (what the
+    compiler writes), since the ready step that comes first in the plan is then always the next one."""
+    seen: set[str] = set()
+    for step in plan.steps:
+        if step.id in seen or not seen.issuperset(step.depends_on):
+            from mammon.plan.dag import order
 
-    return order(plan)
+            return order(plan)
+        seen.add(step.id)
+    return list(plan.steps)
 
 
 def _stop(rec: RunRecord, plan: Plan, step: Step, opts: ApplyOptions) -> None:
@@ -414,7 +524,9 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
 
 def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualEffect], runner: Runner, rec: RunRecord, opts: ApplyOptions) -> None:
     after = runner.balances([(e.token_address, e.account) for e in before])
-    srec.effects = [e.model_copy(update={"after": a}) for e, a in zip(before, after)]
+    for effect, balance in zip(before, after):  # the step's own effects (the list `_run_step` or the journal made)
+        effect.after = balance
+    srec.effects = before
     srec.gas_used, srec.block, srec.return_data = outcome.gas_used, outcome.block, outcome.return_data
     srec.fee_wei, srec.l1_fee_wei = outcome.fee_wei, outcome.l1_fee_wei
     srec.finished_at = opts.now()

@@ -267,18 +267,15 @@ def read_raw(path: str | Path) -> tuple[dict[str, Any], bool]:
 
 
 def load(path: str | Path) -> RunRecord:
-    data, _ = read_raw(path)
+    return read(path)[0]
+
+
+def read(path: str | Path) -> tuple[RunRecord, bool]:
+    """The record in `path`, and whether it is a 2.x journal this mammon appends to (one read of the file)."""
+    data, appendable = read_raw(path)
     version = data.get("format_version", RECORD_VERSION)
     major = str(version).split(".", 1)[0]
     if major not in READS_MAJORS:
         raise InputError(f"run record format {version} is not readable by this mammon (it reads {', '.join(m + '.x' for m in READS_MAJORS)}); "
                          "use the mammon version that wrote it", where=f"{path}: format_version")
-    return parse_model(RunRecord, data, where=str(path))
-
-
-def is_journal(path: str | Path) -> bool:
-    """Whether `path` holds a 2.x journal (appended to as it is); False for a 1.x record (rewritten on resume)."""
-    try:
-        return read_raw(path)[1]
-    except InputError:
-        return False
+    return parse_model(RunRecord, data, where=str(path)), appendable

@@ -38,6 +38,7 @@ from eth_utils import function_signature_to_4byte_selector
 
 from mammon.errors import InputError, MammonError
 from mammon.fork import Fork
+from mammon.l1fee import GAS_PRICE_ORACLE  # OP-stack predeploy (Base, Optimism)
 from mammon.node import Node, NodeError, NodeUnavailable, decode_revert
 from mammon.plan.model import Call, Plan
 from mammon.run.base import NonceHeld, Outcome, Runner, Signed
@@ -47,7 +48,6 @@ from mammon.run.node_runner import (DEFAULT_RECEIPT_TIMEOUT, GAS_LIMIT_MARGIN, P
                                     TxCost, WouldRevertError, with_margin)
 
 BROADCAST_ATTEMPTS = 3
-GAS_PRICE_ORACLE = "0x420000000000000000000000000000000000000F"  # OP-stack predeploy (Base, Optimism)
 _GET_L1_FEE = function_signature_to_4byte_selector("getL1Fee(bytes)")
 
 

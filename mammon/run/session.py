@@ -27,10 +27,14 @@ from mammon.run.base import Runner
 from mammon.run.policy import Policy
 from mammon.run.record import RunRecord
 
-__all__ = ["ApplyOptions", "Progress", "ReplayRefused", "Verified", "existing_record", "log_event", "new_record", "on_the_wire", "refuse_replay",
-           "registry_chain", "watched_balances"]
+__all__ = ["ApplyOptions", "Progress", "ReplayRefused", "Verified", "existing_journal", "existing_record", "log_event", "new_record", "no_progress",
+           "on_the_wire", "refuse_replay", "registry_chain", "watched_balances"]
 
 Progress = Callable[[str], None]
+
+
+def no_progress(_line: str) -> None:
+    """The default progress: nothing shown."""
 
 
 @dataclass
@@ -39,7 +43,7 @@ class ApplyOptions:
     state_dir: Path
     policy: Policy = field(default_factory=Policy)
     chain: ChainConfig | None = None
-    progress: Progress = lambda _msg: None
+    progress: Progress = no_progress
     now: Callable[[], datetime] = clock.now
     before_send: Callable[[], None] = lambda: None  # after every check passed: show the review, ask to confirm (may raise)
     approvals: list[Approval] = field(default_factory=list)  # reviewers' signatures (`mammon approve`), for required_approvals
@@ -51,6 +55,9 @@ class ApplyOptions:
     # What `verify` found for this very plan object and `chain`, when the caller verified it just before
     # (apply_file does, before a runner exists): apply_plan then does not compile the plan again.
     verified: Verified | None = field(default=None, repr=False)
+    # Whether the walk looks for the stop flag before each step: off while a replay of a speculative run
+    # passes the lines it delivered already (engine._Replay turns it on where that run saw the flag appear).
+    watch_stop: bool = field(default=True, repr=False)
 
 
 @dataclass(frozen=True)
@@ -75,16 +82,21 @@ def new_record(plan: Plan, runner: Runner, now: datetime) -> RunRecord:
 
 def existing_record(plan: Plan, path: Path, runner_name: str) -> RunRecord | None:
     """The run record at `path` to continue, None when there is none; refuses one of another plan or runner."""
+    return existing_journal(plan, path, runner_name)[0]
+
+
+def existing_journal(plan: Plan, path: Path, runner_name: str) -> tuple[RunRecord | None, bool]:
+    """`existing_record`, and whether the file is a journal to append to (2.x), from one read of it."""
     if not path.exists():
-        return None
-    rec = journal.load(path)
+        return None, False
+    rec, appendable = journal.read(path)
     if rec.plan_hash != plan.content_hash:
         raise InputError(f"this run record belongs to plan {rec.plan_hash[:19]}…, not {plan.content_hash[:19]}…; choose another -o", where=str(path))
     if rec.runner != runner_name:
         raise InputError(f"this run record is from the {rec.runner} runner, not {runner_name}; choose another -o", where=str(path))
     if rec.run_id is None:
         rec.run_id = uuid.uuid4().hex[:16]
-    return rec
+    return rec, appendable
 
 
 def on_the_wire(rec: RunRecord | None) -> bool:

@@ -8,7 +8,7 @@ its outcome, `wait`/`lookup` return it. `preflight` runs calls on a throw-away c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 from datetime import datetime
@@ -63,6 +63,9 @@ class SimRunner(Runner):
     def balance_of(self, token: str, owner: str) -> int:
         return self.chain.balance_of(token, owner)
 
+    def balances(self, pairs: list[tuple[str, str]]) -> list[int]:
+        return self.chain.balances(pairs)
+
     def allowance(self, token: str, owner: str, spender: str) -> int:
         return self.chain.allowance(token, owner, spender)
 
@@ -105,13 +108,23 @@ class SimRunner(Runner):
 
     @contextmanager
     def _trial(self) -> Iterator[Runner]:
-        snap = self.chain.snapshot()
-        saved = dict(self.receipts), dict(self.pending), dict(self.steps)
+        rollback = self.checkpoint()
         try:
             yield self
         finally:
+            rollback()
+
+    def checkpoint(self) -> Callable[[], None]:
+        """A rollback of the chain (`SimChain.snapshot`/`revert_to`) and of this runner's receipts, signed
+        transactions and step hashes to what they are now."""
+        snap = self.chain.snapshot()
+        saved = dict(self.receipts), dict(self.pending), dict(self.steps)
+
+        def rollback() -> None:
             self.chain.revert_to(snap)
-            self.receipts, self.pending, self.steps = saved
+            self.receipts, self.pending, self.steps = dict(saved[0]), dict(saved[1]), dict(saved[2])
+
+        return rollback
 
     def wait(self, tx_hash: str) -> Outcome:
         outcome = self.lookup(tx_hash)

@@ -241,14 +241,47 @@ class SimChain:
         data = load_abi("erc20/ERC20")["allowance"].encode({"owner": checksum_address(owner), "spender": checksum_address(spender)})
         return int.from_bytes(self.call(token, data)[:32], "big")
 
+    def balances(self, pairs: Sequence[tuple[str, str]]) -> list[int]:
+        """`balance_of` of each (token, account), in order (the reads around every step of an apply): the same
+        answers, read in one rolled-back context instead of one each (a read that wrote, an accrual, is undone
+        before the next, so each read sees the state as it is)."""
+        balance_of = load_abi("erc20/ERC20")["balanceOf"]
+        methods = [self._view_method(token, balance_of) for token, _ in pairs]
+        if self._journal is not None or None in methods:
+            return [self.balance_of(token, account) for token, account in pairs]
+        results: list[Any] = []
+        outer = (self._touched, self._exec, self._value_calls, self._logs, self._undo)
+        self._begin()
+        try:
+            for method, (token, account) in zip(methods, pairs):
+                assert method is not None  # ruled out above
+                try:
+                    results.append(method(_VIEW_MSG, checksum_address(account)))
+                except SimRevert as exc:
+                    raise CallReverted(exc.reason, exc.data, where=f"eth_call to {checksum_address(token)}") from None
+                if self._journal or self._undo:
+                    self._rollback()
+                    self._journal, self._undo = {}, []
+        finally:
+            self._rollback()
+            self._journal = None
+            self._touched, self._exec, self._value_calls, self._logs, self._undo = outer
+        if all(_is_uint(r) for r in results):
+            return results
+        return [self.balance_of(token, account) for token, account in pairs]  # balance_of says what is wrong
+
+    def _view_method(self, to: str, fn: Function) -> Callable[..., Any] | None:
+        """The contract's method for a uint256 view called by name; None when it cannot be called that way."""
+        contract = self.contracts.get(to.lower())
+        if contract is None or fn.selector not in _selectors(contract.abis):
+            return None
+        return contract.entry(fn.name)
+
     def _view(self, to: str, fn: Function, *args: Any) -> int | None:
         """A uint256 view called by name, without encoding and decoding its calldata (the balance reads around
         every step). None when the contract cannot answer it that way: the caller takes the eth_call path,
         which reports why."""
-        contract = self.contracts.get(to.lower())
-        if contract is None or self._journal is not None or fn.selector not in _selectors(contract.abis):
-            return None
-        method = contract.entry(fn.name)
+        method = None if self._journal is not None else self._view_method(to, fn)
         if method is None:
             return None
         outer = (self._touched, self._exec, self._value_calls, self._logs, self._undo)
@@ -261,9 +294,7 @@ class SimChain:
             self._rollback()
             self._journal = None  # it was None on entry (checked above)
             self._touched, self._exec, self._value_calls, self._logs, self._undo = outer
-        if not isinstance(result, int) or isinstance(result, bool) or not 0 <= result <= MAX_UINT256:
-            return None
-        return result
+        return result if _is_uint(result) else None
 
     def receipt(self, tx_hash: str) -> SimReceipt | None:
         return self.receipts.get(tx_hash.lower())
@@ -398,12 +429,21 @@ def tx_preimage(chain_id: int, sender: str, nonce: int, to: str, value: int, dat
     address to, uint256 value, bytes data, uint256 gasLimit)`, laid out directly (every transaction has a new
     nonce, so nothing to memoise; eth-abi would spend most of a simulated send on it). Out-of-range numbers go
     through eth-abi, which refuses them."""
-    words = (chain_id, nonce, value, gas_limit)
-    if not all(type(w) is int and 0 <= w <= MAX_UINT256 for w in words):
+    if not (_word(chain_id) and _word(nonce) and _word(value) and _word(gas_limit)):
         return encode_values(_TX_FIELDS, [chain_id, sender, nonce, to, value, data, gas_limit])
     head = b"".join((chain_id.to_bytes(32, "big"), bytes(12), bytes.fromhex(sender[2:]), nonce.to_bytes(32, "big"), bytes(12),
                      bytes.fromhex(to[2:]), value.to_bytes(32, "big"), (32 * 7).to_bytes(32, "big"), gas_limit.to_bytes(32, "big")))
     return head + len(data).to_bytes(32, "big") + data + bytes(-len(data) % 32)
+
+
+def _word(value: object) -> bool:
+    """A uint256 (a bool is not one)."""
+    return type(value) is int and 0 <= value <= MAX_UINT256
+
+
+def _is_uint(value: object) -> bool:
+    """A uint256 a view returned (an int subclass other than bool passes, as an eth_call's result would)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_UINT256
 
 
 def _normalise(kind: str, value: Any) -> Any:

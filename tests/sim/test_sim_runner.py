@@ -12,7 +12,7 @@ from mammon.plan.planfile import dump
 from mammon.run.base import Signed
 from mammon.run.registry import runner_class
 from mammon.run.sim import SimRunner
-from mammon.sim import TX_HASH_PREFIX
+from mammon.sim import TX_HASH_PREFIX, SimChain
 
 
 def test_registered_under_the_runner_entry_point() -> None:
@@ -119,3 +119,16 @@ def test_a_simulated_transaction_hash_commits_to_the_abi_encoding_of_the_transac
         for numbers in ((8453, 0, 0, 0), (1, 7, 10**18, 150_000), (2**256 - 1, 2**64, 2**256 - 1, 2**256 - 1)):
             chain_id, nonce, value, gas = numbers
             assert tx_preimage(chain_id, sender, nonce, to, value, data, gas) == encode(types, [chain_id, sender, nonce, to, value, data, gas])
+
+
+def test_balances_reads_what_balance_of_reads_one_by_one(chain: SimChain) -> None:
+    """`SimChain.balances` (the reads around every step, in one rolled-back context) answers what `balance_of`
+    answers read by read, and leaves the chain as it was: every contract of the world with a balanceOf (tokens,
+    aTokens, mTokens, vault shares, LP tokens), each for the wallet, three contracts and an empty account."""
+    tokens = [c.address for c in chain.contracts.values() if c.entry("balanceOf") is not None]
+    accounts = [WALLET, *tokens[:3], "0x000000000000000000000000000000000000dEaD"]
+    before = dict(chain.storage), chain.block, dict(chain.nonces)
+    expected = {(t, a): chain.balance_of(t, a) for t in tokens for a in accounts}
+    assert len(tokens) >= 10 and sum(v > 0 for v in expected.values()) >= 5
+    assert chain.balances(list(expected)) == list(expected.values())
+    assert (dict(chain.storage), chain.block, dict(chain.nonces)) == before

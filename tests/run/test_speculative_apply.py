@@ -1,0 +1,172 @@
+"""A simulated apply runs the plan once (`engine._speculate`) instead of a preflight and then the run: the same
+outcome, byte for byte, as the classic path it replaces.
+
+Differential: every example of plans/examples (compiled on the default world, as the compile tests do) applied
+on the simulator both ways (`engine.SPECULATE`), comparing the run record and its file, the simulated chain
+afterwards, the audit log and every progress line (the review shown by `before_send` included). And what the
+speculation must take back: a plan whose step fails is refused with the same message and nothing kept; a
+`before_send` that raises leaves the chain and the files untouched; a progress callback that raises or sets
+the stop flag acts on the run at the same line as on the classic path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mammon import Recommendation, compile_plan, load_recommendations
+from mammon.errors import StalePlanError
+from mammon.plan.model import Plan
+from mammon.run import engine, state
+from mammon.run.engine import ApplyOptions, apply_plan
+from mammon.run.record import RunRecord
+from mammon.run.sim import SimRunner
+from mammon_test_support import EXAMPLES, NOW, WALLET
+
+
+def _cases() -> list[tuple[str, Plan]]:
+    cases = []
+    for example in EXAMPLES:
+        recs = load_recommendations(example)
+        cases += [(example.stem if len(recs) == 1 else f"{example.stem}-{i}", compile_plan(r, chain="base", wallet=WALLET, now=NOW))
+                  for i, r in enumerate(recs, start=1)]
+        if len(recs) > 1:
+            cases.append((f"{example.stem}-combined", compile_plan(recs, chain="base", wallet=WALLET, now=NOW)))
+    return cases
+
+
+CASES = _cases()
+
+
+def _chain_state(runner: SimRunner) -> dict[str, Any]:
+    chain = runner.chain
+    return {"storage": dict(chain.storage), "nonces": dict(chain.nonces), "block": chain.block, "timestamp": chain.timestamp,
+            "receipts": dict(chain.receipts), "runner": (dict(runner.receipts), dict(runner.pending), dict(runner.steps))}
+
+
+def _audit(where: Path) -> list[dict[str, Any]]:
+    """The audit log without what differs between any two runs: the run id, the hashes chained over it, the directory."""
+    log = where / "state" / "audit.jsonl"
+    if not log.exists():
+        return []
+    text = log.read_text().replace(str(where.resolve()), "<where>")
+    return [{k: v for k, v in json.loads(line).items() if k not in ("run", "hash", "prev")} for line in text.splitlines()]
+
+
+def _apply(where: Path, plan: Plan, *, speculative: bool, world: Callable[[SimRunner], None] = lambda _r: None,
+           progress: Callable[[str], None] | None = None, before_send: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Apply on a fresh simulator one way or the other; everything a user or a later run could see of it."""
+    where.mkdir()
+    runner = SimRunner.create(plan, now=NOW)
+    world(runner)
+    lines: list[str] = []
+    opts = ApplyOptions(record_path=where / "run.json", state_dir=state.state_dir(where / "state"), now=lambda: NOW,
+                        progress=progress or lines.append, before_send=before_send or (lambda: lines.append("<the review>")))
+    saved = engine.SPECULATE
+    engine.SPECULATE = speculative
+    outcome: RunRecord | BaseException
+    try:
+        outcome = apply_plan(plan, runner, opts)
+    except BaseException as exc:  # noqa: BLE001 - compared below, whatever it is
+        outcome = exc
+    finally:
+        engine.SPECULATE = saved
+    unique = {"run_id", "audit_hash"}  # a random id, and the audit hash chained over it
+    record_file = None
+    if (where / "run.json").exists():
+        record_file = json.loads((where / "run.json").read_text())  # one line: a simulated run writes its record once
+        record_file = {k: v for k, v in record_file.items() if k not in unique}
+    return {
+        "outcome": outcome.model_dump(exclude=unique) if isinstance(outcome, RunRecord) else f"{type(outcome).__name__}: {outcome}",
+        "record file": record_file, "chain": _chain_state(runner), "audit": _audit(where), "progress": lines,
+    }
+
+
+@pytest.mark.parametrize(("name", "plan"), CASES, ids=[name for name, _ in CASES])
+def test_every_example_gives_what_the_classic_path_gives(name: str, plan: Plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    passes: list[str] = []
+    real_execute = engine.execute
+    monkeypatch.setattr(engine, "execute", lambda *a, **k: passes.append("pass") or real_execute(*a, **k))
+    fast = _apply(tmp_path / "speculative", plan, speculative=True)
+    assert passes == ["pass"], "one pass: the run itself"
+    classic = _apply(tmp_path / "classic", plan, speculative=False)
+    assert passes == ["pass"] * 3, "the classic path: the preflight's pass, then the run's"
+    assert fast["outcome"]["status"] == "ok"
+    assert fast == classic
+
+
+def _plan(**rec: Any) -> Plan:
+    return compile_plan(Recommendation(**rec), chain="base", wallet=WALLET, now=NOW)
+
+
+USDC = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913"
+M_USDC = "0xEdc817A28E8B93B03976FBd4a3dDBc9f7D176c22"
+MOVE = dict(from_protocol="moonwell", to_protocol="aave_v3", token="USDC", amount="1000")
+
+
+def _market_cash_gone(runner: SimRunner) -> None:
+    """Moonwell's USDC market keeps 10 USDC of cash: the withdrawal returns error code 14 (a failed step, not a revert)."""
+    usdc = runner.chain.contract(USDC)
+    usdc.move(M_USDC, "0x000000000000000000000000000000000000dEaD", usdc.balance(M_USDC) - 10 * 10**6)  # type: ignore[union-attr]
+
+
+def test_a_step_that_fails_is_refused_exactly_as_before(tmp_path: Path) -> None:
+    plan = _plan(**MOVE)
+    fast = _apply(tmp_path / "speculative", plan, speculative=True, world=_market_cash_gone)
+    classic = _apply(tmp_path / "classic", plan, speculative=False, world=_market_cash_gone)
+    assert fast == classic
+    assert fast["outcome"] == ("StalePlanError: preflight (the whole plan, tried on a copy of the current state): plan is stale: "
+                               "step withdraw fails: returned error code 14 (expected 0): Compound error code must be 0 (NO_ERROR); mTokens return codes "
+                               "instead of reverting")
+    assert fast["record file"] is None and fast["audit"] == [] and fast["progress"] == [], "nothing shown, nothing written"
+    untouched = SimRunner.create(plan, now=NOW)
+    _market_cash_gone(untouched)
+    assert fast["chain"] == _chain_state(untouched), "the world as it was"
+
+
+def test_a_before_send_that_raises_leaves_the_world_and_the_files_untouched(tmp_path: Path) -> None:
+    plan = _plan(**MOVE)
+
+    def refuse() -> None:
+        raise KeyboardInterrupt
+
+    fast = _apply(tmp_path / "speculative", plan, speculative=True, before_send=refuse)
+    assert fast == _apply(tmp_path / "classic", plan, speculative=False, before_send=refuse)
+    assert fast["outcome"] == "KeyboardInterrupt: " and fast["progress"] == []
+    assert fast["record file"] is None and fast["audit"] == []
+    assert fast["chain"] == _chain_state(SimRunner.create(plan, now=NOW))
+
+
+class Crash(BaseException):
+    """Stands for the process dying at a progress line (nothing may catch it)."""
+
+
+@pytest.mark.parametrize("at", [0, 1, 4, 5])
+@pytest.mark.parametrize("action", ["raises", "sets the stop flag", "raises a MammonError"])
+def test_a_progress_callback_that_acts_on_the_run_does_so_at_the_same_line(tmp_path: Path, at: int, action: str) -> None:
+    plan = _plan(**MOVE)
+
+    def run(where: Path, speculative: bool) -> dict[str, Any]:
+        seen: list[str] = []
+
+        def progress(line: str) -> None:
+            seen.append(line)
+            if len(seen) == at + 1:
+                if action == "raises":
+                    raise Crash(line)
+                if action == "raises a MammonError":
+                    raise StalePlanError(["the callback says no"], where="progress")
+                state.set_stop(where / "state")
+
+        out = _apply(where, plan, speculative=speculative, progress=progress, before_send=lambda: seen.append("<the review>"))
+        out["progress"] = seen
+        return out
+
+    fast = run(tmp_path / "speculative", True)
+    classic = run(tmp_path / "classic", False)
+    assert fast == classic
+    assert fast["progress"][0] == "<the review>"
