@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from collections.abc import Sequence
-from functools import cache, cached_property, lru_cache
+from collections.abc import Callable, Sequence
+from functools import cache, cached_property, lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +77,15 @@ class Function:
         values = [_to_abi(p, args[p["name"]]) for p in self.inputs]
         return "0x" + (self.selector + encode_values(self._input_key, values)).hex()
 
+    @cached_property
+    def _readers(self) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+        """Each parameter's name and what `_from_abi` does to its decoded value, chosen once per function."""
+        return tuple((p["name"], _reader(p)) for p in self.inputs)
+
     def decode_args(self, data: bytes) -> dict[str, Any]:
         """Named arguments of calldata `data` (selector included); a new dict on every call, safe to change."""
         values = _decode_values(self._input_key, bytes(data[4:]))
-        return {p["name"]: _from_abi(p, v) for p, v in zip(self.inputs, values, strict=True)}
+        return {name: read(v) for (name, read), v in zip(self._readers, values, strict=True)}
 
     def decode_output(self, data: bytes) -> tuple[Any, ...]:
         return tuple(abi_decode(self.output_types, data))
@@ -152,6 +157,28 @@ def _from_abi(param: dict[str, Any], value: Any) -> Any:
     return value
 
 
+def _hex_bytes(value: Any) -> Any:
+    return "0x" + bytes(value).hex() if not isinstance(value, list) else ["0x" + bytes(v).hex() for v in value]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _reader(param: dict[str, Any]) -> Callable[[Any], Any]:
+    """`_from_abi` for one parameter, its type's branch taken in advance."""
+    kind = param["type"]
+    if kind.startswith("tuple"):
+        return partial(_from_abi, param)
+    if kind == "address":
+        from mammon.types import checksum_address
+
+        return checksum_address
+    if kind.startswith("bytes"):
+        return _hex_bytes
+    return _same
+
+
 @cache
 def load_abi(name: str) -> dict[str, Function]:
     """Functions of `abis/<name>.json` by function name, e.g. load_abi('aave_v3/Pool')."""
@@ -180,17 +207,21 @@ def _by_selector() -> dict[bytes, list[Function]]:
     return index
 
 
+@lru_cache(maxsize=1024)
+def _function_for(selector: bytes, abi: str | None) -> Function | None:
+    """The function a selector calls (the first ABI file's, in path order), among `abi`'s functions when given."""
+    candidates = [f for f in _by_selector().get(selector, []) if abi is None or f.abi_file == abi]
+    return candidates[0] if candidates else None
+
+
 def decode_call(data: str, abi: str | None = None) -> tuple[Function, dict[str, Any]]:
     """Decode calldata by selector; with `abi` given, only that contract's functions may match."""
     raw = bytes.fromhex(data.removeprefix("0x"))
     if len(raw) < 4:
         raise TamperedPlanError(f"calldata {data[:18]} is shorter than a selector")
-    candidates = _by_selector().get(raw[:4], [])
-    if abi is not None:
-        candidates = [f for f in candidates if f.abi_file == abi]
-    if not candidates:
+    fn = _function_for(raw[:4], abi)
+    if fn is None:
         raise TamperedPlanError(f"selector 0x{raw[:4].hex()} matches no function in abis/{abi or ''}")
-    fn = candidates[0]
     try:
         return fn, fn.decode_args(raw)
     except Exception as exc:  # DecodeError, or a value the ABI cannot hold: all mean the bytes are malformed

@@ -15,7 +15,7 @@ from mammon.hashing import keccak256
 from mammon.units import plain_decimal
 
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")  # fullmatch: `$` would let a trailing newline through
-_HEX_DATA = re.compile(r"0x([0-9a-fA-F]{2})*")
+_HEX_DATA = re.compile(r"0x[0-9a-fA-F]*")  # and an even number of digits (a `([0-9a-fA-F]{2})*` group is 10x slower on calldata)
 _ANY_HEX_ADDRESS = re.compile(r"(0x)?[0-9a-f]{40}")  # what eth-utils' to_checksum_address accepts, lower-cased
 
 
@@ -100,7 +100,7 @@ def _amount_text(value: str) -> str:
 
 
 def _hex_data(value: str) -> str:
-    if not isinstance(value, str) or not _HEX_DATA.fullmatch(value):
+    if not isinstance(value, str) or len(value) % 2 or not _HEX_DATA.fullmatch(value):
         raise ValueError("not 0x-prefixed hex bytes")
     return value.lower()
 

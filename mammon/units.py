@@ -42,8 +42,28 @@ def plain_decimal(text: str | int | Decimal, *, what: str = "amount", where: str
     return value
 
 
+_SIMPLE_AMOUNT = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
+_SIMPLE_MAX_CHARS = MAX_DIGITS // 2  # digits + exponent of such a text are at most twice its length
+
+
 def parse_amount(text: str | int | Decimal, decimals: int, *, symbol: str, where: str | None = None, allow_zero: bool = False) -> int:
     """Turn a positive decimal string into base units, refusing zero (unless a holding), negatives and extra precision."""
+    if type(text) is str and len(text) <= _SIMPLE_MAX_CHARS and decimals >= 0:
+        # The usual text ("1000.5") in integer arithmetic; anything it would refuse goes to the Decimal path,
+        # which decides and words the refusal (tests/test_units.py compares the two).
+        m = _SIMPLE_AMOUNT.fullmatch(text)
+        if m is not None:
+            whole, frac = m.group(1), m.group(2) or ""
+            if len(frac) > decimals and frac[decimals:].strip("0"):
+                return _parse_decimal(text, decimals, symbol=symbol, where=where, allow_zero=allow_zero)
+            raw = int(whole) * 10**decimals + (int(frac[:decimals].ljust(decimals, "0")) if decimals else 0)
+            if (raw or allow_zero) and raw <= UINT256_MAX:
+                return raw
+    return _parse_decimal(text, decimals, symbol=symbol, where=where, allow_zero=allow_zero)
+
+
+def _parse_decimal(text: str | int | Decimal, decimals: int, *, symbol: str, where: str | None = None, allow_zero: bool = False) -> int:
+    """`parse_amount` in `Decimal` arithmetic: every input, every refusal."""
     value = plain_decimal(text, where=where)
     if value < 0 or (value == 0 and not allow_zero):
         raise AmountError(f"amount must be positive, got {text}", where=where)
@@ -66,11 +86,26 @@ def to_decimal(raw: int, decimals: int) -> Decimal:
         return Decimal(raw).scaleb(-decimals)
 
 
+_EXACT_FORMAT = 10**28  # fewer than 29 digits: within the default Decimal context's precision
+
+
 def format_amount(raw: int, decimals: int, symbol: str | None = None, *, places: int | None = None) -> str:
     """Render base units for people: thousands separators, at least two places, no float rounding."""
     if raw == UINT256_MAX:
         text = "all (uint256 max)"
         return f"{text} {symbol}" if symbol else text
+    if places is None and -_EXACT_FORMAT < raw < _EXACT_FORMAT and decimals >= 0:
+        # Integer arithmetic for amounts the Decimal path below shows without rounding (its `normalize` rounds
+        # to 28 digits); the same text (tests/test_units.py compares the two).
+        whole_units, rest = divmod(abs(raw), 10**decimals)
+        frac = str(rest).rjust(decimals, "0").rstrip("0") if decimals else ""
+        out = f"{'-' if raw < 0 else ''}{whole_units:,}.{frac.ljust(2, '0')}"
+        return f"{out} {symbol}" if symbol else out
+    return _format_decimal(raw, decimals, symbol, places=places)
+
+
+def _format_decimal(raw: int, decimals: int, symbol: str | None = None, *, places: int | None = None) -> str:
+    """`format_amount` in `Decimal` arithmetic, for every amount (but the uint256 sentinel)."""
     sign = "-" if raw < 0 else ""
     value = to_decimal(abs(raw), decimals)
     if places is None:

@@ -40,3 +40,48 @@ def test_decoded_arguments_are_fresh_for_each_caller() -> None:
     first = fn.decode_args(data)
     first["value"] = 6  # the engine sets resolved references in place
     assert fn.decode_args(data) == {"spender": WALLET, "value": 5}
+
+
+def test_every_abi_functions_arguments_read_as_the_generic_conversion_reads_them() -> None:
+    """Each parameter's conversion is chosen once per function (issue #10): the same values as `_from_abi`,
+    on every function of every ABI file, over the example plans' own calldata and a zero-filled call."""
+    from mammon.abi import _by_selector, _decode_values, _from_abi, decode_call
+    from mammon_test_support import EXAMPLES, NOW
+    from mammon.api import compile_plan
+    from mammon.recommend import load_recommendations
+
+    calls: list[bytes] = []
+    for path in EXAMPLES:
+        plan = compile_plan(load_recommendations(path), chain="base", wallet=WALLET, now=NOW)
+        calls += [bytes.fromhex(s.call.data[2:]) for s in plan.steps]
+    for fns in _by_selector().values():
+        for fn in fns:
+            try:
+                calls.append(fn.selector + encode(fn.input_types, [_zero(t) for t in fn.input_types]))
+            except (EncodingError, ValueError):
+                pass
+    kinds = set()
+    for raw in calls:
+        fn, args = decode_call("0x" + raw.hex())
+        values = _decode_values(tuple(fn.input_types), raw[4:])
+        assert args == {p["name"]: _from_abi(p, v) for p, v in zip(fn.inputs, values, strict=True)}
+        kinds |= {p["type"] for p in fn.inputs}
+    assert {"address", "uint256", "tuple", "tuple[]", "bytes"} <= kinds
+
+
+def _zero(kind: str) -> object:
+    if kind.endswith("[]"):
+        return []
+    if kind.startswith("("):
+        from mammon.abidecode import split_components
+
+        return tuple(_zero(k) for k in split_components(kind[1:-1]))
+    if kind == "address":
+        return "0x" + "00" * 20
+    if kind == "bool":
+        return False
+    if kind == "string":
+        return ""
+    if kind.startswith("bytes"):
+        return b"" if kind == "bytes" else b"\x00" * int(kind[5:])
+    return 0

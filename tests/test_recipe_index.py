@@ -54,3 +54,13 @@ def test_a_when_that_does_not_compile_is_refused_by_its_entry(tmp_path: Path, mo
     _index(tmp_path, monkeypatch, "- recipe: a\n  when: true\n- recipe: b\n  when: rec.token ==\n")
     with pytest.raises(InputError, match=r"index.yaml: \[1\].when: `when` does not compile"):
         recipes.choose(RECS[0])
+
+
+def test_a_recipe_sees_jinjas_globals_and_the_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Templates keep their globals in one dict (issue #10): Jinja2's own (`range`, `namespace`) are still there."""
+    _index(tmp_path, monkeypatch, "- recipe: r.yaml.j2\n  when: true\n")
+    (tmp_path / "r.yaml.j2").write_text(
+        "{% set ns = namespace(n=0) %}{% for i in range(2) %}{% set ns.n = ns.n + 1 %}{% endfor %}"
+        "- id: w{{ ns.n }}\n  action: withdraw\n  venue: {{ rec.from_protocol }}\n  token: {{ partner('x') }}\n  amount: \"1\"\n")
+    name, [action] = recipes.book().render(RECS[0], {"partner": lambda v: v.upper()})
+    assert (name, action.id, action.token, action.venue) == ("r.yaml.j2", "w2", "X", "moonwell")

@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from mammon.chains import ChainConfig, load_chain
@@ -53,7 +54,7 @@ class _Build:
     wallet_needs: dict[str, tuple[Asset, int]] = field(default_factory=dict)
     last_pull: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    states: dict[str, Any] = field(default_factory=dict)  # venue -> its market state, as the plan's steps leave it
+    rates: set[tuple[str, str, str]] = field(default_factory=set)  # (contract, data, op) of the rate preconditions, as stated
     execution: str = "sequential"  # batch/safe: amounts from earlier steps are fixed at plan time (compile/batching.py)
 
 
@@ -133,7 +134,7 @@ def _deps_of(amounts: Sequence[Amount]) -> list[str]:
     return deps
 
 
-def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[str]) -> Step:
+def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[str], allowances: Sequence[AllowanceChange] = ()) -> Step:
     units = {path: (asset.symbol, asset.decimals) for path, asset in draft.arg_tokens.items()}
     data = _encode(draft)
     refs = [
@@ -157,11 +158,17 @@ def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[st
         id=step_id, kind=draft.kind, venue=gas_venue, description=draft.description, depends_on=depends_on,
         call=Call(to=draft.target, value=0, data=data),
         decoded=view(data, draft.target_label, units, b.labels, draft.abi),
-        gas=Gas(estimate=static_gas(gas_venue, draft.gas_action), source="static"),
+        gas=_static_gas(gas_venue, draft.gas_action),
         effects=effects,
         pulls=[Pull(token=s.token.symbol, token_address=s.token.address, spender=s.spender, amount=s.amount.max) for s in draft.spends],
-        guards=draft.guards, outputs=outputs, refs=refs,
+        guards=draft.guards, outputs=outputs, refs=refs, allowances=list(allowances),
     )
+
+
+@lru_cache(maxsize=256)
+def _static_gas(venue: str, action: str) -> Gas:
+    """The static estimate of a venue's action, one (immutable) model shared by every step that has it."""
+    return Gas(estimate=static_gas(venue, action), source="static")
 
 
 def _encode(draft: Draft) -> str:
@@ -197,9 +204,7 @@ def _current_allowance(ctx: Context, token: Asset, spender: str) -> int | None:
 def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> None:
     where = f"recipe action {action.id}"
     if action.venue not in venues:
-        venues[action.venue] = venue_class(action.venue, where=f"{where}: venue")(b.ctx)
-        # one venue state per plan: a combined plan's later recommendations see what earlier ones moved
-        venues[action.venue].state = b.states.setdefault(action.venue, venues[action.venue].state)
+        venues[action.venue] = venue_class(action.venue, where=f"{where}: venue")(b.ctx)  # its state is the plan's (Context.states)
     venue = venues[action.venue]
     token = venue.token(action.token)
     amount = _amount(b, action.amount, token, f"{where}: amount")
@@ -236,7 +241,7 @@ def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> 
         depends_here = _deps_of([spend.amount]) + ([b.last_pull[key]] if key in b.last_pull else [])
         current = _current_allowance(b.ctx, spend.token, spend.spender)
         # Only the chain's own tokens come from the wallet balance; position tokens (LP) have their own `requires`.
-        if spend.amount.ref is None and spend.amount.after is None and spend.token.address.lower() in {t.address.lower() for t in b.ctx.chain.tokens}:
+        if spend.amount.ref is None and spend.amount.after is None and spend.token.address.lower() in _token_addresses(b.ctx.chain):
             have, need = b.wallet_needs.get(spend.token.symbol, (spend.token, 0))
             b.wallet_needs[spend.token.symbol] = (spend.token, need + spend.amount.max)
         if current is not None and current >= spend.amount.max and key not in b.last_pull:
@@ -246,11 +251,9 @@ def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> 
                 decimals=spend.token.decimals, op="gte", value=spend.amount.max))
         else:
             approve_id = f"{step_id}_approve" if len(draft.spends) == 1 else f"{step_id}_approve_{spend.token.symbol}"
-            approval = _step(b, approve_id, "erc20", approve(spend.token, spend.spender, spend.spender_label, spend.amount), depends_here)
-            approval = approval.model_copy(update={"allowances": [AllowanceChange(
-                owner=b.ctx.wallet, spender=spend.spender, spender_label=spend.spender_label, token=spend.token.symbol,
-                token_address=spend.token.address, before=current, after=spend.amount.max)]})
-            b.steps.append(approval)
+            allowance = AllowanceChange(owner=b.ctx.wallet, spender=spend.spender, spender_label=spend.spender_label, token=spend.token.symbol,
+                                        token_address=spend.token.address, before=current, after=spend.amount.max)
+            b.steps.append(_step(b, approve_id, "erc20", approve(spend.token, spend.spender, spend.spender_label, spend.amount), depends_here, [allowance]))
             depends.append(approve_id)
         b.last_pull[key] = step_id
     for req in draft.requires:
@@ -258,9 +261,11 @@ def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> 
                                             token=req.token.symbol, decimals=req.token.decimals, op="gte", value=req.amount))
     for rate in draft.rates:
         data = function(rate.abi, rate.function).encode(rate.args)
-        if not any(p.kind == "rate" and p.contract == rate.contract and p.data == data and p.op == rate.op for p in b.preconditions):
-            b.preconditions.append(Precondition(kind="rate", description=rate.description, contract=rate.contract, data=data,
-                                                token=rate.unit, decimals=rate.decimals, op=rate.op, value=rate.value))
+        if (rate.contract, data, rate.op) not in b.rates:  # the same view, bound and limit as an earlier step's: stated once
+            check = Precondition(kind="rate", description=rate.description, contract=rate.contract, data=data,
+                                 token=rate.unit, decimals=rate.decimals, op=rate.op, value=rate.value)
+            b.rates.add((check.contract, check.data or "", check.op))
+            b.preconditions.append(check)
     b.notes += [n for n in draft.notes if n not in b.notes]  # two steps on one vault say where its rate came from once
     b.steps.append(_step(b, step_id, venue.name, draft, list(dict.fromkeys(depends))))
 
@@ -390,14 +395,16 @@ def compile_plan(
     window = int((valid_until - now).total_seconds())
     ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=slippage, deadline=int(valid_until.timestamp()), window=window)
     b = _Build(ctx=ctx, labels={**_registry_labels(chain_cfg), wallet.lower(): "wallet"}, execution=execution)
+    book: recipes.Book | None = None  # the recipes as this compile sees them, read at the first recommendation
     for n, rec in enumerate(recs, start=1):
         b.prefix = f"r{n}-" if len(recs) > 1 else ""
         rec_ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=rec.slippage_bps, deadline=ctx.deadline,
-                          consumed=ctx.consumed, window=window)
+                          consumed=ctx.consumed, window=window, states=ctx.states)
         b.ctx = rec_ctx
         try:
             rec = recs[n - 1] = _check_recommendation(rec, chain_cfg)
-            _, actions = recipes.render(rec, {"pool_partner": _partner_finder(rec_ctx)})
+            book = book or recipes.book()
+            _, actions = book.render(rec, {"pool_partner": _partner_finder(rec_ctx)})
             venues: dict[str, Venue] = {}
             for action in actions:
                 _add_action(b, action, venues)
@@ -421,6 +428,9 @@ def compile_plan(
         return attach(plan, execution, chain_cfg, safe, sealed=sealed)
     return seal(plan) if sealed else plan
 
+
+#: The chain's own tokens' addresses (lower case), once per chain config.
+_token_addresses = inputs.per_config(lambda chain: frozenset(t.address.lower() for t in chain.tokens))
 
 #: The registry's addresses with their labels (a walk of the whole config), once per chain config.
 _registry_labels = inputs.per_config(ChainConfig.known_addresses)

@@ -7,14 +7,14 @@ abstract actions (withdraw, deposit, swap, add/remove liquidity) that venue adap
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal, cast
 
 import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError, nodes
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateSyntaxError, nodes
 from jinja2.environment import TemplateExpression
 from jinja2.parser import Parser
 from pydantic import BaseModel, ConfigDict
@@ -53,11 +53,19 @@ class RecipeEntry(BaseModel):
     when: str | bool
 
 
+class _Environment(Environment):
+    """Jinja2's environment, each template's globals one dict: mammon adds no globals once the environment is made,
+    so the `ChainMap` Jinja2 keeps to see later ones only costs a walk of it twice per render (half a recipe's render)."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 @cache
 def _environment(directory: Path) -> Environment:
     """One environment per recipe directory, for the whole process: Jinja2 keeps the compiled templates and
     recompiles one whose file changed (auto_reload)."""
-    return Environment(loader=FileSystemLoader(str(directory)), undefined=StrictUndefined, keep_trailing_newline=True)
+    return _Environment(loader=FileSystemLoader(str(directory)), undefined=StrictUndefined, keep_trailing_newline=True)
 
 
 @dataclass(frozen=True)
@@ -107,26 +115,51 @@ def _parse_index(index_path: Path) -> _Index:
 _INDEXES: FileCache[_Index] = FileCache(_parse_index)
 
 
+class Book:
+    """The recipes as one compile sees them: index.yaml and each template it renders are checked for changes
+    (a `stat`) once per compile, not once per recommendation."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.index = _INDEXES.get(directory / "index.yaml")
+        self._env = _environment(directory)
+        self._templates: dict[str, Template] = {}
+
+    def choose(self, rec: Recommendation) -> str:
+        """Name of the first recipe in index.yaml whose `when` holds for `rec`."""
+        found = cast(int, self.index.first_match(rec=rec))  # always an int: the expression is built of Const positions
+        if found < 0:
+            raise InputError("no recipe matches this recommendation", where=str(self.directory / "index.yaml"))
+        return self.index.recipes[found]
+
+    def render(self, rec: Recommendation, helpers: dict[str, Callable[..., object]]) -> tuple[str, list[Action]]:
+        """Render the matching recipe for `rec` into actions."""
+        name = self.choose(rec)
+        try:
+            template = self._templates.get(name)
+            if template is None:
+                template = self._templates[name] = self._env.get_template(name)
+            text = template.render(rec=rec, **helpers)
+        except InputError:
+            raise
+        except TemplateError as exc:
+            raise InputError(f"recipe does not render: {exc}", where=str(self.directory / name)) from None
+        return name, list(_actions(name, text))
+
+
+def book() -> Book:
+    """The recipes in RECIPE_DIR as they are now."""
+    return Book(RECIPE_DIR)
+
+
 def choose(rec: Recommendation) -> str:
     """Name of the first recipe in index.yaml whose `when` holds for `rec`."""
-    index_path = RECIPE_DIR / "index.yaml"
-    index = _INDEXES.get(index_path)
-    found = cast(int, index.first_match(rec=rec))  # always an int: the expression is built of Const positions
-    if found < 0:
-        raise InputError("no recipe matches this recommendation", where=str(index_path))
-    return index.recipes[found]
+    return book().choose(rec)
 
 
 def render(rec: Recommendation, helpers: dict[str, Callable[..., object]]) -> tuple[str, list[Action]]:
     """Render the matching recipe for `rec` into actions."""
-    name = choose(rec)
-    try:
-        text = _environment(RECIPE_DIR).get_template(name).render(rec=rec, **helpers)
-    except InputError:
-        raise
-    except TemplateError as exc:
-        raise InputError(f"recipe does not render: {exc}", where=str(RECIPE_DIR / name)) from None
-    return name, list(_actions(name, text))
+    return book().render(rec, helpers)
 
 
 @lru_cache(maxsize=256)

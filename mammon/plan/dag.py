@@ -50,31 +50,43 @@ def problems(plan: Plan) -> list[str]:
     if found:
         return found
     try:
-        before_of = ancestors(plan.steps)
+        if not _in_order(plan.steps):  # steps that each follow their dependencies form no cycle
+            TopologicalSorter(graph(plan.steps)).prepare()  # the cycle check `ancestors` would make, the same cycle named
     except CycleError as exc:
         cycle = " -> ".join(exc.args[1][:-1])  # graphlib lists it dependency first, first node repeated at the end
         return [f"steps form a cycle: {cycle}"]
     assumed = {(p.contract.lower(), (p.spender or "").lower()) for p in plan.preconditions if p.kind == "allowance"}
+    every: dict[str, set[str]] = {}  # every step's ancestors, worked out only if a direct dependency does not settle a check
+
+    def ancestors_of(step_id: str) -> set[str]:
+        if not every:
+            every.update(ancestors(plan.steps))
+        return every[step_id]
+
     for step in plan.steps:
-        before = before_of[step.id]
         for ref in step.refs:
             for term in ref.ref.split(" + "):
-                if term.rpartition(".")[0] not in before:
+                source = term.rpartition(".")[0]
+                if source not in step.depends_on and source not in ancestors_of(step.id):
                     found.append(f"step {step.id} uses {term} but does not depend on that step")
         for pull in step.pulls:
             key = (pull.token_address.lower(), pull.spender.lower())
-            approved = any(
-                a.token_address.lower() == key[0] and a.spender.lower() == key[1] and a.after >= pull.amount
-                for dep in before
-                for a in steps[dep].allowances
-            )
-            if not approved and key not in assumed:
+            if key in assumed or any(_approves(steps[dep], key, pull.amount) for dep in step.depends_on):
+                continue
+            if not any(_approves(steps[dep], key, pull.amount) for dep in ancestors_of(step.id)):
                 found.append(f"step {step.id} spends {pull.token} via {pull.spender} without an approval before it")
     return found
 
 
+def _approves(step: Step, key: tuple[str, str], amount: int) -> bool:
+    """`step` sets an allowance of at least `amount` for (token, spender) `key` (both lower case)."""
+    return any(a.token_address.lower() == key[0] and a.spender.lower() == key[1] and a.after >= amount for a in step.allowances)
+
+
 def order(plan: Plan) -> list[Step]:
     """Steps in execution order: topological, ties broken by their position in the plan."""
+    if _in_order(plan.steps):
+        return list(plan.steps)  # what the walk below gives: each next step in the plan is always ready
     index = {s.id: i for i, s in enumerate(plan.steps)}
     sorter = TopologicalSorter(graph(plan.steps))
     sorter.prepare()
@@ -89,6 +101,16 @@ def order(plan: Plan) -> list[Step]:
             heapq.heappush(ready, (index[n], n))
     steps = by_id(plan)
     return [steps[i] for i in ids]
+
+
+def _in_order(steps: list[Step]) -> bool:
+    """Every step comes after the steps it depends on, and no id is used twice (a compiled plan's steps always do)."""
+    seen: set[str] = set()
+    for step in steps:
+        if step.id in seen or not seen.issuperset(step.depends_on):
+            return False
+        seen.add(step.id)
+    return True
 
 
 def by_id(plan: Plan) -> dict[str, Step]:

@@ -44,15 +44,15 @@ def view(data: str, contract: str, units: Units, labels: dict[str, str], abi: st
     fn, args = decode_call(data, abi)
     decoded: list[DecodedArg] = []
     for name, kind, value in _flatten(fn.inputs, args):
-        token, display = None, None
         if name in units and kind.startswith("uint"):
             token, decimals = units[name]
-            display = format_amount(int(value), decimals, token)
+            decoded.append(DecodedArg(name=name, type=kind, value=_json_value(kind, value), token=token, decimals=decimals,
+                                      display=format_amount(int(value), decimals, token)))
         elif kind == "address":
             label = labels.get(value.lower())
-            display = f"{label} ({value})" if label else value
-        places = units[name][1] if token else None
-        decoded.append(DecodedArg(name=name, type=kind, value=_json_value(kind, value), token=token, decimals=places, display=display))
+            decoded.append(DecodedArg(name=name, type=kind, value=value, display=f"{label} ({value})" if label else value))
+        else:
+            decoded.append(DecodedArg(name=name, type=kind, value=_json_value(kind, value)))
     return Decoded(contract=contract, function=fn.signature, args=decoded)
 
 

@@ -13,7 +13,7 @@ resolve); `mammon.review.roles` gathers them from every installed venue.
 from __future__ import annotations
 
 from abc import ABC
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from mammon.chains import ChainConfig, Token
 from mammon.compile.amounts import Amount
+from mammon.compile.inputs import per_config
 from mammon.errors import InputError
 from mammon.files import parse_model
 from mammon.market import Market, Portfolio
@@ -153,8 +154,8 @@ def rate_bounds(floor: RateCheck, subject: str, growth: Tolerance) -> list[RateC
     plus `growth` (the interest of the plan's window): a rate above it moved by more than interest."""
     if not growth.reason:
         return [floor]
-    ceiling = replace(floor, value=floor.value + growth.value, op="lte",
-                      description=f"{subject} is at most the plan's plus {growth.reason}")
+    ceiling = RateCheck(floor.contract, floor.abi, floor.function, floor.args, floor.value + growth.value, floor.unit, floor.decimals,
+                        f"{subject} is at most the plan's plus {growth.reason}", "lte")  # `replace`, without its field walk
     return [floor, ceiling]
 
 
@@ -229,6 +230,9 @@ class Context:
     deadline: int  # unix seconds: the plan's valid_until
     consumed: dict[tuple[str, str], int] = field(default_factory=dict)  # (venue, key) -> already withdrawn in this plan
     window: int = 0  # seconds: the longest a step may wait before it runs (created_at to valid_until)
+    # venue -> its market state, read once per plan and shared by the plan's recommendations: a later one sees
+    # the state as earlier steps left it (a pool's reserves after a swap)
+    states: dict[str, BaseModel | None] = field(default_factory=dict)
 
     @property
     def portfolio(self) -> Portfolio | None:
@@ -254,6 +258,23 @@ class Context:
             return None
         held = parse_amount(portfolio.positions[venue][key], decimals, symbol=key, where=f"portfolio.positions.{venue}.{key}", allow_zero=True)
         return max(held - self.consumed.get((venue, key), 0), 0)
+
+
+def _no_sections(chain: ChainConfig) -> dict[tuple[str, type[BaseModel]], BaseModel]:
+    return {}
+
+
+_sections = per_config(_no_sections)  # chain config -> {(venue, Config model): its parsed section}
+
+
+def _section(chain: ChainConfig, name: str, model: type[S]) -> S:
+    """`chain.section(name, model)`, parsed once per chain config (an adapter is made per recommendation; a loaded
+    config is shared and never changed, and adapters only read their section). Errors are not memoised."""
+    memo = _sections(chain)
+    found = memo.get((name, model))
+    if found is None:
+        found = memo[(name, model)] = chain.section(name, model)
+    return found  # type: ignore[return-value]  # stored under its own model
 
 
 class Venue(ABC):
@@ -282,9 +303,11 @@ class Venue(ABC):
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.config = ctx.chain.section(self.name, self.Config)
-        raw_state = ctx.market.venues.get(self.name)
-        self.state = parse_model(self.State, raw_state, where=ctx.market.where(f"venues.{self.name}", "market")) if self.State and raw_state is not None else None
+        self.config = _section(ctx.chain, self.name, self.Config)
+        if self.name not in ctx.states:  # the plan's first use of this venue reads its state from the market snapshot
+            raw_state = ctx.market.venues.get(self.name)
+            ctx.states[self.name] = parse_model(self.State, raw_state, where=ctx.market.where(f"venues.{self.name}", "market")) if self.State and raw_state is not None else None
+        self.state = ctx.states[self.name]
 
     def token(self, symbol: str) -> Asset:
         return Asset.of(self.ctx.chain.token(symbol, where="recommendation"))
