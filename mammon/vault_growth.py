@@ -105,11 +105,17 @@ def _price(node: Node, vault: str, shares: int, block: int) -> int | _NoPrice:
         raw = node.call(vault, fn.encode({"shares": shares}), hex(block))
     except (NodeError, NodeUnavailable) as exc:
         message = exc.node_message if isinstance(exc, NodeError) else exc.detail
-        # only the node's own error says its state ends there; no answer at all (a timeout) says nothing about its history
-        return _NoPrice(f"the node serves no state at block {block:,} ({message[:120]})", unserved=isinstance(exc, NodeError))
+        # Only the node's own error says its state ends there. No answer at all (a timeout) says nothing about its
+        # history, and a revert is the vault's answer (not yet upgraded, paused): both end this vault's search only.
+        return _NoPrice(f"the node serves no state at block {block:,} ({message[:120]})", unserved=_history_ends(exc))
     if len(raw) != 32:
         return _NoPrice(f"the vault has no code at block {block:,}")
     return int.from_bytes(raw, "big")
+
+
+def _history_ends(exc: NodeError | NodeUnavailable) -> bool:
+    """Whether the node's error says it serves no state at that block (rather than the call reverting there)."""
+    return (isinstance(exc, NodeError) and exc.code != 3 and not exc.data and "revert" not in exc.node_message.lower())
 
 
 def measure(history: History, vault: str, share_decimals: int) -> Measured | Unmeasured:
