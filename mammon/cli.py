@@ -282,7 +282,9 @@ def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, k
 
     from mammon.safetext import printable
 
-    echo = (lambda _m: None) if quiet else (lambda m: click.echo("\n".join(printable(line) for line in m.split("\n"))))
+    from mammon.run.session import no_progress
+
+    echo = no_progress if quiet else (lambda m: click.echo("\n".join(printable(line) for line in m.split("\n"))))
     record, result = apply_file(
         plan, runner_name=runner_name, record_path=output, policy_file=policy_file, state_dir=state_dir, chain_config=chain_config,
         confirm=None if yes else _confirm, progress=echo, show_review=not quiet, allow_replay=allow_replay, approvals_path=approvals_file,

@@ -20,6 +20,7 @@ from mammon.run.engine import ApplyOptions, apply_plan, on_the_wire, verify
 from mammon.run.policy import load_policy
 from mammon.run.record import RunRecord
 from mammon.run.registry import runner_class
+from mammon.run.session import no_progress
 
 
 def default_record_path(plan_path: str | Path, runner: str = "rpc") -> Path:
@@ -39,7 +40,7 @@ def apply_file(
     chain_config: str | Path | None = None,
     runner_options: dict[str, Any] | None = None,
     confirm: Callable[[str], bool] | None = None,
-    progress: Callable[[str], None] = lambda _m: None,
+    progress: Callable[[str], None] = no_progress,
     show_review: bool = True,
     allow_replay: bool = False,
     approvals_path: str | Path | None = None,

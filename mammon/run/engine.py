@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
 from functools import lru_cache
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +36,7 @@ from mammon.chains import ChainConfig
 from mammon.compile.recompile import check_recompiles
 from mammon.errors import InputError, MammonError, PlanError, StalePlanError, WrongChainError
 from mammon.plan.approvals import require as require_approvals
+from mammon.plan.dag import order
 from mammon.plan.model import Call, Plan, Precondition, Step
 from mammon.review import Review, check_expiry, review
 from mammon.run import audit, record as journal, state
@@ -227,8 +227,9 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
 
 
 def _run(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, replay: dict[str, Any] | None = None,
-         resuming: bool = False) -> RunRecord:
-    """The run itself, once every check passed and the user saw the review: the record marked running, the DAG walked."""
+         resuming: bool = False, write_simulated: bool = True) -> RunRecord:
+    """The run itself, once every check passed and the user saw the review: the record marked running, the DAG walked.
+    A simulated run writes its record and audit events when it ends, unless `write_simulated` is off (`_speculate`)."""
     rec.format_version = journal.RECORD_VERSION
     rec.status, rec.stopped_before, rec.interrupted, rec.finished_at = "running", None, None, None
     reset = [s for s in rec.steps if s.status == "not_run"]
@@ -248,90 +249,54 @@ def _run(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, repl
             _halted(rec, opts, exc)
             raise
     finally:
-        if runner.simulated:  # however the run ended (a crash of this process aside: nothing real was at stake)
+        if runner.simulated and write_simulated:  # however the run ended (a crash of this process aside: nothing real was at stake)
             _write_simulated(rec, opts)
     return rec
 
 
 def _speculate(plan: Plan, runner: Runner, opts: ApplyOptions) -> RunRecord | None:
-    """A fresh simulated apply in one pass instead of two: the run itself, on the live runner, kept only when
-    every step ended `ok`; None (nothing changed, nothing shown or written) for the classic path otherwise.
+    """A fresh simulated apply in one pass instead of two: the run itself, on the live simulator, kept when every
+    step ended `ok`; None (the simulator as it was, nothing written) for the classic path otherwise.
 
-    Why this is the classic path's outcome: there, the preflight dry-runs the plan on a copy of this very
-    state and the run follows on the state the copy came from. The simulator is deterministic and
-    single-threaded, and under the wallet lock nothing else touches it in between, so a run that
-    succeeds here is the run the classic path would make after its preflight passed. That run starts
-    after `before_send` (the review, maybe a confirmation) and reports as it goes, so its progress lines are
-    held until `before_send` returns and only then delivered; where the caller's progress callback acts on
-    the run (raises, or sets the stop flag), the run is taken back and replayed up to that line (`_Replay`).
-    Anything else (a step that did not succeed, the stop flag, an error) takes the run back: the classic
-    path then refuses, stops or fails exactly as it would have. A Ctrl-C takes it back and propagates, as
-    it would from the preflight.
+    Why that is the classic path's outcome: there, the preflight dry-runs the plan on a copy of this very state
+    and the run follows, after `before_send`, on the state the copy came from. The simulator is deterministic
+    and single-threaded, and under the wallet lock nothing else changes it in between, so a run that succeeds
+    here is the run the classic path makes once its preflight passed. Anything else (a step that did not
+    succeed, the stop flag, a MammonError) takes the run back, and the classic path then refuses, stops or
+    fails as it always did; any other exception (Ctrl-C, a bug) takes it back and propagates, as it would
+    from the preflight. A stop flag set while `before_send` showed the review stops the run before its first
+    step, as there. Only for a caller that takes no progress: lines shown before the review would come out of
+    order, and a callback could act on a run that already happened. What differs: the record's and the audit
+    events' times are taken before `before_send` returns, not after (a fixed clock gives the same record);
+    kill points (tests) fire during the speculative run.
     """
-    rollback = runner.checkpoint() if SPECULATE and runner.simulated else None
+    rollback = runner.checkpoint() if SPECULATE and runner.simulated and opts.progress is no_progress else None
     if rollback is None:
         return None
-    lines: list[str] = []
-    trial = dataclasses.replace(opts, progress=lines.append, audit_buffer=[])
+    trial = dataclasses.replace(opts, audit_buffer=[])
     rec = new_record(plan, runner, opts.now())
     try:
-        log_event(rec, trial, "apply_started", runner=runner.name, simulated=True, chain=plan.chain.id, wallet=plan.wallet,
-                  record=str(opts.record_path.resolve()))
-        killpoint("apply_started")
-        succeeded = execute(plan, runner, rec, trial) and rec.status == "ok"
-    except Exception:
-        succeeded = False
+        _run(plan, runner, rec, trial, write_simulated=False)
+        kept = rec.status == "ok"
+    except MammonError:
+        kept = False
     except BaseException:
         rollback()
         raise
-    if not succeeded:
+    if not kept:
         rollback()
         return None
     try:
         opts.before_send()
+        stopped = state.stop_requested(opts.state_dir)
     except BaseException:
         rollback()
         raise
-    flag = os.fspath(state.stop_flag(opts.state_dir))
-    for n, line in enumerate(lines if opts.progress is not no_progress else ()):
-        try:
-            opts.progress(line)
-        except BaseException as exc:
-            return _replayed(plan, runner, opts, rollback, _Replay(opts.progress, n, exc))
-        if os.access(flag, os.F_OK):
-            return _replayed(plan, runner, opts, rollback, _Replay(opts.progress, n + 1, None))
+    if stopped:
+        rollback()
+        return _run(plan, runner, new_record(plan, runner, opts.now()), opts)
     _write_simulated(rec, trial)
     return rec
-
-
-@dataclasses.dataclass
-class _Replay:
-    """The progress of a speculative run replayed because the caller's callback acted on it: the `shown` lines
-    the caller saw already are passed over, then the callback's exception is raised again at the next one,
-    or (`exc` None: the callback set the stop flag at the last line shown) the stop flag is looked for from there on."""
-
-    progress: Progress
-    shown: int
-    exc: BaseException | None
-    opts: ApplyOptions | None = None  # the replayed run's
-    seen: int = 0
-
-    def __call__(self, line: str) -> None:
-        self.seen += 1
-        if self.seen <= self.shown:
-            if self.seen == self.shown and self.opts is not None:
-                self.opts.watch_stop = True
-            return
-        if self.exc is not None and self.seen == self.shown + 1:
-            raise self.exc
-        self.progress(line)
-
-
-def _replayed(plan: Plan, runner: Runner, opts: ApplyOptions, rollback: Callable[[], None], replay: _Replay) -> RunRecord:
-    """The speculative run taken back and made again as the classic path makes it, the callback's action replayed."""
-    rollback()
-    replay.opts = dataclasses.replace(opts, progress=replay, watch_stop=replay.exc is not None)
-    return _run(plan, runner, new_record(plan, runner, opts.now()), replay.opts)
 
 
 def _halted(rec: RunRecord, opts: ApplyOptions, exc: BaseException) -> None:
@@ -356,7 +321,7 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
     # The stop flag, looked for before each step (a dry run's cannot exist: not looked for). os.access answers
     # without raising and catching FileNotFoundError as Path.exists does: a sixth of the engine's own time per step.
     flag = None if opts.state_dir is _NOWHERE else os.fspath(state.stop_flag(opts.state_dir))
-    for step in _order(plan):
+    for step in order(plan):
         srec = rec.step(step.id)
         if srec.status in DONE:
             continue
@@ -364,7 +329,7 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
             if _resolve(plan, step, srec, rec, runner, opts):
                 continue
             recheck = True  # dropped: signed again below, once the plan is checked on the chain as it is now
-        if flag is not None and opts.watch_stop and os.access(flag, os.F_OK):
+        if flag is not None and os.access(flag, os.F_OK):
             _stop(rec, plan, step, opts)
             return False
         failed_dep = next((d for d in step.depends_on if rec.step(d).status != "ok"), None)
@@ -429,19 +394,6 @@ def preflight(plan: Plan, runner: Runner, done: RunRecord | None = None) -> list
         rec = dry_run(plan, trial, done)
     verbs = {"reverted": "reverts", "failed": "fails"}
     return [f"step {s.id} {verbs.get(s.status, s.status)}: {s.reason}" for s in rec.steps if s.status in verbs and s.id not in finished]
-
-
-def _order(plan: Plan) -> list[Step]:
-    """The steps in `dag.order`: plan order itself when every step depends on earlier ones only (what the
-    compiler writes), since the ready step that comes first in the plan is then always the next one."""
-    seen: set[str] = set()
-    for step in plan.steps:
-        if step.id in seen or not seen.issuperset(step.depends_on):
-            from mammon.plan.dag import order
-
-            return order(plan)
-        seen.add(step.id)
-    return list(plan.steps)
 
 
 def _stop(rec: RunRecord, plan: Plan, step: Step, opts: ApplyOptions) -> None:

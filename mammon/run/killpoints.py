@@ -9,7 +9,8 @@ signed bytes, nothing broadcast), ``step_broadcast`` (the node has the transacti
 read), ``receipt_wait`` (inside the receipt poll), ``step_outcome`` (the audit log holds
 step_done, the journal still says sent), ``step_done`` (both say done), ``audit_appended``
 (inside every audit append, between the fsynced line and the anchor), ``preflight`` (a fork of
-the node is running).
+the node is running). A fresh simulated apply reaches the step points in its one speculative pass,
+before `before_send` (`engine._speculate`); the crash tests kill real (rpc) applies.
 """
 
 from __future__ import annotations

@@ -55,9 +55,6 @@ class ApplyOptions:
     # What `verify` found for this very plan object and `chain`, when the caller verified it just before
     # (apply_file does, before a runner exists): apply_plan then does not compile the plan again.
     verified: Verified | None = field(default=None, repr=False)
-    # Whether the walk looks for the stop flag before each step: off while a replay of a speculative run
-    # passes the lines it delivered already (engine._Replay turns it on where that run saw the flag appear).
-    watch_stop: bool = field(default=True, repr=False)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@ outcome, byte for byte, as the classic path it replaces.
 
 Differential: every example of plans/examples (compiled on the default world, as the compile tests do) applied
 on the simulator both ways (`engine.SPECULATE`), comparing the run record and its file, the simulated chain
-afterwards, the audit log and every progress line (the review shown by `before_send` included). And what the
-speculation must take back: a plan whose step fails is refused with the same message and nothing kept; a
-`before_send` that raises leaves the chain and the files untouched; a progress callback that raises or sets
-the stop flag acts on the run at the same line as on the classic path.
+afterwards, the audit log and what `before_send` showed. And what the speculation must take back or leave to
+the classic path: a plan whose step fails is refused with the same message and nothing kept; a `before_send`
+that raises leaves the chain and the files untouched; a stop flag set while the review is shown stops the run
+before its first step; an exception from the simulator itself propagates as it is; a caller that takes
+progress lines gets the classic path, its callback acting on the run at the line it acts.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ from mammon.plan.model import Plan
 from mammon.run import engine, state
 from mammon.run.engine import ApplyOptions, apply_plan
 from mammon.run.record import RunRecord
+from mammon.run.session import no_progress
 from mammon.run.sim import SimRunner
+from mammon.sim.core import external
+from mammon.sim.moonwell import MToken
 from mammon_test_support import EXAMPLES, NOW, WALLET
 
 
@@ -65,7 +69,7 @@ def _apply(where: Path, plan: Plan, *, speculative: bool, world: Callable[[SimRu
     world(runner)
     lines: list[str] = []
     opts = ApplyOptions(record_path=where / "run.json", state_dir=state.state_dir(where / "state"), now=lambda: NOW,
-                        progress=progress or lines.append, before_send=before_send or (lambda: lines.append("<the review>")))
+                        progress=progress or no_progress, before_send=before_send or (lambda: lines.append("<the review>")))
     saved = engine.SPECULATE
     engine.SPECULATE = speculative
     outcome: RunRecord | BaseException
@@ -82,7 +86,7 @@ def _apply(where: Path, plan: Plan, *, speculative: bool, world: Callable[[SimRu
         record_file = {k: v for k, v in record_file.items() if k not in unique}
     return {
         "outcome": outcome.model_dump(exclude=unique) if isinstance(outcome, RunRecord) else f"{type(outcome).__name__}: {outcome}",
-        "record file": record_file, "chain": _chain_state(runner), "audit": _audit(where), "progress": lines,
+        "record file": record_file, "chain": _chain_state(runner), "audit": _audit(where), "shown": lines,
     }
 
 
@@ -122,7 +126,7 @@ def test_a_step_that_fails_is_refused_exactly_as_before(tmp_path: Path) -> None:
     assert fast["outcome"] == ("StalePlanError: preflight (the whole plan, tried on a copy of the current state): plan is stale: "
                                "step withdraw fails: returned error code 14 (expected 0): Compound error code must be 0 (NO_ERROR); mTokens return codes "
                                "instead of reverting")
-    assert fast["record file"] is None and fast["audit"] == [] and fast["progress"] == [], "nothing shown, nothing written"
+    assert fast["record file"] is None and fast["audit"] == [] and fast["shown"] == [], "nothing shown, nothing written"
     untouched = SimRunner.create(plan, now=NOW)
     _market_cash_gone(untouched)
     assert fast["chain"] == _chain_state(untouched), "the world as it was"
@@ -136,7 +140,7 @@ def test_a_before_send_that_raises_leaves_the_world_and_the_files_untouched(tmp_
 
     fast = _apply(tmp_path / "speculative", plan, speculative=True, before_send=refuse)
     assert fast == _apply(tmp_path / "classic", plan, speculative=False, before_send=refuse)
-    assert fast["outcome"] == "KeyboardInterrupt: " and fast["progress"] == []
+    assert fast["outcome"] == "KeyboardInterrupt: " and fast["shown"] == []
     assert fast["record file"] is None and fast["audit"] == []
     assert fast["chain"] == _chain_state(SimRunner.create(plan, now=NOW))
 
@@ -145,17 +149,51 @@ class Crash(BaseException):
     """Stands for the process dying at a progress line (nothing may catch it)."""
 
 
-@pytest.mark.parametrize("at", [0, 1, 4, 5])
-@pytest.mark.parametrize("action", ["raises", "sets the stop flag", "raises a MammonError"])
-def test_a_progress_callback_that_acts_on_the_run_does_so_at_the_same_line(tmp_path: Path, at: int, action: str) -> None:
+def test_a_stop_flag_set_while_the_review_is_shown_stops_the_run_before_its_first_step(tmp_path: Path) -> None:
     plan = _plan(**MOVE)
+
+    def run(where: Path, speculative: bool) -> dict[str, Any]:
+        return _apply(where, plan, speculative=speculative, before_send=lambda: state.set_stop(where / "state"))
+
+    fast = run(tmp_path / "speculative", True)
+    assert fast == run(tmp_path / "classic", False)
+    assert fast["outcome"]["status"] == "stopped" and fast["outcome"]["stopped_before"] == plan.steps[0].id
+    assert fast["chain"] == _chain_state(SimRunner.create(plan, now=NOW)), "nothing ran"
+
+
+def test_an_exception_from_the_simulator_itself_propagates_as_on_the_classic_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = _plan(**MOVE)
+
+    @external
+    def broken(self: MToken, msg: Any, redeemAmount: int) -> int:
+        return 1 // 0
+
+    monkeypatch.setattr(MToken, "redeemUnderlying", broken)
+    fast = _apply(tmp_path / "speculative", plan, speculative=True)
+    assert fast == _apply(tmp_path / "classic", plan, speculative=False)
+    assert fast["outcome"] == "ZeroDivisionError: integer division or modulo by zero"
+    assert fast["record file"] is None and fast["audit"] == []
+
+
+class Crash(BaseException):
+    """Stands for the process dying at a progress line (nothing may catch it)."""
+
+
+@pytest.mark.parametrize("at", [0, 2])
+@pytest.mark.parametrize("action", ["raises", "sets the stop flag", "raises a MammonError"])
+def test_a_caller_that_takes_progress_gets_the_classic_path_and_its_callback_acts_at_its_line(
+        tmp_path: Path, at: int, action: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = _plan(**MOVE)
+    passes: list[str] = []
+    real_execute = engine.execute
+    monkeypatch.setattr(engine, "execute", lambda *a, **k: passes.append("pass") or real_execute(*a, **k))
 
     def run(where: Path, speculative: bool) -> dict[str, Any]:
         seen: list[str] = []
 
         def progress(line: str) -> None:
             seen.append(line)
-            if len(seen) == at + 1:
+            if len(seen) == at + 2:  # the review, then progress lines 0..at
                 if action == "raises":
                     raise Crash(line)
                 if action == "raises a MammonError":
@@ -163,10 +201,14 @@ def test_a_progress_callback_that_acts_on_the_run_does_so_at_the_same_line(tmp_p
                 state.set_stop(where / "state")
 
         out = _apply(where, plan, speculative=speculative, progress=progress, before_send=lambda: seen.append("<the review>"))
-        out["progress"] = seen
+        out["shown"] = seen
         return out
 
     fast = run(tmp_path / "speculative", True)
-    classic = run(tmp_path / "classic", False)
-    assert fast == classic
-    assert fast["progress"][0] == "<the review>"
+    assert passes == ["pass", "pass"], "the preflight's pass, then the run's"
+    assert fast == run(tmp_path / "classic", False)
+    assert fast["shown"][0] == "<the review>"
+    if action == "sets the stop flag":
+        assert fast["outcome"]["status"] == "stopped"
+    else:
+        assert len(fast["shown"]) == at + 2, "nothing shown after the line that raised"
