@@ -202,6 +202,8 @@ class SimChain:
     def revert_to(self, snapshot: SimSnapshot) -> None:
         storage, nonces, block, timestamp, receipts, contracts, pools = snapshot
         self.storage, self.nonces, self.block, self.timestamp = dict(storage), dict(nonces), block, timestamp
+        # a transaction that ended in an exception other than a revert (a bug) left its bookkeeping open: closed here
+        self._journal, self._touched, self._exec, self._value_calls, self._logs, self._undo = None, set(), 0, 0, [], []
         self.receipts, self.contracts = dict(receipts), dict(contracts)
         for contract in self.contracts.values():
             registry = getattr(contract, "pools", None)
