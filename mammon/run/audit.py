@@ -15,8 +15,8 @@ hash (rewritten and rehashed), and when the log is missing while an anchor shows
 Each event names its plan; `step_sent` and `step_done` also say whether the transaction was
 simulated, and `step_done` carries what the step spent, so the daily spend and the set of applied
 plans are derived from this log (`spent_since`, `applied`) instead of a second ledger that a crash
-could leave out of step. (The daily spend reads only the lines after those `audit.index` summarises:
-a cache checked against the log, and by `verify`; see `mammon.run.audit_index`.)
+could leave out of step. (Both read only the lines after those `audit.index` summarises: a cache
+checked against the log, and by `verify`; see `mammon.run.audit_index`.)
 """
 
 from __future__ import annotations
@@ -331,16 +331,9 @@ class Applied:
 
 
 def applied(directory: Path, plan_hash: str) -> Applied | None:
-    """The first real apply of `plan_hash` that sent a transaction, or None."""
-    started: dict[str, str] = {}
-    record = None
-    for e in entries(directory):
-        d = e.data
-        if d.get("plan") != plan_hash:
-            continue
-        if d.get("event") == "apply_started":
-            record = d.get("record") if isinstance(d.get("record"), str) else None
-            started[str(d.get("run", ""))] = str(record)
-        if d.get("event") == "step_sent" and not d.get("simulated"):
-            return Applied(time=str(d.get("time", "")), record=started.get(str(d.get("run", "")), record))
-    return None
+    """The first real apply of `plan_hash` that sent a transaction, or None: its first real `step_sent`, with
+    the record of the same run's `apply_started` (else the latest before it) (`mammon.run.audit_index`: the log
+    read after the line its index stands at)."""
+    from mammon.run import audit_index
+
+    return audit_index.applied(directory, plan_hash)
