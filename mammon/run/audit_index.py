@@ -31,6 +31,7 @@ as they were when the index was written).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -179,15 +180,18 @@ def _holds(fh: Any, index: Index) -> bool:
 
 def read_index(directory: Path) -> Index:
     """The index in the state directory; an empty one when there is none, or it is not one of ours (of another
-    version too). A line for where it stands (version, offset, seq, hash), then one per item, tagged:
-    `["spent", key, time, spent]`, `["applied", plan, time, record]`, `["started", plan, latest, {run: record}]`."""
+    version too). A line for where it stands (version, offset, seq, hash) and the sha256 of the lines after it
+    (so an index a crash cut short after any line is not believed: it would lack spends or applied plans), then
+    one per item, tagged: `["spent", key, time, spent]`, `["applied", plan, time, record]`,
+    `["started", plan, latest, {run: record}]`."""
     try:
-        head, *rest = [audit.loads_line(line) for line in (directory / INDEX).read_bytes().split(b"\n") if line]
-        if head.get("version") != VERSION:
+        first, _, body = (directory / INDEX).read_bytes().partition(b"\n")
+        head = audit.loads_line(first)
+        if head.get("version") != VERSION or head.get("items") != hashlib.sha256(body).hexdigest():
             return Index()
         found = Index(offset=int(head["offset"]), seq=int(head["seq"]), hash=str(head["hash"]))
-        for item in rest:
-            _take(found, item)
+        for line in body.split(b"\n")[:-1]:
+            _take(found, audit.loads_line(line))
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return Index()
     if found.offset < 0 or found.seq < 0:
@@ -196,7 +200,7 @@ def read_index(directory: Path) -> Index:
 
 
 def _take(index: Index, item: Any) -> None:
-    """Add one line of the index file to `index`; ValueError when it is not one `_lines` writes."""
+    """Add one line of the index file to `index`; ValueError when it is not one `_text` writes."""
     match item:
         case ["spent", str(key), str() | None as time, dict(spent)]:
             index.spends.append((key, time, spent))
@@ -208,16 +212,20 @@ def _take(index: Index, item: Any) -> None:
             raise ValueError("not a line of the index")
 
 
-def _lines(index: Index) -> list[Any]:
-    head = {"version": VERSION, "offset": index.offset, "seq": index.seq, "hash": index.hash}
-    return [head, *(["spent", *s] for s in index.spends),
-            *(["applied", plan, a.time, a.record] for plan, a in index.applied.items()),
-            *(["started", plan, s.latest, s.runs] for plan, s in index.started.items())]
+def _text(index: Index) -> str:
+    """The index file's content (`read_index` reads it back)."""
+    items = [*(["spent", *s] for s in index.spends),
+             *(["applied", plan, a.time, a.record] for plan, a in index.applied.items()),
+             *(["started", plan, s.latest, s.runs] for plan, s in index.started.items())]
+    body = "".join(json.dumps(item, sort_keys=True) + "\n" for item in items)
+    head = {"version": VERSION, "offset": index.offset, "seq": index.seq, "hash": index.hash,
+            "items": hashlib.sha256(body.encode("ascii")).hexdigest()}
+    return json.dumps(head, sort_keys=True) + "\n" + body
 
 
 def _write_index(directory: Path, index: Index) -> None:
     """Replace the index; not fsynced, and not at all where the state directory cannot take it (it is a cache)."""
-    text = "".join(json.dumps(item, sort_keys=True) + "\n" for item in _lines(index))
+    text = _text(index)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{INDEX}.", suffix=".tmp", dir=directory)
         try:

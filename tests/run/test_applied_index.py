@@ -119,6 +119,12 @@ def _rehash(lines: list[bytes]) -> list[bytes]:
     return out
 
 
+def forge(index: Path, head: dict[str, Any], items: list[Any]) -> None:
+    """What a forger with write access does to the index: change its items and fix the hash of them in its head."""
+    body = "".join(json.dumps(x) + "\n" for x in items)
+    index.write_text(json.dumps({**head, "items": hashlib.sha256(body.encode()).hexdigest()}) + "\n" + body)
+
+
 def damage(directory: Path, rng: random.Random) -> str:
     """Something that happens to the index or the log between two applies; returns what, for the failure message."""
     index, log = directory / audit_index.INDEX, directory / audit.LOG
@@ -233,7 +239,7 @@ def test_an_index_hiding_an_applied_plan_fails_verify(tmp_path: Path, forgery: s
         items = [[*x[:3], RECORDS[2]] if x[0] == "applied" else x for x in items]
     else:
         items = [x for x in items if x[0] != "started"]
-    index.write_text("".join(json.dumps(x) + "\n" for x in [head, *items]))
+    forge(index, head, items)
     if forgery == "applied plan removed":
         assert audit.applied(tmp_path, PLANS[0]) is None  # the forged index is believed by the apply ...
     with pytest.raises(audit.AuditError, match=r"audit.index does not hold the applied plans of log entries 1-3 \(edited\)"):
@@ -252,3 +258,19 @@ def test_both_questions_share_one_reading(tmp_path: Path) -> None:
     index = audit_index.read_index(tmp_path)
     assert index.seq == 3 and index.offset == (tmp_path / audit.LOG).stat().st_size
     assert index.applied == {PLANS[0]: audit.Applied(time=T0.isoformat(), record=RECORDS[0])}
+
+
+def test_an_index_torn_at_a_line_end_is_ignored(tmp_path: Path) -> None:
+    """The index is not fsynced: a crash may leave it cut after any of its lines. Every line it keeps still
+    parses, so the head says how many bytes follow and their hash; one short of its items is not believed (it
+    would say a plan that sent transactions was never applied)."""
+    audit.append(tmp_path, "apply_started", T0, plan=PLANS[0], run="r1", simulated=False, record=RECORDS[0])
+    audit.append(tmp_path, "step_sent", T0, plan=PLANS[0], run="r1", step="s0", tx="0x01", simulated=False)
+    audit.append(tmp_path, "step_done", T0, plan=PLANS[0], run="r1", step="s0", tx="0x01", simulated=False, spent={"USDC": "5"})
+    assert audit.applied(tmp_path, PLANS[0]) is not None
+    index = tmp_path / audit_index.INDEX
+    lines = index.read_bytes().split(b"\n")[:-1]
+    for keep in range(1, len(lines)):
+        index.write_bytes(b"".join(line + b"\n" for line in lines[:keep]))
+        assert audit_index.read_index(tmp_path) == audit_index.Index()
+        assert audit.applied(tmp_path, PLANS[0]) == full_read(tmp_path, PLANS[0])

@@ -3,6 +3,7 @@ exactly what a full read of the log says; an edited log fails naming the same li
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -129,7 +130,10 @@ def test_a_forged_index_fails_verify(tmp_path: Path) -> None:
     index_path = tmp_path / audit_index.INDEX
     head, first, second = index_path.read_text().splitlines()
     index_path.write_text(f"{head}\n{second}\n")
-    assert audit_index.spent_since(tmp_path, T0 - DAY) == {"USDC": 7}  # the forged index is believed by the spend ...
+    assert audit_index.spent_since(tmp_path, T0 - DAY) == {"USDC": 12}  # an index short of its items is not believed ...
+    body = f"{second}\n"
+    index_path.write_text(json.dumps({**json.loads(head), "items": hashlib.sha256(body.encode()).hexdigest()}) + "\n" + body)
+    assert audit_index.spent_since(tmp_path, T0 - DAY) == {"USDC": 7}  # ... the forged one (its hash fixed) is, by the spend ...
     with pytest.raises(audit.AuditError, match=r"audit.index does not hold the spends of log entries 1-2 \(edited\)"):
         audit.verify(tmp_path)  # ... and caught by verify
     index_path.unlink()
