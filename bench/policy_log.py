@@ -1,12 +1,14 @@
-"""What the policy check of an apply costs as the audit log grows (issue #10): it must not grow with the log.
+"""What the audit log's checks of a real apply cost as the log grows (issue #10): they must not grow with it.
 
     .venv/bin/python bench/policy_log.py [--reps 9] [--events 10000]
 
-Enforces a policy with a daily limit (`mammon.run.policy.enforce`, the spend derived from the calldata, the day's
-spend from the audit log) for bench/perf.py's 126-step plan, reviewed first as apply does, against a state
-directory whose log is empty, then holds `--events` events of earlier simulated and real applies: the first
-check after they were written (it reads them all and writes `audit.index`), a check with nothing new, and a
-check after one more simulated apply of the plan (254 new lines). Prints median CPU ms (`time.process_time`).
+The policy check: enforces a policy with a daily limit (`mammon.run.policy.enforce`, the spend derived from the
+calldata, the day's spend from the audit log) for bench/perf.py's 126-step plan, reviewed first as apply does.
+The replay check: `mammon.run.audit.applied`, whether that plan was applied already (it was not: the answer
+needs all of the log). Each against a state directory whose log is empty, then holds `--events` events of
+earlier simulated and real applies: the first check after they were written (it reads them all and writes
+`audit.index`), a check with nothing new, and a check after one more simulated apply (254 new lines). Prints
+median CPU ms (`time.process_time`). Run it with another checkout's python to compare (its `mammon` is used).
 """
 
 from __future__ import annotations
@@ -67,26 +69,32 @@ def main() -> None:
     review(plan, chain=chain, now=perf.NOW, allow_expired=True)
     one_apply = [("step_done", perf.NOW, {"plan": "sha256:x", "run": "x", "step": f"s{i}", "tx": f"0x{i:064x}", "simulated": True, "spent": {}})
                  for i in range(254)]
-    samples: dict[str, list[float]] = {"empty log": [], f"{args.events:,} events, first check": [], f"{args.events:,} events, nothing new": [],
-                                       f"{args.events:,} events, one apply (254 lines) new": []}
-    check = lambda directory: enforce(policy, plan, chain, directory, perf.NOW)  # noqa: E731
-    names = list(samples)
+    checks: dict[str, Callable[[Path], object]] = {
+        f"policy check of the {len(plan.steps)}-step plan (reviewed first)": lambda directory: enforce(policy, plan, chain, directory, perf.NOW),
+        "replay check (audit.applied) of the plan": lambda directory: audit.applied(directory, plan.content_hash),
+    }
+    rows = ["empty log", f"{args.events:,} events, first check", f"{args.events:,} events, nothing new",
+            f"{args.events:,} events, one apply (254 lines) new"]
+    samples: dict[tuple[str, str], list[float]] = {(title, row): [] for title in checks for row in rows}
     with tempfile.TemporaryDirectory() as tmp:
         empty, grown = Path(tmp) / "empty", Path(tmp) / "grown"
         empty.mkdir()
         grown.mkdir()
         _history(grown, args.events)
-        check(empty)
+        for check in checks.values():
+            check(empty)
         for _ in range(args.reps):
-            samples[names[0]].append(_cpu_ms(lambda: check(empty)))
-            (grown / INDEX).unlink(missing_ok=True)
-            samples[names[1]].append(_cpu_ms(lambda: check(grown)))
-            samples[names[2]].append(_cpu_ms(lambda: check(grown)))
-            audit.append_many(grown, one_apply)
-            samples[names[3]].append(_cpu_ms(lambda: check(grown)))
-    print(f"policy check of the {len(plan.steps)}-step plan (reviewed first), median CPU of {args.reps}:")
-    for name, values in samples.items():
-        print(f"  {name:45s} {statistics.median(values):8.2f} ms")
+            for title, check in checks.items():
+                samples[title, rows[0]].append(_cpu_ms(lambda: check(empty)))
+                (grown / INDEX).unlink(missing_ok=True)
+                samples[title, rows[1]].append(_cpu_ms(lambda: check(grown)))
+                samples[title, rows[2]].append(_cpu_ms(lambda: check(grown)))
+                audit.append_many(grown, one_apply)
+                samples[title, rows[3]].append(_cpu_ms(lambda: check(grown)))
+    for title in checks:
+        print(f"{title}, median CPU of {args.reps}:")
+        for row in rows:
+            print(f"  {row:45s} {statistics.median(samples[title, row]):8.2f} ms")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ hash (rewritten and rehashed), and when the log is missing while an anchor shows
 Each event names its plan; `step_sent` and `step_done` also say whether the transaction was
 simulated, and `step_done` carries what the step spent, so the daily spend and the set of applied
 plans are derived from this log (`spent_since`, `applied`) instead of a second ledger that a crash
-could leave out of step. (The daily spend reads only the lines after those `audit.index` summarises:
-a cache checked against the log, and by `verify`; see `mammon.run.spent`.)
+could leave out of step. (Both read only the lines after those `audit.index` summarises: a cache
+checked against the log, and by `verify`; see `mammon.run.audit_index`.)
 """
 
 from __future__ import annotations
@@ -277,9 +277,9 @@ def verify(directory: Path, records: Iterable[Path] = ()) -> int:
         raise AuditError(f"the audit log is missing but {directory / ANCHOR} shows {anchor[0]} entries", where=str(directory / LOG))
     if anchor is not None:
         check_anchor(log, anchor[0], anchor[1], f"the anchor ({ANCHOR})", directory / LOG)
-    from mammon.run import spent
+    from mammon.run import audit_index
 
-    spent.check_index(directory, log)
+    audit_index.check_index(directory, log)
     named = {Path(str(e.data["record"])) for e in log if e.data.get("event") == "apply_started" and isinstance(e.data.get("record"), str)}
     for path in sorted(named | {Path(p) for p in records}):
         seq_hash = _record_anchor(path, explicit=path in {Path(p) for p in records})
@@ -315,11 +315,11 @@ def _record_anchor(path: Path, *, explicit: bool) -> tuple[int, str] | None:
 
 def spent_since(directory: Path, since: datetime) -> dict[str, int]:
     """Base units spent per token symbol since `since` by real (not simulated) steps, each
-    transaction counted once however often a crashed apply logged its outcome (`mammon.run.spent`:
+    transaction counted once however often a crashed apply logged its outcome (`mammon.run.audit_index`:
     the log read after the line its index stands at)."""
-    from mammon.run import spent
+    from mammon.run import audit_index
 
-    return spent.spent_since(directory, since)
+    return audit_index.spent_since(directory, since)
 
 
 @dataclass(frozen=True)
@@ -331,16 +331,9 @@ class Applied:
 
 
 def applied(directory: Path, plan_hash: str) -> Applied | None:
-    """The first real apply of `plan_hash` that sent a transaction, or None."""
-    started: dict[str, str] = {}
-    record = None
-    for e in entries(directory):
-        d = e.data
-        if d.get("plan") != plan_hash:
-            continue
-        if d.get("event") == "apply_started":
-            record = d.get("record") if isinstance(d.get("record"), str) else None
-            started[str(d.get("run", ""))] = str(record)
-        if d.get("event") == "step_sent" and not d.get("simulated"):
-            return Applied(time=str(d.get("time", "")), record=started.get(str(d.get("run", "")), record))
-    return None
+    """The first real apply of `plan_hash` that sent a transaction, or None: its first real `step_sent`, with
+    the record of the same run's `apply_started` (else the latest before it) (`mammon.run.audit_index`: the log
+    read after the line its index stands at)."""
+    from mammon.run import audit_index
+
+    return audit_index.applied(directory, plan_hash)

@@ -3,6 +3,7 @@ exactly what a full read of the log says; an edited log fails naming the same li
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mammon.run import audit, spent
+from mammon.run import audit, audit_index
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -68,8 +69,8 @@ def test_the_index_says_what_a_full_read_says(tmp_path: Path, seed: int) -> None
         when += timedelta(hours=rng.choice([-30, -1, 1, 2, 5, 20]))  # -30 h: a clock set back by more than a day
         _run(tmp_path, rng, when, txs)
         for since in (when - DAY, when - 3 * DAY, T0 - 10 * DAY, when):
-            assert spent.spent_since(tmp_path, since) == full_read(tmp_path, since)
-    index = spent.read_index(tmp_path)
+            assert audit_index.spent_since(tmp_path, since) == full_read(tmp_path, since)
+    index = audit_index.read_index(tmp_path)
     assert index.seq == len(audit.entries(tmp_path)) and index.offset == (tmp_path / audit.LOG).stat().st_size
     assert audit.verify(tmp_path) == index.seq
 
@@ -79,12 +80,12 @@ def test_only_the_lines_after_the_index_are_read(tmp_path: Path) -> None:
     own line still ends where it did) goes unnoticed by the spend, and `verify`, which reads it all, names it."""
     audit.append(tmp_path, "step_done", T0, plan="sha256:p", step="s0", tx="0x01", simulated=False, spent={"USDC": "5"})
     audit.append(tmp_path, "step_done", T0, plan="sha256:p", step="s1", tx="0x02", simulated=False, spent={"USDC": "7"})
-    assert spent.spent_since(tmp_path, T0 - DAY) == {"USDC": 12}
+    assert audit_index.spent_since(tmp_path, T0 - DAY) == {"USDC": 12}
     path = tmp_path / audit.LOG
     lines = path.read_bytes().split(b"\n")
     lines[0] = b"x" * len(lines[0])
     path.write_bytes(b"\n".join(lines))
-    assert spent.spent_since(tmp_path, T0 - DAY) == {"USDC": 12}
+    assert audit_index.spent_since(tmp_path, T0 - DAY) == {"USDC": 12}
     with pytest.raises(audit.AuditError, match="line 1 is not JSON"):
         audit.verify(tmp_path)
 
@@ -92,7 +93,7 @@ def test_only_the_lines_after_the_index_are_read(tmp_path: Path) -> None:
 def test_an_edited_line_after_the_index_is_named_as_a_full_read_names_it(tmp_path: Path) -> None:
     for i in range(3):
         audit.append(tmp_path, "step_done", T0, plan="sha256:p", step=f"s{i}", tx=f"0x0{i}", simulated=False, spent={"USDC": "5"})
-    spent.spent_since(tmp_path, T0 - DAY)
+    audit_index.spent_since(tmp_path, T0 - DAY)
     audit.append(tmp_path, "step_done", T0, plan="sha256:p", step="s3", tx="0x03", simulated=False, spent={"USDC": "5"})
     audit.append(tmp_path, "step_done", T0, plan="sha256:p", step="s4", tx="0x04", simulated=False, spent={"USDC": "5"})
     path = tmp_path / audit.LOG
@@ -102,14 +103,14 @@ def test_an_edited_line_after_the_index_is_named_as_a_full_read_names_it(tmp_pat
     lines[4] = json.dumps(entry, sort_keys=True)
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(audit.AuditError, match="line 5 was edited"):
-        spent.spent_since(tmp_path, T0 - DAY)
+        audit_index.spent_since(tmp_path, T0 - DAY)
 
 
 @pytest.mark.parametrize("damage", ["garbage", "stale", "other log"])
 def test_an_index_that_does_not_match_the_log_is_ignored(tmp_path: Path, damage: str) -> None:
     audit.append(tmp_path, "step_done", T0, plan="sha256:p", step="s0", tx="0x01", simulated=False, spent={"USDC": "5"})
-    spent.spent_since(tmp_path, T0 - DAY)
-    index_path = tmp_path / spent.INDEX
+    audit_index.spent_since(tmp_path, T0 - DAY)
+    index_path = tmp_path / audit_index.INDEX
     if damage == "garbage":
         index_path.write_text('{"version": 1, "offset": ')  # cut short
     elif damage == "stale":  # the index claims an entry the log no longer ends a line with (the log was rewritten)
@@ -118,19 +119,22 @@ def test_an_index_that_does_not_match_the_log_is_ignored(tmp_path: Path, damage:
     else:
         (tmp_path / audit.LOG).unlink()
     audit.append(tmp_path, "step_done", T0, plan="sha256:p", step="s1", tx="0x02", simulated=False, spent={"USDC": "7"})
-    assert spent.spent_since(tmp_path, T0 - DAY) == full_read(tmp_path, T0 - DAY)
+    assert audit_index.spent_since(tmp_path, T0 - DAY) == full_read(tmp_path, T0 - DAY)
 
 
 def test_a_forged_index_fails_verify(tmp_path: Path) -> None:
     """Someone who hides a spend from the daily limit by editing the index is caught as one who edits the log."""
     audit.append(tmp_path, "step_done", T0, plan="sha256:p", step="s0", tx="0x01", simulated=False, spent={"USDC": "5"})
     audit.append(tmp_path, "step_done", T0, plan="sha256:p", step="s1", tx="0x02", simulated=False, spent={"USDC": "7"})
-    spent.spent_since(tmp_path, T0 - DAY)
-    index_path = tmp_path / spent.INDEX
+    audit_index.spent_since(tmp_path, T0 - DAY)
+    index_path = tmp_path / audit_index.INDEX
     head, first, second = index_path.read_text().splitlines()
     index_path.write_text(f"{head}\n{second}\n")
-    assert spent.spent_since(tmp_path, T0 - DAY) == {"USDC": 7}  # the forged index is believed by the spend ...
+    assert audit_index.spent_since(tmp_path, T0 - DAY) == {"USDC": 12}  # an index short of its items is not believed ...
+    body = f"{second}\n"
+    index_path.write_text(json.dumps({**json.loads(head), "items": hashlib.sha256(body.encode()).hexdigest()}) + "\n" + body)
+    assert audit_index.spent_since(tmp_path, T0 - DAY) == {"USDC": 7}  # ... the forged one (its hash fixed) is, by the spend ...
     with pytest.raises(audit.AuditError, match=r"audit.index does not hold the spends of log entries 1-2 \(edited\)"):
         audit.verify(tmp_path)  # ... and caught by verify
     index_path.unlink()
-    assert audit.verify(tmp_path) == 2 and spent.spent_since(tmp_path, T0 - DAY) == {"USDC": 12}
+    assert audit.verify(tmp_path) == 2 and audit_index.spent_since(tmp_path, T0 - DAY) == {"USDC": 12}
