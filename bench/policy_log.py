@@ -28,10 +28,9 @@ import perf  # noqa: E402  (the plan bench/perf.py applies)
 
 from mammon.review import review  # noqa: E402
 from mammon.run import audit  # noqa: E402
+from mammon.run.audit_index import INDEX  # noqa: E402
 from mammon.run.policy import Policy, enforce  # noqa: E402
 from mammon.run.session import registry_chain  # noqa: E402
-
-INDEX = "audit.index"
 
 
 def _history(directory: Path, events: int) -> None:

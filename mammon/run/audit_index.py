@@ -192,7 +192,7 @@ def read_index(directory: Path) -> Index:
         found = Index(offset=int(head["offset"]), seq=int(head["seq"]), hash=str(head["hash"]))
         for line in body.split(b"\n")[:-1]:
             _take(found, audit.loads_line(line))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError):  # OverflowError: int(Infinity)
         return Index()
     if found.offset < 0 or found.seq < 0:
         return Index()
@@ -202,7 +202,7 @@ def read_index(directory: Path) -> Index:
 def _take(index: Index, item: Any) -> None:
     """Add one line of the index file to `index`; ValueError when it is not one `_text` writes."""
     match item:
-        case ["spent", str(key), str() | None as time, dict(spent)]:
+        case ["spent", str(key), str() | None as time, dict(spent)] if all(isinstance(v, str) and v.isdigit() for v in spent.values()):
             index.spends.append((key, time, spent))
         case ["applied", str(plan), str(time), str() | None as record]:
             index.applied[plan] = audit.Applied(time=time, record=record)
