@@ -21,7 +21,7 @@ from mammon.compile.amounts import ALL, Amount
 from mammon.abi import function
 from mammon.compile.gas import static_gas
 from mammon.errors import InputError, PlanError
-from mammon.market import Market, load_market
+from mammon.market import Market, gas_cost_usd, load_market
 from mammon.plan import dag
 from mammon.plan.decode import view
 from mammon.plan.model import (
@@ -351,13 +351,12 @@ def _totals(steps: list[Step], gas_price_gwei: Decimal, prices_usd: Mapping[str,
     """Gas, its cost, and the wallet's spend of the tokens in `symbols` (the chain's own tokens)."""
     gas = sum(s.gas.estimate for s in steps)
     cost_eth = Decimal(gas) * gas_price_gwei / Decimal(10**9)
-    eth_price = prices_usd.get("ETH", prices_usd.get("WETH", Decimal(0)))
     spend: dict[str, int] = {}
     for step in steps:
         for pull in step.pulls:
             if pull.token in symbols:
                 spend[pull.token] = spend.get(pull.token, 0) + pull.amount
-    return Totals(gas=gas, cost_eth=cost_eth.quantize(Decimal("1e-12")), cost_usd=(cost_eth * eth_price).quantize(Decimal("0.0001")), spend=spend)
+    return Totals(gas=gas, cost_eth=cost_eth.quantize(Decimal("1e-12")), cost_usd=gas_cost_usd(cost_eth, prices_usd), spend=spend)
 
 
 def compile_plan(
