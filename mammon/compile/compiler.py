@@ -158,7 +158,7 @@ def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[st
         id=step_id, kind=draft.kind, venue=gas_venue, description=draft.description, depends_on=depends_on,
         call=Call(to=draft.target, value=0, data=data),
         decoded=view(data, draft.target_label, units, b.labels, draft.abi),
-        gas=_static_gas(gas_venue, draft.gas_action),
+        gas=_static_gas_model(static_gas(gas_venue, draft.gas_action)),
         effects=effects,
         pulls=[Pull(token=s.token.symbol, token_address=s.token.address, spender=s.spender, amount=s.amount.max) for s in draft.spends],
         guards=draft.guards, outputs=outputs, refs=refs, allowances=list(allowances),
@@ -166,9 +166,10 @@ def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[st
 
 
 @lru_cache(maxsize=256)
-def _static_gas(venue: str, action: str) -> Gas:
-    """The static estimate of a venue's action, one (immutable) model shared by every step that has it."""
-    return Gas(estimate=static_gas(venue, action), source="static")
+def _static_gas_model(estimate: int) -> Gas:
+    """A static estimate as one (immutable) model shared by every step that has it. Keyed on the figure itself,
+    looked up in STATIC_GAS on every call, so a changed table (a test patching it) is never served from the cache."""
+    return Gas(estimate=estimate, source="static")
 
 
 def _encode(draft: Draft) -> str:
