@@ -394,7 +394,7 @@ def compile_plan(
     slippage = min(r.slippage_bps for r in recs)
     window = int((valid_until - now).total_seconds())
     ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=slippage, deadline=int(valid_until.timestamp()), window=window)
-    b = _Build(ctx=ctx, labels={**_registry_labels(chain_cfg), wallet.lower(): "wallet"}, execution=execution)
+    b = _Build(ctx=ctx, labels={**inputs.registry_labels(chain_cfg), wallet.lower(): "wallet"}, execution=execution)
     book: recipes.Book | None = None  # the recipes as this compile sees them, read at the first recommendation
     for n, rec in enumerate(recs, start=1):
         b.prefix = f"r{n}-" if len(recs) > 1 else ""
@@ -431,9 +431,6 @@ def compile_plan(
 
 #: The chain's own tokens' addresses (lower case), once per chain config.
 _token_addresses = inputs.per_config(lambda chain: frozenset(t.address.lower() for t in chain.tokens))
-
-#: The registry's addresses with their labels (a walk of the whole config), once per chain config.
-_registry_labels = inputs.per_config(ChainConfig.known_addresses)
 
 
 def _refuse_unenforceable(plan: Plan, execution: str) -> None:
