@@ -377,6 +377,9 @@ def compile_plan(
     `execution` batch or safe compiles one atomic transaction (see `mammon.compile.batching`); safe needs
     the Safe's state (`safe`, read with `batching.read_safe_state`). `sealed=False` leaves the content hash
     empty, for a plan only compared field by field (`recompile`): hashing a long plan costs as much as a tenth of compiling it.
+
+    A `ChainConfig` passed as `chain` must not be changed afterwards, in place or in its nested sections: what is
+    derived from it (its fingerprint, address labels, venue sections) is cached per config object. Load or build a new one.
     """
     if execution not in ("sequential", "batch", "safe"):
         raise InputError(f"unknown execution mode {execution!r}; use sequential, batch or safe", where="--execution")
