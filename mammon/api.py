@@ -44,6 +44,9 @@ def compile_plan(
     `execution` batch or safe compiles one atomic transaction (`mammon.compile.batching`; safe needs the
     Safe's state in `safe`). The compiler (recipes, venues, Jinja2) is imported here, on first use:
     loading, validating and showing plans do not need it.
+
+    A `ChainConfig` passed as `chain` must not be changed afterwards, in place or in its nested sections: what is
+    derived from it (its fingerprint, address labels, venue sections) is cached per config object. Load or build a new one.
     """
     from mammon.compile.compiler import compile_plan as compile_
 

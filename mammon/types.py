@@ -44,9 +44,11 @@ def checksum_address(value: str | bytes) -> str:
 def create2_address(deployer: str, salt: bytes, init_code_hash: bytes) -> str:
     """EIP-1014: where `deployer`'s CREATE2 with `salt` puts a contract whose init code hashes to `init_code_hash`,
     keccak256(0xff ++ deployer ++ salt ++ init_code_hash)[12:], EIP-55 checksummed."""
+    if not isinstance(deployer, str) or not _HEX_ADDRESS.fullmatch(deployer):
+        raise ValueError(f"CREATE2 takes a 20-byte deployer address (0x and 40 hex digits), not {deployer!r}")
     if len(salt) != 32 or len(init_code_hash) != 32:
         raise ValueError(f"CREATE2 takes a 32-byte salt and init code hash, not {len(salt)} and {len(init_code_hash)} bytes")
-    return checksum_address(keccak256(b"\xff" + bytes.fromhex(deployer.removeprefix("0x")) + salt + init_code_hash)[12:])
+    return checksum_address(keccak256(b"\xff" + bytes.fromhex(deployer[2:]) + salt + init_code_hash)[12:])
 
 
 def checksum(value: str) -> str:

@@ -81,6 +81,17 @@ def test_the_shipped_registry_files_are_strictly_valid() -> None:
         assert load_chain_file(path).protocols
 
 
+def test_a_loaded_config_cannot_be_changed_in_place() -> None:
+    """A loaded config is shared and what compile derives from it is cached per object: a change is refused, a copy is new."""
+    from pydantic import ValidationError
+
+    base = load_chain_file(ROOT / "mammon" / "chains" / "data" / "base.yaml")
+    with pytest.raises(ValidationError, match="frozen"):
+        base.rpc_url = "http://127.0.0.1:8545"
+    assert base.model_copy(update={"rpc_url": "http://127.0.0.1:8545"}).rpc_url == "http://127.0.0.1:8545"
+    assert base.rpc_url is None
+
+
 def test_chain_config_alone_selects_its_chain(tmp_path: Path, mammon: Mammon) -> None:
     path = my_chain(tmp_path)
     out = tmp_path / "plan.yaml"

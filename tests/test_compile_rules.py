@@ -96,3 +96,14 @@ def test_a_first_aave_supply_carries_the_first_supply_gas() -> None:
     assert gas(compile_plan(supply, wallet=WALLET, market=empty, now=NOW)) == static_gas("aave_v3", "deposit_first") == 173_000
     exit_and_back = [Recommendation(from_protocol="aave_v3", token="USDC", amount="all"), supply]
     assert static_gas("aave_v3", "deposit_first") in {s.gas.estimate for s in compile_plan(exit_and_back, wallet=WALLET, now=NOW).steps}
+
+
+def test_a_changed_static_gas_table_is_what_the_next_plan_carries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiler shares one Gas model per figure; a figure changed in STATIC_GAS is never served from that cache."""
+    from mammon.compile.gas import STATIC_GAS
+
+    supply = Recommendation(to_protocol="aave_v3", token="USDC", amount="100")
+    gas = lambda: {s.id: s.gas.estimate for s in compile_plan(supply, wallet=WALLET, now=NOW).steps}["deposit"]  # noqa: E731
+    assert gas() == 149_000
+    monkeypatch.setitem(STATIC_GAS, ("aave_v3", "deposit"), 151_000)
+    assert gas() == 151_000

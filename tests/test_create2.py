@@ -28,3 +28,19 @@ def test_the_eip_1014_examples(deployer: str, salt: str, init_code: str, address
 def test_a_short_salt_is_refused_rather_than_hashed() -> None:
     with pytest.raises(ValueError, match="32-byte salt"):
         create2_address("0x0000000000000000000000000000000000000000", b"\x01", keccak256(b""))
+
+
+@pytest.mark.parametrize("deployer", ["0x" + "00" * 19, "0x" + "00" * 21, "00" * 20, "0x" + "0g" * 20, "0x" + "00" * 20 + "\n"])
+def test_a_deployer_that_is_not_20_bytes_is_refused_rather_than_hashed(deployer: str) -> None:
+    with pytest.raises(ValueError, match="20-byte deployer"):
+        create2_address(deployer, bytes(32), keccak256(b""))
+
+
+def test_a_uniswap_v3_pool_address_is_the_pool_on_chain() -> None:
+    """Base's USDC/WETH 0.05% pool (0xd0b5…F224 on basescan), from the factory and init code hash of the chain config."""
+    from mammon.protocols.uniswap_v3 import pool_address
+
+    usdc, weth = "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", "0x4200000000000000000000000000000000000006"
+    factory, init_code_hash = "0x33128a8fC17869897dcE68Ed026d694621f6FDfD", "0xe34f199b19b2b4f47f68442619d555527d244f78a3297ea89325f843f87b8b54"
+    assert pool_address(factory, init_code_hash, weth, usdc, 500) == pool_address(factory, init_code_hash, usdc, weth, 500)
+    assert pool_address(factory, init_code_hash, usdc, weth, 500) == "0xd0b53D9277642d899DF5C87A3966A349A798F224"

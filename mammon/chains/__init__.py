@@ -44,9 +44,15 @@ class Token(BaseModel):
 
 
 class ChainConfig(BaseModel):
-    """One chain: id, tokens, and a raw section per protocol that the protocol's adapter validates."""
+    """One chain: id, tokens, and a raw section per protocol that the protocol's adapter validates.
 
-    model_config = ConfigDict(extra="forbid")
+    Frozen, and to be treated as read-only all the way down: a loaded config is shared (`load_chain_file`), and
+    the compiler and review cache what they derive from it per config object (its fingerprint, its address labels,
+    each venue's parsed section). Never change one in place, nor its `tokens`, `protocols` or `infra` (frozen stops
+    attribute assignment only): load another file, or build a new config (`model_copy(update=...)`).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     chain_id: int = Field(gt=0)
     rpc_url: str | None = None

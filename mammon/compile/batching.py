@@ -20,6 +20,7 @@ from decimal import Decimal
 from mammon.abi import abi_decode, function
 from mammon.chains import ChainConfig
 from mammon.errors import InputError, PlanError
+from mammon.market import gas_cost_usd
 from mammon.plan.batch import SAFE_ABI, InnerCall, execute_batch_data, multisend_data, safe_tx_hash
 from mammon.plan.model import BATCH_FORMAT_VERSION, Batch, Call, Gas, Plan, Precondition, SafeTx, Totals
 from mammon.plan.planfile import seal
@@ -98,8 +99,7 @@ def attach(plan: Plan, mode: str, chain: ChainConfig, safe: SafeState | None = N
 def batch_totals(plan: Plan, gas: int) -> Totals:
     """The plan's totals with the one transaction's gas (and its cost at the plan's gas price and ETH price)."""
     cost_eth = (Decimal(gas) * plan.market.gas_price_gwei / Decimal(10**9)).quantize(Decimal("1e-12"))
-    eth_usd = plan.market.prices_usd.get("ETH", plan.market.prices_usd.get("WETH", Decimal(0)))
-    return plan.totals.model_copy(update={"gas": gas, "cost_eth": cost_eth, "cost_usd": (cost_eth * eth_usd).quantize(Decimal("0.0001"))})
+    return plan.totals.model_copy(update={"gas": gas, "cost_eth": cost_eth, "cost_usd": gas_cost_usd(cost_eth, plan.market.prices_usd)})
 
 
 def safe_preconditions(safe: str, state: SafeState) -> list[Precondition]:

@@ -21,7 +21,7 @@ from mammon.compile.amounts import ALL, Amount
 from mammon.abi import function
 from mammon.compile.gas import static_gas
 from mammon.errors import InputError, PlanError
-from mammon.market import Market, load_market
+from mammon.market import Market, gas_cost_usd, load_market
 from mammon.plan import dag
 from mammon.plan.decode import view
 from mammon.plan.model import (
@@ -158,7 +158,7 @@ def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[st
         id=step_id, kind=draft.kind, venue=gas_venue, description=draft.description, depends_on=depends_on,
         call=Call(to=draft.target, value=0, data=data),
         decoded=view(data, draft.target_label, units, b.labels, draft.abi),
-        gas=_static_gas(gas_venue, draft.gas_action),
+        gas=_static_gas_model(static_gas(gas_venue, draft.gas_action)),
         effects=effects,
         pulls=[Pull(token=s.token.symbol, token_address=s.token.address, spender=s.spender, amount=s.amount.max) for s in draft.spends],
         guards=draft.guards, outputs=outputs, refs=refs, allowances=list(allowances),
@@ -166,9 +166,10 @@ def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[st
 
 
 @lru_cache(maxsize=256)
-def _static_gas(venue: str, action: str) -> Gas:
-    """The static estimate of a venue's action, one (immutable) model shared by every step that has it."""
-    return Gas(estimate=static_gas(venue, action), source="static")
+def _static_gas_model(estimate: int) -> Gas:
+    """A static estimate as one (immutable) model shared by every step that has it. Keyed on the figure itself,
+    looked up in STATIC_GAS on every call, so a changed table (a test patching it) is never served from the cache."""
+    return Gas(estimate=estimate, source="static")
 
 
 def _encode(draft: Draft) -> str:
@@ -351,13 +352,12 @@ def _totals(steps: list[Step], gas_price_gwei: Decimal, prices_usd: Mapping[str,
     """Gas, its cost, and the wallet's spend of the tokens in `symbols` (the chain's own tokens)."""
     gas = sum(s.gas.estimate for s in steps)
     cost_eth = Decimal(gas) * gas_price_gwei / Decimal(10**9)
-    eth_price = prices_usd.get("ETH", prices_usd.get("WETH", Decimal(0)))
     spend: dict[str, int] = {}
     for step in steps:
         for pull in step.pulls:
             if pull.token in symbols:
                 spend[pull.token] = spend.get(pull.token, 0) + pull.amount
-    return Totals(gas=gas, cost_eth=cost_eth.quantize(Decimal("1e-12")), cost_usd=(cost_eth * eth_price).quantize(Decimal("0.0001")), spend=spend)
+    return Totals(gas=gas, cost_eth=cost_eth.quantize(Decimal("1e-12")), cost_usd=gas_cost_usd(cost_eth, prices_usd), spend=spend)
 
 
 def compile_plan(
@@ -377,6 +377,9 @@ def compile_plan(
     `execution` batch or safe compiles one atomic transaction (see `mammon.compile.batching`); safe needs
     the Safe's state (`safe`, read with `batching.read_safe_state`). `sealed=False` leaves the content hash
     empty, for a plan only compared field by field (`recompile`): hashing a long plan costs as much as a tenth of compiling it.
+
+    A `ChainConfig` passed as `chain` must not be changed afterwards, in place or in its nested sections: what is
+    derived from it (its fingerprint, address labels, venue sections) is cached per config object. Load or build a new one.
     """
     if execution not in ("sequential", "batch", "safe"):
         raise InputError(f"unknown execution mode {execution!r}; use sequential, batch or safe", where="--execution")
@@ -394,7 +397,7 @@ def compile_plan(
     slippage = min(r.slippage_bps for r in recs)
     window = int((valid_until - now).total_seconds())
     ctx = Context(chain=chain_cfg, market=market, wallet=wallet, slippage_bps=slippage, deadline=int(valid_until.timestamp()), window=window)
-    b = _Build(ctx=ctx, labels={**_registry_labels(chain_cfg), wallet.lower(): "wallet"}, execution=execution)
+    b = _Build(ctx=ctx, labels={**inputs.registry_labels(chain_cfg), wallet.lower(): "wallet"}, execution=execution)
     book: recipes.Book | None = None  # the recipes as this compile sees them, read at the first recommendation
     for n, rec in enumerate(recs, start=1):
         b.prefix = f"r{n}-" if len(recs) > 1 else ""
@@ -431,9 +434,6 @@ def compile_plan(
 
 #: The chain's own tokens' addresses (lower case), once per chain config.
 _token_addresses = inputs.per_config(lambda chain: frozenset(t.address.lower() for t in chain.tokens))
-
-#: The registry's addresses with their labels (a walk of the whole config), once per chain config.
-_registry_labels = inputs.per_config(ChainConfig.known_addresses)
 
 
 def _refuse_unenforceable(plan: Plan, execution: str) -> None:

@@ -50,6 +50,11 @@ def chain_fingerprint(chain: ChainConfig) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+#: The registry's addresses (lower case) with their labels, a walk of the whole config, once per chain config:
+#: shared by the compiler (labels of the views it builds) and review (labels of the views it rebuilds).
+registry_labels: Callable[[ChainConfig], dict[str, str]] = per_config(ChainConfig.known_addresses)
+
+
 def record(chain: ChainConfig, market: Market, wallet: str) -> CompileInputs:
     """The inputs of one compile: the market trimmed to what it says about this wallet."""
     snapshot = market.model_copy(update={"portfolio": market.portfolio_of(wallet), "holdings": {}})

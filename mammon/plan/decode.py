@@ -46,7 +46,8 @@ def view(data: str, contract: str, units: Units, labels: dict[str, str], abi: st
     for name, kind, value in _flatten(fn.inputs, args):
         if name in units and kind.startswith("uint"):
             token, decimals = units[name]
-            decoded.append(DecodedArg(name=name, type=kind, value=_json_value(kind, value), token=token, decimals=decimals,
+            # decimals only beside a named token, as before: an empty symbol leaves them None (the plan bytes keep that)
+            decoded.append(DecodedArg(name=name, type=kind, value=_json_value(kind, value), token=token, decimals=decimals if token else None,
                                       display=format_amount(int(value), decimals, token)))
         elif kind == "address":
             label = labels.get(value.lower())

@@ -154,8 +154,9 @@ def rate_bounds(floor: RateCheck, subject: str, growth: Tolerance) -> list[RateC
     plus `growth` (the interest of the plan's window): a rate above it moved by more than interest."""
     if not growth.reason:
         return [floor]
-    ceiling = RateCheck(floor.contract, floor.abi, floor.function, floor.args, floor.value + growth.value, floor.unit, floor.decimals,
-                        f"{subject} is at most the plan's plus {growth.reason}", "lte")  # `replace`, without its field walk
+    ceiling = RateCheck(contract=floor.contract, abi=floor.abi, function=floor.function, args=floor.args,
+                        value=floor.value + growth.value, unit=floor.unit, decimals=floor.decimals,
+                        description=f"{subject} is at most the plan's plus {growth.reason}", op="lte")  # `replace`, without its field walk
     return [floor, ceiling]
 
 

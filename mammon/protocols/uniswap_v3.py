@@ -16,7 +16,7 @@ from mammon.errors import InputError
 from mammon.hashing import keccak256
 from mammon.plan.model import Guard, Tolerance
 from mammon.protocols.base import Asset, Draft, Flow, MinOut, Output, PullRule, Rule, Spend, Venue
-from mammon.types import Address, Bytes32, UInt, checksum_address
+from mammon.types import Address, Bytes32, UInt, create2_address
 
 
 class PoolEntry(BaseModel):
@@ -54,8 +54,7 @@ def pool_address(factory: str, init_code_hash: str, token_x: str, token_y: str, 
     """CREATE2 address of a V3 pool, as periphery's PoolAddress.computeAddress derives it."""
     token0, token1 = sorted([token_x, token_y], key=lambda a: int(a, 16))
     salt = keccak256(abi_encode(["address", "address", "uint24"], [token0, token1, fee]))
-    digest = keccak256(b"\xff" + bytes.fromhex(factory[2:]) + salt + bytes.fromhex(init_code_hash[2:]))
-    return checksum_address(digest[12:])
+    return create2_address(factory, salt, bytes.fromhex(init_code_hash.removeprefix("0x")))
 
 
 class UniswapV3(Venue):

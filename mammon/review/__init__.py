@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from mammon.chains import ChainConfig, chain_for_plan
-from mammon.compile.inputs import per_config
+from mammon.compile.inputs import registry_labels
 from mammon.errors import ExpiredPlanError, InputError, MammonError, TamperedPlanError
 from mammon.plan import dag
 from mammon.plan.decode import verify
@@ -21,8 +21,6 @@ from mammon.review.derive import derive
 from mammon.units import format_amount, parse_amount
 
 EXPIRY_WARNING = timedelta(minutes=1)
-# The registry's addresses and labels, worked out once per loaded chain config (shared, never changed).
-_known_addresses = per_config(ChainConfig.known_addresses)
 
 
 @dataclass
@@ -90,7 +88,7 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
     if not allow_expired:
         check_expiry(plan, now, where=where)
     cfg = _chain_for(plan, chain, warnings)
-    labels = {**(_known_addresses(cfg) if cfg else {}), plan.wallet.lower(): "wallet"}
+    labels = {**(registry_labels(cfg) if cfg else {}), plan.wallet.lower(): "wallet"}
     ordered = []
     for step in dag.order(plan):
         try:

@@ -146,7 +146,10 @@ class AtomicRunner(RpcRunner):
     untried: ClassVar[str] = "cannot try the transaction before signing"
 
     def trial(self, plan: Plan) -> str | None:
-        """Run the one transaction on an anvil fork of the node (`try_on_fork`); the reason it fails, or None."""
+        """Run the one transaction on an anvil fork of the node (`try_on_fork`); the reason it fails, or None.
+
+        The call is built before the fork starts: building it checks what the mode needs (the Safe's signatures
+        file), and a bad one is refused without starting anvil."""
         from mammon.devnet.anvil import find_anvil
         from mammon.errors import DevnetError
 
@@ -154,11 +157,13 @@ class AtomicRunner(RpcRunner):
             find_anvil()
         except DevnetError as exc:
             return f"{self.untried}: {exc.message}"
-        return tried_on_fork(self.node.url, lambda fork: self.try_on_fork(fork, plan))
+        call = self.batch_call(plan)
+        return tried_on_fork(self.node.url, lambda fork: self.try_on_fork(fork, plan, call))
 
     @abstractmethod
-    def try_on_fork(self, fork: Any, plan: Plan) -> Trial:
-        """The one transaction on `fork`, as this runner will send it (the gas it uses, or why it reverts)."""
+    def try_on_fork(self, fork: Any, plan: Plan, call: tuple[str, str]) -> Trial:
+        """The one transaction on `fork`, as this runner will send it (the gas it uses, or why it reverts);
+        `call` is `batch_call`'s (to, calldata), built before the fork."""
 
     def sender_check(self, plan: Plan) -> None:
         """Refuse before anything else when the key cannot send this plan's transaction."""

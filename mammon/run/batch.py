@@ -75,8 +75,9 @@ class BatchRunner(AtomicRunner):
 
     untried = "cannot try the batch before signing"
 
-    def try_on_fork(self, fork: Any, plan: Plan) -> Trial:
-        """The wallet's code set to the delegation designator, then wallet -> wallet executeBatch (`try_batch`)."""
+    def try_on_fork(self, fork: Any, plan: Plan, call: tuple[str, str]) -> Trial:
+        """The wallet's code set to the delegation designator, then wallet -> wallet executeBatch (`try_batch`; `call`,
+        the wallet's own executeBatch from `batch_call`, is what it sends)."""
         return try_batch(fork, plan)
 
 

@@ -195,12 +195,12 @@ class SafeRunner(AtomicRunner):
 
     untried = "cannot try the Safe transaction before sending"
 
-    def try_on_fork(self, fork: Any, plan: Plan) -> Trial:
-        """execTransaction with the owners' real signatures, sent by the gas payer."""
+    def try_on_fork(self, fork: Any, plan: Plan, call: tuple[str, str]) -> Trial:
+        """execTransaction with the owners' real signatures (`call`, built before the fork), sent by the gas payer."""
         from mammon.fork import GAS_TOPUP_WEI
 
         assert plan.batch is not None
-        to, data = self.batch_call(plan)
+        to, data = call
         payer = self._sender()
         fork.impersonate(payer)
         fork.ensure_eth(payer, GAS_TOPUP_WEI)

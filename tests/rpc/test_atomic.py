@@ -176,6 +176,34 @@ def test_safe_nonce_moved_is_refused(mammon: Mammon, rpc_devnet: Any, w3: Web3, 
     assert not (tmp_path / "morpho-to-aave.safe.safe-signatures.json").exists()
 
 
+def test_a_bad_signatures_file_is_refused_before_the_fork_trial_starts_anvil(mammon: Mammon, rpc_devnet: Any, env: Any, key0: str,
+                                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Safe runner's trial builds execTransaction (reading the owners' signatures) before it forks the node:
+    a signatures file that is not one is refused in one line naming it, and no anvil fork was started."""
+    from mammon import fork as anvil_fork
+    from mammon.errors import InputError
+    from mammon.run.safe import SafeRunner
+
+    safe = rpc_devnet.deployment.batching["safes"]["one_of_one"]["address"]
+    plan = load(plan_file(mammon, tmp_path, "morpho-to-aave", safe, "safe", rpc_devnet.rpc_url))
+    bad = tmp_path / "bad.safe-signatures.json"
+    bad.write_text("{not json")
+    runner = SafeRunner.create(plan, rpc_url=rpc_devnet.rpc_url, signatures=str(bad))
+    assert isinstance(runner, SafeRunner)
+    forks: list[str] = []
+
+    class Watched(anvil_fork.Fork):  # the real fork, its starts counted
+        def __init__(self, url: str, *args: Any, **kwargs: Any) -> None:
+            forks.append(url)
+            super().__init__(url, *args, **kwargs)
+
+    monkeypatch.setattr(anvil_fork, "Fork", Watched)
+    with pytest.raises(InputError) as exc:
+        runner.trial(plan)
+    assert str(exc.value) == f"{bad}: not a mammon Safe signatures file (JSONDecodeError)"
+    assert forks == []
+
+
 def test_tampered_inner_call_is_refused(mammon: Mammon, rpc_devnet: Any, env: Any, tmp_path: Path) -> None:
     from mammon.plan.planfile import dumps, seal
 
