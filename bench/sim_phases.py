@@ -60,7 +60,6 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=9)
     parser.add_argument("--moves", type=int, default=perf.BIG_MOVES)
     args = parser.parse_args()
-    plans = [perf.plan_of(args.moves, variant) for variant in range(args.reps + 1)]
     spent: dict[str, float] = defaultdict(float)
     for name in PHASES:
         _timed(engine, name, spent)
@@ -69,13 +68,14 @@ def main() -> None:
     _timed(audit, "append_many", spent)
     samples: dict[str, list[float]] = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
-        perf.sim_apply(plans[0], Path(tmp), clock=time.process_time)  # warm-up: imports, parsed files
-        for plan in plans[1:]:
+        perf.sim_apply(perf.plan_of(args.moves), Path(tmp), clock=time.process_time)  # warm-up: imports, parsed files
+        for variant in range(1, args.reps + 1):
+            plan = perf.plan_of(args.moves, variant)  # compiled just before (untimed): no pile of plans for the GC to walk
             spent.clear()
             samples["total"].append(perf.sim_apply(plan, Path(tmp), clock=time.process_time))
             for name in (*PHASES, *RUNNER, "append_many"):
                 samples[name].append(spent[name])
-    steps = len(plans[0].steps)
+    steps = len(perf.plan_of(args.moves).steps)
     total = statistics.median(samples["total"])
     print(f"{steps}-step simulated apply: {total * 1000:.1f} ms CPU (median of {args.reps}) = {steps / total:,.0f} steps/s")
     for name, what in PHASES.items():
