@@ -40,6 +40,7 @@ from mammon.market import Market, gas_cost_usd, load_market
 from mammon.plan.model import Plan
 from mammon.plan.planfile import dump, load
 from mammon.recommend import Recommendation
+from mammon.run.session import no_progress
 from mammon.run.api import apply_file, default_record_path
 from mammon.run.record import RunRecord
 from mammon.run.registry import runner_class
@@ -140,7 +141,7 @@ class Rebalancer:
                  plan_dir: str | Path = Path(".mammon/plans"), world: str | Path | None = None, prices: str | Path | None = None,
                  keystore: str | Path | None = None, account_index: int | None = None, derivation_path: str | None = None,
                  policy_file: str | Path | None = None, state_dir: str | Path | None = None, chain_config: str | Path | None = None,
-                 confirmations: int = 1, read_node: bool | None = None, progress: Callable[[str], None] = lambda _m: None) -> None:
+                 confirmations: int = 1, read_node: bool | None = None, progress: Callable[[str], None] = no_progress) -> None:
         try:
             self.wallet = wallet_address(wallet)
         except ValueError as exc:

@@ -194,15 +194,20 @@ def read_index(directory: Path) -> Index:
             _take(found, audit.loads_line(line))
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError):  # OverflowError: int(Infinity)
         return Index()
-    if found.offset < 0 or found.seq < 0:
+    if not (0 <= found.offset < 2**62 and 0 <= found.seq < 2**62):  # beyond any file a seek can reach: not ours
         return Index()
     return found
+
+
+def _base_units(value: object) -> bool:
+    """A spend as the engine logs it: a decimal integer text that int() takes (at most uint256's 78 digits)."""
+    return isinstance(value, str) and value.isascii() and value.isdecimal() and len(value) <= 78
 
 
 def _take(index: Index, item: Any) -> None:
     """Add one line of the index file to `index`; ValueError when it is not one `_text` writes."""
     match item:
-        case ["spent", str(key), str() | None as time, dict(spent)] if all(isinstance(v, str) and v.isdigit() for v in spent.values()):
+        case ["spent", str(key), str() | None as time, dict(spent)] if all(_base_units(v) for v in spent.values()):
             index.spends.append((key, time, spent))
         case ["applied", str(plan), str(time), str() | None as record]:
             index.applied[plan] = audit.Applied(time=time, record=record)

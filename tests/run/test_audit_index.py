@@ -141,10 +141,11 @@ def test_a_forged_index_fails_verify(tmp_path: Path) -> None:
 
 
 
-@pytest.mark.parametrize(("offset", "amount"), [("Infinity", "1"), ("1", "x")])
+@pytest.mark.parametrize(("offset", "amount"), [("Infinity", "1"), ("1", "x"), ("1", "\u00b2"), ("1", "9" * 5000), (str(10**30), "1")])
 def test_an_index_with_numbers_no_writer_makes_is_ignored_not_a_crash(tmp_path: Path, offset: str, amount: str) -> None:
-    """A checksum-consistent index (a forger can recompute the checksum) with an offset of Infinity or a spend of
-    "x" is not one of ours: ignored (the whole log answers), where it used to crash the apply."""
+    """A checksum-consistent index (a forger can recompute the checksum) with an offset no file has (Infinity, 10**30)
+    or a spend int() refuses ("x", "²", 5,000 digits) is not one of ours: ignored (the whole log answers), where it
+    used to crash the apply."""
     body = json.dumps(["spent", "0xtx", "2026-01-01T00:00:00+00:00", {"USDC": amount}]) + "\n"
     head = f'{{"version": {audit_index.VERSION}, "offset": {offset}, "seq": 1, "hash": "h", "items": "{hashlib.sha256(body.encode()).hexdigest()}"}}'
     (tmp_path / audit_index.INDEX).write_text(head + "\n" + body)
