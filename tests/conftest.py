@@ -163,6 +163,28 @@ def examples() -> Iterator[list[Path]]:
     yield EXAMPLES
 
 
+def cli_probe(setup: str = "") -> str:
+    """A script for `python -c SCRIPT ARGS...`: runs `mammon ARGS` in that fresh interpreter, then prints to stderr,
+    as one JSON line, its exit code, the top-level packages it imported and whatever `setup` (run first, before
+    mammon.cli is imported) put in the dict `report` (`probe_report` reads it back)."""
+    return "import json, sys\nreport = {}\n" + setup + """
+from mammon.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="mammon")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+print(json.dumps({**report, "code": code, "modules": sorted({m.split(".")[0] for m in sys.modules})}), file=sys.stderr)
+"""
+
+
+def probe_report(stderr: str) -> dict[str, Any]:
+    """What a `cli_probe` script reported (its last line on stderr)."""
+    report: dict[str, Any] = json.loads(stderr.strip().splitlines()[-1])
+    return report
+
+
 # Test modules import the helpers above as `from mammon_test_support import ...`: several conftest.py files
 # (tests/, tests/devnet/) share the module name `conftest`, so `from conftest import` would find the wrong one.
 sys.modules.setdefault("mammon_test_support", sys.modules[__name__])

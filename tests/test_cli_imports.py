@@ -19,30 +19,16 @@ import pytest
 
 from mammon import Recommendation, compile_plan
 from mammon.plan.planfile import dump
-from mammon_test_support import NOW, NOW_TEXT, WALLET
+from mammon_test_support import NOW, NOW_TEXT, WALLET, cli_probe, probe_report
 
 SIGNING = {"web3", "eth_account", "eth_keyfile", "py_ecc"}
 COMPILING = {"jinja2", "networkx"}
 ENCODING = {"eth_abi", "eth_utils", "eth_typing", "eth_hash", "parsimonious", "cytoolz", "toolz"}
 
-# Runs `mammon ARGS` in this interpreter, then prints the top-level packages it imported.
-PROBE = """
-import json, sys
-from mammon.cli import cli
-try:
-    cli(sys.argv[1:], prog_name="mammon")
-except SystemExit as exc:
-    code = exc.code
-else:
-    code = 0
-print(json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.modules})}), file=sys.stderr)
-"""
-
-
 def loaded(*args: str) -> set[str]:
     env = {"MAMMON_NOW": NOW_TEXT, "PATH": "/usr/bin:/bin"}
-    run = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=120)
-    report = json.loads(run.stderr.strip().splitlines()[-1])
+    run = subprocess.run([sys.executable, "-c", cli_probe(), *args], capture_output=True, text=True, env=env, timeout=120)
+    report = probe_report(run.stderr)
     assert report["code"] in (0, None), f"mammon {' '.join(args)} exited {report['code']}:\n{run.stdout}\n{run.stderr}"
     return set(report["modules"])
 

@@ -8,7 +8,6 @@ signed transactions mined), in a fresh interpreter that reports the top-level pa
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,28 +16,20 @@ from typing import Any
 
 from mammon.plan.planfile import dump
 from mammon.recommend import Recommendation
+from mammon_test_support import cli_probe, probe_report
 from rpchelp import KEY0, nonce
 
 SIGNING_STACK = {"web3", "eth_account", "eth_keyfile", "py_ecc", "aiohttp", "requests"}
-PROBE = """
-import json, sys
+PROBE = cli_probe("""
 import mammon.run.engine as engine
-preflights = []
+report["preflights"] = preflights = []
 real = engine.preflight
 def preflight(*args, **kwargs):
     problems = real(*args, **kwargs)
     preflights.append(problems)
     return problems
 engine.preflight = preflight
-from mammon.cli import cli
-try:
-    cli(sys.argv[1:], prog_name="mammon")
-except SystemExit as exc:
-    code = exc.code
-else:
-    code = 0
-print(json.dumps({"code": code, "preflights": preflights, "modules": sorted({m.split(".")[0] for m in sys.modules})}), file=sys.stderr)
-"""
+""")
 
 
 def test_an_rpc_apply_loads_no_web3_or_eth_account(rpc_devnet: Any, compile_on_devnet: Any, w3: Any, tmp_path: Path) -> None:
@@ -51,7 +42,7 @@ def test_an_rpc_apply_loads_no_web3_or_eth_account(rpc_devnet: Any, compile_on_d
     run = subprocess.run([sys.executable, "-c", PROBE, "apply", str(path), "--runner", "rpc", "--rpc-url", rpc_devnet.rpc_url, "--yes",
                           "--quiet", "-o", str(tmp_path / "run.json"), "--state-dir", str(tmp_path / "state")],
                          capture_output=True, text=True, env=env, timeout=180)
-    report = json.loads(run.stderr.strip().splitlines()[-1])
+    report = probe_report(run.stderr)
     assert report["code"] in (0, None), run.stdout + run.stderr
     assert report["preflights"] == [[]], "the whole-plan preflight ran (on the anvil fork) and found nothing"
     assert nonce(w3) == before + len(plan.steps), "every step was signed, sent and mined"
