@@ -18,14 +18,14 @@ from mammon.chains import ChainConfig, load_chain
 from mammon.compile import inputs, recipes
 from mammon.compile.batching import SafeState, attach
 from mammon.compile.amounts import ALL, Amount
-from mammon.abi import function
+from mammon.abi import Function, function
 from mammon.compile.gas import static_gas
 from mammon.errors import InputError, PlanError
 from mammon.market import Market, gas_cost_usd, load_market
 from mammon.plan import dag
 from mammon.plan.decode import view
 from mammon.plan.model import (
-    AllowanceChange, ArgRef, Call, ChainRef, Effect, Gas, Plan, Policy, Precondition, Pull, Step, StepOutput, Tolerance, Totals,
+    AllowanceChange, ArgRef, Call, ChainRef, Decoded, DecodedArg, Effect, Gas, Plan, Policy, Precondition, Pull, Step, StepOutput, Tolerance, Totals,
 )
 from mammon.plan.model import Market as MarketInfo
 from mammon.plan.planfile import seal
@@ -34,7 +34,7 @@ from mammon.protocols import resolve_venue, venue_class
 from mammon.protocols.base import Asset, Context, Draft, Venue
 from mammon.protocols.erc20 import approve
 from mammon.recommend import Recommendation
-from mammon.types import wallet_address
+from mammon.types import checksum_address, wallet_address
 from mammon.units import format_amount, parse_amount
 
 _REF = re.compile(r"^\$\{([A-Za-z0-9_\-]+)\.([A-Za-z0-9_]+)\}$")
@@ -135,8 +135,9 @@ def _deps_of(amounts: Sequence[Amount]) -> list[str]:
 
 
 def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[str], allowances: Sequence[AllowanceChange] = ()) -> Step:
-    units = {path: (asset.symbol, asset.decimals) for path, asset in draft.arg_tokens.items()}
-    data = _encode(draft)
+    fn = function(draft.abi, draft.function)
+    args = _call_args(draft)
+    data = fn.encode(args)
     refs = [
         ArgRef(arg=path, ref=a.ref, num=a.num, den=a.den, expected=a.expected, min=a.min, max=a.max)
         for path, a in draft.arg_amounts.items() if a.ref
@@ -157,7 +158,7 @@ def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[st
     return Step(
         id=step_id, kind=draft.kind, venue=gas_venue, description=draft.description, depends_on=depends_on,
         call=Call(to=draft.target, value=0, data=data),
-        decoded=view(data, draft.target_label, units, b.labels, draft.abi),
+        decoded=_view(fn, args, data, draft, b.labels),
         gas=_static_gas_model(static_gas(gas_venue, draft.gas_action)),
         effects=effects,
         pulls=[Pull(token=s.token.symbol, token_address=s.token.address, spender=s.spender, amount=s.amount.max) for s in draft.spends],
@@ -172,15 +173,55 @@ def _static_gas_model(estimate: int) -> Gas:
     return Gas(estimate=estimate, source="static")
 
 
-def _encode(draft: Draft) -> str:
-    """Calldata for the draft; a referenced argument carries exactly what the runner's rule gives on expected outputs."""
-    referenced = {path: amount for path, amount in draft.arg_amounts.items() if amount.ref}
-    if not referenced:
-        return function(draft.abi, draft.function).encode(draft.args)  # encoding only reads the arguments
+def _call_args(draft: Draft) -> dict[str, Any]:
+    """The draft's arguments as encoded: a referenced argument carries exactly what the runner's rule gives on expected outputs."""
     args = draft.args
-    for path, amount in referenced.items():
-        args = _replaced(args, path.split("."), amount.expected)
-    return function(draft.abi, draft.function).encode(args)
+    for path, amount in draft.arg_amounts.items():
+        if amount.ref:
+            args = _replaced(args, path.split("."), amount.expected)
+    return args
+
+
+def _view(fn: Function, args: dict[str, Any], data: str, draft: Draft, labels: dict[str, str]) -> Decoded:
+    """The view `decode.view` builds from `data`, built from the arguments `data` was just encoded from when each is of a
+    type whose decoded value is known without decoding (an unsigned or signed integer, a bool, an address: its EIP-55
+    form); anything else is decoded. tests/test_compile_view.py compares the two on every example plan."""
+    units = {path: (asset.symbol, asset.decimals) for path, asset in draft.arg_tokens.items()}
+    decoded: list[DecodedArg] = []
+    for param in fn.inputs:
+        name, kind = param["name"], param["type"]
+        value = args[name]
+        if kind == "address" and type(value) is str:
+            decoded.append(_address_arg(name, checksum_address(value), labels))
+        elif type(value) is int and kind.startswith(("uint", "int")) and not kind.endswith("]"):
+            if name in units and kind.startswith("uint"):
+                token, decimals = units[name]
+                decoded.append(DecodedArg(name=name, type=kind, value=str(value), token=token, decimals=decimals if token else None,
+                                          display=format_amount(value, decimals, token)))
+            else:
+                decoded.append(_plain_arg(name, kind, value))
+        elif type(value) is bool and kind == "bool":
+            decoded.append(_plain_arg(name, kind, value))
+        else:
+            return view(data, draft.target_label, units, labels, draft.abi)
+    return Decoded(contract=draft.target_label, function=fn.signature, args=decoded)
+
+
+def _address_arg(name: str, address: str, labels: dict[str, str]) -> DecodedArg:
+    return _labelled_address(name, address, labels.get(address.lower()))
+
+
+@lru_cache(maxsize=1024)
+def _labelled_address(name: str, address: str, label: str | None) -> DecodedArg:
+    """An address argument as `decode.view` shows it; one (immutable) model per distinct argument, shared by the steps that have it."""
+    return DecodedArg(name=name, type="address", value=address, display=f"{label} ({address})" if label else address)
+
+
+@lru_cache(maxsize=1024)
+def _plain_arg(name: str, kind: str, value: int | bool) -> DecodedArg:
+    """An integer or bool argument without a token as `decode.view` shows it (one shared model per distinct argument:
+    keyed by the value's type too, as True and 1 are one key otherwise)."""
+    return DecodedArg(name=name, type=kind, value=str(value) if kind != "bool" else value)
 
 
 def _replaced(args: dict[str, Any], path: Sequence[str], value: int) -> dict[str, Any]:
