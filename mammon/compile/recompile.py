@@ -9,11 +9,7 @@ recommendations it shows, or refused.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-
-from pydantic import BaseModel
 
 from mammon.chains import ChainConfig, chain_for_plan
 from mammon.compile.inputs import chain_fingerprint, compiler_version
@@ -92,66 +88,9 @@ def recompile(plan: Plan, chain: ChainConfig | None = None, *, where: str = "pla
     return fresh
 
 
-_LEAVES = (str, int, bool, timedelta)  # equal values of exactly these types are written alike (bool is no int here: types must match)
-
-
-def _alike(a: Any, b: Any) -> bool:
-    """True only when `a` and `b` are written as the same JSON by pydantic: the same types all the way down (no True
-    for 1, no float for an int), equal leaves, Decimals with the same digits and exponent, datetimes with the same
-    fields and offset, dicts with the same keys in the same order. False says nothing (the caller compares dumps)."""
-    if a is b:
-        return True
-    kind = type(a)
-    if kind is not type(b):
-        return False
-    if kind in _LEAVES:
-        return bool(a == b)
-    if isinstance(a, BaseModel):
-        if a.__pydantic_extra__ or b.__pydantic_extra__:
-            return False
-        mine, theirs = a.__dict__, b.__dict__
-        if len(mine) != len(theirs):
-            return False
-        for key, value in mine.items():
-            other = theirs.get(key, _MISSING)
-            if value is not other and (type(value) is not type(other) or not (value == other if type(value) in _LEAVES else _alike(value, other))):
-                return False
-        return True
-    if kind is list:
-        return len(a) == len(b) and all(_alike(x, y) for x, y in zip(a, b))
-    if kind is dict:
-        return (len(a) == len(b) and all(type(k) is str and type(j) is str and k == j for k, j in zip(a, b))
-                and all(_alike(a[k], b[k]) for k in a))
-    if kind is Decimal:
-        return bool(a.as_tuple() == b.as_tuple())
-    if kind is datetime:
-        return bool(a.isoformat() == b.isoformat())
-    if kind is float:
-        return repr(a) == repr(b)
-    return False  # anything else: the dumps decide
-
-
-_MISSING = object()
-
-
-def _alike_plans(stored: Plan, fresh: Plan) -> bool:
-    """`_alike` over every field but `_SKIP` (the seal and the format minor)."""
-    if type(stored) is not Plan or type(fresh) is not Plan or stored.__pydantic_extra__ or fresh.__pydantic_extra__:
-        return False
-    try:
-        return all(_alike(value, fresh.__dict__.get(key, _MISSING)) for key, value in stored.__dict__.items() if key not in _SKIP)
-    except RecursionError:
-        return False
-
-
 def check_recompiles(plan: Plan, chain: ChainConfig | None = None, *, where: str = "plan") -> None:
     """Refuse the plan unless compiling it again from its recorded inputs gives exactly the plan."""
     fresh = recompile(plan, chain, where=where, sealed=False)
-    # The usual case first, without writing either plan out: the two plans are alike value for value, type for type
-    # (parts the compile shares with the stored plan, such as its market snapshot, are one object), so their JSON is
-    # the same text. Anything `_alike` does not vouch for is decided by the dumps below, as it always was.
-    if _alike_plans(plan, fresh):
-        return
     # The usual case first: both plans written as JSON text by pydantic (in Rust, no Python objects per field)
     # and compared as bytes. Equal text means equal JSON-mode dumps: the only values two dumps could differ in
     # and still print alike are non-finite floats (written `null`), and a compile writes no floats. Any other
