@@ -70,7 +70,8 @@ def _amount(b: _Build, text: str, token: Asset, where: str) -> Amount:
             if ratio:
                 raise InputError("'all' cannot be split; withdraw it first", where=where)
             return ALL
-        return Amount.exact(parse_amount(terms[0], token.decimals, symbol=token.symbol, where=where)).scaled(num, den)
+        literal = Amount.exact(parse_amount(terms[0], token.decimals, symbol=token.symbol, where=where))
+        return literal if num == den == 1 else literal.scaled(num, den)
     parts: list[Amount] = []
     for term in terms:
         m = _REF.match(term)
@@ -83,10 +84,16 @@ def _amount(b: _Build, text: str, token: Asset, where: str) -> Amount:
         if out.token != token.symbol:
             raise InputError(f"amount refers to {term}, which is {out.token}, not {token.symbol}", where=where)
         parts.append(Amount(out.expected, out.min, out.max, key))
-    total = Amount.of_outputs(" + ".join(p.ref or "" for p in parts), sum(p.expected for p in parts), sum(p.min for p in parts), sum(p.max for p in parts))
+    if len(parts) == 1:  # the usual `${step.output}`: its own bounds
+        one = parts[0]
+        total = Amount.of_outputs(key, one.expected, one.min, one.max)
+    else:
+        total = Amount.of_outputs(" + ".join(p.ref or "" for p in parts), sum(p.expected for p in parts), sum(p.min for p in parts), sum(p.max for p in parts))
+    if num != 1 or den != 1:  # scaling by 1/1 gives the same amount
+        total = total.scaled(num, den)
     if b.execution != "sequential":
-        return _fixed(b, total.scaled(num, den), token, where)
-    return total.scaled(num, den)
+        return _fixed(b, total, token, where)
+    return total
 
 
 #: An atomic batch fixes an earlier step's output at its plan-time lower bound; it refuses when the
