@@ -123,7 +123,7 @@ def _as_int(value: object) -> int:
     raise ValueError(f"expected an integer in base units, got {value!r}")
 
 
-Address = Annotated[str, AfterValidator(checksum)]
+Address = Annotated[str, AfterValidator(_checksum)]  # the str schema has checked the type: `checksum` without its isinstance
 Wallet = Annotated[str, AfterValidator(wallet_address)]
 # A decimal number (prices, gas price): plain decimal text, an int or a finite float; never a rewritten string.
 DecimalText = Annotated[Decimal, BeforeValidator(_decimal_text)]
