@@ -215,6 +215,7 @@ def _view(fn: Function, args: dict[str, Any], data: str, draft: Draft, labels: d
 
 
 def _address_arg(name: str, address: str, labels: dict[str, str]) -> DecodedArg:
+    """An address argument with its registry label, as `decode.view` shows it."""
     return _labelled_address(name, address, labels.get(address.lower()))
 
 
@@ -224,10 +225,10 @@ def _labelled_address(name: str, address: str, label: str | None) -> DecodedArg:
     return DecodedArg(name=name, type="address", value=address, display=f"{label} ({address})" if label else address)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024, typed=True)
 def _plain_arg(name: str, kind: str, value: int | bool) -> DecodedArg:
-    """An integer or bool argument without a token as `decode.view` shows it (one shared model per distinct argument:
-    keyed by the value's type too, as True and 1 are one key otherwise)."""
+    """An integer or bool argument without a token as `decode.view` shows it (one shared model per distinct argument,
+    keyed by the value's type too: True and 1 would be one key otherwise)."""
     return DecodedArg(name=name, type=kind, value=str(value) if kind != "bool" else value)
 
 
