@@ -72,3 +72,15 @@ def test_generated_supplies_have_the_views_their_bytes_give(asset: str, amount: 
                   args={"asset": asset, "amount": amount, "onBehalfOf": on_behalf, "referralCode": referral}, arg_tokens={"amount": USDC})
     fast, slow = _draft_view(draft)
     assert fast == slow and fast.model_dump_json() == slow.model_dump_json()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=2**256 - 1), st.lists(st.tuples(_ADDRESSES, _ADDRESSES, st.booleans()), max_size=3), _ADDRESSES)
+def test_generated_routed_swaps_have_the_views_their_bytes_give(amount: int, hops: list[tuple[str, str, bool]], to: str) -> None:
+    """Lists of tuples (Aerodrome's routes) with bools inside, flattened as `routes[0].stable`."""
+    routes = [{"from": a, "to": b, "stable": stable, "factory": WALLET} for a, b, stable in hops]
+    draft = Draft(kind="swap", description="", target=USDC.address, target_label="Router", abi="aerodrome/Router",
+                  function="swapExactTokensForTokens", arg_tokens={"amountIn": USDC},
+                  args={"amountIn": amount, "amountOutMin": amount // 2, "routes": routes, "to": to, "deadline": 1})
+    fast, slow = _draft_view(draft)
+    assert fast == slow and fast.model_dump_json() == slow.model_dump_json()

@@ -191,27 +191,47 @@ def _call_args(draft: Draft) -> dict[str, Any]:
 
 def _view(fn: Function, args: dict[str, Any], data: str, draft: Draft, labels: dict[str, str]) -> Decoded:
     """The view `decode.view` builds from `data`, built from the arguments `data` was just encoded from when each is of a
-    type whose decoded value is known without decoding (an unsigned or signed integer, a bool, an address: its EIP-55
-    form); anything else is decoded. tests/test_compile_view.py compares the two on every example plan."""
+    type whose decoded value is known without decoding (an integer, a bool, an address: its EIP-55 form; tuples and
+    lists of tuples of those); anything else is decoded. tests/test_compile_view.py compares the two on every example plan."""
     units = {path: (asset.symbol, asset.decimals) for path, asset in draft.arg_tokens.items()}
+    flat = _flat_args(fn.inputs, args, "")
+    if flat is None:
+        return view(data, draft.target_label, units, labels, draft.abi)
     decoded: list[DecodedArg] = []
-    for param in fn.inputs:
-        name, kind = param["name"], param["type"]
-        value = args[name]
-        if kind == "address" and type(value) is str:
-            decoded.append(_address_arg(name, checksum_address(value), labels))
-        elif type(value) is int and kind.startswith(("uint", "int")) and not kind.endswith("]"):
-            if name in units and kind.startswith("uint"):
-                token, decimals = units[name]
-                decoded.append(DecodedArg(name=name, type=kind, value=str(value), token=token, decimals=decimals if token else None,
-                                          display=format_amount(value, decimals, token)))
-            else:
-                decoded.append(_plain_arg(name, kind, value))
-        elif type(value) is bool and kind == "bool":
-            decoded.append(_plain_arg(name, kind, value))
+    for name, kind, value in flat:
+        if kind == "address":
+            decoded.append(_address_arg(name, value, labels))
+        elif name in units and kind.startswith("uint"):
+            token, decimals = units[name]
+            decoded.append(DecodedArg(name=name, type=kind, value=str(value), token=token, decimals=decimals if token else None,
+                                      display=format_amount(value, decimals, token)))
         else:
-            return view(data, draft.target_label, units, labels, draft.abi)
+            decoded.append(_plain_arg(name, kind, value))
     return Decoded(contract=draft.target_label, function=fn.signature, args=decoded)
+
+
+def _flat_args(params: Sequence[dict[str, Any]], values: dict[str, Any], prefix: str) -> list[tuple[str, str, Any]] | None:
+    """(dotted name, type, decoded value) of each argument, in `decode.view`'s order (`params.amountIn`, `routes[0].from`);
+    None when one is of a type whose decoded value this does not know without decoding."""
+    out: list[tuple[str, str, Any]] = []
+    for param in params:
+        name, kind, value = prefix + param["name"], param["type"], values[param["name"]]
+        if kind == "tuple" or kind == "tuple[]":
+            items = [value] if kind == "tuple" else value
+            if type(items) is not list or any(type(item) is not dict for item in items):
+                return None
+            for i, item in enumerate(items):
+                inner = _flat_args(param["components"], item, name + "." if kind == "tuple" else f"{name}[{i}].")
+                if inner is None:
+                    return None
+                out += inner
+        elif kind == "address" and type(value) is str:
+            out.append((name, kind, checksum_address(value)))
+        elif (type(value) is int and kind.startswith(("uint", "int")) and not kind.endswith("]")) or (type(value) is bool and kind == "bool"):
+            out.append((name, kind, value))
+        else:
+            return None
+    return out
 
 
 def _address_arg(name: str, address: str, labels: dict[str, str]) -> DecodedArg:
