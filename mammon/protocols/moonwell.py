@@ -15,6 +15,7 @@ plan's plus that interest (read with `exchangeRateCurrent()`, which accrues to t
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,6 +60,13 @@ class MoonwellState(BaseModel):
 
 
 _MARKET = r"moonwell\.markets\.[^.]+"
+
+
+@lru_cache(maxsize=256)
+def _growth(rate: int, yearly: int, window: int) -> Tolerance:
+    """How far an exchange rate can grow within the plan's window (`with_interest` of the rate itself): the same
+    (immutable) tolerance for every step on one market of a plan."""
+    return with_interest(EXACT, rate, yearly, window)
 
 
 class Moonwell(Venue):
@@ -108,7 +116,7 @@ class Moonwell(Venue):
         unit, decimals = f"{token.symbol} per {m_token.symbol}", 18 + token.decimals - m_token.decimals
         subject = f"{m_token.symbol} exchange rate"
         floor = RateCheck(m_token.address, "moonwell/MToken", "exchangeRateCurrent", {}, rate, unit, decimals, f"{subject} is at least the plan's")
-        return rate_bounds(floor, subject, with_interest(EXACT, rate, self.yearly(token), self.ctx.window))
+        return rate_bounds(floor, subject, _growth(rate, self.yearly(token), self.ctx.window))
 
     def deposit(self, token: Asset, amount: Amount) -> Draft:
         m_token, wallet, rate = self.m_token(token), self.ctx.wallet, self.rate(token)
