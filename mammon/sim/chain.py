@@ -91,6 +91,7 @@ class SimChain:
         self._value_calls = 0
         self._logs: list[SimLog] = []
         self._undo: list[Callable[[], object]] = []  # return values are ignored
+        self._balance_views: dict[str, tuple[str, Contract, Callable[..., Any]]] = {}  # see _balance_method
         from mammon.sim.world import build  # the world needs the chain's machinery, not the other way round
 
         build(self)
@@ -247,8 +248,7 @@ class SimChain:
         """`balance_of` of each (token, account), in order (the reads around every step of an apply): the same
         answers, read in one rolled-back context instead of one each (a read that wrote, an accrual, is undone
         before the next, so each read sees the state as it is)."""
-        balance_of = load_abi("erc20/ERC20")["balanceOf"]
-        methods = [self._view_method(token, balance_of) for token, _ in pairs]
+        methods = [self._balance_method(token) for token, _ in pairs]
         if self._journal is not None or None in methods:
             return [self.balance_of(token, account) for token, account in pairs]
         results: list[Any] = []
@@ -271,6 +271,19 @@ class SimChain:
         if all(_is_uint(r) for r in results):
             return results
         return [self.balance_of(token, account) for token, account in pairs]  # balance_of says what is wrong
+
+    def _balance_method(self, token: str) -> Callable[..., Any] | None:
+        """`_view_method(token, balanceOf)`, remembered per token as written: the contract found and its bound method,
+        used while that very contract is still the one at the address (a revert or a deploy may replace it)."""
+        known = self._balance_views.get(token)
+        if known is not None and self.contracts.get(known[0]) is known[1]:
+            return known[2]
+        method = self._view_method(token, load_abi("erc20/ERC20")["balanceOf"])
+        if method is None:
+            return None
+        key = token.lower()
+        self._balance_views[token] = (key, self.contracts[key], method)
+        return method
 
     def _view_method(self, to: str, fn: Function) -> Callable[..., Any] | None:
         """The contract's method for a uint256 view called by name; None when it cannot be called that way."""
