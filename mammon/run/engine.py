@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mammon.abi import decode_call
+from mammon.abi import Function, decode_call
 from mammon.chains import ChainConfig
 from mammon.compile.recompile import check_recompiles
 from mammon.errors import InputError, MammonError, PlanError, StalePlanError, WrongChainError
@@ -138,9 +138,43 @@ def _resolved_call(to: str, value: int, data: str, values: tuple[tuple[str, int]
     real run re-uses what the preflight worked out for the same step and outputs (a Call is frozen, so shared).
     The calldata is a verified plan's: review decoded these very bytes, so decoding them cannot fail here."""
     fn, args = decode_call(data)
+    return Call(to=to, value=value, data=_patched(fn, data, values) or _reencoded(fn, args, values))
+
+
+def _reencoded(fn: Function, args: dict[str, Any], values: tuple[tuple[str, int], ...]) -> str:
+    """The call decoded, the arguments at these paths set, encoded again (any ABI type, any path)."""
     for path, resolved in values:
         _set_path(args, path, resolved)
-    return Call(to=to, value=value, data=fn.encode(args))
+    return fn.encode(args)
+
+
+# ABI types that are one head word and nothing else: no tuple, array, or dynamic type (bytes, string).
+_ONE_WORD = frozenset({"address", "bool", *(f"{sign}int{8 * n}" for sign in ("", "u") for n in range(1, 33)),
+                       *(f"bytes{n}" for n in range(1, 33))})
+
+
+def _patched(fn: Function, data: str, values: tuple[tuple[str, int], ...]) -> str | None:
+    """What `_reencoded` gives, by replacing the words of the resolved arguments in `data`, where that is the same:
+    a call whose every parameter is one head word, `data` exactly that long, in lower-case hex, strictly decoded
+    already (so every other word is one its value re-encodes to: no dirty padding, no trailing bytes), and each
+    resolved argument a top-level uint256. None otherwise (the caller re-encodes). Decoding and encoding a
+    whole call again for one amount cost more than the rest of a simulated step's bookkeeping."""
+    inputs = fn.inputs
+    if len(data) != 10 + 64 * len(inputs) or any(p["type"] not in _ONE_WORD for p in inputs) or data != data.lower():
+        return None
+    names = [p["name"] for p in inputs]
+    for path, resolved in values:
+        if path not in names or names.count(path) != 1 or type(resolved) is not int or not 0 <= resolved <= _MAX_UINT256:
+            return None
+        n = names.index(path)
+        if inputs[n]["type"] != "uint256":
+            return None
+        start = 10 + 64 * n
+        data = data[:start] + format(resolved, "064x") + data[start + 64:]
+    return data
+
+
+_MAX_UINT256 = 2**256 - 1
 
 
 def _guard_failure(step: Step, outcome: Outcome, effects: list[ActualEffect], wallet: str) -> str | None:
