@@ -85,8 +85,8 @@ class StepRecord(BaseModel):
     fee_wei: Wei | None = None
     l1_fee_wei: Wei | None = Field(None, description="OP-stack L1 data fee, beside the L2 fee")
     block: int | None = None
-    effects: list[ActualEffect] = []
-    outputs: dict[str, Wei] = {}
+    effects: list[ActualEffect] = Field(default_factory=list)  # factories: a literal [] default is deep-copied per record
+    outputs: dict[str, Wei] = Field(default_factory=dict)
     return_data: str | None = None
     reason: str | None = None
     started_at: datetime | None = None
