@@ -5,8 +5,9 @@ costs about 50 ms of imports (and eth-hash's `auto` module reads package metadat
 
 Why not `Crypto.Hash.keccak.new(...).digest()` on every call: its Python wrapper (a hash object, a state
 allocated and freed through ctypes, argument objects) costs more than hashing a transaction or an address.
-Here the same C functions are called on one state, reset before each digest, under a lock (ctypes releases
-the GIL during the calls). Where that library cannot be loaded this way, pycryptodome's own API is used.
+Here the same C functions are called on one state, reset before each digest; a caller that finds the state in
+use (ctypes releases the GIL during the calls, so another thread may hold it) takes pycryptodome's own API
+instead of waiting, as does every caller where that library cannot be loaded this way.
 tests/test_hashing.py checks both against each other and against known digests.
 """
 
@@ -53,10 +54,14 @@ def _direct() -> Callable[[bytes], bytes] | None:
     def keccak256(data: bytes) -> bytes:
         """The 32-byte keccak-256 digest of `data` (Ethereum's hash, not NIST SHA3-256)."""
         data = bytes(data)  # bytearray / memoryview: ctypes passes bytes as a pointer to their buffer
-        with lock:
+        if not lock.acquire(blocking=False):  # the state is in use (another thread, a signal handler, a fork's child)
+            return keccak256_reference(data)
+        try:
             if reset(state) or absorb(state, data, size(len(data))) or digest(state, out, digest_size, padding):
                 raise ValueError("keccak-256 failed in pycryptodome's library")
             return out.raw
+        finally:
+            lock.release()
 
     # Checked once here: a library that answers differently is not used.
     probes = (b"", b"abc", bytes(range(256)) * 3)
