@@ -523,10 +523,14 @@ def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualE
         srec.status, srec.reason = ("failed", failure) if failure else ("ok", None)
     spent: dict[str, str] = {}
     if srec.status == "ok":
+        moved = [(e.account.lower(), e.token_address.lower(), e.delta) for e in srec.effects]  # each balance's change, by (account, token)
         for name, out in step.outputs.items():
-            srec.outputs[name] = sum(e.delta for e in srec.effects if e.account.lower() == out.account.lower() and e.token_address.lower() == out.token_address.lower())
+            account, token = out.account.lower(), out.token_address.lower()
+            srec.outputs[name] = sum(delta for a, t, delta in moved if a == account and t == token)
+        wallet = rec.wallet.lower()
         for pull in step.pulls:
-            amount = -sum(e.delta for e in srec.effects if e.account.lower() == rec.wallet.lower() and e.token_address.lower() == pull.token_address.lower())
+            token = pull.token_address.lower()
+            amount = -sum(delta for a, t, delta in moved if a == wallet and t == token)
             if amount > 0 and not runner.simulated:  # dry runs do not use up the real daily limit
                 spent[pull.token] = str(int(spent.get(pull.token, "0")) + amount)
     # One record for the outcome and its spend: the audit log (spends are counted from it, once per tx).
