@@ -91,7 +91,7 @@ class SimChain:
         self._value_calls = 0
         self._logs: list[SimLog] = []
         self._undo: list[Callable[[], object]] = []  # return values are ignored
-        self._balance_views: dict[str, tuple[str, Contract, Callable[..., Any]]] = {}  # see _balance_method
+        self._balance_views: dict[str, tuple[str, Contract, object, Callable[..., Any]]] = {}  # see _balance_method
         from mammon.sim.world import build  # the world needs the chain's machinery, not the other way round
 
         build(self)
@@ -274,15 +274,19 @@ class SimChain:
 
     def _balance_method(self, token: str) -> Callable[..., Any] | None:
         """`_view_method(token, balanceOf)`, remembered per token as written: the contract found and its bound method,
-        used while that very contract is still the one at the address (a revert or a deploy may replace it)."""
+        used while that very contract is still the one at the address (a revert or a deploy may replace it) and its
+        class still has that `balanceOf` (a test may patch it), none of its own."""
         known = self._balance_views.get(token)
-        if known is not None and self.contracts.get(known[0]) is known[1]:
-            return known[2]
+        if known is not None:
+            key, contract, function, bound = known
+            if self.contracts.get(key) is contract and getattr(type(contract), "balanceOf", None) is function and "balanceOf" not in vars(contract):
+                return bound
         method = self._view_method(token, load_abi("erc20/ERC20")["balanceOf"])
         if method is None:
             return None
         key = token.lower()
-        self._balance_views[token] = (key, self.contracts[key], method)
+        contract = self.contracts[key]
+        self._balance_views[token] = (key, contract, getattr(type(contract), "balanceOf", None), method)
         return method
 
     def _view_method(self, to: str, fn: Function) -> Callable[..., Any] | None:
