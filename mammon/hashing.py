@@ -43,10 +43,13 @@ def _direct() -> Callable[[bytes], bytes] | None:
             continue
     if lib is None:
         return None
-    state = ctypes.c_void_p()
-    if lib.keccak_init(ctypes.byref(state), ctypes.c_size_t(_RATE_CAPACITY), ctypes.c_ubyte(_ROUNDS)) != 0:
+    try:
+        init, reset, absorb, digest = lib.keccak_init, lib.keccak_reset, lib.keccak_absorb, lib.keccak_digest
+    except AttributeError:  # a pycryptodome without these functions: its own API
         return None
-    reset, absorb, digest = lib.keccak_reset, lib.keccak_absorb, lib.keccak_digest
+    state = ctypes.c_void_p()
+    if init(ctypes.byref(state), ctypes.c_size_t(_RATE_CAPACITY), ctypes.c_ubyte(_ROUNDS)) != 0:
+        return None
     out = ctypes.create_string_buffer(32)
     lock = threading.Lock()
     size, padding, digest_size = ctypes.c_size_t, ctypes.c_ubyte(_PADDING), ctypes.c_size_t(32)

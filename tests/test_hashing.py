@@ -42,3 +42,8 @@ def test_threads_get_their_own_digests() -> None:
     for t in threads:
         t.join()
     assert wrong == []
+
+
+def test_the_compiled_library_is_the_one_in_use() -> None:
+    """Where pycryptodome's library loads (it does wherever mammon's dependencies install), the direct path serves."""
+    assert keccak256 is not keccak256_reference
