@@ -479,7 +479,7 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
         _save(rec, opts, srec)
         opts.progress(f"fail  {step.id}: {exc.message}")
         return
-    srec.to, srec.data, srec.resolved, srec.started_at = call.to, call.data, resolved, now()
+    srec.begin(call.to, call.data, resolved, now())
     before = runner.balances([(ta, a) for a, _t, ta, _d in watched])
     srec.effects = [ActualEffect(account=a, token=t, token_address=ta, decimals=d, before=b, after=0) for (a, t, ta, d), b in zip(watched, before)]
     try:
@@ -491,8 +491,7 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
         _save(rec, opts, srec)
         opts.progress(f"fail  {step.id}: {srec.reason}")
         return
-    srec.status, srec.tx_hash, srec.raw_tx, srec.nonce, srec.simulated = "sent", signed.tx_hash, signed.raw_tx, signed.nonce, runner.simulated
-    srec.reason = None  # conflict_tx stays: it explains the hash in `replaced`
+    srec.sent(signed.tx_hash, signed.raw_tx, signed.nonce, runner.simulated)
     log_event(rec, opts, "step_sent", step=step.id, tx=signed.tx_hash, nonce=signed.nonce, simulated=runner.simulated)
     killpoint("step_signed")
     _save(rec, opts, srec)  # write-ahead: the hash is durable before the transaction leaves
@@ -512,10 +511,7 @@ def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualE
     after = runner.balances([(e.token_address, e.account) for e in before])
     for effect, balance in zip(before, after):  # the step's own effects (the list `_run_step` or the journal made)
         effect.after = balance
-    srec.effects = before
-    srec.gas_used, srec.block, srec.return_data = outcome.gas_used, outcome.block, outcome.return_data
-    srec.fee_wei, srec.l1_fee_wei = outcome.fee_wei, outcome.l1_fee_wei
-    srec.finished_at = opts.now()
+    srec.landed(before, outcome.gas_used, outcome.block, outcome.return_data, outcome.fee_wei, outcome.l1_fee_wei, opts.now())
     if outcome.status == "reverted":
         srec.status, srec.reason = "reverted", outcome.revert_reason or "reverted without a reason"
     else:
