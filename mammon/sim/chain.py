@@ -174,13 +174,14 @@ class SimChain:
         """
         if tx.tx_hash in self.receipts:
             return self.receipts[tx.tx_hash]
-        expected = self.nonces.get(addr(tx.sender), 0)
+        sender = addr(tx.sender)
+        expected = self.nonces.get(sender, 0)
         if tx.nonce != expected:
             raise MammonError(f"nonce {tx.nonce} of {tx.tx_hash} is not the sender's next nonce ({expected}): signed against an older state",
                               where="SimChain.broadcast")
         self.block += 1
         self.timestamp += BLOCK_TIME
-        self.nonces[addr(tx.sender)] = tx.nonce + 1
+        self.nonces[sender] = tx.nonce + 1
         status, returned, ret_data, reason, signature, used = self._transaction(tx.sender, tx.to, tx.data, tx.value, tx.gas_limit)
         receipt = SimReceipt(
             tx_hash=tx.tx_hash, status=status, block=self.block, timestamp=self.timestamp, sender=tx.sender, to=tx.to, gas_used=used,
@@ -265,10 +266,11 @@ class SimChain:
                     self._rollback()
                     self._journal, self._undo = {}, []
         finally:
-            self._rollback()
+            if self._journal or self._undo:  # nothing to undo after views that wrote nothing (the usual balanceOf)
+                self._rollback()
             self._journal = None
             self._touched, self._exec, self._value_calls, self._logs, self._undo = outer
-        if all(_is_uint(r) for r in results):
+        if all(map(_is_uint, results)):
             return results
         return [self.balance_of(token, account) for token, account in pairs]  # balance_of says what is wrong
 
