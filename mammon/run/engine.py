@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mammon.abi import decode_call
+from mammon.abi import Function, decode_call
 from mammon.chains import ChainConfig
 from mammon.compile.recompile import check_recompiles
 from mammon.errors import InputError, MammonError, PlanError, StalePlanError, WrongChainError
@@ -138,9 +138,43 @@ def _resolved_call(to: str, value: int, data: str, values: tuple[tuple[str, int]
     real run re-uses what the preflight worked out for the same step and outputs (a Call is frozen, so shared).
     The calldata is a verified plan's: review decoded these very bytes, so decoding them cannot fail here."""
     fn, args = decode_call(data)
+    return Call(to=to, value=value, data=_patched(fn, data, values) or _reencoded(fn, args, values))
+
+
+def _reencoded(fn: Function, args: dict[str, Any], values: tuple[tuple[str, int], ...]) -> str:
+    """The call decoded, the arguments at these paths set, encoded again (any ABI type, any path)."""
     for path, resolved in values:
         _set_path(args, path, resolved)
-    return Call(to=to, value=value, data=fn.encode(args))
+    return fn.encode(args)
+
+
+# ABI types that are one head word and nothing else: no tuple, array, or dynamic type (bytes, string).
+_ONE_WORD = frozenset({"address", "bool", *(f"{sign}int{8 * n}" for sign in ("", "u") for n in range(1, 33)),
+                       *(f"bytes{n}" for n in range(1, 33))})
+
+
+def _patched(fn: Function, data: str, values: tuple[tuple[str, int], ...]) -> str | None:
+    """What `_reencoded` gives, by replacing the words of the resolved arguments in `data`, where that is the same:
+    a call whose every parameter is one head word, `data` exactly that long, in lower-case hex, strictly decoded
+    already (so every other word is one its value re-encodes to: no dirty padding, no trailing bytes), and each
+    resolved argument a top-level uint256. None otherwise (the caller re-encodes). Decoding and encoding a
+    whole call again for one amount cost more than the rest of a simulated step's bookkeeping."""
+    inputs = fn.inputs
+    if len(data) != 10 + 64 * len(inputs) or any(p["type"] not in _ONE_WORD for p in inputs) or data != data.lower():
+        return None
+    names = [p["name"] for p in inputs]
+    for path, resolved in values:
+        if path not in names or names.count(path) != 1 or type(resolved) is not int or not 0 <= resolved <= _MAX_UINT256:
+            return None
+        n = names.index(path)
+        if inputs[n]["type"] != "uint256":
+            return None
+        start = 10 + 64 * n
+        data = data[:start] + format(resolved, "064x") + data[start + 64:]
+    return data
+
+
+_MAX_UINT256 = 2**256 - 1
 
 
 def _guard_failure(step: Step, outcome: Outcome, effects: list[ActualEffect], wallet: str) -> str | None:
@@ -445,7 +479,7 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
         _save(rec, opts, srec)
         opts.progress(f"fail  {step.id}: {exc.message}")
         return
-    srec.to, srec.data, srec.resolved, srec.started_at = call.to, call.data, resolved, now()
+    srec.begin(call.to, call.data, resolved, now())
     before = runner.balances([(ta, a) for a, _t, ta, _d in watched])
     srec.effects = [ActualEffect(account=a, token=t, token_address=ta, decimals=d, before=b, after=0) for (a, t, ta, d), b in zip(watched, before)]
     try:
@@ -457,8 +491,7 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
         _save(rec, opts, srec)
         opts.progress(f"fail  {step.id}: {srec.reason}")
         return
-    srec.status, srec.tx_hash, srec.raw_tx, srec.nonce, srec.simulated = "sent", signed.tx_hash, signed.raw_tx, signed.nonce, runner.simulated
-    srec.reason = None  # conflict_tx stays: it explains the hash in `replaced`
+    srec.sent(signed.tx_hash, signed.raw_tx, signed.nonce, runner.simulated)
     log_event(rec, opts, "step_sent", step=step.id, tx=signed.tx_hash, nonce=signed.nonce, simulated=runner.simulated)
     killpoint("step_signed")
     _save(rec, opts, srec)  # write-ahead: the hash is durable before the transaction leaves
@@ -478,10 +511,7 @@ def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualE
     after = runner.balances([(e.token_address, e.account) for e in before])
     for effect, balance in zip(before, after):  # the step's own effects (the list `_run_step` or the journal made)
         effect.after = balance
-    srec.effects = before
-    srec.gas_used, srec.block, srec.return_data = outcome.gas_used, outcome.block, outcome.return_data
-    srec.fee_wei, srec.l1_fee_wei = outcome.fee_wei, outcome.l1_fee_wei
-    srec.finished_at = opts.now()
+    srec.landed(before, outcome.gas_used, outcome.block, outcome.return_data, outcome.fee_wei, outcome.l1_fee_wei, opts.now())
     if outcome.status == "reverted":
         srec.status, srec.reason = "reverted", outcome.revert_reason or "reverted without a reason"
     else:
@@ -489,10 +519,14 @@ def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualE
         srec.status, srec.reason = ("failed", failure) if failure else ("ok", None)
     spent: dict[str, str] = {}
     if srec.status == "ok":
+        moved = [(e.account.lower(), e.token_address.lower(), e.delta) for e in srec.effects]  # each balance's change, by (account, token)
         for name, out in step.outputs.items():
-            srec.outputs[name] = sum(e.delta for e in srec.effects if e.account.lower() == out.account.lower() and e.token_address.lower() == out.token_address.lower())
+            account, token = out.account.lower(), out.token_address.lower()
+            srec.outputs[name] = sum(delta for a, t, delta in moved if a == account and t == token)
+        wallet = rec.wallet.lower()
         for pull in step.pulls:
-            amount = -sum(e.delta for e in srec.effects if e.account.lower() == rec.wallet.lower() and e.token_address.lower() == pull.token_address.lower())
+            token = pull.token_address.lower()
+            amount = -sum(delta for a, t, delta in moved if a == wallet and t == token)
             if amount > 0 and not runner.simulated:  # dry runs do not use up the real daily limit
                 spent[pull.token] = str(int(spent.get(pull.token, "0")) + amount)
     # One record for the outcome and its spend: the audit log (spends are counted from it, once per tx).

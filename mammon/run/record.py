@@ -67,6 +67,14 @@ class ActualEffect(BaseModel):
         return self.after - self.before
 
 
+def _assign(model: BaseModel, fields: dict[str, Any]) -> None:
+    """`model.<name> = value` for each of `fields` (names of the model's fields), at once: what pydantic's
+    `__setattr__` does for a field of a model that neither validates assignments nor is frozen (tests check
+    StepRecord is such a model): store the value, mark the field set; without its dispatch per field."""
+    model.__dict__.update(fields)
+    model.__pydantic_fields_set__.update(fields)
+
+
 class StepRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -85,12 +93,28 @@ class StepRecord(BaseModel):
     fee_wei: Wei | None = None
     l1_fee_wei: Wei | None = Field(None, description="OP-stack L1 data fee, beside the L2 fee")
     block: int | None = None
-    effects: list[ActualEffect] = []
-    outputs: dict[str, Wei] = {}
+    effects: list[ActualEffect] = Field(default_factory=list)  # factories: a literal [] default is deep-copied per record
+    outputs: dict[str, Wei] = Field(default_factory=dict)
     return_data: str | None = None
     reason: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+
+    # The transitions the engine makes on every step, each setting its fields in one go (`_assign`).
+
+    def begin(self, to: str, data: str, resolved: dict[str, int], started_at: datetime) -> None:
+        """The call about to be signed: its target and calldata with references resolved."""
+        _assign(self, {"to": to, "data": data, "resolved": resolved, "started_at": started_at})
+
+    def sent(self, tx_hash: str, raw_tx: str | None, nonce: int | None, simulated: bool) -> None:
+        """Signed and about to leave: status `sent`, no reason (`conflict_tx` stays: it explains the hash in `replaced`)."""
+        _assign(self, {"status": "sent", "tx_hash": tx_hash, "raw_tx": raw_tx, "nonce": nonce, "simulated": simulated, "reason": None})
+
+    def landed(self, effects: list[ActualEffect], gas_used: int, block: int | None, return_data: str, fee_wei: int | None,
+               l1_fee_wei: int | None, finished_at: datetime) -> None:
+        """The transaction's outcome as the chain reported it, and the balances it moved."""
+        _assign(self, {"effects": effects, "gas_used": gas_used, "block": block, "return_data": return_data, "fee_wei": fee_wei,
+                       "l1_fee_wei": l1_fee_wei, "finished_at": finished_at})
 
 
 class RunRecord(BaseModel):

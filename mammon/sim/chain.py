@@ -91,6 +91,7 @@ class SimChain:
         self._value_calls = 0
         self._logs: list[SimLog] = []
         self._undo: list[Callable[[], object]] = []  # return values are ignored
+        self._balance_views: dict[str, tuple[str, Contract, object, Callable[..., Any]]] = {}  # see _balance_method
         from mammon.sim.world import build  # the world needs the chain's machinery, not the other way round
 
         build(self)
@@ -173,13 +174,14 @@ class SimChain:
         """
         if tx.tx_hash in self.receipts:
             return self.receipts[tx.tx_hash]
-        expected = self.nonces.get(addr(tx.sender), 0)
+        sender = addr(tx.sender)
+        expected = self.nonces.get(sender, 0)
         if tx.nonce != expected:
             raise MammonError(f"nonce {tx.nonce} of {tx.tx_hash} is not the sender's next nonce ({expected}): signed against an older state",
                               where="SimChain.broadcast")
         self.block += 1
         self.timestamp += BLOCK_TIME
-        self.nonces[addr(tx.sender)] = tx.nonce + 1
+        self.nonces[sender] = tx.nonce + 1
         status, returned, ret_data, reason, signature, used = self._transaction(tx.sender, tx.to, tx.data, tx.value, tx.gas_limit)
         receipt = SimReceipt(
             tx_hash=tx.tx_hash, status=status, block=self.block, timestamp=self.timestamp, sender=tx.sender, to=tx.to, gas_used=used,
@@ -247,8 +249,7 @@ class SimChain:
         """`balance_of` of each (token, account), in order (the reads around every step of an apply): the same
         answers, read in one rolled-back context instead of one each (a read that wrote, an accrual, is undone
         before the next, so each read sees the state as it is)."""
-        balance_of = load_abi("erc20/ERC20")["balanceOf"]
-        methods = [self._view_method(token, balance_of) for token, _ in pairs]
+        methods = [self._balance_method(token) for token, _ in pairs]
         if self._journal is not None or None in methods:
             return [self.balance_of(token, account) for token, account in pairs]
         results: list[Any] = []
@@ -265,12 +266,30 @@ class SimChain:
                     self._rollback()
                     self._journal, self._undo = {}, []
         finally:
-            self._rollback()
+            if self._journal or self._undo:  # nothing to undo after views that wrote nothing (the usual balanceOf)
+                self._rollback()
             self._journal = None
             self._touched, self._exec, self._value_calls, self._logs, self._undo = outer
-        if all(_is_uint(r) for r in results):
+        if all(map(_is_uint, results)):
             return results
         return [self.balance_of(token, account) for token, account in pairs]  # balance_of says what is wrong
+
+    def _balance_method(self, token: str) -> Callable[..., Any] | None:
+        """`_view_method(token, balanceOf)`, remembered per token as written: the contract found and its bound method,
+        used while that very contract is still the one at the address (a revert or a deploy may replace it) and its
+        class still has that `balanceOf` (a test may patch it), none of its own."""
+        known = self._balance_views.get(token)
+        if known is not None:
+            key, contract, function, bound = known
+            if self.contracts.get(key) is contract and getattr(type(contract), "balanceOf", None) is function and "balanceOf" not in vars(contract):
+                return bound
+        method = self._view_method(token, load_abi("erc20/ERC20")["balanceOf"])
+        if method is None:
+            return None
+        key = token.lower()
+        contract = self.contracts[key]
+        self._balance_views[token] = (key, contract, getattr(type(contract), "balanceOf", None), method)
+        return method
 
     def _view_method(self, to: str, fn: Function) -> Callable[..., Any] | None:
         """The contract's method for a uint256 view called by name; None when it cannot be called that way."""

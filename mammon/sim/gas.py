@@ -62,8 +62,9 @@ DEFAULT_EXECUTION = 2_000  # views and anything not listed
 
 
 def execution(kind: str, function: str) -> int:
-    if (kind, function) in EXECUTION:
-        return EXECUTION[(kind, function)]
+    cost = EXECUTION.get((kind, function))
+    if cost is not None:
+        return cost
     # contracts that are also ERC-20s (LP tokens, vault shares, mTokens) reuse the token figures
     return EXECUTION.get(("erc20", function), DEFAULT_EXECUTION)
 

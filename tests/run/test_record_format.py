@@ -63,3 +63,26 @@ def test_concurrent_writers_never_share_a_temporary_file(tmp_path: Path) -> None
 def test_retry_after_forms() -> None:
     assert _retry_after("3") == 3.0 and _retry_after("0") == 0.0 and _retry_after(None) is None and _retry_after("soon") is None
     assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past: now
+
+
+def _state(step: StepRecord) -> tuple[dict[str, object], set[str], str]:
+    return dict(step.__dict__), set(step.model_fields_set), step.model_dump_json()
+
+
+def test_step_transitions_leave_a_record_as_attribute_assignments_do() -> None:
+    """The engine's transitions (`StepRecord.begin`, `sent`, `landed`) set their fields in one go, bypassing pydantic's
+    `__setattr__`: that is the same only for a model that neither validates assignments nor is frozen, and then
+    leaves the same values, the same fields marked set and the same JSON as the assignments they stand for."""
+    assert not StepRecord.model_config.get("validate_assignment") and not StepRecord.model_config.get("frozen")
+    at = datetime(2026, 1, 2, tzinfo=UTC)
+    effects = [journal.ActualEffect(account="0x" + "11" * 20, token="USDC", token_address="0x" + "22" * 20, decimals=6, before=5, after=9)]
+    bulk, plain = StepRecord(id="s1", conflict_tx="0x" + "33" * 32, reason="dropped"), StepRecord(id="s1", conflict_tx="0x" + "33" * 32, reason="dropped")
+    bulk.begin("0x" + "44" * 20, "0xabcd", {"amount": 7}, at)
+    plain.to, plain.data, plain.resolved, plain.started_at = "0x" + "44" * 20, "0xabcd", {"amount": 7}, at
+    assert _state(bulk) == _state(plain)
+    bulk.sent("0x5111" + "55" * 30, None, 3, True)
+    plain.status, plain.tx_hash, plain.raw_tx, plain.nonce, plain.simulated, plain.reason = "sent", "0x5111" + "55" * 30, None, 3, True, None
+    assert _state(bulk) == _state(plain)
+    bulk.landed(effects, 21000, 4, "0x", None, 12, at)
+    plain.effects, plain.gas_used, plain.block, plain.return_data, plain.fee_wei, plain.l1_fee_wei, plain.finished_at = effects, 21000, 4, "0x", None, 12, at
+    assert _state(bulk) == _state(plain)

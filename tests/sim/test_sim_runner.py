@@ -132,3 +132,21 @@ def test_balances_reads_what_balance_of_reads_one_by_one(chain: SimChain) -> Non
     assert len(tokens) >= 10 and sum(v > 0 for v in expected.values()) >= 5
     assert chain.balances(list(expected)) == list(expected.values())
     assert (dict(chain.storage), chain.block, dict(chain.nonces)) == before
+
+
+def test_balances_follow_a_patched_balance_of(chain: SimChain, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The balanceOf methods `SimChain.balances` remembers per token are the ones the contracts have now: a class
+    patched after a read (as tests patch models) is read through its new method, as `balance_of` reads it."""
+    from mammon.sim.core import Msg, external
+    from mammon.sim.tokens import ERC20
+
+    tokens = [c.address for c in chain.contracts.values() if type(c) is ERC20]
+    pairs = [(t, WALLET) for t in tokens]
+    assert chain.balances(pairs) == [chain.balance_of(t, WALLET) for t in tokens]
+
+    @external(view=True)
+    def balanceOf(self: ERC20, msg: Msg, account: str) -> int:
+        return 42
+
+    monkeypatch.setattr(ERC20, "balanceOf", balanceOf)
+    assert chain.balances(pairs) == [chain.balance_of(t, WALLET) for t in tokens] == [42] * len(tokens)
