@@ -84,7 +84,10 @@ class Function:
 
     def decode_args(self, data: bytes) -> dict[str, Any]:
         """Named arguments of calldata `data` (selector included); a new dict on every call, safe to change."""
-        values = _decode_values(self._input_key, bytes(data[4:]))
+        return self.named(_decode_values(self._input_key, bytes(data[4:])))
+
+    def named(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        """Named arguments of this function's decoded `values` (eth-abi's form): a new dict, safe to change."""
         return {name: read(v) for (name, read), v in zip(self._readers, values, strict=True)}
 
     def decode_output(self, data: bytes) -> tuple[Any, ...]:
@@ -215,7 +218,21 @@ def _function_for(selector: bytes, abi: str | None) -> Function | None:
 
 
 def decode_call(data: str, abi: str | None = None) -> tuple[Function, dict[str, Any]]:
-    """Decode calldata by selector; with `abi` given, only that contract's functions may match."""
+    """Decode calldata by selector; with `abi` given, only that contract's functions may match.
+    The arguments are a new dict on every call, safe to change (the engine sets resolved references in it)."""
+    fn, values = _decoded_call(data, abi)
+    try:
+        return fn, fn.named(values)
+    except Exception as exc:  # (never for what the decoder returns; worded as a decoding failure all the same)
+        raise TamperedPlanError(f"calldata does not decode as {fn.signature}: {exc}") from None
+
+
+@lru_cache(maxsize=_MEMO_SIZE)
+def _decoded_call(data: str, abi: str | None) -> tuple[Function, tuple[Any, ...]]:
+    """The function calldata hex calls and its values as eth-abi decodes them (tuples: immutable, so shared).
+
+    One apply decodes each step's bytes in review, in the recompile check, in the engine and in the simulator;
+    keyed by the hex text itself, each distinct call is parsed and decoded once. Errors are never memoised."""
     raw = bytes.fromhex(data.removeprefix("0x"))
     if len(raw) < 4:
         raise TamperedPlanError(f"calldata {data[:18]} is shorter than a selector")
@@ -223,6 +240,6 @@ def decode_call(data: str, abi: str | None = None) -> tuple[Function, dict[str, 
     if fn is None:
         raise TamperedPlanError(f"selector 0x{raw[:4].hex()} matches no function in abis/{abi or ''}")
     try:
-        return fn, fn.decode_args(raw)
+        return fn, _decode_values(fn._input_key, raw[4:])
     except Exception as exc:  # DecodeError, or a value the ABI cannot hold: all mean the bytes are malformed
         raise TamperedPlanError(f"calldata does not decode as {fn.signature}: {exc}") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mammon.abi import function
 from mammon.plan.decode import view
 
@@ -23,3 +25,43 @@ def test_amount_with_a_token_shows_its_decimals() -> None:
 def test_amount_with_an_empty_symbol_leaves_decimals_unset() -> None:
     token, decimals, _ = _amount({"value": ("", 6)})
     assert (token, decimals) == ("", None)
+
+
+def test_views_built_from_the_memo_are_the_views_built_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scalar argument's view is built once and shared (issue #10): every example plan's steps read the same
+    whether their arguments come from the memo (twice) or are built afresh with the decoding memos emptied."""
+    import mammon.abi as abi
+    import mammon.plan.decode as decode
+    from mammon.api import compile_plan
+    from mammon.compile.inputs import registry_labels
+    from mammon.chains import chain_for_plan
+    from mammon.recommend import load_recommendations
+    from mammon_test_support import EXAMPLES, NOW, WALLET
+
+    steps = [s for path in EXAMPLES for s in compile_plan(load_recommendations(path), chain="base", wallet=WALLET, now=NOW).steps]
+    labels = {**registry_labels(chain_for_plan(8453, "base")), WALLET.lower(): "wallet"}
+
+    def views() -> list[dict[str, object]]:
+        return [view(s.call.data, s.decoded.contract, decode.units_of(s), labels).model_dump() for s in steps]
+
+    memoised, again = views(), views()
+    monkeypatch.setattr(decode, "_shared_arg", decode._arg)
+    abi._decoded_call.cache_clear()
+    abi._decode_values.cache_clear()
+    assert memoised == again == views()
+    assert memoised == [s.decoded.model_dump() for s in steps]  # and what compile wrote in the plan
+
+
+def test_decoded_call_arguments_are_fresh_for_each_caller() -> None:
+    """decode_call is memoised per calldata text (issue #10); the engine sets resolved references in the dict it
+    gets, nested tuples included, so each caller gets its own."""
+    from mammon.abi import decode_call
+
+    route = {"from": _SPENDER, "to": _SPENDER, "stable": False, "factory": _SPENDER}
+    data = function("aerodrome/Router", "swapExactTokensForTokens").encode(
+        {"amountIn": 5, "amountOutMin": 4, "routes": [route], "to": _SPENDER, "deadline": 9})
+    _, first = decode_call(data)
+    first["amountIn"] = 6
+    first["routes"][0]["stable"] = True
+    assert decode_call(data)[1]["amountIn"] == 5
+    assert decode_call(data)[1]["routes"][0]["stable"] is False

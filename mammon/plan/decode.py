@@ -7,6 +7,7 @@ refuses the plan where the bytes and the stored view disagree.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from mammon.abi import decode_call
@@ -44,30 +45,45 @@ def view(data: str, contract: str, units: Units, labels: dict[str, str], abi: st
     fn, args = decode_call(data, abi)
     decoded: list[DecodedArg] = []
     for name, kind, value in _flatten(fn.inputs, args):
-        if name in units and kind.startswith("uint"):
-            token, decimals = units[name]
-            # decimals only beside a named token, as before: an empty symbol leaves them None (the plan bytes keep that)
-            decoded.append(DecodedArg(name=name, type=kind, value=_json_value(kind, value), token=token, decimals=decimals if token else None,
-                                      display=format_amount(int(value), decimals, token)))
-        elif kind == "address":
-            label = labels.get(value.lower())
-            decoded.append(DecodedArg(name=name, type=kind, value=value, display=f"{label} ({value})" if label else value))
+        unit = units.get(name) if kind.startswith("uint") else None
+        label = labels.get(value.lower()) if kind == "address" else None
+        if type(value) in (list, tuple):  # an array: its view's value is a list, so each view gets its own
+            decoded.append(_arg(name, kind, value, unit, label))
         else:
-            decoded.append(DecodedArg(name=name, type=kind, value=_json_value(kind, value)))
+            decoded.append(_shared_arg(name, kind, value, unit, label))
     return Decoded(contract=contract, function=fn.signature, args=decoded)
+
+
+def _arg(name: str, kind: str, value: Any, unit: tuple[str, int] | None, label: str | None) -> DecodedArg:
+    """One argument's view: an amount in its token's units (`unit`), an address by its registry `label`."""
+    if unit is not None:
+        token, decimals = unit
+        # decimals only beside a named token, as before: an empty symbol leaves them None (the plan bytes keep that)
+        return DecodedArg(name=name, type=kind, value=_json_value(kind, value), token=token, decimals=decimals if token else None,
+                          display=format_amount(int(value), decimals, token))
+    if kind == "address":
+        return DecodedArg(name=name, type=kind, value=value, display=f"{label} ({value})" if label else value)
+    return DecodedArg(name=name, type=kind, value=_json_value(kind, value))
+
+
+# A view is built for every step in compile, in review and in the recompile check, and most arguments repeat
+# (the wallet, the tokens, the markets): a scalar argument's view is a frozen model of immutable values, a pure
+# function of its inputs, so each distinct one is built once and shared (typed: True is not 1).
+_shared_arg = lru_cache(maxsize=8192, typed=True)(_arg)
 
 
 def units_of(step: Step) -> Units:
     return {arg.name: (arg.token, arg.decimals or 0) for arg in step.decoded.args if arg.token}
 
 
-def verify(step: Step, labels: dict[str, str], abi: str | None = None) -> Decoded:
-    """Re-decode the step's bytes and refuse it if the stored view says anything else."""
-    where = f"step {step.id}"
+def verify(step: Step, labels: dict[str, str], abi: str | None = None, *, contract: str | None = None) -> Decoded:
+    """Re-decode the step's bytes and refuse it if the stored view says anything else. The fresh view names the
+    target `contract` (review's name with its registry label), else as the stored view does."""
     try:
-        fresh = view(step.call.data, step.decoded.contract, units_of(step), labels, abi)
+        fresh = view(step.call.data, step.decoded.contract if contract is None else contract, units_of(step), labels, abi)
     except TamperedPlanError as exc:
-        raise TamperedPlanError(exc.message, where=where) from None
+        raise TamperedPlanError(exc.message, where=f"step {step.id}") from None
+    where = f"step {step.id}"
     if fresh.function != step.decoded.function:
         raise TamperedPlanError(f"calldata is {fresh.function} but the view says {step.decoded.function}", where=where)
     stored = {a.name: a for a in step.decoded.args}

@@ -91,14 +91,12 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
     labels = {**(registry_labels(cfg) if cfg else {}), plan.wallet.lower(): "wallet"}
     ordered = []
     for step in dag.order(plan):
+        registered = labels.get(step.call.to.lower())
         try:
-            fresh = verify(step, labels)
+            fresh = verify(step, labels, contract=f"{step.decoded.contract} [{registered}]" if registered else None)
         except TamperedPlanError as exc:
             raise TamperedPlanError(exc.message, where=f"{where}: {exc.where}") from None
-        registered = labels.get(step.call.to.lower())
-        if registered:
-            fresh = fresh.model_copy(update={"contract": f"{step.decoded.contract} [{registered}]"})
-        elif cfg:
+        if not registered and cfg:
             warnings.append(f"step {step.id}: target {step.call.to} is not in the {cfg.name} registry")
         ordered.append((step, fresh))
         if cfg and step.kind == "approve":
