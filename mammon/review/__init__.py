@@ -49,9 +49,12 @@ def check_refs(plan: Plan, decoded: dict[str, Decoded], *, where: str = "plan") 
             continue
         args = {a.name: a.value for a in decoded[step.id].args}
         for ref in step.refs:
-            outs = [steps[src].outputs[name] for src, _, name in (t.rpartition(".") for t in ref.ref.split(" + "))]
-            rule = (sum(o.expected for o in outs) * ref.num // ref.den, sum(o.min for o in outs) * ref.num // ref.den,
-                    sum(o.max for o in outs) * ref.num // ref.den)
+            expected = low = high = 0
+            for term in ref.ref.split(" + "):
+                src, _, name = term.rpartition(".")
+                out = steps[src].outputs[name]
+                expected, low, high = expected + out.expected, low + out.min, high + out.max
+            rule = (expected * ref.num // ref.den, low * ref.num // ref.den, high * ref.num // ref.den)
             if rule != (ref.expected, ref.min, ref.max) or str(args.get(ref.arg)) != str(ref.expected):
                 raise TamperedPlanError(
                     f"argument {ref.arg}: ${{{ref.ref}}} × {ref.num}/{ref.den} gives {rule[0]} in [{rule[1]}, {rule[2]}], "
@@ -126,7 +129,7 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
     elif left <= timedelta(0):
         warnings.append("plan has EXPIRED: apply will refuse it")
     limits = {**plan.policy.max_spend, **(max_spend or {})}
-    decimals = {p.token: p.decimals for s in plan.steps for p in s.effects}
+    decimals = {p.token: p.decimals for s in plan.steps for p in s.effects} if limits else {}
     for token, limit in limits.items():
         spent = derived.spend.get(token, 0)
         if token in decimals and spent > parse_amount(limit, decimals[token], symbol=token, where="policy.max_spend"):

@@ -77,8 +77,10 @@ def _decoded(data: str) -> tuple[str, dict[str, str]]:
 
 def _bound(step: Step, arg: str, encoded: int) -> int:
     """The most a runner may put in `arg`: the reference's upper bound when the argument is one."""
-    ref = next((r for r in step.refs if r.arg == arg), None)
-    return ref.max if ref else encoded
+    for ref in step.refs:
+        if ref.arg == arg:
+            return ref.max
+    return encoded
 
 
 class _Deriver:
@@ -90,6 +92,10 @@ class _Deriver:
         self.out = Derived()
         self.addresses = 0
         self.pulls_of: dict[str, list[Pulled]] = {}  # step id -> what it pulls (in self.out.pulls' order), for `approvals`
+        # A plan sends the same few calls to the same few contracts with the same few addresses in them: each
+        # (roles, address) found in its role, and each argument's role, is worked out once per plan.
+        self.in_role: set[tuple[tuple[str, ...] | str, str]] = set()
+        self.roles: dict[tuple[str, str], str | None] = {}
 
     def refuse(self, step: Step, fld: str, message: str) -> TamperedPlanError:
         return TamperedPlanError(message, where=f"{self.where}: step {step.id}: {fld}")
@@ -114,17 +120,26 @@ class _Deriver:
             raise self.refuse(step, "kind", f"the plan says {step.kind} but the calldata is {decoded.function} ({rule.kind})")
         if step.call.value != 0:
             raise self.refuse(step, "call.value", f"sends {step.call.value} wei of ETH; mammon never attaches ETH to a call")
-        if self.cfg is not None and not roles.matches(self.labels(step.call.to), rule.targets, self.cfg):
-            raise self.refuse(step, "call.to", f"{decoded.function} goes to {self.name(step.call.to)}, which is not a registry contract "
-                                               f"in that role ({', '.join(rule.targets)})")
+        if self.cfg is not None and (rule.targets, step.call.to) not in self.in_role:
+            if not roles.matches(self.labels(step.call.to), rule.targets, self.cfg):
+                raise self.refuse(step, "call.to", f"{decoded.function} goes to {self.name(step.call.to)}, which is not a registry contract "
+                                                   f"in that role ({', '.join(rule.targets)})")
+            self.in_role.add((rule.targets, step.call.to))
         return rule
+
+    def role_of(self, function: str, arg: str, rule: roles.Rule) -> str | None:
+        """`roles.role_of` the argument, once per (function, argument) of the plan (the rule is the function's)."""
+        key = (function, arg)
+        if key not in self.roles:
+            self.roles[key] = roles.role_of(arg, rule)
+        return self.roles[key]
 
     def address_args(self, step: Step, decoded: Decoded, rule: roles.Rule) -> None:
         for arg in decoded.args:
             if not arg.type.startswith("address"):
                 continue
             values = arg.value if isinstance(arg.value, list) else [arg.value]
-            role = roles.role_of(arg.name, rule)
+            role = self.role_of(decoded.function, arg.name, rule)
             if role is None:
                 raise self.refuse(step, arg.name, f"{decoded.function} has an address argument mammon never sets ({arg.value})")
             for value in values:
@@ -134,9 +149,10 @@ class _Deriver:
                     if value.lower() != self.wallet:
                         raise self.refuse(step, arg.name, f"is {self.name(value)}, not the plan's wallet {self.plan.wallet}: "
                                                           "mammon only sends funds and positions to the wallet")
-                elif self.cfg is None:
                     continue
-                elif role == "token":
+                if self.cfg is None or (role, value) in self.in_role:
+                    continue
+                if role == "token":
                     if not roles.is_chain_token(self.labels(value), self.cfg):
                         raise self.refuse(step, arg.name, f"is {self.name(value)}, not a token of the {self.cfg.name} registry")
                 elif role == "spender":
@@ -144,6 +160,7 @@ class _Deriver:
                         raise self.refuse(step, arg.name, f"approves {self.name(value)}, which is not a contract of the {self.cfg.name} registry")
                 elif not roles.matches(self.labels(value), role, self.cfg):
                     raise self.refuse(step, arg.name, f"is {self.name(value)}, not the registry's {role.replace(chr(92), '')}")
+                self.in_role.add((role, value))
 
     def pulls(self, step: Step, args: dict[str, str], rule: roles.Rule) -> list[Pulled]:
         found: list[Pulled] = []
