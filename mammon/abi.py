@@ -227,6 +227,11 @@ def decode_call(data: str, abi: str | None = None) -> tuple[Function, dict[str, 
         raise TamperedPlanError(f"calldata does not decode as {fn.signature}: {exc}") from None
 
 
+def called(data: str, abi: str | None = None) -> Function:
+    """The function calldata calls, its bytes decoded and refused as `decode_call` refuses them."""
+    return _decoded_call(data, abi)[0]
+
+
 @lru_cache(maxsize=_MEMO_SIZE)
 def _decoded_call(data: str, abi: str | None) -> tuple[Function, tuple[Any, ...]]:
     """The function calldata hex calls and its values as eth-abi decodes them (tuples: immutable, so shared).

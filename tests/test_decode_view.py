@@ -48,6 +48,7 @@ def test_views_built_from_the_memo_are_the_views_built_afresh(monkeypatch: pytes
     monkeypatch.setattr(decode, "_shared_arg", decode._arg)
     abi._decoded_call.cache_clear()
     abi._decode_values.cache_clear()
+    decode._flat_call.cache_clear()
     assert memoised == again == views()
     assert memoised == [s.decoded.model_dump() for s in steps]  # and what compile wrote in the plan
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from mammon.abi import decode_call
+from mammon.abi import called, decode_call
 from mammon.errors import TamperedPlanError
 from mammon.plan.model import Decoded, DecodedArg, Step
 from mammon.units import format_amount
@@ -42,16 +42,33 @@ def _json_value(kind: str, value: Any) -> Any:
 
 def view(data: str, contract: str, units: Units, labels: dict[str, str], abi: str | None = None) -> Decoded:
     """Decode `data` and render each argument: token amounts in units, known addresses by name."""
-    fn, args = decode_call(data, abi)
+    signature, flat = _flat_call(data, called(data, abi).abi_file)  # (keyed by the ABI file that matched: compile names it)
     decoded: list[DecodedArg] = []
-    for name, kind, value in _flatten(fn.inputs, args):
-        unit = units.get(name) if kind.startswith("uint") else None
-        label = labels.get(value.lower()) if kind == "address" else None
-        if type(value) in (list, tuple):  # an array: its view's value is a list, so each view gets its own
+    for name, kind, value, amount, address, array in flat:
+        unit = units.get(name) if amount else None
+        label = labels.get(value.lower()) if address else None
+        if array:  # its view's value is a list, so each view gets its own
             decoded.append(_arg(name, kind, value, unit, label))
         else:
             decoded.append(_shared_arg(name, kind, value, unit, label))
-    return Decoded(contract=contract, function=fn.signature, args=decoded)
+    return Decoded(contract=contract, function=signature, args=decoded)
+
+
+Flat = tuple[str, str, Any, bool, bool, bool]  # path, type, value, a uint?, an address?, an array?
+
+
+@lru_cache(maxsize=4096)
+def _flat_call(data: str, abi: str) -> tuple[str, tuple[Flat, ...]]:
+    """The signature calldata calls among `abi`'s functions and its arguments flattened to dotted paths (arrays as
+    tuples: shared, never changed). A pure function of the bytes: compile, review and the recompile check each view
+    every step."""
+    fn, args = decode_call(data, abi)
+    return fn.signature, tuple((name, kind, _frozen(value), kind.startswith("uint"), kind == "address", type(value) in (list, tuple))
+                               for name, kind, value in _flatten(fn.inputs, args))
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(_frozen(v) for v in value) if type(value) in (list, tuple) else value
 
 
 def _arg(name: str, kind: str, value: Any, unit: tuple[str, int] | None, label: str | None) -> DecodedArg:
@@ -83,17 +100,16 @@ def verify(step: Step, labels: dict[str, str], abi: str | None = None, *, contra
         fresh = view(step.call.data, step.decoded.contract if contract is None else contract, units_of(step), labels, abi)
     except TamperedPlanError as exc:
         raise TamperedPlanError(exc.message, where=f"step {step.id}") from None
-    where = f"step {step.id}"
     if fresh.function != step.decoded.function:
-        raise TamperedPlanError(f"calldata is {fresh.function} but the view says {step.decoded.function}", where=where)
+        raise TamperedPlanError(f"calldata is {fresh.function} but the view says {step.decoded.function}", where=f"step {step.id}")
     stored = {a.name: a for a in step.decoded.args}
     for arg in fresh.args:
         old = stored.get(arg.name)
         if old is None or old.value != arg.value:
             shown = old.value if old else "(missing)"
-            raise TamperedPlanError(f"argument {arg.name}: calldata says {arg.value} but the view says {shown}", where=where)
-        if old.display is not None and arg.display is not None and old.display.split(" (")[0] != arg.display.split(" (")[0] and arg.token:
-            raise TamperedPlanError(f"argument {arg.name}: calldata is {arg.display} but the view says {old.display}", where=where)
+            raise TamperedPlanError(f"argument {arg.name}: calldata says {arg.value} but the view says {shown}", where=f"step {step.id}")
+        if arg.token and old.display is not None and arg.display is not None and old.display.split(" (")[0] != arg.display.split(" (")[0]:
+            raise TamperedPlanError(f"argument {arg.name}: calldata is {arg.display} but the view says {old.display}", where=f"step {step.id}")
     if len(stored) != len(fresh.args):
-        raise TamperedPlanError("the view lists arguments the calldata does not have", where=where)
+        raise TamperedPlanError("the view lists arguments the calldata does not have", where=f"step {step.id}")
     return fresh

@@ -15,6 +15,7 @@ checked against what was derived; a mismatch refuses the plan naming the field.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import islice
 
 from mammon.chains import ChainConfig
 from mammon.plan.decode import view
@@ -220,7 +221,7 @@ class _Deriver:
             if value == roles.UINT256_MAX:
                 raise self.refuse(step, "value", f"approves {self.name(spender)} for an unlimited amount; mammon approves exact amounts only")
             bound = _bound(step, "value", value)
-            nxt = next((p for later, _ in ordered[i + 1:] for p in self.pulls_of.get(later.id, ())
+            nxt = next((p for later, _ in islice(ordered, i + 1, None) for p in self.pulls_of.get(later.id, ())
                         if p.token.lower() == token.lower() and p.spender.lower() == spender.lower()), None)
             if nxt is None:
                 raise self.refuse(step, "spender", f"approves {self.name(spender)} to spend {self.token_label(token)}, "
