@@ -232,12 +232,30 @@ def called(data: str, abi: str | None = None) -> Function:
     return _decoded_call(data, abi)[0]
 
 
-@lru_cache(maxsize=_MEMO_SIZE)
+# Calldata text (and the ABI file it was looked up in, or None) -> (its function, its values as eth-abi decodes them).
+_CALLS: dict[tuple[str, str | None], tuple[Function, tuple[Any, ...]]] = {}
+
+
 def _decoded_call(data: str, abi: str | None) -> tuple[Function, tuple[Any, ...]]:
     """The function calldata hex calls and its values as eth-abi decodes them (tuples: immutable, so shared).
 
     One apply decodes each step's bytes in review, in the recompile check, in the engine and in the simulator;
-    keyed by the hex text itself, each distinct call is parsed and decoded once. Errors are never memoised."""
+    keyed by the hex text itself, each distinct call is parsed and decoded once. A call decoded among one ABI
+    file's functions (compile names the file) is also what the selector alone finds when that file's function
+    is the first with the selector, so it serves that look-up too. Errors are never memoised; when full, the
+    memo is emptied (one step at a time, safe with other threads)."""
+    found = _CALLS.get((data, abi))
+    if found is None:
+        found = _decode_call_text(data, abi)
+        if len(_CALLS) >= _MEMO_SIZE:
+            _CALLS.clear()
+        _CALLS[(data, abi)] = found
+        if abi is not None and _function_for(found[0].selector, None) is found[0]:
+            _CALLS[(data, None)] = found
+    return found
+
+
+def _decode_call_text(data: str, abi: str | None) -> tuple[Function, tuple[Any, ...]]:
     raw = bytes.fromhex(data.removeprefix("0x"))
     if len(raw) < 4:
         raise TamperedPlanError(f"calldata {data[:18]} is shorter than a selector")

@@ -46,7 +46,7 @@ def test_views_built_from_the_memo_are_the_views_built_afresh(monkeypatch: pytes
 
     memoised, again = views(), views()
     monkeypatch.setattr(decode, "_shared_arg", decode._arg)
-    abi._decoded_call.cache_clear()
+    abi._CALLS.clear()
     abi._decode_values.cache_clear()
     decode._flat_call.cache_clear()
     assert memoised == again == views()
@@ -66,3 +66,22 @@ def test_decoded_call_arguments_are_fresh_for_each_caller() -> None:
     first["routes"][0]["stable"] = True
     assert decode_call(data)[1]["amountIn"] == 5
     assert decode_call(data)[1]["routes"][0]["stable"] is False
+
+
+def test_a_call_decoded_for_its_abi_file_serves_the_selector_look_up_only_when_it_is_what_that_finds() -> None:
+    """decode_call(data, file) also memoises decode_call(data) (issue #10: compile names the file, review does not),
+    which must be what the selector alone finds: several ABI files have balanceOf(address)."""
+    import mammon.abi as abi
+    from mammon.abi import decode_call
+
+    data = function("erc20/ERC20", "balanceOf").encode({"account": _SPENDER})
+    files = sorted({f.abi_file for f in abi._by_selector()[bytes.fromhex(data[2:10])]})
+    assert len(files) > 1  # the selector is in several ABI files: only the first is what `decode_call(data)` finds
+    for file in reversed(files):
+        abi._CALLS.clear()
+        assert decode_call(data, file)[0].abi_file == file
+        served = decode_call(data)
+        abi._CALLS.clear()
+        fresh = decode_call(data)
+        assert (served[0], served[1]) == (fresh[0], fresh[1])
+        assert fresh[0].abi_file == files[0]
