@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import NamedTuple
 
 from mammon.chains import ChainConfig
 from mammon.plan.decode import view
@@ -25,8 +26,7 @@ from mammon.review import roles
 from mammon.units import format_amount
 
 
-@dataclass(frozen=True)
-class Pulled:
+class Pulled(NamedTuple):
     """`spender` may take up to `bound` of `token` from the wallet in step `step` (`encoded` is in the calldata)."""
 
     step: str
@@ -273,10 +273,11 @@ def derive(plan: Plan, ordered: list[tuple[Step, Decoded]], cfg: ChainConfig | N
         rule = d.call(step, decoded)
         d.address_args(step, decoded, rule)
         pulled = d.pulls(step, args, rule)
-        d.out.pulls += pulled
-        d.pulls_of.setdefault(step.id, []).extend(pulled)
+        if pulled:
+            d.out.pulls += pulled
+            d.pulls_of.setdefault(step.id, []).extend(pulled)
         d.min_outs(step, args, rule)
-        functions.append(decoded.function.split("(")[0])
+        functions.append(decoded.function)
     approvals = d.approvals(texts)
     d.spend()
     registry = f"the {cfg.name} registry" if cfg else "no registry (targets and tokens unchecked)"
@@ -284,7 +285,8 @@ def derive(plan: Plan, ordered: list[tuple[Step, Decoded]], cfg: ChainConfig | N
     spent = ", ".join(format_amount(v, decimals[k], k) if k in decimals else f"{v} {k}" for k, v in sorted(d.out.spend.items()))
     swaps = sum(1 for v in d.out.min_outs.values() if v)
     d.out.checks = [
-        f"every call is one mammon compiles ({', '.join(dict.fromkeys(functions))}), to a contract of {registry}, with no ETH value",
+        f"every call is one mammon compiles ({', '.join(dict.fromkeys(f.split('(')[0] for f in dict.fromkeys(functions)))}), "
+        f"to a contract of {registry}, with no ETH value",
         f"every address argument is the wallet or a registry contract in its role ({d.addresses} checked)",
         f"approvals are exact and for the next step's spender ({approvals} checked)",
         f"pulls and totals.spend match the calldata: " + (f"the wallet spends at most {spent}" if spent else "the wallet spends none of the chain's tokens"),
