@@ -240,9 +240,9 @@ def _decoded_call(data: str, abi: str | None) -> tuple[Function, tuple[Any, ...]
     """The function calldata hex calls and its values as eth-abi decodes them (tuples: immutable, so shared).
 
     One apply decodes each step's bytes in review, in the recompile check, in the engine and in the simulator;
-    keyed by the hex text itself, each distinct call is parsed and decoded once. A call decoded among one ABI
-    file's functions (compile names the file) is also what the selector alone finds when that file's function
-    is the first with the selector, so it serves that look-up too. Errors are never memoised; when full, the
+    keyed by the hex text itself, each distinct call is parsed and decoded once. When the function found is the
+    first with its selector, the look-up by selector alone (review's) and among its own ABI file's functions
+    (compile's) find the same function, so one decoding serves both. Errors are never memoised; when full, the
     memo is emptied (one step at a time, safe with other threads)."""
     found = _CALLS.get((data, abi))
     if found is None:
@@ -250,8 +250,9 @@ def _decoded_call(data: str, abi: str | None) -> tuple[Function, tuple[Any, ...]
         if len(_CALLS) >= _MEMO_SIZE:
             _CALLS.clear()
         _CALLS[(data, abi)] = found
-        if abi is not None and _function_for(found[0].selector, None) is found[0]:
-            _CALLS[(data, None)] = found
+        fn = found[0]
+        if abi is None or _function_for(fn.selector, None) is fn:
+            _CALLS[(data, None)] = _CALLS[(data, fn.abi_file)] = found
     return found
 
 

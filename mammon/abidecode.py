@@ -22,6 +22,7 @@ from functools import cache, cached_property
 from typing import Any
 
 WORD = 32
+_WORD_KINDS = frozenset({"uint", "int", "address", "bool", "fixed_bytes"})  # a static value in one head word
 
 
 class DecodeError(ValueError):
@@ -46,6 +47,11 @@ class _Type:
         if self.kind == "tuple":
             return any(c.dynamic for c in self.components)
         return False
+
+    @cached_property
+    def words(self) -> bool:
+        """A tuple of one-word items only (most calls' arguments): decoded word after word, no pointers."""
+        return self.kind == "tuple" and all(c.kind in _WORD_KINDS for c in self.components)
 
     @cached_property
     def head_words(self) -> int:
@@ -238,6 +244,8 @@ def _items(item: _Type, count: int, s: _Stream) -> tuple[Any, ...]:
 def _body(t: _Type, s: _Stream) -> Any:
     kind = t.kind
     if kind == "tuple":
+        if t.words:
+            return tuple([_static_word(c, s) for c in t.components])
         if t.dynamic:  # (a static tuple has no pointer; its check would only decode each item twice)
             _check_pointers(s, list(t.components))
         return tuple(_decode(c, s) for c in t.components)

@@ -69,8 +69,8 @@ def test_decoded_call_arguments_are_fresh_for_each_caller() -> None:
 
 
 def test_a_call_decoded_for_its_abi_file_serves_the_selector_look_up_only_when_it_is_what_that_finds() -> None:
-    """decode_call(data, file) also memoises decode_call(data) (issue #10: compile names the file, review does not),
-    which must be what the selector alone finds: several ABI files have balanceOf(address)."""
+    """decode_call(data, file) and decode_call(data) share a memo entry (issue #10: compile names the file, review
+    does not) only when both find the same function: several ABI files have balanceOf(address)."""
     import mammon.abi as abi
     from mammon.abi import decode_call
 
@@ -85,3 +85,5 @@ def test_a_call_decoded_for_its_abi_file_serves_the_selector_look_up_only_when_i
         fresh = decode_call(data)
         assert (served[0], served[1]) == (fresh[0], fresh[1])
         assert fresh[0].abi_file == files[0]
+        for other in files:  # and the selector's look-up serves each file's own only when it is that file's function
+            assert decode_call(data, other) == (abi._CALLS.clear() or decode_call(data, other))
