@@ -74,8 +74,13 @@ class Function:
 
     def encode(self, args: dict[str, Any]) -> str:
         """Calldata hex for named arguments (tuples as dicts of their component names)."""
-        values = [_to_abi(p, args[p["name"]]) for p in self.inputs]
+        values = [args[name] if write is None else write(args[name]) for name, write in self._writers]
         return "0x" + (self.selector + encode_values(self._input_key, values)).hex()
+
+    @cached_property
+    def _writers(self) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+        """Each parameter's name and what `_to_abi` does to its value (None: nothing, all but tuples), chosen once."""
+        return tuple((p["name"], partial(_to_abi, p) if p["type"].startswith("tuple") else None) for p in self.inputs)
 
     @cached_property
     def _readers(self) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
@@ -108,9 +113,10 @@ def _decode_values(types: tuple[str, ...], payload: bytes) -> tuple[Any, ...]:
 
 def _frozen(value: Any) -> Any:
     """A hashable key for an argument value that tells types apart (True is not 1, a list not a tuple)."""
-    if type(value) in (list, tuple):
-        return type(value), tuple(_frozen(v) for v in value)
-    return type(value), value
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return kind, tuple([_frozen(v) for v in value])
+    return kind, value
 
 
 def _thawed(key: Any) -> Any:
