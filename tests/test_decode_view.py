@@ -44,13 +44,19 @@ def test_views_built_from_the_memo_are_the_views_built_afresh(monkeypatch: pytes
     def views() -> list[dict[str, object]]:
         return [view(s.call.data, s.decoded.contract, decode.units_of(s), labels).model_dump() for s in steps]
 
-    memoised, again = views(), views()
+    def texts() -> list[tuple[str, dict[str, str]]]:
+        return [(signature, dict(args)) for signature, args in (decode.call_texts(s.call.data) for s in steps)]
+
+    memoised, again, memoised_texts = views(), views(), texts()
     monkeypatch.setattr(decode, "_shared_arg", decode._arg)
     abi._CALLS.clear()
     abi._decode_values.cache_clear()
     decode._flat_call.cache_clear()
+    decode._texts.cache_clear()
     assert memoised == again == views()
     assert memoised == [s.decoded.model_dump() for s in steps]  # and what compile wrote in the plan
+    # each argument as text, as derive and the policy read them: the view's values, whether memoised or not
+    assert memoised_texts == texts() == [(s.decoded.function, {a.name: str(a.value) for a in s.decoded.args}) for s in steps]
 
 
 def test_decoded_call_arguments_are_fresh_for_each_caller() -> None:

@@ -7,7 +7,9 @@ refuses the plan where the bytes and the stored view disagree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from mammon.abi import called, decode_call
@@ -65,6 +67,18 @@ def _flat_call(data: str, abi: str) -> tuple[str, tuple[Flat, ...]]:
     fn, args = decode_call(data, abi)
     return fn.signature, tuple((name, kind, _frozen(value), kind.startswith("uint"), kind == "address", type(value) in (list, tuple))
                                for name, kind, value in _flatten(fn.inputs, args))
+
+
+def call_texts(data: str, abi: str | None = None) -> tuple[str, Mapping[str, str]]:
+    """The signature calldata calls and each argument of its view as text (`str(arg.value)`; values do not depend
+    on units or labels). Memoised per bytes, shared and read-only: review derives from it, policy after review."""
+    return _texts(data, called(data, abi).abi_file)
+
+
+@lru_cache(maxsize=4096)
+def _texts(data: str, abi: str) -> tuple[str, Mapping[str, str]]:
+    signature, flat = _flat_call(data, abi)
+    return signature, MappingProxyType({name: str(_json_value(kind, value)) for name, kind, value, *_ in flat})
 
 
 def _frozen(value: Any) -> Any:

@@ -111,9 +111,10 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
         if step.kind == "swap" and any(a.name.lower().endswith(("amountoutminimum", "amountoutmin")) and a.value == "0" for a in fresh.args):
             warnings.append(f"step {step.id}: swap calldata sets no minimum output")
     check_refs(plan, {s.id: d for s, d in ordered}, where=where)
-    failing = [s.id for s in plan.steps if s.gas.failed_dry_run]
+    failing = []
     for step in plan.steps:
         if step.gas.failed_dry_run:
+            failing.append(step.id)
             warnings.append(f"step {step.id} FAILED the plan's dry run on the node: {step.gas.failed_dry_run} (written with --allow-failing)")
     if plan.batch is not None and plan.batch.gas.failed_dry_run and not failing:  # no inner call to name: the transaction itself
         failing.append("batch")

@@ -14,12 +14,13 @@ checked against what was derived; a mismatch refuses the plan naming the field.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import NamedTuple
 
 from mammon.chains import ChainConfig
-from mammon.plan.decode import view
+from mammon.plan.decode import call_texts
 from mammon.errors import TamperedPlanError
 from mammon.plan.model import Decoded, Plan, Step
 from mammon.review import roles
@@ -44,36 +45,6 @@ class Derived:
     spend: dict[str, int] = field(default_factory=dict)  # chain token symbol -> most the wallet spends (base units)
     min_outs: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # step -> [(token address, min)]
     checks: list[str] = field(default_factory=list)
-
-
-def _args(decoded: Decoded) -> dict[str, str]:
-    return {a.name: str(a.value) for a in decoded.args}
-
-
-# Calldata -> (its signature, its arguments as text), as decoded from those bytes. Review decodes every step
-# and the policy derives the spend from the same calls right after: a pure function of the bytes (the ABI
-# files are read once per process), so the policy reads what review decoded instead of decoding it again.
-_DECODED: dict[str, tuple[str, dict[str, str]]] = {}
-_DECODED_SIZE = 4096
-
-
-def _remember(data: str, decoded: Decoded) -> dict[str, str]:
-    """The arguments of `decoded`, which must be the view decoded from `data` itself; kept for `_decoded`."""
-    args = _args(decoded)
-    if len(_DECODED) >= _DECODED_SIZE:
-        _DECODED.clear()  # (one step at a time, safe with other threads): at worst the policy decodes a plan again
-    _DECODED[data] = (decoded.function, args)
-    return args
-
-
-def _decoded(data: str) -> tuple[str, dict[str, str]]:
-    """(signature, arguments as text) of calldata: what review decoded, else decoded now (the same `view`;
-    TamperedPlanError when the bytes do not decode). The arguments are shared: read them, never change them."""
-    found = _DECODED.get(data)
-    if found is None:
-        decoded = view(data, "", {}, {})
-        found = (decoded.function, _args(decoded))
-    return found
 
 
 def _bound(step: Step, arg: str, encoded: int) -> int:
@@ -163,7 +134,7 @@ class _Deriver:
                     raise self.refuse(step, arg.name, f"is {self.name(value)}, not the registry's {role.replace(chr(92), '')}")
                 self.in_role.add((role, value))
 
-    def pulls(self, step: Step, args: dict[str, str], rule: roles.Rule) -> list[Pulled]:
+    def pulls(self, step: Step, args: Mapping[str, str], rule: roles.Rule) -> list[Pulled]:
         found: list[Pulled] = []
         if not rule.pulls and not step.pulls:  # most calls pull nothing, and their step says so
             return found
@@ -188,7 +159,7 @@ class _Deriver:
             raise self.refuse(step, "pulls", f"the plan states it pulls {show(stored)} but the calldata pulls {show(derived)}")
         return found
 
-    def min_outs(self, step: Step, args: dict[str, str], rule: roles.Rule) -> None:
+    def min_outs(self, step: Step, args: Mapping[str, str], rule: roles.Rule) -> None:
         derived: list[tuple[str, int]] = []
         if not rule.min_outs and not any(g.kind == "min_out" for g in step.guards):  # no minimum, and none stated
             self.out.min_outs[step.id] = derived
@@ -208,7 +179,7 @@ class _Deriver:
                                                       f"({bps} bps) below the least it expects to receive ({out.min}, outputs.{name}.min)")
         self.out.min_outs[step.id] = derived
 
-    def approvals(self, ordered: list[tuple[Step, dict[str, str]]]) -> int:
+    def approvals(self, ordered: list[tuple[Step, Mapping[str, str]]]) -> int:
         """Every approval is exact and for the next step pulling that token through that spender."""
         count = 0
         for i, (step, args) in enumerate(ordered):
@@ -266,9 +237,9 @@ def derive(plan: Plan, ordered: list[tuple[Step, Decoded]], cfg: ChainConfig | N
     plan's stored claims against them; raises TamperedPlanError naming the first field that disagrees."""
     d = _Deriver(plan, cfg, where)
     functions: list[str] = []
-    texts: list[tuple[Step, dict[str, str]]] = []
+    texts: list[tuple[Step, Mapping[str, str]]] = []
     for step, decoded in ordered:
-        args = _remember(step.call.data, decoded)
+        args = call_texts(step.call.data)[1]  # `decoded` is the view of these very bytes: its arguments as text
         texts.append((step, args))
         rule = d.call(step, decoded)
         d.address_args(step, decoded, rule)
@@ -301,7 +272,7 @@ def spend_of(plan: Plan, cfg: ChainConfig | None) -> dict[str, int]:
     d = _Deriver(plan, cfg, "plan", check=False)
     extra: dict[str, int] = {}
     for step in plan.steps:
-        signature, args = _decoded(step.call.data)
+        signature, args = call_texts(step.call.data)  # (memoised per bytes: what review decoded)
         rule = roles.rule_for(signature)
         if rule is not None:
             d.out.pulls += d.pulls(step, args, rule)
