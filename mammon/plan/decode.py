@@ -2,7 +2,9 @@
 
 `view()` decodes calldata with the ABIs and flattens arguments to dotted names
 (`params.amountIn`, `routes[0].from`); `verify()` rebuilds the view of a stored step and
-refuses the plan where the bytes and the stored view disagree.
+refuses the plan where the bytes and the stored view disagree. Compile, review and the recompile check
+view every step of a plan: the decoded, flattened call is memoised per calldata (a pure function of the
+bytes) and each scalar argument's view per value (frozen models of immutable values, shared).
 """
 
 from __future__ import annotations
