@@ -80,7 +80,8 @@ def call_texts(data: str, abi: str | None = None) -> tuple[str, Mapping[str, str
 @lru_cache(maxsize=4096)
 def _texts(data: str, abi: str) -> tuple[str, Mapping[str, str]]:
     signature, flat = _flat_call(data, abi)
-    return signature, MappingProxyType({name: str(_json_value(kind, value)) for name, kind, value, *_ in flat})
+    # (a scalar's view value is itself, or its decimal text: the same text; an array's is a list)
+    return signature, MappingProxyType({name: str(_json_value(kind, value)) if array else str(value) for name, kind, value, _, _, array in flat})
 
 
 def _frozen(value: Any) -> Any:
