@@ -74,8 +74,13 @@ class Function:
 
     def encode(self, args: dict[str, Any]) -> str:
         """Calldata hex for named arguments (tuples as dicts of their component names)."""
-        values = [_to_abi(p, args[p["name"]]) for p in self.inputs]
+        values = [args[name] if write is None else write(args[name]) for name, write in self._writers]
         return "0x" + (self.selector + encode_values(self._input_key, values)).hex()
+
+    @cached_property
+    def _writers(self) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+        """Each parameter's name and what `_to_abi` does to its value (None: nothing, all but tuples), chosen once."""
+        return tuple((p["name"], partial(_to_abi, p) if p["type"].startswith("tuple") else None) for p in self.inputs)
 
     @cached_property
     def _readers(self) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
@@ -84,7 +89,10 @@ class Function:
 
     def decode_args(self, data: bytes) -> dict[str, Any]:
         """Named arguments of calldata `data` (selector included); a new dict on every call, safe to change."""
-        values = _decode_values(self._input_key, bytes(data[4:]))
+        return self.named(_decode_values(self._input_key, bytes(data[4:])))
+
+    def named(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        """Named arguments of this function's decoded `values` (eth-abi's form): a new dict, safe to change."""
         return {name: read(v) for (name, read), v in zip(self._readers, values, strict=True)}
 
     def decode_output(self, data: bytes) -> tuple[Any, ...]:
@@ -105,9 +113,10 @@ def _decode_values(types: tuple[str, ...], payload: bytes) -> tuple[Any, ...]:
 
 def _frozen(value: Any) -> Any:
     """A hashable key for an argument value that tells types apart (True is not 1, a list not a tuple)."""
-    if type(value) in (list, tuple):
-        return type(value), tuple(_frozen(v) for v in value)
-    return type(value), value
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return kind, tuple([_frozen(v) for v in value])
+    return kind, value
 
 
 def _thawed(key: Any) -> Any:
@@ -215,7 +224,45 @@ def _function_for(selector: bytes, abi: str | None) -> Function | None:
 
 
 def decode_call(data: str, abi: str | None = None) -> tuple[Function, dict[str, Any]]:
-    """Decode calldata by selector; with `abi` given, only that contract's functions may match."""
+    """Decode calldata by selector; with `abi` given, only that contract's functions may match.
+    The arguments are a new dict on every call, safe to change (the engine sets resolved references in it)."""
+    fn, values = _decoded_call(data, abi)
+    try:
+        return fn, fn.named(values)
+    except Exception as exc:  # (never for what the decoder returns; worded as a decoding failure all the same)
+        raise TamperedPlanError(f"calldata does not decode as {fn.signature}: {exc}") from None
+
+
+def called(data: str, abi: str | None = None) -> Function:
+    """The function calldata calls, its bytes decoded and refused as `decode_call` refuses them."""
+    return _decoded_call(data, abi)[0]
+
+
+# Calldata text (and the ABI file it was looked up in, or None) -> (its function, its values as eth-abi decodes them).
+_CALLS: dict[tuple[str, str | None], tuple[Function, tuple[Any, ...]]] = {}
+
+
+def _decoded_call(data: str, abi: str | None) -> tuple[Function, tuple[Any, ...]]:
+    """The function calldata hex calls and its values as eth-abi decodes them (tuples: immutable, so shared).
+
+    One apply decodes each step's bytes in review, in the recompile check, in the engine and in the simulator;
+    keyed by the hex text itself, each distinct call is parsed and decoded once. When the function found is the
+    first with its selector, the look-up by selector alone (review's) and among its own ABI file's functions
+    (compile's) find the same function, so one decoding serves both. Errors are never memoised; when full, the
+    memo is emptied (one step at a time, safe with other threads)."""
+    found = _CALLS.get((data, abi))
+    if found is None:
+        found = _decode_call_text(data, abi)
+        if len(_CALLS) >= _MEMO_SIZE:
+            _CALLS.clear()
+        _CALLS[(data, abi)] = found
+        fn = found[0]
+        if abi is None or _function_for(fn.selector, None) is fn:
+            _CALLS[(data, None)] = _CALLS[(data, fn.abi_file)] = found
+    return found
+
+
+def _decode_call_text(data: str, abi: str | None) -> tuple[Function, tuple[Any, ...]]:
     raw = bytes.fromhex(data.removeprefix("0x"))
     if len(raw) < 4:
         raise TamperedPlanError(f"calldata {data[:18]} is shorter than a selector")
@@ -223,6 +270,6 @@ def decode_call(data: str, abi: str | None = None) -> tuple[Function, dict[str, 
     if fn is None:
         raise TamperedPlanError(f"selector 0x{raw[:4].hex()} matches no function in abis/{abi or ''}")
     try:
-        return fn, fn.decode_args(raw)
+        return fn, _decode_values(fn._input_key, raw[4:])
     except Exception as exc:  # DecodeError, or a value the ABI cannot hold: all mean the bytes are malformed
         raise TamperedPlanError(f"calldata does not decode as {fn.signature}: {exc}") from None

@@ -9,18 +9,21 @@ It follows eth-abi's strict decoder step by step, so a plan is accepted or refus
 every head and tail is read from a frame relative to its container; a read past the end, non-zero
 padding (sign-extended for intN), a bool other than 0 or 1, bytes/string padding that is not zero, and
 an offset that points into its container's head or past the payload are refused; trailing bytes are
-ignored. Values come back as eth-abi returns them (tuples for tuples and arrays, lower-case hex
-addresses, `bytes`, `str`). `tests/test_abi_decode.py` checks both agree, on valid and on mangled bytes.
+ignored. A well-formed head word is read in one step (review decodes every step of every plan); any
+other goes through the field-by-field check that words the refusal. Values come back as eth-abi returns
+them (tuples for tuples and arrays, lower-case hex addresses, `bytes`, `str`). `tests/test_abi_decode.py`
+checks both agree, on valid and on mangled bytes.
 Encoding stays with eth-abi (compiling imports it anyway).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 WORD = 32
+_WORD_KINDS = frozenset({"uint", "int", "address", "bool", "fixed_bytes"})  # a static value in one head word
 
 
 class DecodeError(ValueError):
@@ -35,7 +38,7 @@ class _Type:
     size: int | None = None  # fixed array length (None: dynamic array)
     components: tuple[_Type, ...] = ()
 
-    @property
+    @cached_property
     def dynamic(self) -> bool:
         if self.kind in ("bytes", "string"):
             return True
@@ -46,7 +49,12 @@ class _Type:
             return any(c.dynamic for c in self.components)
         return False
 
-    @property
+    @cached_property
+    def words(self) -> bool:
+        """A tuple of one-word items only (most calls' arguments): decoded word after word, no pointers."""
+        return self.kind == "tuple" and all(c.kind in _WORD_KINDS for c in self.components)
+
+    @cached_property
     def head_words(self) -> int:
         """Words this type counts for in a tuple's head when eth-abi checks pointers: a static fixed array
         counts its length, anything else one word (eth-abi's `array_size`, else 1)."""
@@ -134,6 +142,39 @@ def _padding(padding: bytes, fill: int = 0) -> None:
 
 
 def _static_word(t: _Type, s: _Stream) -> Any:
+    """One head word, read as eth-abi reads it: the common well-formed word with one `int.from_bytes` and a range
+    check; anything else (short, bad padding, a bool not 0 or 1) by `_checked_word`, which words the refusal."""
+    pos = s.pos
+    raw = s.data[pos:pos + WORD]
+    if len(raw) == WORD:
+        kind = t.kind
+        if kind == "uint":
+            value = int.from_bytes(raw, "big")
+            if value >> t.bits == 0:
+                s.pos = pos + WORD
+                return value
+        elif kind == "address":
+            if not any(raw[:12]):
+                s.pos = pos + WORD
+                return "0x" + raw[12:].hex()
+        elif kind == "int":
+            value = int.from_bytes(raw, "big", signed=True)
+            if -(1 << (t.bits - 1)) <= value < 1 << (t.bits - 1):
+                s.pos = pos + WORD
+                return value
+        elif kind == "bool":
+            value = int.from_bytes(raw, "big")
+            if value <= 1:
+                s.pos = pos + WORD
+                return value == 1
+        elif not any(raw[t.bits:]):  # fixed_bytes
+            s.pos = pos + WORD
+            return raw[:t.bits]
+    return _checked_word(t, s)
+
+
+def _checked_word(t: _Type, s: _Stream) -> Any:
+    """A head word checked field by field (eth-abi's order of checks, so its refusal names what eth-abi's does)."""
     raw = s.word()
     if t.kind == "fixed_bytes":
         _padding(raw[t.bits:])
@@ -204,7 +245,10 @@ def _items(item: _Type, count: int, s: _Stream) -> tuple[Any, ...]:
 def _body(t: _Type, s: _Stream) -> Any:
     kind = t.kind
     if kind == "tuple":
-        _check_pointers(s, list(t.components))
+        if t.words:
+            return tuple([_static_word(c, s) for c in t.components])
+        if t.dynamic:  # (a static tuple has no pointer; its check would only decode each item twice)
+            _check_pointers(s, list(t.components))
         return tuple(_decode(c, s) for c in t.components)
     if kind == "array":
         assert t.item is not None

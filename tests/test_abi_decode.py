@@ -104,3 +104,54 @@ def test_refuses_what_eth_abi_refuses(payload: bytes) -> None:
     _both(["string[]"], payload)
     with pytest.raises(Exception):  # noqa: B017,PT011 - each is malformed; the wording is the decoder's
         decode(["bytes"], payload)
+
+
+STATIC = ["uint8", "uint16", "uint24", "uint160", "uint256", "int8", "int24", "int128", "int256", "address", "bool", "bytes1", "bytes4", "bytes20", "bytes32"]
+
+
+def _word_outcome(read: Any, kind: str, data: bytes) -> tuple[str, Any, int]:
+    from mammon.abidecode import _Stream, parse_type
+
+    s = _Stream(data)
+    try:
+        return "ok", read(parse_type(kind), s), s.pos
+    except Exception as exc:  # noqa: BLE001 - the refusal's words are compared
+        return "refused", f"{type(exc).__name__}: {exc}", -1
+
+
+@pytest.mark.parametrize("kind", STATIC)
+@settings(max_examples=60, deadline=None)
+@given(fill=st.sampled_from([0, 0xFF, None]), tail=st.binary(min_size=0, max_size=32), cut=st.integers(0, 40))
+def test_the_fast_word_reads_and_refuses_in_the_checked_words_own_words(kind: str, fill: int | None, tail: bytes, cut: int) -> None:
+    """`_static_word` takes a shortcut for well-formed words; on any word it must give the value, the position and
+    the refusal (message included: review quotes it) that the field-by-field `_checked_word` gives."""
+    from mammon.abidecode import _checked_word, _static_word
+
+    word = (bytes([fill]) * 32 if fill is not None else bytes(range(1, 33)))[:32 - len(tail)] + tail
+    for data in (word, word[:cut] if cut < 32 else word + bytes(cut - 32)):
+        assert _word_outcome(_static_word, kind, data) == _word_outcome(_checked_word, kind, data)
+
+
+@pytest.mark.parametrize("types", SIGNATURES, ids=lambda t: "(" + ",".join(t) + ")")
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_refusals_read_as_the_checked_decoders(types: list[str], data: st.DataObject) -> None:
+    """Whole calls, mangled: the decoder with its word shortcut refuses in the words of the field-by-field one."""
+    import mammon.abidecode as abidecode
+
+    values = data.draw(get_abi_strategy("(" + ",".join(types) + ")")) if types else ()
+    encoded = eth_encode(types, list(values))
+    mangled = [_mangled(encoded, data.draw(st.integers(0, 5)), data.draw(st.integers(0, 10_000)), data.draw(st.integers(0, 255)))
+               for _ in range(4)]
+    fast = [_message(types, m) for m in [encoded, *mangled]]
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(abidecode, "_static_word", abidecode._checked_word)
+        checked = [_message(types, m) for m in [encoded, *mangled]]
+    assert fast == checked
+
+
+def _message(types: list[str], data: bytes) -> Any:
+    try:
+        return decode(types, data)
+    except Exception as exc:  # noqa: BLE001 - the words are what is compared
+        return f"{type(exc).__name__}: {exc}"

@@ -85,3 +85,21 @@ def _zero(kind: str) -> object:
     if kind.startswith("bytes"):
         return b"" if kind == "bytes" else b"\x00" * int(kind[5:])
     return 0
+
+
+def test_every_functions_encoding_is_the_generic_conversions_encoding() -> None:
+    """Each parameter's conversion for encoding is chosen once per function (issue #10): the example plans' calls
+    (tuples and tuple arrays included) encode to their own bytes, and to what the generic `_to_abi` gives."""
+    from mammon.abi import _to_abi, decode_call
+    from mammon.api import compile_plan
+    from mammon.recommend import load_recommendations
+    from mammon_test_support import EXAMPLES, NOW
+
+    kinds = set()
+    for path in EXAMPLES:
+        for step in compile_plan(load_recommendations(path), chain="base", wallet=WALLET, now=NOW).steps:
+            fn, args = decode_call(step.call.data)
+            generic = [_to_abi(p, args[p["name"]]) for p in fn.inputs]
+            assert fn.encode(args) == step.call.data == "0x" + (fn.selector + encode(fn.input_types, generic)).hex()
+            kinds |= {p["type"] for p in fn.inputs}
+    assert {"tuple", "tuple[]"} <= kinds

@@ -2,14 +2,19 @@
 
 `view()` decodes calldata with the ABIs and flattens arguments to dotted names
 (`params.amountIn`, `routes[0].from`); `verify()` rebuilds the view of a stored step and
-refuses the plan where the bytes and the stored view disagree.
+refuses the plan where the bytes and the stored view disagree. Compile, review and the recompile check
+view every step of a plan: the decoded, flattened call is memoised per calldata (a pure function of the
+bytes) and each scalar argument's view per value (frozen models of immutable values, shared).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
-from mammon.abi import decode_call
+from mammon.abi import called, decode_call
 from mammon.errors import TamperedPlanError
 from mammon.plan.model import Decoded, DecodedArg, Step
 from mammon.units import format_amount
@@ -41,43 +46,87 @@ def _json_value(kind: str, value: Any) -> Any:
 
 def view(data: str, contract: str, units: Units, labels: dict[str, str], abi: str | None = None) -> Decoded:
     """Decode `data` and render each argument: token amounts in units, known addresses by name."""
-    fn, args = decode_call(data, abi)
+    signature, flat = _flat_call(data, called(data, abi).abi_file)  # (keyed by the ABI file that matched: compile names it)
     decoded: list[DecodedArg] = []
-    for name, kind, value in _flatten(fn.inputs, args):
-        if name in units and kind.startswith("uint"):
-            token, decimals = units[name]
-            # decimals only beside a named token, as before: an empty symbol leaves them None (the plan bytes keep that)
-            decoded.append(DecodedArg(name=name, type=kind, value=_json_value(kind, value), token=token, decimals=decimals if token else None,
-                                      display=format_amount(int(value), decimals, token)))
-        elif kind == "address":
-            label = labels.get(value.lower())
-            decoded.append(DecodedArg(name=name, type=kind, value=value, display=f"{label} ({value})" if label else value))
+    for name, kind, value, amount, address, array in flat:
+        unit = units.get(name) if amount else None
+        label = labels.get(value.lower()) if address else None
+        if array:  # its view's value is a list, so each view gets its own
+            decoded.append(_arg(name, kind, value, unit, label))
         else:
-            decoded.append(DecodedArg(name=name, type=kind, value=_json_value(kind, value)))
-    return Decoded(contract=contract, function=fn.signature, args=decoded)
+            decoded.append(_shared_arg(name, kind, value, unit, label))
+    return Decoded(contract=contract, function=signature, args=decoded)
+
+
+Flat = tuple[str, str, Any, bool, bool, bool]  # path, type, value, a uint?, an address?, an array?
+
+
+@lru_cache(maxsize=4096)
+def _flat_call(data: str, abi: str) -> tuple[str, tuple[Flat, ...]]:
+    """The signature calldata calls among `abi`'s functions and its arguments flattened to dotted paths (arrays as
+    tuples: shared, never changed). A pure function of the bytes: compile, review and the recompile check each view
+    every step."""
+    fn, args = decode_call(data, abi)
+    return fn.signature, tuple((name, kind, _frozen(value), kind.startswith("uint"), kind == "address", type(value) in (list, tuple))
+                               for name, kind, value in _flatten(fn.inputs, args))
+
+
+def call_texts(data: str, abi: str | None = None) -> tuple[str, Mapping[str, str]]:
+    """The signature calldata calls and each argument of its view as text (`str(arg.value)`; values do not depend
+    on units or labels). Memoised per bytes, shared and read-only: review derives from it, policy after review."""
+    return _texts(data, called(data, abi).abi_file)
+
+
+@lru_cache(maxsize=4096)
+def _texts(data: str, abi: str) -> tuple[str, Mapping[str, str]]:
+    signature, flat = _flat_call(data, abi)
+    # (a scalar's view value is itself, or its decimal text: the same text; an array's is a list)
+    return signature, MappingProxyType({name: str(_json_value(kind, value)) if array else str(value) for name, kind, value, _, _, array in flat})
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(_frozen(v) for v in value) if type(value) in (list, tuple) else value
+
+
+def _arg(name: str, kind: str, value: Any, unit: tuple[str, int] | None, label: str | None) -> DecodedArg:
+    """One argument's view: an amount in its token's units (`unit`), an address by its registry `label`."""
+    if unit is not None:
+        token, decimals = unit
+        # decimals only beside a named token, as before: an empty symbol leaves them None (the plan bytes keep that)
+        return DecodedArg(name=name, type=kind, value=_json_value(kind, value), token=token, decimals=decimals if token else None,
+                          display=format_amount(int(value), decimals, token))
+    if kind == "address":
+        return DecodedArg(name=name, type=kind, value=value, display=f"{label} ({value})" if label else value)
+    return DecodedArg(name=name, type=kind, value=_json_value(kind, value))
+
+
+# A view is built for every step in compile, in review and in the recompile check, and most arguments repeat
+# (the wallet, the tokens, the markets): a scalar argument's view is a frozen model of immutable values, a pure
+# function of its inputs, so each distinct one is built once and shared (typed: True is not 1).
+_shared_arg = lru_cache(maxsize=8192, typed=True)(_arg)
 
 
 def units_of(step: Step) -> Units:
     return {arg.name: (arg.token, arg.decimals or 0) for arg in step.decoded.args if arg.token}
 
 
-def verify(step: Step, labels: dict[str, str], abi: str | None = None) -> Decoded:
-    """Re-decode the step's bytes and refuse it if the stored view says anything else."""
-    where = f"step {step.id}"
+def verify(step: Step, labels: dict[str, str], abi: str | None = None, *, contract: str | None = None) -> Decoded:
+    """Re-decode the step's bytes and refuse it if the stored view says anything else. The fresh view names the
+    target `contract` (review's name with its registry label), else as the stored view does."""
     try:
-        fresh = view(step.call.data, step.decoded.contract, units_of(step), labels, abi)
+        fresh = view(step.call.data, step.decoded.contract if contract is None else contract, units_of(step), labels, abi)
     except TamperedPlanError as exc:
-        raise TamperedPlanError(exc.message, where=where) from None
+        raise TamperedPlanError(exc.message, where=f"step {step.id}") from None
     if fresh.function != step.decoded.function:
-        raise TamperedPlanError(f"calldata is {fresh.function} but the view says {step.decoded.function}", where=where)
+        raise TamperedPlanError(f"calldata is {fresh.function} but the view says {step.decoded.function}", where=f"step {step.id}")
     stored = {a.name: a for a in step.decoded.args}
     for arg in fresh.args:
         old = stored.get(arg.name)
         if old is None or old.value != arg.value:
             shown = old.value if old else "(missing)"
-            raise TamperedPlanError(f"argument {arg.name}: calldata says {arg.value} but the view says {shown}", where=where)
-        if old.display is not None and arg.display is not None and old.display.split(" (")[0] != arg.display.split(" (")[0] and arg.token:
-            raise TamperedPlanError(f"argument {arg.name}: calldata is {arg.display} but the view says {old.display}", where=where)
+            raise TamperedPlanError(f"argument {arg.name}: calldata says {arg.value} but the view says {shown}", where=f"step {step.id}")
+        if arg.token and old.display is not None and arg.display is not None and old.display.split(" (")[0] != arg.display.split(" (")[0]:
+            raise TamperedPlanError(f"argument {arg.name}: calldata is {arg.display} but the view says {old.display}", where=f"step {step.id}")
     if len(stored) != len(fresh.args):
-        raise TamperedPlanError("the view lists arguments the calldata does not have", where=where)
+        raise TamperedPlanError("the view lists arguments the calldata does not have", where=f"step {step.id}")
     return fresh

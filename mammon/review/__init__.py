@@ -49,9 +49,12 @@ def check_refs(plan: Plan, decoded: dict[str, Decoded], *, where: str = "plan") 
             continue
         args = {a.name: a.value for a in decoded[step.id].args}
         for ref in step.refs:
-            outs = [steps[src].outputs[name] for src, _, name in (t.rpartition(".") for t in ref.ref.split(" + "))]
-            rule = (sum(o.expected for o in outs) * ref.num // ref.den, sum(o.min for o in outs) * ref.num // ref.den,
-                    sum(o.max for o in outs) * ref.num // ref.den)
+            expected = low = high = 0
+            for term in ref.ref.split(" + "):
+                src, _, name = term.rpartition(".")
+                out = steps[src].outputs[name]
+                expected, low, high = expected + out.expected, low + out.min, high + out.max
+            rule = (expected * ref.num // ref.den, low * ref.num // ref.den, high * ref.num // ref.den)
             if rule != (ref.expected, ref.min, ref.max) or str(args.get(ref.arg)) != str(ref.expected):
                 raise TamperedPlanError(
                     f"argument {ref.arg}: ${{{ref.ref}}} × {ref.num}/{ref.den} gives {rule[0]} in [{rule[1]}, {rule[2]}], "
@@ -91,14 +94,12 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
     labels = {**(registry_labels(cfg) if cfg else {}), plan.wallet.lower(): "wallet"}
     ordered = []
     for step in dag.order(plan):
+        registered = labels.get(step.call.to.lower())
         try:
-            fresh = verify(step, labels)
+            fresh = verify(step, labels, contract=f"{step.decoded.contract} [{registered}]" if registered else None)
         except TamperedPlanError as exc:
             raise TamperedPlanError(exc.message, where=f"{where}: {exc.where}") from None
-        registered = labels.get(step.call.to.lower())
-        if registered:
-            fresh = fresh.model_copy(update={"contract": f"{step.decoded.contract} [{registered}]"})
-        elif cfg:
+        if not registered and cfg:
             warnings.append(f"step {step.id}: target {step.call.to} is not in the {cfg.name} registry")
         ordered.append((step, fresh))
         if cfg and step.kind == "approve":
@@ -110,9 +111,10 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
         if step.kind == "swap" and any(a.name.lower().endswith(("amountoutminimum", "amountoutmin")) and a.value == "0" for a in fresh.args):
             warnings.append(f"step {step.id}: swap calldata sets no minimum output")
     check_refs(plan, {s.id: d for s, d in ordered}, where=where)
-    failing = [s.id for s in plan.steps if s.gas.failed_dry_run]
+    failing = []
     for step in plan.steps:
         if step.gas.failed_dry_run:
+            failing.append(step.id)
             warnings.append(f"step {step.id} FAILED the plan's dry run on the node: {step.gas.failed_dry_run} (written with --allow-failing)")
     if plan.batch is not None and plan.batch.gas.failed_dry_run and not failing:  # no inner call to name: the transaction itself
         failing.append("batch")
@@ -128,7 +130,7 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
     elif left <= timedelta(0):
         warnings.append("plan has EXPIRED: apply will refuse it")
     limits = {**plan.policy.max_spend, **(max_spend or {})}
-    decimals = {p.token: p.decimals for s in plan.steps for p in s.effects}
+    decimals = {p.token: p.decimals for s in plan.steps for p in s.effects} if limits else {}
     for token, limit in limits.items():
         spent = derived.spend.get(token, 0)
         if token in decimals and spent > parse_amount(limit, decimals[token], symbol=token, where="policy.max_spend"):

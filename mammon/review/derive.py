@@ -14,18 +14,20 @@ checked against what was derived; a mismatch refuses the plan naming the field.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import islice
+from typing import NamedTuple
 
 from mammon.chains import ChainConfig
-from mammon.plan.decode import view
+from mammon.plan.decode import call_texts
 from mammon.errors import TamperedPlanError
 from mammon.plan.model import Decoded, Plan, Step
 from mammon.review import roles
 from mammon.units import format_amount
 
 
-@dataclass(frozen=True)
-class Pulled:
+class Pulled(NamedTuple):
     """`spender` may take up to `bound` of `token` from the wallet in step `step` (`encoded` is in the calldata)."""
 
     step: str
@@ -45,40 +47,12 @@ class Derived:
     checks: list[str] = field(default_factory=list)
 
 
-def _args(decoded: Decoded) -> dict[str, str]:
-    return {a.name: str(a.value) for a in decoded.args}
-
-
-# Calldata -> (its signature, its arguments as text), as decoded from those bytes. Review decodes every step
-# and the policy derives the spend from the same calls right after: a pure function of the bytes (the ABI
-# files are read once per process), so the policy reads what review decoded instead of decoding it again.
-_DECODED: dict[str, tuple[str, dict[str, str]]] = {}
-_DECODED_SIZE = 4096
-
-
-def _remember(data: str, decoded: Decoded) -> dict[str, str]:
-    """The arguments of `decoded`, which must be the view decoded from `data` itself; kept for `_decoded`."""
-    args = _args(decoded)
-    if len(_DECODED) >= _DECODED_SIZE:
-        _DECODED.clear()  # (one step at a time, safe with other threads): at worst the policy decodes a plan again
-    _DECODED[data] = (decoded.function, args)
-    return args
-
-
-def _decoded(data: str) -> tuple[str, dict[str, str]]:
-    """(signature, arguments as text) of calldata: what review decoded, else decoded now (the same `view`;
-    TamperedPlanError when the bytes do not decode). The arguments are shared: read them, never change them."""
-    found = _DECODED.get(data)
-    if found is None:
-        decoded = view(data, "", {}, {})
-        found = (decoded.function, _args(decoded))
-    return found
-
-
 def _bound(step: Step, arg: str, encoded: int) -> int:
     """The most a runner may put in `arg`: the reference's upper bound when the argument is one."""
-    ref = next((r for r in step.refs if r.arg == arg), None)
-    return ref.max if ref else encoded
+    for ref in step.refs:
+        if ref.arg == arg:
+            return ref.max
+    return encoded
 
 
 class _Deriver:
@@ -90,6 +64,10 @@ class _Deriver:
         self.out = Derived()
         self.addresses = 0
         self.pulls_of: dict[str, list[Pulled]] = {}  # step id -> what it pulls (in self.out.pulls' order), for `approvals`
+        # A plan sends the same few calls to the same few contracts with the same few addresses in them: each
+        # (roles, address) found in its role, and each argument's role, is worked out once per plan.
+        self.in_role: set[tuple[tuple[str, ...] | str, str]] = set()
+        self.roles: dict[tuple[str, str], str | None] = {}
 
     def refuse(self, step: Step, fld: str, message: str) -> TamperedPlanError:
         return TamperedPlanError(message, where=f"{self.where}: step {step.id}: {fld}")
@@ -114,17 +92,26 @@ class _Deriver:
             raise self.refuse(step, "kind", f"the plan says {step.kind} but the calldata is {decoded.function} ({rule.kind})")
         if step.call.value != 0:
             raise self.refuse(step, "call.value", f"sends {step.call.value} wei of ETH; mammon never attaches ETH to a call")
-        if self.cfg is not None and not roles.matches(self.labels(step.call.to), rule.targets, self.cfg):
-            raise self.refuse(step, "call.to", f"{decoded.function} goes to {self.name(step.call.to)}, which is not a registry contract "
-                                               f"in that role ({', '.join(rule.targets)})")
+        if self.cfg is not None and (rule.targets, step.call.to) not in self.in_role:
+            if not roles.matches(self.labels(step.call.to), rule.targets, self.cfg):
+                raise self.refuse(step, "call.to", f"{decoded.function} goes to {self.name(step.call.to)}, which is not a registry contract "
+                                                   f"in that role ({', '.join(rule.targets)})")
+            self.in_role.add((rule.targets, step.call.to))
         return rule
+
+    def role_of(self, function: str, arg: str, rule: roles.Rule) -> str | None:
+        """`roles.role_of` the argument, once per (function, argument) of the plan (the rule is the function's)."""
+        key = (function, arg)
+        if key not in self.roles:
+            self.roles[key] = roles.role_of(arg, rule)
+        return self.roles[key]
 
     def address_args(self, step: Step, decoded: Decoded, rule: roles.Rule) -> None:
         for arg in decoded.args:
             if not arg.type.startswith("address"):
                 continue
             values = arg.value if isinstance(arg.value, list) else [arg.value]
-            role = roles.role_of(arg.name, rule)
+            role = self.role_of(decoded.function, arg.name, rule)
             if role is None:
                 raise self.refuse(step, arg.name, f"{decoded.function} has an address argument mammon never sets ({arg.value})")
             for value in values:
@@ -134,9 +121,10 @@ class _Deriver:
                     if value.lower() != self.wallet:
                         raise self.refuse(step, arg.name, f"is {self.name(value)}, not the plan's wallet {self.plan.wallet}: "
                                                           "mammon only sends funds and positions to the wallet")
-                elif self.cfg is None:
                     continue
-                elif role == "token":
+                if self.cfg is None or (role, value) in self.in_role:
+                    continue
+                if role == "token":
                     if not roles.is_chain_token(self.labels(value), self.cfg):
                         raise self.refuse(step, arg.name, f"is {self.name(value)}, not a token of the {self.cfg.name} registry")
                 elif role == "spender":
@@ -144,8 +132,9 @@ class _Deriver:
                         raise self.refuse(step, arg.name, f"approves {self.name(value)}, which is not a contract of the {self.cfg.name} registry")
                 elif not roles.matches(self.labels(value), role, self.cfg):
                     raise self.refuse(step, arg.name, f"is {self.name(value)}, not the registry's {role.replace(chr(92), '')}")
+                self.in_role.add((role, value))
 
-    def pulls(self, step: Step, args: dict[str, str], rule: roles.Rule) -> list[Pulled]:
+    def pulls(self, step: Step, args: Mapping[str, str], rule: roles.Rule) -> list[Pulled]:
         found: list[Pulled] = []
         if not rule.pulls and not step.pulls:  # most calls pull nothing, and their step says so
             return found
@@ -170,7 +159,7 @@ class _Deriver:
             raise self.refuse(step, "pulls", f"the plan states it pulls {show(stored)} but the calldata pulls {show(derived)}")
         return found
 
-    def min_outs(self, step: Step, args: dict[str, str], rule: roles.Rule) -> None:
+    def min_outs(self, step: Step, args: Mapping[str, str], rule: roles.Rule) -> None:
         derived: list[tuple[str, int]] = []
         if not rule.min_outs and not any(g.kind == "min_out" for g in step.guards):  # no minimum, and none stated
             self.out.min_outs[step.id] = derived
@@ -190,7 +179,7 @@ class _Deriver:
                                                       f"({bps} bps) below the least it expects to receive ({out.min}, outputs.{name}.min)")
         self.out.min_outs[step.id] = derived
 
-    def approvals(self, ordered: list[tuple[Step, dict[str, str]]]) -> int:
+    def approvals(self, ordered: list[tuple[Step, Mapping[str, str]]]) -> int:
         """Every approval is exact and for the next step pulling that token through that spender."""
         count = 0
         for i, (step, args) in enumerate(ordered):
@@ -203,7 +192,7 @@ class _Deriver:
             if value == roles.UINT256_MAX:
                 raise self.refuse(step, "value", f"approves {self.name(spender)} for an unlimited amount; mammon approves exact amounts only")
             bound = _bound(step, "value", value)
-            nxt = next((p for later, _ in ordered[i + 1:] for p in self.pulls_of.get(later.id, ())
+            nxt = next((p for later, _ in islice(ordered, i + 1, None) for p in self.pulls_of.get(later.id, ())
                         if p.token.lower() == token.lower() and p.spender.lower() == spender.lower()), None)
             if nxt is None:
                 raise self.refuse(step, "spender", f"approves {self.name(spender)} to spend {self.token_label(token)}, "
@@ -248,17 +237,18 @@ def derive(plan: Plan, ordered: list[tuple[Step, Decoded]], cfg: ChainConfig | N
     plan's stored claims against them; raises TamperedPlanError naming the first field that disagrees."""
     d = _Deriver(plan, cfg, where)
     functions: list[str] = []
-    texts: list[tuple[Step, dict[str, str]]] = []
+    texts: list[tuple[Step, Mapping[str, str]]] = []
     for step, decoded in ordered:
-        args = _remember(step.call.data, decoded)
+        args = call_texts(step.call.data)[1]  # `decoded` is the view of these very bytes: its arguments as text
         texts.append((step, args))
         rule = d.call(step, decoded)
         d.address_args(step, decoded, rule)
         pulled = d.pulls(step, args, rule)
-        d.out.pulls += pulled
-        d.pulls_of.setdefault(step.id, []).extend(pulled)
+        if pulled:
+            d.out.pulls += pulled
+            d.pulls_of.setdefault(step.id, []).extend(pulled)
         d.min_outs(step, args, rule)
-        functions.append(decoded.function.split("(")[0])
+        functions.append(decoded.function)
     approvals = d.approvals(texts)
     d.spend()
     registry = f"the {cfg.name} registry" if cfg else "no registry (targets and tokens unchecked)"
@@ -266,7 +256,8 @@ def derive(plan: Plan, ordered: list[tuple[Step, Decoded]], cfg: ChainConfig | N
     spent = ", ".join(format_amount(v, decimals[k], k) if k in decimals else f"{v} {k}" for k, v in sorted(d.out.spend.items()))
     swaps = sum(1 for v in d.out.min_outs.values() if v)
     d.out.checks = [
-        f"every call is one mammon compiles ({', '.join(dict.fromkeys(functions))}), to a contract of {registry}, with no ETH value",
+        f"every call is one mammon compiles ({', '.join(dict.fromkeys(f.split('(')[0] for f in dict.fromkeys(functions)))}), "
+        f"to a contract of {registry}, with no ETH value",
         f"every address argument is the wallet or a registry contract in its role ({d.addresses} checked)",
         f"approvals are exact and for the next step's spender ({approvals} checked)",
         f"pulls and totals.spend match the calldata: " + (f"the wallet spends at most {spent}" if spent else "the wallet spends none of the chain's tokens"),
@@ -281,7 +272,7 @@ def spend_of(plan: Plan, cfg: ChainConfig | None) -> dict[str, int]:
     d = _Deriver(plan, cfg, "plan", check=False)
     extra: dict[str, int] = {}
     for step in plan.steps:
-        signature, args = _decoded(step.call.data)
+        signature, args = call_texts(step.call.data)  # (memoised per bytes: what review decoded)
         rule = roles.rule_for(signature)
         if rule is not None:
             d.out.pulls += d.pulls(step, args, rule)

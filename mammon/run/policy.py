@@ -87,12 +87,15 @@ def _normalised(policy: Policy, limits: dict[str, str], symbols: list[str], fiel
 
 def enforce(policy: Policy, plan: Plan, chain: ChainConfig | None, directory: Path, now: datetime) -> None:
     """Raise PolicyError for the first limit the plan breaches. Spend is derived from the decoded calls and
-    the registry (`mammon.review.derive.spend_of`), never read from the plan's stated totals."""
+    the registry (`mammon.review.derive.spend_of`), never read from the plan's stated totals; it is derived
+    when a spend limit is set (without one there is nothing to hold it against)."""
+    from mammon.compile.inputs import registry_labels
     from mammon.review.derive import spend_of
 
-    derived = spend_of(plan, chain)
-    decimals = {e.token: e.decimals for s in plan.steps for e in s.effects}
-    if chain is not None:
+    limited = bool(policy.max_spend_per_plan or policy.max_spend_per_day)
+    derived = spend_of(plan, chain) if limited else {}
+    decimals = {e.token: e.decimals for s in plan.steps for e in s.effects} if limited else {}
+    if chain is not None and limited:
         decimals.update({t.symbol: t.decimals for t in chain.tokens})
     symbols = [t.symbol for t in chain.tokens] if chain is not None else sorted(decimals)
     per_plan = _normalised(policy, policy.max_spend_per_plan, symbols, "max_spend_per_plan")
@@ -112,9 +115,10 @@ def enforce(policy: Policy, plan: Plan, chain: ChainConfig | None, directory: Pa
             places = decimals.get(token, 18)
             raise PolicyError(f"plan spends {format_amount(spend, places, token)} after {format_amount(spent.get(token, 0), places, token)} in the last 24 h, "
                               f"above max_spend_per_day {limit} {token}", where=policy.origin)
-    allowed = {a.lower() for a in policy.allowed_contracts}
     if policy.registry_only:
-        known = set(chain.known_addresses()) if chain else set()
+        allowed = {a.lower() for a in policy.allowed_contracts}
+        known = registry_labels(chain) if chain else {}  # the registry's addresses (lower-case), worked out once per config
         for step in plan.steps:
-            if step.call.to.lower() not in known and step.call.to.lower() not in allowed:
+            to = step.call.to.lower()
+            if to not in known and to not in allowed:
                 raise PolicyError(f"step {step.id} calls {step.call.to}, which is not in the chain registry or allowed_contracts", where=policy.origin)
