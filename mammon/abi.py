@@ -162,12 +162,13 @@ def _from_abi(param: dict[str, Any], value: Any) -> Any:
 
         return checksum_address(value)
     if kind.startswith("bytes"):
-        return "0x" + bytes(value).hex() if not isinstance(value, list) else ["0x" + bytes(v).hex() for v in value]
+        return _hex_bytes(value)
     return value
 
 
 def _hex_bytes(value: Any) -> Any:
-    return "0x" + bytes(value).hex() if not isinstance(value, list) else ["0x" + bytes(v).hex() for v in value]
+    """A decoded `bytes`/`bytesN` as 0x-hex text; an array of them (decoded as a tuple) as a list of such texts."""
+    return "0x" + bytes(value).hex() if not isinstance(value, (list, tuple)) else ["0x" + bytes(v).hex() for v in value]
 
 
 def _same(value: Any) -> Any:
@@ -234,7 +235,8 @@ def decode_call(data: str, abi: str | None = None) -> tuple[Function, dict[str, 
 
 
 def called(data: str, abi: str | None = None) -> Function:
-    """The function calldata calls, its bytes decoded and refused as `decode_call` refuses them."""
+    """The function calldata calls, its bytes decoded and refused as `decode_call` refuses them (the arguments are
+    not named here: a caller that reads them goes through `decode_call`)."""
     return _decoded_call(data, abi)[0]
 
 

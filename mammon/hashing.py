@@ -28,6 +28,8 @@ _PADDING = 0x01  # keccak's original padding (NIST SHA3-256 uses 0x06)
 
 def keccak256_reference(data: bytes) -> bytes:
     """pycryptodome's keccak-256 through its public API (the fallback, and what tests compare against)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):  # pycryptodome would hash None as b""
+        raise TypeError(f"keccak256 takes bytes, not {type(data).__name__}")
     return _keccak.new(data=data, digest_bits=256).digest()
 
 
@@ -56,7 +58,10 @@ def _direct() -> Callable[[bytes], bytes] | None:
 
     def keccak256(data: bytes) -> bytes:
         """The 32-byte keccak-256 digest of `data` (Ethereum's hash, not NIST SHA3-256)."""
-        data = bytes(data)  # bytearray / memoryview: ctypes passes bytes as a pointer to their buffer
+        if type(data) is not bytes:
+            if not isinstance(data, (bytearray, memoryview)):
+                raise TypeError(f"keccak256 takes bytes, not {type(data).__name__}")
+            data = bytes(data)  # ctypes passes bytes as a pointer to their buffer
         if not lock.acquire(blocking=False):  # the state is in use (another thread, a signal handler, a fork's child)
             return keccak256_reference(data)
         try:

@@ -155,3 +155,14 @@ def _message(types: list[str], data: bytes) -> Any:
         return decode(types, data)
     except Exception as exc:  # noqa: BLE001 - the words are what is compared
         return f"{type(exc).__name__}: {exc}"
+
+
+def test_an_array_of_bytes_reads_as_hex_texts() -> None:
+    """SwapRouter02's `multicall(uint256,bytes[])`: the decoder gives the array as a tuple, read as a list of hex texts."""
+    from mammon.abi import decode_call, load_abi
+
+    fn = load_abi("uniswap_v3/SwapRouter02")["multicall"]
+    data = "0x" + (fn.selector + eth_encode(["uint256", "bytes[]"], [5, [b"\x12\x34", b"\xab\xcd\xef"]])).hex()
+    found, args = decode_call(data)
+    assert found == fn
+    assert args == {"deadline": 5, "data": ["0x1234", "0xabcdef"]}

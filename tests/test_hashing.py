@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import threading
 
+import pytest
+
 from mammon.hashing import keccak256, keccak256_reference
 
 
@@ -23,6 +25,12 @@ def test_direct_matches_pycryptodome_for_every_length_around_the_rate() -> None:
 def test_other_buffers_hash_as_their_bytes() -> None:
     data = b"mammon" * 30
     assert keccak256(bytearray(data)) == keccak256(memoryview(data)) == keccak256_reference(data)
+
+
+@pytest.mark.parametrize("value", [None, 5, [1, 2, 3], "0xab"])
+def test_what_is_not_bytes_is_refused(value: object) -> None:
+    with pytest.raises(TypeError):
+        keccak256(value)  # type: ignore[arg-type]
 
 
 def test_threads_get_their_own_digests() -> None:

@@ -65,8 +65,8 @@ class _Deriver:
         self.addresses = 0
         self.pulls_of: dict[str, list[Pulled]] = {}  # step id -> what it pulls (in self.out.pulls' order), for `approvals`
         # A plan sends the same few calls to the same few contracts with the same few addresses in them: each
-        # (roles, address) found in its role, and each argument's role, is worked out once per plan.
-        self.in_role: set[tuple[tuple[str, ...] | str, str]] = set()
+        # target ('to') or address argument ('arg') found in its role, and each argument's role, is worked out once per plan.
+        self.in_role: set[tuple[str, tuple[str, ...] | str, str]] = set()
         self.roles: dict[tuple[str, str], str | None] = {}
 
     def refuse(self, step: Step, fld: str, message: str) -> TamperedPlanError:
@@ -92,11 +92,11 @@ class _Deriver:
             raise self.refuse(step, "kind", f"the plan says {step.kind} but the calldata is {decoded.function} ({rule.kind})")
         if step.call.value != 0:
             raise self.refuse(step, "call.value", f"sends {step.call.value} wei of ETH; mammon never attaches ETH to a call")
-        if self.cfg is not None and (rule.targets, step.call.to) not in self.in_role:
+        if self.cfg is not None and ("to", rule.targets, step.call.to) not in self.in_role:
             if not roles.matches(self.labels(step.call.to), rule.targets, self.cfg):
                 raise self.refuse(step, "call.to", f"{decoded.function} goes to {self.name(step.call.to)}, which is not a registry contract "
                                                    f"in that role ({', '.join(rule.targets)})")
-            self.in_role.add((rule.targets, step.call.to))
+            self.in_role.add(("to", rule.targets, step.call.to))
         return rule
 
     def role_of(self, function: str, arg: str, rule: roles.Rule) -> str | None:
@@ -122,7 +122,7 @@ class _Deriver:
                         raise self.refuse(step, arg.name, f"is {self.name(value)}, not the plan's wallet {self.plan.wallet}: "
                                                           "mammon only sends funds and positions to the wallet")
                     continue
-                if self.cfg is None or (role, value) in self.in_role:
+                if self.cfg is None or ("arg", role, value) in self.in_role:
                     continue
                 if role == "token":
                     if not roles.is_chain_token(self.labels(value), self.cfg):
@@ -132,7 +132,7 @@ class _Deriver:
                         raise self.refuse(step, arg.name, f"approves {self.name(value)}, which is not a contract of the {self.cfg.name} registry")
                 elif not roles.matches(self.labels(value), role, self.cfg):
                     raise self.refuse(step, arg.name, f"is {self.name(value)}, not the registry's {role.replace(chr(92), '')}")
-                self.in_role.add((role, value))
+                self.in_role.add(("arg", role, value))
 
     def pulls(self, step: Step, args: Mapping[str, str], rule: roles.Rule) -> list[Pulled]:
         found: list[Pulled] = []

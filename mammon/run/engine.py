@@ -148,9 +148,9 @@ def _reencoded(fn: Function, args: dict[str, Any], values: tuple[tuple[str, int]
     return fn.encode(args)
 
 
-# ABI types that are one head word and nothing else: no tuple, array, or dynamic type (bytes, string).
-_ONE_WORD = frozenset({"address", "bool", *(f"{sign}int{8 * n}" for sign in ("", "u") for n in range(1, 33)),
-                       *(f"bytes{n}" for n in range(1, 33))})
+# ABI types that are one head word and nothing else, whose decoded value encodes again as it is: no tuple, array,
+# dynamic type (bytes, string), nor bytesN (decoded to "0x…" text, which the encoder refuses).
+_ONE_WORD = frozenset({"address", "bool", *(f"{sign}int{8 * n}" for sign in ("", "u") for n in range(1, 33))})
 
 
 def _patched(fn: Function, data: str, values: tuple[tuple[str, int], ...]) -> str | None:
@@ -163,8 +163,10 @@ def _patched(fn: Function, data: str, values: tuple[tuple[str, int], ...]) -> st
     if len(data) != 10 + 64 * len(inputs) or any(p["type"] not in _ONE_WORD for p in inputs) or data != data.lower():
         return None
     names = [p["name"] for p in inputs]
+    if len(set(names)) != len(names):  # re-encoding reads one value per name: a repeated name is written twice
+        return None
     for path, resolved in values:
-        if path not in names or names.count(path) != 1 or type(resolved) is not int or not 0 <= resolved <= _MAX_UINT256:
+        if path not in names or type(resolved) is not int or not 0 <= resolved <= _MAX_UINT256:
             return None
         n = names.index(path)
         if inputs[n]["type"] != "uint256":

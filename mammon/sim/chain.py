@@ -91,7 +91,7 @@ class SimChain:
         self._value_calls = 0
         self._logs: list[SimLog] = []
         self._undo: list[Callable[[], object]] = []  # return values are ignored
-        self._balance_views: dict[str, tuple[str, Contract, object, Callable[..., Any]]] = {}  # see _balance_method
+        self._balance_views: dict[str, tuple[str, Contract, object, tuple[str, ...], Callable[..., Any]]] = {}  # see _balance_method
         from mammon.sim.world import build  # the world needs the chain's machinery, not the other way round
 
         build(self)
@@ -277,18 +277,19 @@ class SimChain:
     def _balance_method(self, token: str) -> Callable[..., Any] | None:
         """`_view_method(token, balanceOf)`, remembered per token as written: the contract found and its bound method,
         used while that very contract is still the one at the address (a revert or a deploy may replace it) and its
-        class still has that `balanceOf` (a test may patch it), none of its own."""
+        class still has that `balanceOf` (a test may patch it), none of its own, and the same ABIs."""
         known = self._balance_views.get(token)
         if known is not None:
-            key, contract, function, bound = known
-            if self.contracts.get(key) is contract and getattr(type(contract), "balanceOf", None) is function and "balanceOf" not in vars(contract):
+            key, contract, function, abis, bound = known
+            if (self.contracts.get(key) is contract and getattr(type(contract), "balanceOf", None) is function
+                    and "balanceOf" not in vars(contract) and contract.abis is abis):
                 return bound
         method = self._view_method(token, load_abi("erc20/ERC20")["balanceOf"])
         if method is None:
             return None
         key = token.lower()
         contract = self.contracts[key]
-        self._balance_views[token] = (key, contract, getattr(type(contract), "balanceOf", None), method)
+        self._balance_views[token] = (key, contract, getattr(type(contract), "balanceOf", None), contract.abis, method)
         return method
 
     def _view_method(self, to: str, fn: Function) -> Callable[..., Any] | None:

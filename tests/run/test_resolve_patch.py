@@ -77,6 +77,12 @@ def test_patch_declines_what_it_cannot_lay_out() -> None:
     assert engine._patched(fn, data, (("value", 2**256),)) is None  # out of range: re-encoding refuses it
     assert engine._patched(fn, data, (("value", -1),)) is None
     assert engine._patched(fn, data, (("value", True),)) is None
+    # A bytesN neighbour decodes to "0x…" text the encoder refuses; a repeated name is written twice on re-encoding.
+    tagged = Function("custom/Tagged", "tagged", ({"name": "tag", "type": "bytes32"}, {"name": "amount", "type": "uint256"}), ())
+    assert engine._patched(tagged, "0x" + tagged.selector.hex() + "00" * 64, (("amount", 7),)) is None
+    twice = Function("custom/Twice", "twice", ({"name": "amount", "type": "uint256"}, {"name": "x", "type": "uint256"},
+                                               {"name": "x", "type": "uint256"}), ())
+    assert engine._patched(twice, "0x" + twice.selector.hex() + "00" * 96, (("amount", 7),)) is None
     swap = next(f for f in _functions() if any(p["type"].startswith("tuple") for p in f.inputs))
     assert engine._patched(swap, "0x" + swap.selector.hex() + "00" * 32 * 8, (("params.amountIn", 1),)) is None
 

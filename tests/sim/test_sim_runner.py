@@ -150,3 +150,18 @@ def test_balances_follow_a_patched_balance_of(chain: SimChain, monkeypatch: pyte
 
     monkeypatch.setattr(ERC20, "balanceOf", balanceOf)
     assert chain.balances(pairs) == [chain.balance_of(t, WALLET) for t in tokens] == [42] * len(tokens)
+
+
+def test_balances_follow_a_contract_given_other_abis(chain: SimChain) -> None:
+    """A token whose calldata no longer decodes as an ERC-20 (its ABIs replaced after a read) is refused by
+    `balances` as by `balance_of`: the remembered method is not used past the ABIs it was found through."""
+    from mammon.sim.tokens import ERC20
+
+    token = next(c for c in chain.contracts.values() if type(c) is ERC20)
+    assert chain.balances([(token.address, WALLET)]) == [chain.balance_of(token.address, WALLET)]
+    token.abis = ("aave_v3/Pool",)
+    with pytest.raises(Exception) as by_balances:
+        chain.balances([(token.address, WALLET)])
+    with pytest.raises(Exception) as by_balance_of:
+        chain.balance_of(token.address, WALLET)
+    assert type(by_balances.value) is type(by_balance_of.value)
