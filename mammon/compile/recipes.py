@@ -7,7 +7,6 @@ abstract actions (withdraw, deposit, swap, add/remove liquidity) that venue adap
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -163,57 +162,15 @@ def render(rec: Recommendation, helpers: dict[str, Callable[..., object]]) -> tu
     return book().render(rec, helpers)
 
 
-# One line of the YAML a recipe usually renders to: a list item's first `key: value`, or another key of that item,
-# each value plain (letters, digits, `_.-`) or double-quoted (printable ASCII, no `\\` escapes).
-_FLAT_LINE = re.compile(r'(- |  )([A-Za-z_][A-Za-z0-9_]*): (?:"([ !#-\[\]-~]*)"|([A-Za-z0-9_][A-Za-z0-9_.\-]*))')
-_STR_TAG = "tag:yaml.org,2002:str"
-
-
-@lru_cache(maxsize=1024)
-def _plain_is_str(value: str) -> bool:
-    """YAML 1.1 reads this plain scalar as a string (not a bool, number, null or date), as the safe loader resolves it."""
-    return bool(yaml.resolver.Resolver().resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG)
-
-
-def _flat_items(text: str) -> list[dict[str, str]] | None:
-    """What `yaml.load(text, SafeLoader)` gives when `text` is a list of flat mappings of string keys and values
-    written in the shape recipes render to (the usual case); None for anything else (the caller asks libyaml).
-
-    Parsing that shape by its lines costs a tenth of libyaml and the constructor: in a fresh `mammon apply`
-    process no rendered recipe has been seen before, and every recommendation renders one."""
-    items: list[dict[str, str]] = []
-    for line in text.split("\n"):
-        m = _FLAT_LINE.fullmatch(line)
-        if m is None:
-            if line.strip(" "):
-                return None
-            continue
-        lead, key, quoted, plain = m.groups()
-        if not _plain_is_str(key) or (plain is not None and not _plain_is_str(plain)):
-            return None
-        if lead == "- ":
-            items.append({})
-        elif not items:
-            return None
-        item = items[-1]
-        if key in item:  # a repeated key: left to libyaml (the last one wins there)
-            return None
-        item[key] = quoted if quoted is not None else plain
-    return items or None
-
-
 @lru_cache(maxsize=256)
 def _actions(name: str, text: str) -> tuple[Action, ...]:
     """The actions a rendered recipe text parses to, once per distinct text: recommendations of one shape
     render alike, and a plan is compiled again at validate and apply (the actions are frozen, so shared).
     Errors are not memoised."""
-    data: Any = _flat_items(text)
-    if data is None:
-        try:
-            data = yaml.load(text, Loader=_SAFE_LOADER) or []
-        except yaml.YAMLError as exc:
-            raise InputError(f"recipe renders to malformed YAML: {exc}", where=str(RECIPE_DIR / name)) from None
+    try:
+        data = yaml.load(text, Loader=_SAFE_LOADER) or []
+    except yaml.YAMLError as exc:
+        raise InputError(f"recipe renders to malformed YAML: {exc}", where=str(RECIPE_DIR / name)) from None
     if not isinstance(data, list):
         raise InputError("a recipe must render to a list of actions", where=str(RECIPE_DIR / name))
-    where = str(RECIPE_DIR / name)
-    return tuple(parse_model(Action, item, where=f"{where}: [{i}]") for i, item in enumerate(data))
+    return tuple(parse_model(Action, item, where=f"{RECIPE_DIR / name}: [{i}]") for i, item in enumerate(data))
