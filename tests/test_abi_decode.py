@@ -9,7 +9,6 @@ offset pointed elsewhere). Both must give the same values or both must refuse.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest

@@ -7,7 +7,7 @@ from pathlib import Path
 from mammon.plan.batch import decode_batch
 from mammon.plan.model import BATCH_FORMAT_VERSION, FORMAT_VERSION
 from mammon.plan.planfile import load
-from mammon_test_support import EXAMPLES_DIR, WALLET, Mammon, write_yaml
+from mammon_test_support import EXAMPLES_DIR, WALLET, Mammon
 
 
 def test_sequential_plans_keep_the_base_format_without_execution(mammon: Mammon, tmp_path: Path) -> None:

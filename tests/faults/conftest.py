@@ -24,7 +24,6 @@ from proxy import FaultProxy
 if TYPE_CHECKING:
     from mammon.chains import ChainConfig
     from mammon.devnet import DevnetInfo
-    from mammon.plan.model import Plan
 
 from chainview import ACCOUNT1, FAST, KEY0, WALLET, Chain
 
