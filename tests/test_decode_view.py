@@ -48,7 +48,7 @@ def test_views_built_from_the_memo_are_the_views_built_afresh(monkeypatch: pytes
         return [(signature, dict(args)) for signature, args in (decode.call_texts(s.call.data) for s in steps)]
 
     memoised, again, memoised_texts = views(), views(), texts()
-    monkeypatch.setattr(decode, "_shared_arg", decode._arg)
+    monkeypatch.setattr(decode, "arg_view", decode._arg)
     abi._CALLS.clear()
     abi._decode_values.cache_clear()
     decode._flat_call.cache_clear()

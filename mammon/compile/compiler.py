@@ -23,9 +23,9 @@ from mammon.compile.gas import static_gas
 from mammon.errors import InputError, PlanError
 from mammon.market import Market, gas_cost_usd, load_market
 from mammon.plan import dag
-from mammon.plan.decode import view
+from mammon.plan.decode import arg_view, view
 from mammon.plan.model import (
-    AllowanceChange, ArgRef, Call, ChainRef, Decoded, DecodedArg, Effect, Gas, Plan, Policy, Precondition, Pull, Step, StepOutput, Tolerance, Totals,
+    AllowanceChange, ArgRef, Call, ChainRef, Decoded, Effect, Gas, Plan, Policy, Precondition, Pull, Step, StepOutput, Tolerance, Totals,
 )
 from mammon.plan.model import Market as MarketInfo
 from mammon.plan.planfile import seal
@@ -197,16 +197,8 @@ def _view(fn: Function, args: dict[str, Any], data: str, draft: Draft, labels: d
     flat = _flat_args(fn.inputs, args, "")
     if flat is None:
         return view(data, draft.target_label, units, labels, draft.abi)
-    decoded: list[DecodedArg] = []
-    for name, kind, value in flat:
-        if kind == "address":
-            decoded.append(_address_arg(name, value, labels))
-        elif name in units and kind.startswith("uint"):
-            token, decimals = units[name]
-            decoded.append(DecodedArg(name=name, type=kind, value=str(value), token=token, decimals=decimals if token else None,
-                                      display=format_amount(value, decimals, token)))
-        else:
-            decoded.append(_plain_arg(name, kind, value))
+    decoded = [arg_view(name, kind, value, units.get(name) if kind.startswith("uint") else None,
+                        labels.get(value.lower()) if kind == "address" else None) for name, kind, value in flat]
     return Decoded(contract=draft.target_label, function=fn.signature, args=decoded)
 
 
@@ -232,24 +224,6 @@ def _flat_args(params: Sequence[dict[str, Any]], values: dict[str, Any], prefix:
         else:
             return None
     return out
-
-
-def _address_arg(name: str, address: str, labels: dict[str, str]) -> DecodedArg:
-    """An address argument with its registry label, as `decode.view` shows it."""
-    return _labelled_address(name, address, labels.get(address.lower()))
-
-
-@lru_cache(maxsize=1024)
-def _labelled_address(name: str, address: str, label: str | None) -> DecodedArg:
-    """An address argument as `decode.view` shows it; one (immutable) model per distinct argument, shared by the steps that have it."""
-    return DecodedArg(name=name, type="address", value=address, display=f"{label} ({address})" if label else address)
-
-
-@lru_cache(maxsize=1024, typed=True)
-def _plain_arg(name: str, kind: str, value: int | bool) -> DecodedArg:
-    """An integer or bool argument without a token as `decode.view` shows it (one shared model per distinct argument,
-    keyed by the value's type too: True and 1 would be one key otherwise)."""
-    return DecodedArg(name=name, type=kind, value=str(value) if kind != "bool" else value)
 
 
 def _replaced(args: dict[str, Any], path: Sequence[str], value: int) -> dict[str, Any]:

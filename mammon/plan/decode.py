@@ -54,7 +54,7 @@ def view(data: str, contract: str, units: Units, labels: dict[str, str], abi: st
         if array:  # its view's value is a list, so each view gets its own
             decoded.append(_arg(name, kind, value, unit, label))
         else:
-            decoded.append(_shared_arg(name, kind, value, unit, label))
+            decoded.append(arg_view(name, kind, value, unit, label))
     return Decoded(contract=contract, function=signature, args=decoded)
 
 
@@ -102,8 +102,9 @@ def _arg(name: str, kind: str, value: Any, unit: tuple[str, int] | None, label: 
 
 # A view is built for every step in compile, in review and in the recompile check, and most arguments repeat
 # (the wallet, the tokens, the markets): a scalar argument's view is a frozen model of immutable values, a pure
-# function of its inputs, so each distinct one is built once and shared (typed: True is not 1).
-_shared_arg = lru_cache(maxsize=8192, typed=True)(_arg)
+# function of its inputs, so each distinct one is built once and shared (typed: True is not 1). Compile builds its
+# views with it too, from the arguments it encoded (their decoded form: an int, a bool, an EIP-55 address).
+arg_view = lru_cache(maxsize=8192, typed=True)(_arg)
 
 
 def units_of(step: Step) -> Units:
