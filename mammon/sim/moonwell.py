@@ -26,7 +26,7 @@
 
 from __future__ import annotations
 
-from mammon.sim.core import MAX_UINT256, Chain, Msg, addr, checked, div, external
+from mammon.sim.core import MAX_UINT256, Chain, Msg, SimRevert, addr, checked, div, external
 from mammon.sim.tokens import TokenMetadata
 
 EXP_SCALE = 10**18
@@ -138,6 +138,8 @@ class MToken(TokenMetadata):
             return self.fail(MATH_ERROR, REDEEM_NEW_ACCOUNT_BALANCE_CALCULATION_FAILED)
         if self.cash() < amount:
             return self.fail(TOKEN_INSUFFICIENT_CASH, REDEEM_TRANSFER_OUT_NOT_POSSIBLE)
+        if tokens == 0 and amount > 0:  # Comptroller.redeemVerify, at the end of redeemFresh: the whole call reverts
+            raise SimRevert.error("redeemTokens zero")
         self.sstore(self.sload("totalSupply") - tokens, "totalSupply")
         self.sstore(held - tokens, "balance", addr(redeemer))
         self.emit("Transfer", **{"from": addr(redeemer), "to": self.address, "amount": tokens})

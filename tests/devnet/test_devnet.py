@@ -195,6 +195,15 @@ def test_moonwell_redeem_too_much_returns_error_code(devnet: DevnetInfo, devnet_
     assert m.functions.balanceOf(ACCOUNT0).call() == 0
 
 
+def test_moonwell_redeem_of_less_than_one_mtoken_reverts(devnet: DevnetInfo, devnet_cache: Path, w3: Web3) -> None:
+    """As Moonwell's Comptroller.redeemVerify: 1 wei of WETH is worth less than one mToken, so it would burn none."""
+    m = compiled_contract(w3, devnet_cache, "MoonwellMToken", devnet.deployment.moonwell["WETH"])
+    assert m.functions.exchangeRateStored().call() > 10**18
+    with pytest.raises(Exception) as exc:
+        m.functions.redeemUnderlying(1).call({"from": ACCOUNT0})
+    assert "redeemTokens zero" in str(exc.value)
+
+
 def test_moonwell_exchange_rate_grows_at_the_supply_rate(devnet: DevnetInfo, devnet_cache: Path, w3: Web3) -> None:
     """The stand-in accrues like Moonwell: borrowers pay interest every second, so exchangeRateCurrent (accrued to
     the block) grows from the stored rate at supplyRatePerTimestamp, which is what mammon reads and the simulator

@@ -163,6 +163,13 @@ def test_moonwell_max_redeems_everything_and_truncates(chain: SimChain, base: Ch
     assert chain.balance_of(usdc, WALLET) - wallet_before == tokens * rate // 10**18
 
 
+def test_moonwell_redeem_of_less_than_one_mtoken_reverts(chain: SimChain) -> None:
+    """Moonwell's Comptroller.redeemVerify: an amount worth less than one mToken (which would burn none) reverts."""
+    rate = chain.call_function(M_WETH, "moonwell/MToken", "exchangeRateStored")
+    assert rate > 10**18  # 18-decimal underlying: one mToken is worth more than one wei
+    _reverts_without_change(chain, M_WETH, encode("moonwell/MToken", "redeemUnderlying", redeemAmount=1), "redeemTokens zero")
+
+
 def test_moonwell_mweth_redeems_in_native_eth(chain: SimChain, base: ChainConfig) -> None:
     weth = token(base, "WETH")
     eth_before, weth_before = chain.native_balance(WALLET), chain.balance_of(weth, WALLET)

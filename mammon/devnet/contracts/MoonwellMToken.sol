@@ -360,6 +360,8 @@ contract MoonwellMToken is TokenErrorReporter {
         if (getCashPrior() < redeemAmount) {
             return fail(Error.TOKEN_INSUFFICIENT_CASH, FailureInfo.REDEEM_TRANSFER_OUT_NOT_POSSIBLE);
         }
+        // Comptroller.redeemVerify (called last in Moonwell's redeemFresh): an amount that burns no mTokens reverts
+        require(redeemTokens > 0 || redeemAmount == 0, "redeemTokens zero");
         totalSupply -= redeemTokens;
         accountTokens[redeemer] -= redeemTokens;
         emit Transfer(redeemer, address(this), redeemTokens);
