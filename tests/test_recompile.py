@@ -123,3 +123,12 @@ def test_a_chain_config_edited_into_a_new_object_gets_its_own_fingerprint() -> N
     edited = base.model_copy(update={"protocols": protocols})
     assert chain_fingerprint(base) == chain_fingerprint(base)
     assert chain_fingerprint(edited) != chain_fingerprint(base)
+
+
+def test_a_chain_file_that_cannot_be_read_is_named_not_the_plans_chain(mammon: Mammon, tmp_path: Path) -> None:
+    """MAMMON_CHAIN_CONFIG naming a missing file or a directory: the error names that file, not 'chain base is
+    not in the registry' (the plan's chain is, once the file is fixed)."""
+    path = _plan(tmp_path)
+    missing, folder = tmp_path / "nothere.yaml", tmp_path
+    assert mammon.refuses("validate", path, env={"MAMMON_CHAIN_CONFIG": str(missing)}) == f"{missing}: file not found"
+    assert mammon.refuses("validate", path, env={"MAMMON_CHAIN_CONFIG": str(folder)}).startswith(f"{folder}: cannot read file")

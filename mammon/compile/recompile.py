@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from mammon.chains import ChainConfig, chain_for_plan
 from mammon.compile.inputs import chain_fingerprint, compiler_version
-from mammon.errors import InputError, MammonError, PlanError, TamperedPlanError
+from mammon.errors import InputError, PlanError, TamperedPlanError, UnknownNameError
 from mammon.plan.model import Plan
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def _chain(plan: Plan, chain: ChainConfig | None, where: str) -> ChainConfig:
         return chain
     try:
         return chain_for_plan(plan.chain.id, plan.chain.name)
-    except MammonError:
+    except UnknownNameError:  # (a chain file that cannot be read is named by its own error, which goes up as it is)
         raise PlanError(f"chain {plan.chain.name} is not in the registry, so the plan cannot be compiled again to check it: "
                         "pass the --chain-config it was compiled with", where=f"{where}: inputs.chain_config") from None
 

@@ -7,7 +7,7 @@ Every call carries the plan's valid_until as its `deadline`. Stable pools are no
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from mammon.chains import ChainConfig
 from mammon.compile.amounts import Amount, widen
@@ -42,6 +42,14 @@ class PoolState(BaseModel):
     reserve_a: UInt
     reserve_b: UInt
     total_supply: UInt
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PoolState:
+        """A pool holds both tokens and has LP supply, or (before its first deposit) none of the three."""
+        if len({self.reserve_a > 0, self.reserve_b > 0, self.total_supply > 0}) > 1:
+            raise ValueError(f"reserve_a {self.reserve_a}, reserve_b {self.reserve_b} and total_supply {self.total_supply} must all be "
+                             "above 0 (a pool with liquidity) or all 0 (a pool before its first deposit)")
+        return self
 
 
 class AerodromeState(BaseModel):
@@ -224,6 +232,9 @@ class Aerodrome(Venue):
         state = self.pool_state(entry)
         if state is None:
             raise InputError(f"removing Aerodrome liquidity needs the {entry.token_a}/{entry.token_b} pool reserves in --prices (venues.aerodrome.pools), or --rpc", where="--prices")
+        if liquidity > state.total_supply:
+            raise InputError(f"the wallet's {liquidity} raw {entry.token_a}/{entry.token_b} LP is more than the pool's whole LP supply "
+                             f"({state.total_supply}): the market's pool state and holdings disagree", where="--prices")
         bps = self.ctx.slippage_bps
         out_a = liquidity * state.reserve_a // state.total_supply
         out_b = liquidity * state.reserve_b // state.total_supply

@@ -43,7 +43,7 @@ class MoonwellConfig(BaseModel):
 
 class MarketState(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    exchange_rate: UInt = Field(description="underlying raw per mToken raw, scaled by 1e18 (exchangeRateCurrent())")
+    exchange_rate: UInt = Field(gt=0, description="underlying raw per mToken raw, scaled by 1e18 (exchangeRateCurrent()); above 0")
     supply_rate: UInt = Field(0, description="per second, 1e18 = 100% (the market's supplyRatePerTimestamp()): how fast the exchange rate grows; 0 keeps it constant")
 
 

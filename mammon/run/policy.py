@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, StrictInt, model_validator
 
 from mammon.chains import ChainConfig
 from mammon.errors import InputError, PolicyError, UnknownNameError
@@ -29,9 +29,10 @@ class Policy(BaseModel):
     max_spend_per_plan: dict[str, str] = Field(default_factory=dict, description="token -> limit in token units")
     max_spend_per_day: dict[str, str] = Field(default_factory=dict, description="rolling 24 h, across applies")
     allowed_contracts: list[Address] = Field(default_factory=list, description="targets allowed beyond the chain registry")
-    registry_only: bool = True
-    max_slippage_bps: int = Field(100, ge=0, le=10_000)
-    required_approvals: int = Field(0, ge=0, description="apply needs this many signatures (`mammon approve`) from `approvers`")
+    # strict: a TOML value has its own type, so "no" or 50.0 is a mistake to name, not a value to coerce
+    registry_only: StrictBool = True
+    max_slippage_bps: StrictInt = Field(100, ge=0, le=10_000)
+    required_approvals: StrictInt = Field(0, ge=0, description="apply needs this many signatures (`mammon approve`) from `approvers`")
     approvers: list[Address] = Field(default_factory=list, description="reviewers whose approvals count")
     _source: str | None = PrivateAttr(None)  # the file it was read from, named in every error about a value in it
 

@@ -30,7 +30,14 @@ def test_policy_file_is_parsed(tmp_path: Path) -> None:
     assert policy.max_slippage_bps == 30 and policy.max_spend_per_plan == {"USDC": "500"}
 
 
-@pytest.mark.parametrize("text, field", [("[policy]\nmax_spend = 1\n", "max_spend"), ("[policy\n", "malformed TOML")])
+@pytest.mark.parametrize("text, field", [
+    ("[policy]\nmax_spend = 1\n", "max_spend"), ("[policy\n", "malformed TOML"),
+    # a TOML value has its own type: text, a float or a boolean where a number or a boolean belongs is refused, not coerced
+    ('[policy]\nregistry_only = "no"\n', "registry_only: Input should be a valid boolean"),
+    ('[policy]\nmax_slippage_bps = "200"\n', "max_slippage_bps: Input should be a valid integer"),
+    ("[policy]\nmax_slippage_bps = 50.0\n", "max_slippage_bps: Input should be a valid integer"),
+    ("[policy]\nrequired_approvals = true\n", "required_approvals: Input should be a valid integer"),
+])
 def test_bad_policy_file_names_the_problem(tmp_path: Path, text: str, field: str) -> None:
     path = tmp_path / "p.toml"
     path.write_text(text)

@@ -1,0 +1,51 @@
+"""A market file (`plan --prices`) whose venue state cannot be: one line, exit 2, nothing written (it was a
+ZeroDivisionError, exit 3). The simulator's world files are the same files, read by the same venue models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mammon.market import DEFAULT_WORLD
+from mammon_test_support import EXAMPLES_DIR, WALLET, Mammon
+
+
+def _world(tmp_path: Path, change: dict[str, Any], venue: str, *path: str) -> Path:
+    data = yaml.safe_load(DEFAULT_WORLD.read_text())
+    section = data["venues"][venue]
+    for key in path:
+        section = section[key]
+    section.update(change)
+    out = tmp_path / "world.yaml"
+    out.write_text(yaml.safe_dump(data))
+    return out
+
+
+def _refused(mammon: Mammon, tmp_path: Path, example: str, prices: Path) -> str:
+    out = tmp_path / "out" / "plan.yaml"
+    out.parent.mkdir()
+    line = mammon.refuses("plan", EXAMPLES_DIR / example, "--wallet", WALLET, "--prices", prices, "-o", out)
+    assert list(out.parent.iterdir()) == []
+    return line
+
+
+def test_a_moonwell_exchange_rate_of_zero_is_refused(mammon: Mammon, tmp_path: Path) -> None:
+    prices = _world(tmp_path, {"exchange_rate": "0"}, "moonwell", "markets", "USDC")
+    line = _refused(mammon, tmp_path, "moonwell-to-aave.yaml", prices)
+    assert line == f"{prices}: venues.moonwell: markets.USDC.exchange_rate: Input should be greater than 0"
+
+
+@pytest.mark.parametrize("empty", ["reserve_a", "reserve_b", "total_supply"])
+def test_an_aerodrome_pool_half_empty_is_refused(mammon: Mammon, tmp_path: Path, empty: str) -> None:
+    prices = _world(tmp_path, {empty: "0"}, "aerodrome", "pools", "USDC/WETH")
+    line = _refused(mammon, tmp_path, "aerodrome-lp-to-morpho.yaml", prices)
+    assert line.startswith(f"{prices}: venues.aerodrome: pools.USDC/WETH: ") and "must all be above 0" in line
+
+
+def test_lp_beyond_an_empty_pools_supply_is_refused(mammon: Mammon, tmp_path: Path) -> None:
+    prices = _world(tmp_path, {"reserve_a": "0", "reserve_b": "0", "total_supply": "0"}, "aerodrome", "pools", "USDC/WETH")
+    line = _refused(mammon, tmp_path, "aerodrome-lp-to-morpho.yaml", prices)
+    assert "more than the pool's whole LP supply (0)" in line
