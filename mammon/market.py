@@ -12,9 +12,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mammon.errors import UnknownNameError
+from mammon.errors import InputError, UnknownNameError
 from mammon.filecache import FileCache
 from mammon.files import load_model
 from mammon.types import Address, AmountText, DecimalText
@@ -63,10 +63,27 @@ class Market(BaseModel):
                 return portfolio
         return self.portfolio
 
-    def with_overrides(self, *, gas_price_gwei: Decimal | None = None) -> Market:
+    @field_validator("gas_price_gwei")
+    @classmethod
+    def _gas_price(cls, value: Decimal) -> Decimal:
+        return whole_wei(value)
+
+    def with_overrides(self, *, gas_price_gwei: Decimal | None = None, where: str = "--gas-price-gwei") -> Market:
         if gas_price_gwei is None:
             return self
+        try:
+            whole_wei(gas_price_gwei)
+        except ValueError as exc:
+            raise InputError(str(exc), where=where) from None
         return self.model_copy(update={"gas_price_gwei": gas_price_gwei})
+
+
+def whole_wei(gwei: Decimal) -> Decimal:
+    """`gwei` unless it is finer than one wei (a gas price is a whole number of wei: 9 decimal places of gwei at most)."""
+    exponent = gwei.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -9:
+        raise ValueError(f"{gwei:f} gwei is not a whole number of wei (1 wei is 0.000000001 gwei)")
+    return gwei
 
 
 def gas_cost_usd(cost_eth: Decimal, prices_usd: Mapping[str, Decimal]) -> Decimal:

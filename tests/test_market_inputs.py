@@ -49,3 +49,17 @@ def test_lp_beyond_an_empty_pools_supply_is_refused(mammon: Mammon, tmp_path: Pa
     prices = _world(tmp_path, {"reserve_a": "0", "reserve_b": "0", "total_supply": "0"}, "aerodrome", "pools", "USDC/WETH")
     line = _refused(mammon, tmp_path, "aerodrome-lp-to-morpho.yaml", prices)
     assert "more than the pool's whole LP supply (0)" in line
+
+
+@pytest.mark.parametrize("price", ["0.0000000001", "0.00000000123"])
+def test_a_gas_price_finer_than_a_wei_is_refused(mammon: Mammon, tmp_path: Path, price: str) -> None:
+    out = tmp_path / "plan.yaml"
+    line = mammon.refuses("plan", EXAMPLES_DIR / "moonwell-to-aave.yaml", "--wallet", WALLET, "--gas-price-gwei", price, "-o", out)
+    assert line == f"--gas-price-gwei: {price} gwei is not a whole number of wei (1 wei is 0.000000001 gwei)"
+    assert not out.exists()
+    data = yaml.safe_load(DEFAULT_WORLD.read_text())
+    data["gas_price_gwei"] = price
+    prices = tmp_path / "world.yaml"
+    prices.write_text(yaml.safe_dump(data))
+    assert mammon.refuses("plan", EXAMPLES_DIR / "moonwell-to-aave.yaml", "--wallet", WALLET, "--prices", prices, "-o", out) == (
+        f"{prices}: gas_price_gwei: {price} gwei is not a whole number of wei (1 wei is 0.000000001 gwei)")

@@ -58,7 +58,7 @@ class ActualEffect(BaseModel):
     account: Address
     token: str
     token_address: Address
-    decimals: int
+    decimals: int = Field(ge=0, le=77)  # a uint256 has at most 78 digits
     before: Wei
     after: Wei
 
@@ -80,7 +80,7 @@ class StepRecord(BaseModel):
     id: str
     status: StepStatus = "pending"
     tx_hash: str | None = None
-    nonce: int | None = Field(None, description="the nonce the step's transaction was signed with")
+    nonce: int | None = Field(None, ge=0, description="the nonce the step's transaction was signed with")
     replaced: list[str] = Field(default_factory=list, description="earlier hashes of this step that can never be mined (dropped)")
     conflict_tx: str | None = Field(None, description="dropped: the other transaction that took the nonce, when found")
     simulated: bool = False
@@ -88,11 +88,11 @@ class StepRecord(BaseModel):
     to: Address | None = None
     data: HexData | None = Field(None, description="calldata actually sent (references resolved)")
     resolved: dict[str, Wei] = Field(default_factory=dict, description="argument -> value taken from earlier outputs")
-    gas_estimate: int | None = None
-    gas_used: int | None = None
+    gas_estimate: int | None = Field(None, ge=0)
+    gas_used: int | None = Field(None, ge=0)
     fee_wei: Wei | None = None
     l1_fee_wei: Wei | None = Field(None, description="OP-stack L1 data fee, beside the L2 fee")
-    block: int | None = None
+    block: int | None = Field(None, ge=0)
     effects: list[ActualEffect] = Field(default_factory=list)  # factories: a literal [] default is deep-copied per record
     outputs: dict[str, Wei] = Field(default_factory=dict)
     return_data: str | None = None

@@ -40,6 +40,17 @@ def test_another_major_version_is_refused_by_name(tmp_path: Path) -> None:
         journal.load(_old(tmp_path, "3.0.0"))
 
 
+@pytest.mark.parametrize("field, value", [("gas_used", -1), ("block", -5), ("nonce", -1), ("gas_estimate", -2)])
+def test_a_record_with_a_negative_count_is_refused_by_field(tmp_path: Path, field: str, value: int) -> None:
+    """`mammon diff` reads records a user hands it: a gas figure, block or nonce below 0 is no record mammon wrote."""
+    path = _old(tmp_path, "2.0.0")
+    data = json.loads(path.read_text())
+    data["steps"][0][field] = value
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match=rf"steps.0.{field}: Input should be greater than or equal to 0"):
+        journal.load(path)
+
+
 def test_concurrent_writers_never_share_a_temporary_file(tmp_path: Path) -> None:
     rec = RunRecord(plan_hash="sha256:ab", chain_id=1, wallet=WALLET, runner="rpc", started_at=T0, steps=[StepRecord(id="a")])
     errors: list[BaseException] = []
