@@ -63,3 +63,16 @@ def test_a_gas_price_finer_than_a_wei_is_refused(mammon: Mammon, tmp_path: Path,
     prices.write_text(yaml.safe_dump(data))
     assert mammon.refuses("plan", EXAMPLES_DIR / "moonwell-to-aave.yaml", "--wallet", WALLET, "--prices", prices, "-o", out) == (
         f"{prices}: gas_price_gwei: {price} gwei is not a whole number of wei (1 wei is 0.000000001 gwei)")
+
+
+def test_a_world_files_bad_value_names_the_file(mammon: Mammon, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    mammon("plan", EXAMPLES_DIR / "moonwell-to-aave.yaml", "--wallet", WALLET, "-o", plan)
+    data = yaml.safe_load(DEFAULT_WORLD.read_text())
+    data["portfolio"]["positions"]["moonwell"]["USDC"] = "-5"
+    world = tmp_path / "world.yaml"
+    world.write_text(yaml.safe_dump(data))
+    record = tmp_path / "run.json"
+    line = mammon.refuses("apply", plan, "--world", world, "-o", record, "--quiet")
+    assert line == f"{world}: portfolio.positions.moonwell.USDC: amount must be positive, got -5"
+    assert not record.exists()

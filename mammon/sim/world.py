@@ -80,9 +80,9 @@ def build(chain: SimChain) -> None:
         portfolio = market.portfolio_of(wallet)
         listed = any(a.lower() == wallet.lower() for a in market.holdings)
         if portfolio is not None:
-            funded[addr(wallet)] = (portfolio, f"world holdings.{wallet}" if listed else "world portfolio")
+            funded[addr(wallet)] = (portfolio, market.where(f"holdings.{wallet}") if listed else market.where("portfolio"))
     for owner, portfolio in sorted(market.holdings.items()):
-        funded.setdefault(addr(owner), (portfolio, f"world holdings.{owner}"))
+        funded.setdefault(addr(owner), (portfolio, chain.market.where(f"holdings.{owner}")))
     for owner, (portfolio, where) in funded.items():
         _fund(chain, w, owner, portfolio, where)
     _finish(chain, w)
@@ -105,7 +105,7 @@ def _aave(chain: SimChain, w: _World) -> None:
     chain.deploy(pool)
     for symbol in state.reserves:
         if symbol not in config.a_tokens or symbol not in w.tokens:
-            _skip(chain, f"world venues.aave_v3.reserves.{symbol}: no such Aave reserve on {chain.config.name}; ignored")
+            _skip(chain, chain.market.where(f"venues.aave_v3.reserves.{symbol}: no such Aave reserve on {chain.config.name}; ignored"))
     for symbol, a_address in config.a_tokens.items():
         if symbol not in w.tokens:
             _skip(chain, f"Aave a{symbol}: {symbol} is not a token of {chain.config.name}; reserve not simulated")
@@ -113,7 +113,7 @@ def _aave(chain: SimChain, w: _World) -> None:
         token = w.tokens[symbol]
         reserve = state.reserves.get(symbol) or ReserveState()
         if reserve.liquidity_index <= 0:
-            raise InputError("liquidity_index must be positive (ray, 1e27 = 1.0)", where=f"world venues.aave_v3.reserves.{symbol}.liquidity_index")
+            raise InputError("liquidity_index must be positive (ray, 1e27 = 1.0)", where=chain.market.where(f"venues.aave_v3.reserves.{symbol}.liquidity_index"))
         a_token = AToken(chain, a_address, f"Aave a{symbol}", symbol=f"a{symbol}", decimals=token.decimals_, underlying=token.address,
                          reserve=reserve, since=chain.timestamp)
         chain.deploy(a_token)
@@ -128,7 +128,7 @@ def _moonwell(chain: SimChain, w: _World) -> None:
     state: MoonwellState = _state(chain, "moonwell", MoonwellState)
     for symbol in state.markets:
         if symbol not in config.markets or symbol not in w.tokens:
-            _skip(chain, f"world venues.moonwell.markets.{symbol}: no such Moonwell market on {chain.config.name}; ignored")
+            _skip(chain, chain.market.where(f"venues.moonwell.markets.{symbol}: no such Moonwell market on {chain.config.name}; ignored"))
     for symbol, m_address in config.markets.items():
         if symbol not in w.tokens:
             _skip(chain, f"Moonwell m{symbol}: {symbol} is not a token of {chain.config.name}; market not simulated")
@@ -137,7 +137,7 @@ def _moonwell(chain: SimChain, w: _World) -> None:
         market = state.markets.get(symbol)
         rate = market.exchange_rate if market else default_exchange_rate(token.decimals_, config.m_token_decimals)
         if rate <= 0:
-            raise InputError("exchange_rate must be positive (1e18-scaled)", where=f"world venues.moonwell.markets.{symbol}.exchange_rate")
+            raise InputError("exchange_rate must be positive (1e18-scaled)", where=chain.market.where(f"venues.moonwell.markets.{symbol}.exchange_rate"))
         m_token = MToken(chain, m_address, f"Moonwell m{symbol}", symbol=f"m{symbol}", underlying=token.address,
                          decimals=config.m_token_decimals, pays_native=symbol in config.redeems_native,
                          supply_rate=market.supply_rate if market else 0)
@@ -156,7 +156,7 @@ def _vaults(chain: SimChain, w: _World, venue: str) -> None:
     known = set(config.vaults) | {v.asset for v in config.vaults.values()}
     for key in state.vaults:
         if key not in known:
-            _skip(chain, f"world venues.{venue}.vaults.{key}: no such {adapter.display} vault or vault asset on {chain.config.name}; ignored")
+            _skip(chain, chain.market.where(f"venues.{venue}.vaults.{key}: no such {adapter.display} vault or vault asset on {chain.config.name}; ignored"))
     for name, entry in config.vaults.items():
         if entry.asset not in w.tokens:
             _skip(chain, f"{adapter.display} vault {name}: {entry.asset} is not a token of {chain.config.name}; vault not simulated")
@@ -185,7 +185,7 @@ def _uniswap(chain: SimChain, w: _World) -> None:
     keys = {f"{e.token_a}/{e.token_b}" for e in config.pools}
     for key in state.pools:
         if key not in keys:
-            _skip(chain, f"world venues.uniswap_v3.pools.{key}: no such Uniswap V3 pool in the {chain.config.name} chain config; ignored")
+            _skip(chain, chain.market.where(f"venues.uniswap_v3.pools.{key}: no such Uniswap V3 pool in the {chain.config.name} chain config; ignored"))
     for entry in config.pools:
         key = f"{entry.token_a}/{entry.token_b}"
         if entry.token_a not in w.tokens or entry.token_b not in w.tokens:
@@ -221,7 +221,7 @@ def _aerodrome(chain: SimChain, w: _World) -> None:
     keys = {f"{e.token_a}/{e.token_b}" for e in config.pools}
     for key in state.pools:
         if key not in keys:
-            _skip(chain, f"world venues.aerodrome.pools.{key}: no such Aerodrome pool in the {chain.config.name} chain config; ignored")
+            _skip(chain, chain.market.where(f"venues.aerodrome.pools.{key}: no such Aerodrome pool in the {chain.config.name} chain config; ignored"))
     for entry in config.pools:
         key = f"{entry.token_a}/{entry.token_b}"
         if entry.stable or entry.token_a not in w.tokens or entry.token_b not in w.tokens:
@@ -355,7 +355,7 @@ def _finish(chain: SimChain, w: _World) -> None:
             continue
         if held > state.total_supply:
             raise InputError(f"the positions' shares ({held}) exceed the vault's total_supply ({state.total_supply}); "
-                             "total_supply must already include them", where=f"world venues.{venue}.vaults.{key}.total_supply")
+                             "total_supply must already include them", where=chain.market.where(f"venues.{venue}.vaults.{key}.total_supply"))
         vault.set_supply(state.total_supply)
         vault.set_total_assets(state.total_assets)
         asset = chain.contracts[vault.asset_]
@@ -367,11 +367,11 @@ def _finish(chain: SimChain, w: _World) -> None:
         if state is None:
             if held:
                 raise InputError(f"an Aerodrome {key} LP position needs the pool's state (reserve_a, reserve_b, total_supply)",
-                                 where=f"world venues.aerodrome.pools.{key}")
+                                 where=chain.market.where(f"venues.aerodrome.pools.{key}"))
             continue
         if held > state.total_supply:
             raise InputError(f"the LP positions ({held}) exceed the pool's total_supply ({state.total_supply})",
-                             where=f"world venues.aerodrome.pools.{key}.total_supply")
+                             where=chain.market.where(f"venues.aerodrome.pools.{key}.total_supply"))
         pool.set_supply(state.total_supply)
     weth = next((t for t in w.tokens.values() if isinstance(t, WETH)), None)
     if weth is not None:  # WETH9 holds the ETH backing every WETH
