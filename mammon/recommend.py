@@ -19,8 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic._internal._model_construction import ModelMetaclass
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic._internal._model_construction import ModelMetaclass
 
 from mammon.errors import AmountError, InputError
 from mammon.files import describe_validation, parse_model, read_data
