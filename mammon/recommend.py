@@ -19,14 +19,31 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic._internal._model_construction import ModelMetaclass
 
 from mammon.errors import AmountError, InputError
-from mammon.files import parse_model, read_data
+from mammon.files import describe_validation, parse_model, read_data
 from mammon.units import PLAIN_AMOUNT, plain_decimal
 
 _MAX_MAGNITUDE = 100  # digits before or after the point; a uint256 has 78
 _DECIMAL_TEXT = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
+_MAX_NAME = 100  # characters in a protocol, token or venue name; the longest known is far shorter
+_MAX_VALID_FOR = timedelta(days=7)  # time for a Safe's owners to sign; past it, quotes and preconditions are long stale
+_MESSAGE_CHARS = 40  # of a value quoted in an error message
+# Refused in text: C1 controls (YAML reads U+0085 as a line break, so the saved plan would not hash the same)
+# and lone surrogates (not encodable as UTF-8, so not hashable).
+_BAD_TEXT = re.compile("[\u0080-\u009f\ud800-\udfff]")
+
+
+def _short(value: Any) -> str:
+    """repr(value) for a message, cut to a readable length: a 5000-digit number is not quoted in full."""
+    text = str(value) if isinstance(value, (str, Decimal)) else repr(value)
+    if len(text) > _MESSAGE_CHARS + 20:
+        text = f"{text[:_MESSAGE_CHARS]}… ({len(text)} characters)"
+    elif isinstance(value, str):
+        return repr(value)
+    return f"Decimal({text!r})" if isinstance(value, Decimal) else text
 
 
 def _exact(value: Any) -> Decimal:
@@ -36,19 +53,19 @@ def _exact(value: Any) -> Decimal:
     if isinstance(value, bool):
         raise ValueError(f"must be a decimal string (e.g. '1000.50'), an int or a Decimal, got {value!r}")
     if isinstance(value, float):
-        raise ValueError(f"got the float {value!r}, which has already lost precision: pass Decimal(str(x)) or a decimal string")
+        raise ValueError(f"got the float {_short(value)}, which has already lost precision: pass Decimal(str(x)) or a decimal string")
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValueError(f"must be a finite number, got Decimal({str(value)!r})")
+            raise ValueError(f"must be a finite number, got {_short(value)}")
         if abs(value.adjusted()) > _MAX_MAGNITUDE:  # written out, Decimal('1E+999999999') would be a gigabyte of zeros
-            raise ValueError(f"Decimal({str(value)!r}) is out of range")
+            raise ValueError(f"{_short(value)} is out of range (more than {_MAX_MAGNITUDE} digits)")
         return value
     if isinstance(value, str):
         text = value.strip()
         if not _DECIMAL_TEXT.match(text):
-            raise ValueError(f"{value!r} is not a decimal number (digits with at most one '.')")
+            raise ValueError(f"{_short(value)} is not a decimal number (digits with at most one '.')")
         return Decimal(text)
     raise ValueError(f"must be a decimal string (e.g. '1000.50'), an int or a Decimal, got {type(value).__name__}")
 
@@ -58,7 +75,23 @@ def decimal_text(value: Decimal) -> str:
     return f"{value:f}"
 
 
-class Recommendation(BaseModel):
+# Written as plain digits, as the reader (`_exact`) takes them: Decimal('1E+1') is '10' in a plan file, never '1E+1'.
+PlainDecimal = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str, when_used="json")]
+
+
+class _Constructed(ModelMetaclass):
+    """`Recommendation(...)` refuses bad values with the InputError `Recommendation.of` raises, not pydantic's
+    ValidationError. Only the call: an `__init__` override would also run inside `model_validate` (a plan file's
+    recommendations), where the file's reader must still get the ValidationError to name the file and field."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except ValidationError as exc:
+            raise InputError(describe_validation(exc, cls), where="recommendation") from None
+
+
+class Recommendation(BaseModel, metaclass=_Constructed):
     """Move `amount` of `token` from one venue to another (None = the wallet), optionally into `to_token`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -68,12 +101,27 @@ class Recommendation(BaseModel):
     token: str = Field(description="token symbol leaving `from_protocol` (any case)")
     to_token: str | None = Field(None, description="token to end up with; different from `token` adds a swap")
     amount: str = Field(description="in token units: a decimal string ('1000.50'), int or Decimal, or 'all'")
-    expected_apy: Decimal | None = Field(None, ge=-100, le=1_000_000, description="expected APY of the destination in percent ('8.5' = 8.5 %)")
+    expected_apy: PlainDecimal | None = Field(None, ge=-100, le=1_000_000, description="expected APY of the destination in percent ('8.5' = 8.5 %)")
     reason: str = ""
     confidence: int = Field(50, ge=0, le=100, description="0..100, as the optimizer scores it")
     slippage_bps: int = Field(50, ge=0, le=5000, description="swap and step-output tolerance in basis points")
     valid_for: timedelta = Field(timedelta(minutes=10), description="how long the compiled plan stays valid")
     swap_venue: str = Field("uniswap_v3", description="venue for the swap of a cross-token move (key or display name)")
+
+    @field_validator("from_protocol", "to_protocol", "token", "to_token", "swap_venue", "reason")
+    @classmethod
+    def _text(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Text that a plan file holds and hashes as it is: no character YAML reads otherwise, no unencodable one."""
+        if value is None:
+            return None
+        bad = _BAD_TEXT.search(value)
+        if bad:
+            char = bad.group()
+            kind = "a lone surrogate" if "\ud800" <= char <= "\udfff" else "a C1 control character"
+            raise ValueError(f"contains U+{ord(char):04X} ({kind}) at character {bad.start() + 1}: remove it or write the intended character")
+        if info.field_name != "reason" and len(value) > _MAX_NAME:
+            raise ValueError(f"{value[:_MESSAGE_CHARS]!r}… is {len(value)} characters long; names are at most {_MAX_NAME}")
+        return value
 
     @field_validator("amount", mode="before")
     @classmethod
@@ -98,8 +146,9 @@ class Recommendation(BaseModel):
     @field_validator("confidence", mode="before")
     @classmethod
     def _confidence(cls, value: Any) -> Any:
-        if isinstance(value, bool) or isinstance(value, float) or (isinstance(value, Decimal) and value != value.to_integral_value()):
-            raise ValueError(f"must be a whole number from 0 to 100, got {value!r}")
+        if isinstance(value, bool) or isinstance(value, float) or (isinstance(value, Decimal) and not (
+                value.is_finite() and value == value.to_integral_value() and 0 <= value <= 100)):
+            raise ValueError(f"must be a whole number from 0 to 100, got {_short(value)}")
         if isinstance(value, Decimal):
             return int(value)
         return value
@@ -109,6 +158,9 @@ class Recommendation(BaseModel):
     def _positive_validity(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):
             raise ValueError("valid_for must be positive")
+        if value > _MAX_VALID_FOR:
+            raise ValueError(f"at most 7 days (P7D), got {value}: a plan's quotes, preconditions "
+                             "and interest allowances are for the near term; compile it again later instead")
         return value
 
     @model_validator(mode="after")

@@ -19,17 +19,35 @@ _HEX_DATA = re.compile(r"0x[0-9a-fA-F]*")  # and an even number of digits (a `([
 _ANY_HEX_ADDRESS = re.compile(r"(0x)?[0-9a-f]{40}")  # what eth-utils' to_checksum_address accepts, lower-cased
 
 
+_SHOWN_MAX = 42  # an address with its 0x; a private key (64 hex) or a seed phrase (spaces) is longer
+
+
+def shown(value: object) -> str:
+    """`value` for an error message where it may be a secret pasted into the wrong place (a private key or seed
+    phrase given as the wallet): quoted only if it is short and has no whitespace, else described, never echoed."""
+    if isinstance(value, str):
+        core = value.strip()  # an address pasted with a newline is still shown: the newline is the mistake to see
+        spaced = any(c.isspace() for c in core)
+        if len(core) <= _SHOWN_MAX and not spaced and len(value) <= 2 * _SHOWN_MAX:
+            return repr(value)
+        kind = "seed phrase" if spaced else "private key"
+        return f"a {len(value)}-character value (not shown: it may be a {kind})"
+    if isinstance(value, (bytes, bytearray)):
+        return f"a {len(value)}-byte value (not shown)"
+    return f"a value of type {type(value).__name__}"
+
+
 def _eip55(value: str | bytes) -> str:
     """EIP-55: a hex digit is upper case where the keccak of the lower-case address has a nibble >= 8
     (as eth-utils' `to_checksum_address`, whose import costs about 50 ms)."""
     if isinstance(value, (bytes, bytearray)):
         body = bytes(value).hex()
         if len(body) != 40:
-            raise ValueError(f"{value!r} is not a 20-byte address")
+            raise ValueError(f"{shown(value)} is not a 20-byte address")
     elif isinstance(value, str) and _ANY_HEX_ADDRESS.fullmatch(value.lower()):
         body = value.lower().removeprefix("0x")
     else:
-        raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte hex address")
+        raise ValueError(f"{shown(value)} is not a 0x-prefixed 20-byte hex address")
     digest = keccak256(body.encode("ascii")).hex()
     return "0x" + "".join(c.upper() if int(h, 16) >= 8 else c for c, h in zip(body, digest[:40], strict=True))
 
@@ -54,14 +72,14 @@ def create2_address(deployer: str, salt: bytes, init_code_hash: bytes) -> str:
 def checksum(value: str) -> str:
     """Accept an all-lower/all-upper hex address or a correct EIP-55 one; refuse a wrong checksum."""
     if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte hex address")
+        raise ValueError(f"{shown(value)} is not a 0x-prefixed 20-byte hex address")
     return _checksum(value)
 
 
 @lru_cache(maxsize=65536)
 def _checksum(value: str) -> str:
     if not _HEX_ADDRESS.fullmatch(value):
-        raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte hex address")
+        raise ValueError(f"{shown(value)} is not a 0x-prefixed 20-byte hex address")
     body = value[2:]
     mixed = body != body.lower() and body != body.upper()
     if mixed and checksum_address(value) != value:

@@ -353,6 +353,31 @@ def _check_recommendation(rec: Recommendation, chain: ChainConfig) -> Recommenda
 _REC_WHERE = re.compile(r"^recommendation(?=\.|$)")
 
 
+def _recommendations(given: object) -> list[Recommendation]:
+    """What the Rebalancer takes too: one recommendation (a Recommendation, a mapping or an object with its
+    attributes) or a list of them, each checked by `Recommendation.of`; anything else is refused by name."""
+    if isinstance(given, (str, bytes)) or given is None:
+        raise InputError(f"expected a Recommendation, a mapping or a list of them, got {type(given).__name__}", where="recommendations")
+    if isinstance(given, (list, tuple)):
+        if not given:
+            raise InputError("nothing to compile", where="recommendations")
+        if len(given) == 1:
+            return [Recommendation.of(given[0])]
+        return [Recommendation.of(item, where=f"recommendation[{i}]") for i, item in enumerate(given)]
+    return [Recommendation.of(given)]
+
+
+def _aware(now: object) -> datetime:
+    """The compile time: now (UTC) if None; a naive datetime is refused (the plan compares it with aware times)."""
+    if now is None:
+        return datetime.now(UTC)
+    if not isinstance(now, datetime):
+        raise InputError(f"expected a datetime, got {type(now).__name__}", where="now")
+    if now.utcoffset() is None:
+        raise InputError(f"{now.isoformat()} has no time zone (naive): pass datetime.now(timezone.utc) or an aware datetime", where="now")
+    return now.astimezone(UTC)
+
+
 def _in_item(exc: InputError, index: int) -> InputError:
     """Point an error about `recommendation.<field>` at the list item it came from: `recommendation[i].<field>`."""
     if exc.where and _REC_WHERE.match(exc.where):
@@ -426,16 +451,16 @@ def compile_plan(
     """
     if execution not in ("sequential", "batch", "safe"):
         raise InputError(f"unknown execution mode {execution!r}; use sequential, batch or safe", where="--execution")
-    recs = [recommendations] if isinstance(recommendations, Recommendation) else list(recommendations)
-    if not recs:
-        raise InputError("nothing to compile", where="recommendations")
+    recs = _recommendations(recommendations)
+    if not isinstance(chain, (str, ChainConfig)):
+        raise InputError(f"expected a chain name (e.g. 'base') or a ChainConfig, got {type(chain).__name__}", where="chain")
     chain_cfg = chain if isinstance(chain, ChainConfig) else load_chain(chain, chain_configs)
     market = market or load_market()
     try:
         wallet = wallet_address(wallet)
     except ValueError as exc:
         raise InputError(str(exc), where="--wallet") from None
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    now = _aware(now).replace(microsecond=0)
     valid_until = now + min(r.valid_for for r in recs)
     slippage = min(r.slippage_bps for r in recs)
     window = int((valid_until - now).total_seconds())

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from mammon.errors import InputError
 from mammon.files import loads_json, read_text
 from mammon.run import eip1559
+from mammon.types import shown
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -150,9 +151,11 @@ def hd_path(account_index: int | None = None, path: str | None = None) -> str:
     if path is not None and account_index is not None:
         raise InputError("give --account-index or --derivation-path, not both", where="--derivation-path")
     if path is not None:
+        if not isinstance(path, str):
+            raise InputError(f"must be a BIP-32 path like m/44'/60'/0'/0/0, got {shown(path)}", where="--derivation-path")
         path = path.strip()
         if not _PATH.match(path) or any(int(part.rstrip("'")) >= _HARDENED for part in path.split("/")[1:]):
-            raise InputError(f"{path!r} is not a BIP-32 path like m/44'/60'/0'/0/0", where="--derivation-path")
+            raise InputError(f"{shown(path)} is not a BIP-32 path like m/44'/60'/0'/0/0", where="--derivation-path")
         return path
     index = 0 if account_index is None else account_index
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < _HARDENED:
