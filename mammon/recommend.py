@@ -153,6 +153,15 @@ class Recommendation(BaseModel, metaclass=_Constructed):
             return int(value)
         return value
 
+    @field_validator("slippage_bps", "valid_for", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: Any, info: ValidationInfo) -> Any:
+        """`true` is not 1 bps nor one second (pydantic would read it so); confidence refuses it the same way."""
+        if isinstance(value, bool):
+            kind = "a whole number of basis points" if info.field_name == "slippage_bps" else "a duration such as PT10M"
+            raise ValueError(f"must be {kind}, got {value!r}")
+        return value
+
     @field_validator("valid_for")
     @classmethod
     def _positive_validity(cls, value: timedelta) -> timedelta:

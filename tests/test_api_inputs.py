@@ -251,3 +251,15 @@ def test_a_long_amount_in_a_file_is_cut_in_the_cli_line(mammon: Mammon, tmp_path
     assert "has more than 100 digits" in line
     assert len(line) < 250
 
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("slippage_bps", True, "slippage_bps: must be a whole number of basis points, got True"),
+    ("slippage_bps", False, "slippage_bps: must be a whole number of basis points, got False"),
+    ("valid_for", True, "valid_for: must be a duration such as PT10M, got True"),
+])
+def test_a_boolean_is_not_a_number_of_bps_or_seconds(field: str, value: bool, expected: str) -> None:
+    """YAML's `true` was read as 1 bps or one second of validity; confidence already refused it."""
+    with pytest.raises(InputError) as exc:
+        Recommendation.of({"from_protocol": "moonwell", "to_protocol": "aave_v3", "token": "USDC", "amount": "100", field: value})
+    assert expected in str(exc.value)
