@@ -19,11 +19,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic._internal._model_construction import ModelMetaclass
 
 from mammon.errors import AmountError, InputError
 from mammon.files import describe_validation, parse_model, read_data
+from mammon.types import PlainDecimal
 from mammon.units import PLAIN_AMOUNT, plain_decimal
 
 _MAX_MAGNITUDE = 100  # digits before or after the point; a uint256 has 78
@@ -75,8 +76,6 @@ def decimal_text(value: Decimal) -> str:
     return f"{value:f}"
 
 
-# Written as plain digits, as the reader (`_exact`) takes them: Decimal('1E+1') is '10' in a plan file, never '1E+1'.
-PlainDecimal = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str, when_used="json")]
 
 
 class _Constructed(ModelMetaclass):

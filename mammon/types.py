@@ -144,7 +144,9 @@ def _as_int(value: object) -> int:
 Address = Annotated[str, AfterValidator(_checksum)]  # the str schema has checked the type: `checksum` without its isinstance
 Wallet = Annotated[str, AfterValidator(wallet_address)]
 # A decimal number (prices, gas price): plain decimal text, an int or a finite float; never a rewritten string.
-DecimalText = Annotated[Decimal, BeforeValidator(_decimal_text)]
+# A Decimal written as plain digits (format 'f'), as mammon reads decimals back: Decimal('1E-7') is '0.0000001' in a file.
+PlainDecimal = Annotated[Decimal, PlainSerializer(lambda d: f"{d:f}", return_type=str, when_used="json")]
+DecimalText = Annotated[PlainDecimal, BeforeValidator(_decimal_text)]
 # A token amount in token units, as text: digits with at most one '.', checked when the file is read.
 AmountText = Annotated[str, AfterValidator(_amount_text)]
 HexData = Annotated[str, AfterValidator(_hex_data)]

@@ -76,3 +76,17 @@ def test_a_world_files_bad_value_names_the_file(mammon: Mammon, tmp_path: Path) 
     line = mammon.refuses("apply", plan, "--world", world, "-o", record, "--quiet")
     assert line == f"{world}: portfolio.positions.moonwell.USDC: amount must be positive, got -5"
     assert not record.exists()
+
+
+def test_tiny_prices_are_written_as_digits_and_read_back(mammon: Mammon, tmp_path: Path) -> None:
+    """A 100-wei gas price and a price of 0.0000001 USD: Decimal writes them 1E-7, which mammon's own reader
+    refused, so `validate` failed on the plan `plan` had just written."""
+    data = yaml.safe_load(DEFAULT_WORLD.read_text())
+    data["prices_usd"]["USDC"] = "0.0000001"
+    prices = tmp_path / "world.yaml"
+    prices.write_text(yaml.safe_dump(data))
+    plan = tmp_path / "plan.yaml"
+    mammon("plan", EXAMPLES_DIR / "moonwell-to-aave.yaml", "--wallet", WALLET, "--prices", prices, "--gas-price-gwei", "0.0000001", "-o", plan)
+    text = plan.read_text()
+    assert "E-7" not in text and "gas_price_gwei: '0.0000001'" in text
+    assert mammon("validate", plan).stdout.startswith(f"ok: {plan} is valid")

@@ -7,14 +7,13 @@ Every integer amount is in base units and serialised as a string (uint256 overfl
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from mammon.market import Market as MarketSnapshot
 from mammon.recommend import Recommendation
-from mammon.types import Address, HexData, Wallet, Wei
+from mammon.types import Address, HexData, PlainDecimal, Wallet, Wei
 
 # 2.0: a recommendation's expected_apy is a percentage as a decimal string ("8.5"; 1.x held a float fraction, 0.085),
 # and `inputs` records what the compile used, so validate/apply can compile the plan again.
@@ -174,14 +173,14 @@ class Market(_Model):
     """Prices and gas price the plan's totals and swap expectations were computed with."""
 
     source: str = Field(description="where these came from: a file, the embedded defaults, or an RPC")
-    gas_price_gwei: Decimal
-    prices_usd: dict[str, Decimal]
+    gas_price_gwei: PlainDecimal
+    prices_usd: dict[str, PlainDecimal]
 
 
 class Totals(_Model):
     gas: int
-    cost_eth: Decimal
-    cost_usd: Decimal
+    cost_eth: PlainDecimal
+    cost_usd: PlainDecimal
     spend: dict[str, Wei] = Field(default_factory=dict, description="wallet outflow per token (base units)")
 
 
