@@ -36,6 +36,7 @@ from mammon.chains import ChainConfig, load_chain
 from mammon.compile.compiler import compile_plan
 from mammon.diff import Diff, render_text
 from mammon.errors import InputError
+from mammon.files import make_directory
 from mammon.market import Market, gas_cost_usd, load_market
 from mammon.plan.model import Plan
 from mammon.plan.planfile import dump, load
@@ -110,6 +111,8 @@ def compile_recommendations(recs: Sequence[Recommendation], *, chain: ChainConfi
 def save_plan(plan: Plan, path: Path) -> Path:
     """Write the plan file; an existing file is kept when it is this very plan (a rerun resumes its record) and
     refused when it holds another one (it may be the plan a run record belongs to)."""
+    if path.is_dir():
+        raise InputError("is a directory: name a plan file (-o)", where=str(path))
     if path.exists():
         try:
             held = load(path, verify_hash=False).content_hash
@@ -118,7 +121,7 @@ def save_plan(plan: Plan, path: Path) -> Path:
         if held == plan.content_hash:
             return path
         raise InputError(f"already holds {'plan ' + held[:19] + '…' if held else 'something else'}; choose another plan file (-o)", where=str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_directory(path.parent, "plan directory")
     dump(plan, path)
     return path
 
@@ -159,6 +162,8 @@ class Rebalancer:
 
             load_signer(account_index=account_index, derivation_path=derivation_path, wallet=self.wallet)
         self.plan_dir = Path(plan_dir)
+        if self.plan_dir.exists() and not self.plan_dir.is_dir():  # refused before anything is compiled
+            raise InputError("the plan directory is a file, not a directory", where=str(self.plan_dir))
         self.prices = prices
         self.policy_file = policy_file
         self.state_dir = state_dir
