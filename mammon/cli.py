@@ -144,6 +144,8 @@ def plan_cmd(recommendation: str, chain: str | None, wallet: str, output: str | 
     from mammon.recommend import load_recommendations
     from mammon.types import wallet_address
 
+    if allow_failing and not rpc_url:
+        raise InputError("keeps a plan whose dry run on a node failed, so it needs --rpc URL (the node to try it on)", where="--allow-failing")
     recs = load_recommendations(recommendation)
     targets = _plan_targets(output, 1 if combine else len(recs))
     chain_cfg = load_chain(chain or default_chain(chain_configs), chain_configs)
@@ -191,6 +193,8 @@ def _plan_targets(output: str | None, count: int) -> list[Path]:
 
     if output is None:
         return []
+    if not output.strip():
+        check_output(output)  # refuses the empty path
     out = Path(output)
     targets = [out] if count == 1 else [out.with_name(f"{out.stem}-{n}{out.suffix}") for n in range(1, count + 1)]
     for target in targets:
@@ -303,7 +307,7 @@ def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, k
     if output is not None:  # refused before the plan is checked, a runner started or anything logged
         from mammon.files import check_output
 
-        check_output(output, probe=True)
+        check_output(output, probe=True, regular=True)
     echo = no_progress if quiet else (lambda m: click.echo("\n".join(printable(line) for line in m.split("\n"))))
     record, result = apply_file(
         plan, runner_name=runner_name, record_path=output, policy_file=policy_file, state_dir=state_dir, chain_config=chain_config,
@@ -356,6 +360,7 @@ def rebalance(recommendation: str, chain: str, wallet: str, runner_name: str, ou
         plan = r.plan(recs)
     except InputError as exc:
         raise _in_file(exc, recommendation, None) from None
+    r.check(plan)
     source = Path(recommendation)
     path = save_plan(plan, Path(output) if output else source.with_name(f"{source.stem}-{plan.content_hash.removeprefix('sha256:')[:12]}.plan.yaml"))
     click.echo(f"wrote {path} ({len(plan.steps)} steps, {plan.content_hash[:19]}…)", err=True)
@@ -386,13 +391,13 @@ def approve(plan: str, keystore: str | None, chain_config: str | None, output: s
     from mammon import clock
     from mammon.api import validate_plan
     from mammon.plan import approvals
+    from mammon.files import cannot_write, check_output
     from mammon.run.keys import load_signer
 
-    from mammon.files import cannot_write, check_output
-
     rv = validate_plan(plan, chain_config=chain_config, now=clock.now())
-    target = Path(output) if output else approvals.sidecar(plan)
-    check_output(target, probe=True)  # refused before the key is asked for
+    # Refused before the key is asked for: a path that cannot be written, an empty -o, a device (the file is read back and replaced).
+    check_output(approvals.sidecar(plan) if output is None else output, probe=True, regular=True)
+    target = approvals.sidecar(plan) if output is None else Path(output)
     signer = load_signer(keystore)
     try:
         approvals.add(rv.plan, target, signer.address, signer.sign_text(rv.plan.content_hash), clock.now())
@@ -452,6 +457,10 @@ def audit_verify(state_dir: str | None, records: tuple[str, ...]) -> None:
     from mammon.run import audit as audit_log
     from mammon.run import state
 
+    from mammon.run.record import read_raw
+
+    for record in records:  # a --record that is missing or not a run record is bad input (exit 2), not a failed check
+        read_raw(record)
     directory = state.state_dir(state_dir)
     count = audit_log.verify(directory, [Path(r) for r in records])
     click.echo(f"ok: {count} entries, chain intact and anchored ({directory / 'audit.jsonl'})")

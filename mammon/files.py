@@ -430,12 +430,15 @@ def _existing_ancestor(path: Path) -> Path:
     return Path(".")
 
 
-def check_output(path: str | Path, *, probe: bool = False, parents: bool = False) -> None:
+def check_output(path: str | Path, *, probe: bool = False, parents: bool = False, regular: bool = False) -> None:
     """Refuse now, naming the path, an output that cannot be written: a directory, a read-only file, a
     missing or unwritable directory, a file where a directory should be. Nothing is left behind; `probe`
     also creates and removes a temporary file beside it (what `write_output` will do: the only sure test
     where permissions say yes and the file system says no, as in /proc). `parents`: missing directories
-    will be created (`make_directory`), so the nearest existing one is checked instead."""
+    will be created (`make_directory`), so the nearest existing one is checked instead. `regular`: a file
+    mammon reads back or appends to (a run record), so never a device or a pipe."""
+    if not str(path).strip():
+        raise InputError("the output path is empty: name a file to write", where=repr(str(path)))
     path = Path(path)
     try:
         st: os.stat_result | None = os.stat(path)
@@ -449,6 +452,8 @@ def check_output(path: str | Path, *, probe: bool = False, parents: bool = False
         if not os.access(path, os.W_OK):
             raise InputError("cannot write this file (it is read-only)", where=str(path))
         if not stat.S_ISREG(st.st_mode):
+            if regular:
+                raise InputError("is not a regular file (a device or a pipe): name a file mammon can read back", where=str(path))
             return  # a device or a pipe (/dev/null, /dev/stdout): written in place
     parent = Path(os.path.realpath(path)).parent if st is not None else (path.parent if str(path.parent) else Path("."))
     if not parent.is_dir():

@@ -44,7 +44,9 @@ from mammon.recommend import Recommendation
 from mammon.run.session import no_progress
 from mammon.run.api import apply_file, default_record_path
 from mammon.run.record import RunRecord
+from mammon.run.policy import enforce, load_policy
 from mammon.run.registry import runner_class
+from mammon.run.state import default_state_dir
 from mammon.types import wallet_address
 
 __all__ = ["RebalanceResult", "Rebalancer", "compile_recommendations", "save_plan"]
@@ -164,6 +166,10 @@ class Rebalancer:
         self.plan_dir = Path(plan_dir)
         if self.plan_dir.exists() and not self.plan_dir.is_dir():  # refused before anything is compiled
             raise InputError("the plan directory is a file, not a directory", where=str(self.plan_dir))
+        # Every input file is read now, so a bad one is refused before a plan file is written (apply reads them again).
+        self.policy = load_policy(policy_file)
+        if world is not None and runner_name == "sim":
+            load_market(world)
         self.prices = prices
         self.policy_file = policy_file
         self.state_dir = state_dir
@@ -182,6 +188,12 @@ class Rebalancer:
         return compile_recommendations(recs, chain=self.chain, wallet=self.wallet, market=load_market(self.prices),
                                        rpc_url=self.rpc_url if self.read_node else None)
 
+    def check(self, plan: Plan) -> None:
+        """What apply would refuse in the plan itself before writing it: the policy's limits (spend, slippage,
+        registry), against the spend the audit log holds (a state directory not made yet holds none)."""
+        directory = Path(self.state_dir) if self.state_dir else default_state_dir()
+        enforce(self.policy, plan, self.chain, directory, clock.now())
+
     def default_plan_path(self, plan: Plan) -> Path:
         return self.plan_dir / f"{plan.created_at:%Y%m%dT%H%M%SZ}-{plan.content_hash.removeprefix('sha256:')[:12]}.plan.yaml"
 
@@ -193,6 +205,7 @@ class Rebalancer:
         asking (the caller decided by calling). show_review: pass the review text to `progress` first.
         """
         plan = self.plan(recommendation)
+        self.check(plan)
         path = save_plan(plan, Path(plan_path) if plan_path else self.default_plan_path(plan))
         return self.apply(path, confirm=confirm, show_review=show_review)
 

@@ -121,3 +121,19 @@ def test_builder_fields_are_checked_without_unbounded_recursion(edit: Any, messa
 def test_an_untouched_export_still_checks(swap: tuple[Path, Path], mammon: Mammon) -> None:
     plan, out = swap
     assert f"ok: {out} is a safe-tx-builder export of it (3 calls, same order)" in mammon("validate", plan, "--export", out).stdout
+
+
+@pytest.mark.parametrize(("fmt", "edit", "message"), [
+    ("eip5792", lambda d: d[0].update(chainId=8453), "chainId is 8453, not a 0x-prefixed hex string: EIP-5792 writes chain 8453 as '0x2105'"),
+    ("safe-tx-builder", lambda d: (d.update(chainId=8453), d["meta"].update(checksum=checksum(d))),
+     "chainId is the int 8453, not a string: the Transaction Builder writes chain 8453 as '8453'"),
+], ids=["eip5792", "safe-tx-builder"])
+def test_a_chain_id_of_the_wrong_type_says_so(fmt: str, edit: Any, message: str, tmp_path: Path, mammon: Mammon) -> None:
+    """Not "chainId is 8453, the plan is for chain 8453": the number is right, its spelling is not the format's."""
+    plan = _plan(tmp_path, "moonwell-to-aave")
+    out = tmp_path / "export.json"
+    mammon("export", plan, "--format", fmt, "-o", out)
+    data = json.loads(out.read_text())
+    edit(data)
+    out.write_text(json.dumps(data))
+    assert mammon.refuses("validate", plan, "--export", out) == f"{out}: {message}"

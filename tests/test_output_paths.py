@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from mammon import Rebalancer, Recommendation, compile_plan
-from mammon.errors import InputError
+from mammon.errors import InputError, MammonError
 from mammon.files import check_output, write_output
 from mammon.plan.planfile import dump, dumps, load
 from mammon.run import record as journal
@@ -93,6 +93,53 @@ def test_an_output_that_is_a_directory_is_one_line(command: str, work: Path, pla
     line = mammon.refuses(*_command(command, plan_file, str(work / "adir"), work / "state"), env={"MAMMON_PRIVATE_KEY": KEY})
     assert "adir" in line and "is a directory" in line
     assert listing(work) == before
+
+
+@pytest.mark.parametrize("command", ["apply", "approve"])
+@pytest.mark.parametrize(("out", "message"), [
+    ("", "'': the output path is empty: name a file to write"),
+    ("/dev/full", "/dev/full: is not a regular file (a device or a pipe): name a file mammon can read back"),
+], ids=["empty", "device"])
+def test_a_file_mammon_reads_back_must_be_a_regular_file(command: str, out: str, message: str, work: Path, plan_file: Path,
+                                                         mammon: Mammon) -> None:
+    if out.startswith("/dev/") and not os.path.exists(out):
+        pytest.skip(f"no {out} here")
+    before = listing(work)
+    assert mammon.refuses(*_command(command, plan_file, out, work / "state"), env={"MAMMON_PRIVATE_KEY": KEY}) == message
+    assert listing(work) == before
+
+
+@pytest.mark.parametrize("command", ["plan", "export", "rebalance"])
+def test_an_empty_output_path_is_refused(command: str, work: Path, plan_file: Path, mammon: Mammon) -> None:
+    before = listing(work)
+    assert mammon.refuses(*_command(command, plan_file, "", work / "state")) == "'': the output path is empty: name a file to write"
+    assert listing(work) == before
+
+
+@pytest.mark.parametrize(("option", "content", "message"), [
+    ("--world", None, "{work}/input: file not found"),
+    ("--policy", None, "{work}/input: policy file not found"),
+    ("--policy", "[policy]\nmax_slippage_bps = 1\n", "{work}/input: [policy]: plan slippage 50 bps exceeds max_slippage_bps 1"),
+    ("--world", "tokens: [\n", "{work}/input: malformed YAML"),
+], ids=["missing-world", "missing-policy", "breached-policy", "malformed-world"])
+def test_rebalance_reads_every_input_before_writing_the_plan(option: str, content: str | None, message: str, work: Path,
+                                                             mammon: Mammon) -> None:
+    """A bad world or policy used to be found by apply, after the plan file was written (and its line printed)."""
+    if content is not None:
+        (work / "input").write_text(content)
+    before = listing(work)
+    line = mammon.refuses("rebalance", REC, "--wallet", WALLET, "--yes", "--state-dir", work / "state", "-o", work / "p.yaml",
+                          option, work / "input")
+    assert line.startswith(message.format(work=work)), line
+    assert listing(work) == before
+
+
+def test_a_rebalancer_refuses_a_breached_policy_before_writing_the_plan(work: Path) -> None:
+    (work / "policy.toml").write_text("[policy]\nmax_slippage_bps = 1\n")
+    r = Rebalancer(wallet=WALLET, plan_dir=work / "plans", state_dir=work / "state", policy_file=work / "policy.toml")
+    with pytest.raises(MammonError, match="plan slippage 50 bps exceeds max_slippage_bps 1"):
+        r.execute(SEED)
+    assert listing(work) == ["adir", "afile", "policy.toml"]
 
 
 def test_several_plans_are_written_all_or_none(work: Path, mammon: Mammon) -> None:
@@ -202,3 +249,24 @@ def test_check_output_accepts_what_can_be_written_and_leaves_nothing(work: Path)
     check_output(work / "afile", probe=True)
     check_output("/dev/null", probe=True)
     assert listing(work) == ["adir", "afile"]
+
+
+# --- bad inputs of the same commands (exit 2, not 1 or 3) ------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("nothere.json", None, "nothere.json: file not found"),
+    ("garbage.json", "garbage\n", "garbage.json: malformed JSON at line 1 column 1"),
+    ("plan.yaml", "format_version: 2.0.0\n", "plan.yaml: malformed JSON at line 1 column 1"),
+], ids=["missing", "garbage", "a-plan-file"])
+def test_audit_verify_refuses_a_record_that_is_not_one_as_bad_input(name: str, content: str | None, message: str, work: Path,
+                                                                  mammon: Mammon, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(work)
+    if content is not None:
+        (work / name).write_text(content)
+    assert mammon.refuses("audit", "verify", "--state-dir", work / "state", "--record", name).startswith(message)
+
+
+def test_allow_failing_without_a_node_is_refused(mammon: Mammon) -> None:
+    line = mammon.refuses("plan", REC, "--wallet", WALLET, "--allow-failing")
+    assert line == "--allow-failing: keeps a plan whose dry run on a node failed, so it needs --rpc URL (the node to try it on)"

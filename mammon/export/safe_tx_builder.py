@@ -155,6 +155,9 @@ def check(reviewed: Review, data: Any, where: str, *, plan_where: str = "plan") 
         raise TamperedPlanError(f"meta.checksum {meta.get('checksum')} does not match the file's content ({checksum(data)})", where=where)
     if plan.content_hash not in str(meta.get("description", "")):
         raise TamperedPlanError(f"meta.description does not name plan {plan.content_hash}: the export is for another plan", where=where)
+    if not isinstance(data["chainId"], str):
+        raise TamperedPlanError(f"chainId is the {type(data['chainId']).__name__} {str(data['chainId'])[:80]}, not a string: the Transaction Builder "
+                                f"writes chain {plan.chain.id} as {str(plan.chain.id)!r}", where=where)
     if str(data["chainId"]) != str(plan.chain.id):
         raise TamperedPlanError(f"chainId is {data['chainId']}, the plan is for chain {plan.chain.id}", where=where)
     safe = str(meta.get("createdFromSafeAddress", ""))

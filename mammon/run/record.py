@@ -193,7 +193,7 @@ class Journal:
 
     def __init__(self, path: Path | None, *, durable: bool = True, started: bool = False) -> None:
         if path is not None:  # a record that could not be written is refused before the run (and its audit events)
-            check_output(path)
+            check_output(path, regular=True)
         self.path = path
         self.durable = durable and path is not None
         self._started = started  # the file already holds a 2.x journal this run continues
