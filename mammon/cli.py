@@ -193,8 +193,8 @@ def _plan_targets(output: str | None, count: int) -> list[Path]:
 
     if output is None:
         return []
-    if not output.strip():
-        check_output(output)  # refuses the empty path
+    if not output.strip() or output.endswith("/"):
+        check_output(output)  # refuses an empty path, and one naming a directory (Path() would drop its slash)
     out = Path(output)
     targets = [out] if count == 1 else [out.with_name(f"{out.stem}-{n}{out.suffix}") for n in range(1, count + 1)]
     for target in targets:

@@ -439,6 +439,8 @@ def check_output(path: str | Path, *, probe: bool = False, parents: bool = False
     mammon reads back or appends to (a run record), so never a device or a pipe."""
     if not str(path).strip():
         raise InputError("the output path is empty: name a file to write", where=repr(str(path)))
+    if str(path).endswith(("/", os.sep)):  # Path() would drop the slash and write a file where a directory was meant
+        raise InputError("names a directory (it ends in /): name a file to write", where=str(path))
     path = Path(path)
     try:
         st: os.stat_result | None = os.stat(path)

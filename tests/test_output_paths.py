@@ -116,6 +116,15 @@ def test_an_empty_output_path_is_refused(command: str, work: Path, plan_file: Pa
     assert listing(work) == before
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_output_ending_in_a_slash_is_not_written_as_a_file(command: str, work: Path, plan_file: Path, mammon: Mammon) -> None:
+    before = listing(work)
+    out = f"{work}/newdir/"
+    line = mammon.refuses(*_command(command, plan_file, out, work / "state"), env={"MAMMON_PRIVATE_KEY": KEY})
+    assert line == f"{out}: names a directory (it ends in /): name a file to write"
+    assert listing(work) == before
+
+
 @pytest.mark.parametrize(("option", "content", "message"), [
     ("--world", None, "{work}/input: file not found"),
     ("--policy", None, "{work}/input: policy file not found"),
