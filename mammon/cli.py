@@ -456,7 +456,6 @@ def audit_verify(state_dir: str | None, records: tuple[str, ...]) -> None:
 
     from mammon.run import audit as audit_log
     from mammon.run import state
-
     from mammon.run.record import read_raw
 
     for record in records:  # a --record that is missing or not a run record is bad input (exit 2), not a failed check

@@ -138,7 +138,8 @@ class Rebalancer:
         at `account_index` / `derivation_path`), or any runner registered in `mammon.runners`.
     plan_dir: where plan files go (default `.mammon/plans`), named `<UTC time>-<hash>.plan.yaml`.
     prices: a market file (`--prices`); read_node: read the market from the node before compiling (default:
-        with the rpc runner). policy_file, state_dir, confirmations: as `mammon apply`.
+        with the rpc runner). policy_file, state_dir, confirmations: as `mammon apply` (the policy and a sim
+        `world` are read when the Rebalancer is built, and a plan is checked against the policy before its file is written).
     progress: called with each line `mammon apply` would print while running (default: silent).
     """
 
