@@ -18,6 +18,7 @@ import click
 # imports what it uses inside its function (tests/test_cli_imports.py pins which heavy libraries each avoids).
 if TYPE_CHECKING:
     from decimal import Decimal
+    from pathlib import Path
 
     from mammon.errors import InputError
     from mammon.plan.planfile import Format
@@ -134,8 +135,6 @@ def plan_cmd(recommendation: str, chain: str | None, wallet: str, output: str | 
              prices: str | None, gas_price_gwei: str | None, chain_configs: tuple[str, ...], rpc_url: str | None,
              allow_failing: bool, execution: str) -> None:
     """Compile RECOMMENDATION (one, or a list) into plan file(s)."""
-    from pathlib import Path
-
     from mammon import clock
     from mammon.api import compile_plan
     from mammon.chains import default_chain, load_chain
@@ -145,7 +144,10 @@ def plan_cmd(recommendation: str, chain: str | None, wallet: str, output: str | 
     from mammon.recommend import load_recommendations
     from mammon.types import wallet_address
 
+    if allow_failing and not rpc_url:
+        raise InputError("keeps a plan whose dry run on a node failed, so it needs --rpc URL (the node to try it on)", where="--allow-failing")
     recs = load_recommendations(recommendation)
+    targets = _plan_targets(output, 1 if combine else len(recs))
     chain_cfg = load_chain(chain or default_chain(chain_configs), chain_configs)
     market = load_market(prices)
     if rpc_url:
@@ -178,11 +180,26 @@ def plan_cmd(recommendation: str, chain: str | None, wallet: str, output: str | 
     if output is None:
         click.echo("---\n".join(dumps(p, fmt or "yaml") for p in plans), nl=False)
         return
-    out = Path(output)
-    targets = [out] if len(plans) == 1 else [out.with_name(f"{out.stem}-{n}{out.suffix}") for n in range(1, len(plans) + 1)]
     for plan, target in zip(plans, targets, strict=True):
         dump(plan, target, fmt)
         click.echo(f"wrote {target} ({len(plan.steps)} steps, {plan.content_hash[:19]}…)", err=True)
+
+
+def _plan_targets(output: str | None, count: int) -> list[Path]:
+    """The plan files `-o` names (`plan-N.yaml` for several), each refused now if it cannot be written."""
+    from pathlib import Path
+
+    from mammon.files import check_output
+
+    if output is None:
+        return []
+    if not output.strip() or output.endswith("/"):
+        check_output(output)  # refuses an empty path, and one naming a directory (Path() would drop its slash)
+    out = Path(output)
+    targets = [out] if count == 1 else [out.with_name(f"{out.stem}-{n}{out.suffix}") for n in range(1, count + 1)]
+    for target in targets:
+        check_output(target, probe=True)
+    return targets
 
 
 @cli.command()
@@ -234,13 +251,16 @@ def export_cmd(plan: str, fmt: str, output: str | None, chain_config: str | None
     from mammon import clock
     from mammon.api import validate_plan
     from mammon.export import export_text
+    from mammon.files import check_output, write_output
 
     rv = validate_plan(plan, chain_config=chain_config, now=clock.now())
+    if output is not None:
+        check_output(output, probe=True)
     text = export_text(rv, fmt, where=plan)
     if output is None:
         click.echo(text, nl=False)
         return
-    Path(output).write_text(text, encoding="utf-8")
+    write_output(Path(output), text)
     click.echo(f"wrote {output} ({fmt}, {len(rv.steps)} calls, plan {rv.plan.content_hash[:19]}…)", err=True)
 
 
@@ -284,6 +304,10 @@ def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, k
 
     from mammon.run.session import no_progress
 
+    if output is not None:  # refused before the plan is checked, a runner started or anything logged
+        from mammon.files import check_output
+
+        check_output(output, probe=True, regular=True)
     echo = no_progress if quiet else (lambda m: click.echo("\n".join(printable(line) for line in m.split("\n"))))
     record, result = apply_file(
         plan, runner_name=runner_name, record_path=output, policy_file=policy_file, state_dir=state_dir, chain_config=chain_config,
@@ -322,6 +346,7 @@ def rebalance(recommendation: str, chain: str, wallet: str, runner_name: str, ou
     from pathlib import Path
 
     from mammon.errors import InputError
+    from mammon.files import check_output
     from mammon.rebalance import Rebalancer, save_plan
     from mammon.recommend import load_recommendations
 
@@ -329,10 +354,13 @@ def rebalance(recommendation: str, chain: str, wallet: str, runner_name: str, ou
                    account_index=account_index, derivation_path=derivation_path, policy_file=policy_file, state_dir=state_dir,
                    chain_config=chain_config, confirmations=confirmations, read_node=read_node, progress=click.echo)
     recs = load_recommendations(recommendation)
+    if output is not None:  # refused before anything is compiled (a missing directory is created, as for the default)
+        check_output(output, probe=True, parents=True)
     try:
         plan = r.plan(recs)
     except InputError as exc:
         raise _in_file(exc, recommendation, None) from None
+    r.check(plan)
     source = Path(recommendation)
     path = save_plan(plan, Path(output) if output else source.with_name(f"{source.stem}-{plan.content_hash.removeprefix('sha256:')[:12]}.plan.yaml"))
     click.echo(f"wrote {path} ({len(plan.steps)} steps, {plan.content_hash[:19]}…)", err=True)
@@ -363,12 +391,18 @@ def approve(plan: str, keystore: str | None, chain_config: str | None, output: s
     from mammon import clock
     from mammon.api import validate_plan
     from mammon.plan import approvals
+    from mammon.files import cannot_write, check_output
     from mammon.run.keys import load_signer
 
     rv = validate_plan(plan, chain_config=chain_config, now=clock.now())
+    # Refused before the key is asked for: a path that cannot be written, an empty -o, a device (the file is read back and replaced).
+    check_output(approvals.sidecar(plan) if output is None else output, probe=True, regular=True)
+    target = approvals.sidecar(plan) if output is None else Path(output)
     signer = load_signer(keystore)
-    target = Path(output) if output else approvals.sidecar(plan)
-    approvals.add(rv.plan, target, signer.address, signer.sign_text(rv.plan.content_hash), clock.now())
+    try:
+        approvals.add(rv.plan, target, signer.address, signer.sign_text(rv.plan.content_hash), clock.now())
+    except OSError as exc:  # the disk filled, or the directory changed, since the check above
+        raise cannot_write(exc, target) from None
     click.echo(f"approved {rv.plan.content_hash[:19]}… as {signer.address} ({target})")
 
 
@@ -422,7 +456,10 @@ def audit_verify(state_dir: str | None, records: tuple[str, ...]) -> None:
 
     from mammon.run import audit as audit_log
     from mammon.run import state
+    from mammon.run.record import read_raw
 
+    for record in records:  # a --record that is missing or not a run record is bad input (exit 2), not a failed check
+        read_raw(record)
     directory = state.state_dir(state_dir)
     count = audit_log.verify(directory, [Path(r) for r in records])
     click.echo(f"ok: {count} entries, chain intact and anchored ({directory / 'audit.jsonl'})")
@@ -488,7 +525,9 @@ def devnet_up(port: int, state_dir: str, fund: tuple[str, ...]) -> None:
         funded = [wallet_address(a) for a in fund]
     except ValueError as exc:
         raise InputError(str(exc), where="--fund") from None
-    info = dev.up(port=port, state_dir=Path(state_dir), fund=funded)
+    from mammon.files import make_directory
+
+    info = dev.up(port=port, state_dir=make_directory(state_dir, "devnet state directory"), fund=funded)
     click.echo(f"devnet up: {info.rpc_url} (pid {info.pid}, chain 31337); chain config {info.chain_config}")
     click.echo(f"deploy {info.deploy_seconds:.2f} s, boot {info.boot_seconds:.2f} s; use --chain devnet (MAMMON_DEVNET_CONFIG={info.chain_config})")
 

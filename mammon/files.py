@@ -1,4 +1,5 @@
-"""Reading user files (YAML, JSON, TOML) into pydantic models, with one-line errors naming file and field.
+"""Reading user files (YAML, JSON, TOML) into pydantic models, and writing the files a user names, with
+one-line errors naming file and field (or the path and the OS's reason it cannot be written).
 
 Every file mammon reads from a user goes through here, and nothing in a file can hurt:
 
@@ -16,6 +17,11 @@ Every file mammon reads from a user goes through here, and nothing in a file can
 YAML is read from libyaml's event stream (`yaml.CSafeLoader`'s C parser) into plain dicts and lists by
 one loop with an explicit stack: no recursion, and about twice as fast as `yaml.load` (it skips the node
 graph). Unknown keys in a model are refused with the nearest known field ("did you mean").
+
+Every file mammon writes where a user said (`-o`, a plan directory, a run record) goes through
+`write_output`: the text goes to a temporary file beside the target and is renamed over it, so a write
+that fails leaves the old file (or none), never half of one; `check_output` refuses a path that cannot
+be written (a directory, a missing directory, a file where a directory should be) before any work is done.
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ import difflib
 from itertools import accumulate
 import json
 import math
+import os
 import re
+import secrets
+import stat
 import types
 import typing
 from collections.abc import Iterable
@@ -403,3 +412,140 @@ def parse_model(model: type[M], data: Any, *, where: str) -> M:
 
 def load_model(model: type[M], path: str | Path) -> M:
     return parse_model(model, read_data(path), where=str(path))
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+
+def cannot_write(exc: OSError, path: str | Path) -> InputError:
+    """The one-line refusal of an output the OS would not let mammon write (its reason in words)."""
+    reason = exc.strerror or exc.__class__.__name__
+    return InputError(f"cannot write this file ({reason})", where=str(path))
+
+
+def _existing_ancestor(path: Path) -> Path:
+    for ancestor in path.parents:
+        if os.path.lexists(ancestor):
+            return ancestor
+    return Path(".")
+
+
+def check_output(path: str | Path, *, probe: bool = False, parents: bool = False, regular: bool = False) -> None:
+    """Refuse now, naming the path, an output that cannot be written: a directory, a read-only file, a
+    missing or unwritable directory, a file where a directory should be. Nothing is left behind; `probe`
+    also creates and removes a temporary file beside it (what `write_output` will do: the only sure test
+    where permissions say yes and the file system says no, as in /proc). `parents`: missing directories
+    will be created (`make_directory`), so the nearest existing one is checked instead. `regular`: a file
+    mammon reads back or appends to (a run record), so never a device or a pipe."""
+    if not str(path).strip():
+        raise InputError("the output path is empty: name a file to write", where=repr(str(path)))
+    if str(path).endswith(("/", os.sep)):  # Path() would drop the slash and write a file where a directory was meant
+        raise InputError("names a directory (it ends in /): name a file to write", where=str(path))
+    path = Path(path)
+    try:
+        st: os.stat_result | None = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        st = None
+    except OSError as exc:
+        raise cannot_write(exc, path) from None
+    if st is not None:
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError("is a directory: name a file to write", where=str(path))
+        if not os.access(path, os.W_OK):
+            raise InputError("cannot write this file (it is read-only)", where=str(path))
+        if not stat.S_ISREG(st.st_mode):
+            if regular:
+                raise InputError("is not a regular file (a device or a pipe): name a file mammon can read back", where=str(path))
+            return  # a device or a pipe (/dev/null, /dev/stdout): written in place
+    parent = Path(os.path.realpath(path)).parent if st is not None else (path.parent if str(path.parent) else Path("."))
+    if not parent.is_dir():
+        ancestor = _existing_ancestor(parent) if not os.path.lexists(parent) else parent
+        if not os.path.isdir(ancestor):
+            raise InputError(f"cannot write this file: {ancestor} is a file, not a directory", where=str(path))
+        if not parents:
+            raise InputError(f"cannot write this file: directory {parent} does not exist", where=str(path))
+        parent = ancestor
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write this file: directory {parent} is not writable", where=str(path))
+    if probe:
+        tmp, fd = _temporary(parent, path.name, 0o600, path)
+        os.close(fd)
+        tmp.unlink()
+
+
+def make_directory(directory: str | Path, what: str) -> Path:
+    """Create the directory `what` names (and its parents), or refuse naming it: a file in the way, no permission."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        in_the_way = isinstance(exc, (FileExistsError, NotADirectoryError))
+        raise InputError(f"cannot create the {what} ({'a file is in the way' if in_the_way else exc.strerror or exc.__class__.__name__})",
+                         where=str(directory)) from None
+    return directory
+
+
+def _temporary(directory: Path, name: str, mode: int, path: Path) -> tuple[Path, int]:
+    """A new, uniquely named temporary file beside the target (another writer's name is never reused), open
+    for writing; InputError naming `path` when the directory refuses it."""
+    while True:
+        tmp = directory / f".{name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+        except FileExistsError:  # another writer's temporary file: draw another name
+            continue
+        except OSError as exc:
+            raise cannot_write(exc, path) from None
+        return tmp, fd
+
+
+def write_output(path: str | Path, text: str, *, mode: int = 0o666, durable: bool = False, keep_mode: bool = True) -> None:
+    """Replace `path` with `text`, all or nothing: a uniquely named temporary file beside it (so two writers
+    never share one) renamed over it; a failure raises InputError naming the path and the OS's reason and
+    leaves the old file as it was. A symlink is written through (its target replaced), a device or pipe
+    written in place. `mode`: the new file's permission bits before the umask (an existing file's are kept
+    when `keep_mode`); `durable`: fsync the file before the rename and the directory after it."""
+    path = Path(path)
+    check_output(path)
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        try:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise cannot_write(exc, path) from None
+        return
+    target = Path(os.path.realpath(path)) if st is not None and path.is_symlink() else path
+    directory = target.parent if str(target.parent) else Path(".")
+    tmp, fd = _temporary(directory, target.name, mode, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            if keep_mode and st is not None:
+                os.fchmod(fh.fileno(), stat.S_IMODE(st.st_mode))
+            fh.write(text)
+            fh.flush()
+            if durable:
+                os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise cannot_write(exc, path) from None
+        raise
+    if durable:
+        try:
+            fsync_dir(directory)
+        except OSError as exc:
+            raise cannot_write(exc, path) from None
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make the directory's entries (a file created or renamed in it) durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

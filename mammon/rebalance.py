@@ -36,6 +36,7 @@ from mammon.chains import ChainConfig, load_chain
 from mammon.compile.compiler import compile_plan
 from mammon.diff import Diff, render_text
 from mammon.errors import InputError
+from mammon.files import make_directory
 from mammon.market import Market, gas_cost_usd, load_market
 from mammon.plan.model import Plan
 from mammon.plan.planfile import dump, load
@@ -43,7 +44,9 @@ from mammon.recommend import Recommendation
 from mammon.run.session import no_progress
 from mammon.run.api import apply_file, default_record_path
 from mammon.run.record import RunRecord
+from mammon.run.policy import enforce, load_policy
 from mammon.run.registry import runner_class
+from mammon.run.state import default_state_dir
 from mammon.types import wallet_address
 
 __all__ = ["RebalanceResult", "Rebalancer", "compile_recommendations", "save_plan"]
@@ -110,6 +113,8 @@ def compile_recommendations(recs: Sequence[Recommendation], *, chain: ChainConfi
 def save_plan(plan: Plan, path: Path) -> Path:
     """Write the plan file; an existing file is kept when it is this very plan (a rerun resumes its record) and
     refused when it holds another one (it may be the plan a run record belongs to)."""
+    if path.is_dir():
+        raise InputError("is a directory: name a plan file (-o)", where=str(path))
     if path.exists():
         try:
             held = load(path, verify_hash=False).content_hash
@@ -118,7 +123,7 @@ def save_plan(plan: Plan, path: Path) -> Path:
         if held == plan.content_hash:
             return path
         raise InputError(f"already holds {'plan ' + held[:19] + '…' if held else 'something else'}; choose another plan file (-o)", where=str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_directory(path.parent, "plan directory")
     dump(plan, path)
     return path
 
@@ -133,7 +138,8 @@ class Rebalancer:
         at `account_index` / `derivation_path`), or any runner registered in `mammon.runners`.
     plan_dir: where plan files go (default `.mammon/plans`), named `<UTC time>-<hash>.plan.yaml`.
     prices: a market file (`--prices`); read_node: read the market from the node before compiling (default:
-        with the rpc runner). policy_file, state_dir, confirmations: as `mammon apply`.
+        with the rpc runner). policy_file, state_dir, confirmations: as `mammon apply` (the policy and a sim
+        `world` are read when the Rebalancer is built, and a plan is checked against the policy before its file is written).
     progress: called with each line `mammon apply` would print while running (default: silent).
     """
 
@@ -159,6 +165,12 @@ class Rebalancer:
 
             load_signer(account_index=account_index, derivation_path=derivation_path, wallet=self.wallet)
         self.plan_dir = Path(plan_dir)
+        if self.plan_dir.exists() and not self.plan_dir.is_dir():  # refused before anything is compiled
+            raise InputError("the plan directory is a file, not a directory", where=str(self.plan_dir))
+        # Every input file is read now, so a bad one is refused before a plan file is written (apply reads them again).
+        self.policy = load_policy(policy_file)
+        if world is not None and runner_name == "sim":
+            load_market(world)
         self.prices = prices
         self.policy_file = policy_file
         self.state_dir = state_dir
@@ -177,6 +189,12 @@ class Rebalancer:
         return compile_recommendations(recs, chain=self.chain, wallet=self.wallet, market=load_market(self.prices),
                                        rpc_url=self.rpc_url if self.read_node else None)
 
+    def check(self, plan: Plan) -> None:
+        """What apply would refuse in the plan itself before writing it: the policy's limits (spend, slippage,
+        registry), against the spend the audit log holds (a state directory not made yet holds none)."""
+        directory = Path(self.state_dir) if self.state_dir else default_state_dir()
+        enforce(self.policy, plan, self.chain, directory, clock.now())
+
     def default_plan_path(self, plan: Plan) -> Path:
         return self.plan_dir / f"{plan.created_at:%Y%m%dT%H%M%SZ}-{plan.content_hash.removeprefix('sha256:')[:12]}.plan.yaml"
 
@@ -188,6 +206,7 @@ class Rebalancer:
         asking (the caller decided by calling). show_review: pass the review text to `progress` first.
         """
         plan = self.plan(recommendation)
+        self.check(plan)
         path = save_plan(plan, Path(plan_path) if plan_path else self.default_plan_path(plan))
         return self.apply(path, confirm=confirm, show_review=show_review)
 

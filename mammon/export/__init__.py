@@ -20,6 +20,7 @@ from typing import Any
 from mammon.errors import InputError, TamperedPlanError, UnknownNameError
 from mammon.export import eip5792, safe_tx_builder
 from mammon.export.calls import BatchCall, batch_calls
+from mammon.files import loads_json, read_text
 from mammon.review import Review
 
 __all__ = ["FORMATS", "BatchCall", "batch_calls", "export", "export_text", "verify_export"]
@@ -57,20 +58,15 @@ def detect(data: Any) -> str:
 def verify_export(reviewed: Review, path: str | Path, *, plan_where: str = "plan") -> str:
     """Check an export file against its (already reviewed) plan; returns the format, raises on any difference."""
     where = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read export ({exc.__class__.__name__})", where=where) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", where=where) from None
+    # Read as every user file is (size, UTF-8, nesting depth, duplicate keys): what follows may recurse
+    # once per nesting level (the checksum's serialisation), never deeper than files.MAX_DEPTH.
+    data = loads_json(read_text(path), where=where)
     try:
         fmt = detect(data)
     except InputError as exc:
         raise InputError(exc.message, where=where) from None
     try:
         _CHECKS[fmt](reviewed, data, where, plan_where=plan_where)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise TamperedPlanError(f"malformed {fmt} export ({exc.__class__.__name__}: {exc})", where=where) from None
     return fmt

@@ -36,7 +36,11 @@ def check(reviewed: Review, data: Any, where: str, *, plan_where: str = "plan") 
     params = data[0]
     if params.get("id") != plan.content_hash:
         raise TamperedPlanError(f"id is {params.get('id')!r}, not plan {plan.content_hash}: the export is for another plan", where=where)
-    if int(str(params["chainId"]), 16) != plan.chain.id:
+    chain_id = params["chainId"]
+    if not isinstance(chain_id, str) or not chain_id.lower().startswith("0x"):
+        raise TamperedPlanError(f"chainId is {str(chain_id)[:80]}, not a 0x-prefixed hex string: EIP-5792 writes chain {plan.chain.id} as "
+                                f"{hex(plan.chain.id)!r}", where=where)
+    if int(chain_id, 16) != plan.chain.id:
         raise TamperedPlanError(f"chainId is {params['chainId']}, the plan is for chain {plan.chain.id}", where=where)
     if str(params["from"]).lower() != plan.wallet.lower():
         raise TamperedPlanError(f"from is {params['from']}, the plan's wallet is {plan.wallet}", where=where)

@@ -16,8 +16,9 @@ import json
 from typing import Any
 
 from mammon.abi import abi_encode, decode_call, type_str
-from mammon.errors import TamperedPlanError
+from mammon.errors import InputError, TamperedPlanError
 from mammon.export.calls import BatchCall, batch_calls, check_calls
+from mammon.files import loads_json
 from mammon.hashing import keccak256
 from mammon.review import Review
 
@@ -74,16 +75,20 @@ def _input_text(param: dict[str, Any], value: Any) -> str:
     return str(shown)
 
 
+def _items(value: Any) -> Any:
+    """A tuple's or array's builder text as a list, read as a user's JSON file is (depth-bounded)."""
+    return loads_json(value, where="contractInputsValues") if isinstance(value, str) else value
+
+
 def _parse(param: dict[str, Any], value: Any) -> Any:
-    """Builder text back to an eth-abi value (inverse of _text / _input_text)."""
+    """Builder text back to an eth-abi value (inverse of _text / _input_text). Recurses once per level of
+    the parameter's type: call it only with a type mammon's own ABI gave (see `_check_method`)."""
     kind = param["type"]
     if kind.endswith("[]"):
-        items = json.loads(value) if isinstance(value, str) else value
         inner = {**param, "type": kind[:-2]}
-        return [_parse(inner, v) for v in items]
+        return [_parse(inner, v) for v in _items(value)]
     if kind == "tuple":
-        items = json.loads(value) if isinstance(value, str) else value
-        return tuple(_parse(c, v) for c, v in zip(param["components"], items, strict=True))
+        return tuple(_parse(c, v) for c, v in zip(param["components"], _items(value), strict=True))
     if kind.startswith(("uint", "int")):
         return int(str(value), 10)
     if kind == "bool":
@@ -150,6 +155,9 @@ def check(reviewed: Review, data: Any, where: str, *, plan_where: str = "plan") 
         raise TamperedPlanError(f"meta.checksum {meta.get('checksum')} does not match the file's content ({checksum(data)})", where=where)
     if plan.content_hash not in str(meta.get("description", "")):
         raise TamperedPlanError(f"meta.description does not name plan {plan.content_hash}: the export is for another plan", where=where)
+    if not isinstance(data["chainId"], str):
+        raise TamperedPlanError(f"chainId is the {type(data['chainId']).__name__} {str(data['chainId'])[:80]}, not a string: the Transaction Builder "
+                                f"writes chain {plan.chain.id} as {str(plan.chain.id)!r}", where=where)
     if str(data["chainId"]) != str(plan.chain.id):
         raise TamperedPlanError(f"chainId is {data['chainId']}, the plan is for chain {plan.chain.id}", where=where)
     safe = str(meta.get("createdFromSafeAddress", ""))
@@ -163,7 +171,20 @@ def _check_method(tx: dict[str, Any], call: BatchCall, at: str) -> None:
     """The builder re-encodes calldata from `contractMethod` + `contractInputsValues`: those must give the step's bytes."""
     method = tx.get("contractMethod")
     if method is not None:
-        encoded = encode(method, tx.get("contractInputsValues") or {})
+        # The same function first (name and canonical types): any other signature is another selector, or a
+        # 4-byte collision made to look like this call; and the values are then parsed by types mammon knows.
+        signature = f"{method['name']}({','.join(type_str(p) for p in method['inputs'])})"
+        if signature != call.decoded.function:
+            raise TamperedPlanError(f"contractMethod is {signature[:200]}, step {call.step.id} calls {call.decoded.function}", where=at)
+        values = tx.get("contractInputsValues") or {}
+        extra = sorted(set(values) - {p["name"] for p in method["inputs"]})
+        if extra:  # nothing the builder encodes, but text a signer would read beside the call
+            raise TamperedPlanError(f"contractInputsValues has {', '.join(map(repr, extra))[:200]}, which {call.decoded.function} "
+                                    "has no argument of that name", where=at)
+        try:
+            encoded = encode(method, values)
+        except InputError as exc:  # a tuple's or array's JSON text that the reader refuses
+            raise TamperedPlanError(f"contractInputsValues: {exc.message}", where=at) from None
         if encoded.lower() != call.data.lower():
             raise TamperedPlanError(
                 f"contractMethod + contractInputsValues encode other calldata than step {call.step.id} ({call.decoded.function}); "

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 
 from mammon.errors import InputError, TamperedPlanError
-from mammon.files import parse_model, read_data
+from mammon.files import loads_yaml, parse_model, read_data, write_output
 from mammon.plan.model import FORMAT_VERSION, Plan
 
 Format = Literal["yaml", "json"]
@@ -42,9 +42,10 @@ def dumps(plan: Plan, fmt: Format = "yaml") -> str:
 
 
 def dump(plan: Plan, path: str | Path, fmt: Format | None = None) -> None:
+    """Write the plan file, all or nothing; a path that cannot be written is an InputError naming it."""
     path = Path(path)
     fmt = fmt or ("json" if path.suffix == ".json" else "yaml")
-    path.write_text(dumps(plan, fmt), encoding="utf-8")
+    write_output(path, dumps(plan, fmt))
 
 
 def parse(data: Any, *, where: str, verify_hash: bool = True) -> Plan:
@@ -71,8 +72,5 @@ def load(path: str | Path, *, verify_hash: bool = True) -> Plan:
 
 
 def loads(text: str, *, where: str = "<plan>") -> Plan:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"malformed plan: {exc}", where=where) from None
-    return parse(data, where=where)
+    """A plan from YAML (or JSON) text, read as a plan file is (depth-bounded, no aliases, no duplicate keys)."""
+    return parse(loads_yaml(text, where=where), where=where)

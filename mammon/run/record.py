@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from datetime import datetime
 from pathlib import Path
 from collections.abc import Iterable
@@ -43,7 +42,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from mammon.errors import InputError
-from mammon.files import MAX_BYTES, loads_json, parse_model, read_text
+from mammon.files import MAX_BYTES, cannot_write, check_output, fsync_dir, loads_json, parse_model, read_text, write_output
 from mammon.types import Address, HexData, Wei
 
 RECORD_VERSION = "2.0.0"
@@ -152,37 +151,11 @@ class RunRecord(BaseModel):
 
 
 def atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
-    """Replace `path` with `text` durably: a uniquely named temporary file (so two writers never share
-    one), fsynced, renamed over `path`, then the directory fsynced. `mode` is the new file's permission
-    bits before the umask: 0o600 (owner only) for run records and audit anchors, 0o666 for what a plain
-    `open` would create."""
-    directory = path.parent if str(path.parent) else Path(".")
-    while True:
-        tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
-            break
-        except FileExistsError:  # another writer's temporary file: draw another name
-            continue
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(directory)
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make the directory's entries (a file created or renamed in it) durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Replace `path` with `text` durably (`mammon.files.write_output`: a uniquely named temporary file,
+    fsynced, renamed over `path`, then the directory fsynced). `mode` is the new file's permission bits
+    before the umask: 0o600 (owner only) for run records and audit anchors, 0o666 for what a plain `open`
+    would create. A path that cannot be written is an InputError naming it and the OS's reason."""
+    write_output(path, text, mode=mode, durable=True, keep_mode=False)
 
 
 def _line(data: dict[str, Any]) -> str:
@@ -219,6 +192,8 @@ class Journal:
     """
 
     def __init__(self, path: Path | None, *, durable: bool = True, started: bool = False) -> None:
+        if path is not None:  # a record that could not be written is refused before the run (and its audit events)
+            check_output(path, regular=True)
         self.path = path
         self.durable = durable and path is not None
         self._started = started  # the file already holds a 2.x journal this run continues
@@ -240,13 +215,16 @@ class Journal:
         if not lines:
             return
         data = "".join(lines).encode("utf-8")
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         try:
-            if os.write(fd, data) != len(data):  # pragma: no cover - a regular file takes the whole write
-                raise OSError(f"short write to {self.path}")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            try:
+                if os.write(fd, data) != len(data):  # pragma: no cover - a regular file takes the whole write
+                    raise OSError(f"short write to {self.path}")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:  # the disk filled or the file went away mid-run: one line naming the record
+            raise cannot_write(exc, self.path) from None
         self._run = run
 
     def close(self, record: RunRecord) -> None:
