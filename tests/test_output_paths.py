@@ -279,3 +279,24 @@ def test_audit_verify_refuses_a_record_that_is_not_one_as_bad_input(name: str, c
 def test_allow_failing_without_a_node_is_refused(mammon: Mammon) -> None:
     line = mammon.refuses("plan", REC, "--wallet", WALLET, "--allow-failing")
     assert line == "--allow-failing: keeps a plan whose dry run on a node failed, so it needs --rpc URL (the node to try it on)"
+
+
+@pytest.mark.parametrize("name, kind", [("audit.anchor", "file"), ("audit.jsonl", "file"), ("audit.index", "file"), ("locks", "directory")])
+def test_a_state_directory_entry_of_the_wrong_kind_is_refused_before_the_run(name: str, kind: str, work: Path, plan_file: Path,
+                                                                           mammon: Mammon) -> None:
+    """`audit.anchor` a directory or `locks` a file: refused naming it before anything runs (the run used to
+    happen, its audit events be logged, and the command end with an internal error)."""
+    from mammon.run import audit, audit_index, state
+
+    assert dict(state.OWN_ENTRIES) == {audit.LOG: "file", audit.ANCHOR: "file", audit_index.INDEX: "file", "locks": "directory"}
+    directory = work / "state"
+    directory.mkdir()
+    entry = directory / name
+    if kind == "file":
+        entry.mkdir()
+    else:
+        entry.write_text("in the way\n")
+    record = work / "run.json"
+    line = mammon.refuses("apply", plan_file, "--quiet", "-o", record, "--state-dir", directory)
+    assert line == f"{entry}: mammon keeps a {kind} here, but something else is in the way: move it aside"
+    assert not record.exists() and sorted(p.name for p in directory.iterdir()) == [name]

@@ -41,7 +41,16 @@ def state_dir(path: str | Path | None = None) -> Path:
         raise InputError(f"cannot create the state directory ({exc.__class__.__name__})", where=str(directory)) from None
     if not directory.is_dir():
         raise InputError("the state directory is not a directory", where=str(directory))
+    for name, kind in OWN_ENTRIES:  # refused now, not after a run that could then not be logged
+        entry = directory / name
+        if entry.exists() and not (entry.is_dir() if kind == "directory" else entry.is_file()):
+            raise InputError(f"mammon keeps a {kind} here, but something else is in the way: move it aside", where=str(entry))
     return directory
+
+
+# What mammon keeps in a state directory (audit.LOG, audit.ANCHOR, audit_index.INDEX, the locks): each, where it exists,
+# must be of its kind. (Named here: this module is imported by every command, the audit modules only by some.)
+OWN_ENTRIES = (("audit.jsonl", "file"), ("audit.anchor", "file"), ("audit.index", "file"), ("locks", "directory"))
 
 
 def stop_flag(directory: Path) -> Path:
@@ -79,10 +88,13 @@ def wallet_lock(directory: Path, wallet: str, chain_id: int | None = None) -> It
     stale lock; the file keeps the holder's pid for the message.
     """
     locks = directory / "locks"
-    locks.mkdir(exist_ok=True)
     name = f"{chain_id}-{wallet.lower()}" if chain_id is not None else wallet.lower()
     path = locks / f"{name}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        locks.mkdir(exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise InputError(f"cannot open the wallet's lock file ({exc.strerror or exc.__class__.__name__})", where=str(path)) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
