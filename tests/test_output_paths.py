@@ -300,3 +300,14 @@ def test_a_state_directory_entry_of_the_wrong_kind_is_refused_before_the_run(nam
     line = mammon.refuses("apply", plan_file, "--quiet", "-o", record, "--state-dir", directory)
     assert line == f"{entry}: mammon keeps a {kind} here, but something else is in the way: move it aside"
     assert not record.exists() and sorted(p.name for p in directory.iterdir()) == [name]
+
+
+def test_apply_file_refuses_a_record_path_it_cannot_write_before_any_runner_exists(work: Path, plan_file: Path) -> None:
+    """The library's `apply_file` (every runner, the atomic ones included): the record path is checked first."""
+    from mammon.run.api import apply_file
+
+    record = work / "nodir" / "run.json"
+    with pytest.raises(InputError) as exc:
+        apply_file(plan_file, runner_name="sim", record_path=record, state_dir=work / "state")
+    assert str(exc.value) == f"{record}: cannot write this file: directory {record.parent} does not exist"
+    assert not (work / "state").exists()

@@ -11,6 +11,7 @@ from mammon import clock
 from mammon.chains import ChainConfig, load_chain_file
 from mammon.diff import Diff, diff
 from mammon.errors import InputError
+from mammon.files import check_output
 from mammon.plan import approvals
 from mammon.plan.planfile import load
 from mammon.review.render import text as review_text
@@ -58,6 +59,7 @@ def apply_file(
     policy = load_policy(policy_file)
     chain: ChainConfig | None = load_chain_file(chain_config) if chain_config else None
     path = Path(record_path) if record_path else default_record_path(plan_path, cls.name)
+    check_output(path, regular=True)  # a record that could not be written is refused before a runner or a fork exists (atomic runners too)
     # An expired plan is refused here, before a runner exists, unless its record has transactions on
     # the wire: resolving those is always allowed (the engine refuses any new send past valid_until).
     verified = verify(plan, chain, now=clock.now(), where=str(plan_path), allow_expired=_on_the_wire(path))

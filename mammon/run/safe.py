@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from eth_utils import to_checksum_address
 
 from mammon.errors import InputError, PlanError
+from mammon.files import loads_json, read_text
 from mammon.plan.batch import exec_transaction_data
 from mammon.plan.model import Plan, SafeTx
 from mammon.run.atomic import AtomicRunner, Trial, send_on_fork, tried_on_fork
@@ -57,10 +58,10 @@ class Signatures:
         tx = _safe_tx(plan)
         if not path.exists():
             return cls(plan.content_hash, tx.safe_tx_hash, {})
+        data = loads_json(read_text(path), where=str(path))  # as every file a user hands mammon: size, depth, duplicate keys
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
             plan_hash, tx_hash, sigs = str(data["plan"]), str(data["safe_tx_hash"]), dict(data["signatures"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"not a mammon Safe signatures file ({exc.__class__.__name__})", where=str(path)) from None
         if plan_hash != plan.content_hash or tx_hash != tx.safe_tx_hash:
             raise InputError(f"these signatures are for plan {plan_hash[:19]}… (safeTxHash {tx_hash[:12]}…), not this plan", where=str(path))

@@ -200,7 +200,7 @@ def test_a_bad_signatures_file_is_refused_before_the_fork_trial_starts_anvil(mam
     monkeypatch.setattr(anvil_fork, "Fork", Watched)
     with pytest.raises(InputError) as exc:
         runner.trial(plan)
-    assert str(exc.value) == f"{bad}: not a mammon Safe signatures file (JSONDecodeError)"
+    assert str(exc.value) == f"{bad}: malformed JSON at line 1 column 2: Expecting property name enclosed in double quotes"
     assert forks == []
 
 
