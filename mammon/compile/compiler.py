@@ -23,7 +23,7 @@ from mammon.compile.gas import static_gas
 from mammon.errors import InputError, PlanError
 from mammon.market import Market, gas_cost_usd, load_market
 from mammon.plan import dag
-from mammon.plan.decode import arg_view, view
+from mammon.plan.decode import arg_view, flatten, view
 from mammon.plan.model import (
     AllowanceChange, ArgRef, Call, ChainRef, Decoded, Effect, Gas, Plan, Policy, Precondition, Pull, Step, StepOutput, Tolerance, Totals,
 )
@@ -194,7 +194,7 @@ def _view(fn: Function, args: dict[str, Any], data: str, draft: Draft, labels: d
     type whose decoded value is known without decoding (an integer, a bool, an address: its EIP-55 form; tuples and
     lists of tuples of those); anything else is decoded. tests/test_compile_view.py compares the two on every example plan."""
     units = {path: (asset.symbol, asset.decimals) for path, asset in draft.arg_tokens.items()}
-    flat = _flat_args(fn.inputs, args, "")
+    flat = _flat_args(fn.inputs, args)
     if flat is None:
         return view(data, draft.target_label, units, labels, draft.abi)
     decoded = [arg_view(name, kind, value, units.get(name) if kind.startswith("uint") else None,
@@ -202,22 +202,12 @@ def _view(fn: Function, args: dict[str, Any], data: str, draft: Draft, labels: d
     return Decoded(contract=draft.target_label, function=fn.signature, args=decoded)
 
 
-def _flat_args(params: Sequence[dict[str, Any]], values: dict[str, Any], prefix: str) -> list[tuple[str, str, Any]] | None:
-    """(dotted name, type, decoded value) of each argument, in `decode.view`'s order (`params.amountIn`, `routes[0].from`);
-    None when one is of a type whose decoded value this does not know without decoding."""
+def _flat_args(params: Sequence[dict[str, Any]], values: dict[str, Any]) -> list[tuple[str, str, Any]] | None:
+    """(dotted name, type, decoded value) of each argument, flattened as `decode.view` flattens them (`params.amountIn`,
+    `routes[0].from`); None when one is of a type whose decoded value this does not know without decoding."""
     out: list[tuple[str, str, Any]] = []
-    for param in params:
-        name, kind, value = prefix + param["name"], param["type"], values[param["name"]]
-        if kind == "tuple" or kind == "tuple[]":
-            items = [value] if kind == "tuple" else value
-            if type(items) is not list or any(type(item) is not dict for item in items):
-                return None
-            for i, item in enumerate(items):
-                inner = _flat_args(param["components"], item, name + "." if kind == "tuple" else f"{name}[{i}].")
-                if inner is None:
-                    return None
-                out += inner
-        elif kind == "address" and type(value) is str:
+    for name, kind, value in flatten(params, values):
+        if kind == "address" and type(value) is str:
             out.append((name, kind, checksum_address(value)))
         elif (type(value) is int and kind.startswith(("uint", "int")) and not kind.endswith("]")) or (type(value) is bool and kind == "bool"):
             out.append((name, kind, value))

@@ -9,7 +9,7 @@ bytes) and each scalar argument's view per value (frozen models of immutable val
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -22,15 +22,16 @@ from mammon.units import format_amount
 Units = dict[str, tuple[str, int]]  # arg path -> (token symbol, decimals)
 
 
-def _flatten(params: tuple[dict[str, Any], ...] | list[dict[str, Any]], values: dict[str, Any], prefix: str = "") -> list[tuple[str, str, Any]]:
+def flatten(params: Sequence[dict[str, Any]], values: dict[str, Any], prefix: str = "") -> list[tuple[str, str, Any]]:
+    """(dotted name, type, value) of each argument, tuples and arrays of tuples flattened (`params.amountIn`, `routes[0].from`)."""
     out: list[tuple[str, str, Any]] = []
     for param in params:
         name, kind, value = prefix + param["name"], param["type"], values[param["name"]]
         if kind == "tuple":
-            out += _flatten(param["components"], value, name + ".")
+            out += flatten(param["components"], value, name + ".")
         elif kind == "tuple[]":
             for i, item in enumerate(value):
-                out += _flatten(param["components"], item, f"{name}[{i}].")
+                out += flatten(param["components"], item, f"{name}[{i}].")
         else:
             out.append((name, kind, value))
     return out
@@ -68,7 +69,7 @@ def _flat_call(data: str, abi: str) -> tuple[str, tuple[Flat, ...]]:
     every step."""
     fn, args = decode_call(data, abi)
     return fn.signature, tuple((name, kind, _frozen(value), kind.startswith("uint"), kind == "address", type(value) in (list, tuple))
-                               for name, kind, value in _flatten(fn.inputs, args))
+                               for name, kind, value in flatten(fn.inputs, args))
 
 
 def call_texts(data: str, abi: str | None = None) -> tuple[str, Mapping[str, str]]:

@@ -122,7 +122,7 @@ def _locked(directory: Path) -> Iterator[int]:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         if os.fstat(fd).st_size == 0:  # a new log (or an empty one): its directory entry made durable before any line is
-            from mammon.run.record import fsync_dir  # once per state directory: not worth loading the record models for `audit verify`
+            from mammon.files import fsync_dir  # once per state directory: loaded only when a log is made
 
             fsync_dir(directory)
         yield fd
