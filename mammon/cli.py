@@ -515,7 +515,6 @@ def devnet() -> None:
 @click.option("--fund", multiple=True, help="also give this address the default portfolio")
 def devnet_up(port: int, state_dir: str, fund: tuple[str, ...]) -> None:
     """Start anvil, deploy (or reload the deployed state) and write the devnet chain config."""
-    from pathlib import Path
 
     from mammon import devnet as dev
     from mammon.errors import InputError

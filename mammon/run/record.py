@@ -42,7 +42,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from mammon.errors import InputError
-from mammon.files import MAX_BYTES, cannot_write, check_output, fsync_dir, loads_json, parse_model, read_text, write_output
+from mammon.files import MAX_BYTES, cannot_write, check_output, loads_json, parse_model, read_text, write_output
 from mammon.types import Address, HexData, Wei
 
 RECORD_VERSION = "2.0.0"

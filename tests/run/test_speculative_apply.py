@@ -175,10 +175,6 @@ def test_an_exception_from_the_simulator_itself_propagates_as_on_the_classic_pat
     assert fast["record file"] is None and fast["audit"] == []
 
 
-class Crash(BaseException):
-    """Stands for the process dying at a progress line (nothing may catch it)."""
-
-
 @pytest.mark.parametrize("at", [0, 2])
 @pytest.mark.parametrize("action", ["raises", "sets the stop flag", "raises a MammonError"])
 def test_a_caller_that_takes_progress_gets_the_classic_path_and_its_callback_acts_at_its_line(
