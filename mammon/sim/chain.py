@@ -29,6 +29,8 @@ from mammon.sim.tokens import WETH
 from mammon.types import checksum_address
 
 BLOCK_TIME = 2  # seconds per block on Base
+# A transaction's bookkeeping (touched addresses, execution gas, value calls, logs, undo steps), kept aside while views run
+_Outside = tuple[set[str], int, int, list[SimLog], list[Callable[[], object]]]
 TX_HASH_PREFIX = "0x5111"  # every simulated transaction hash starts with this ("SIM"), so it never passes for a real one
 
 C = TypeVar("C", bound=Contract)
@@ -253,8 +255,7 @@ class SimChain:
         if self._journal is not None or None in methods:
             return [self.balance_of(token, account) for token, account in pairs]
         results: list[Any] = []
-        outer = (self._touched, self._exec, self._value_calls, self._logs, self._undo)
-        self._begin()
+        outer = self._views_begin()
         try:
             for method, (token, account) in zip(methods, pairs):
                 assert method is not None  # ruled out above
@@ -262,14 +263,9 @@ class SimChain:
                     results.append(method(_VIEW_MSG, checksum_address(account)))
                 except SimRevert as exc:
                     raise CallReverted(exc.reason, exc.data, where=f"eth_call to {checksum_address(token)}") from None
-                if self._journal or self._undo:
-                    self._rollback()
-                    self._journal, self._undo = {}, []
+                self._views_undo()
         finally:
-            if self._journal or self._undo:  # nothing to undo after views that wrote nothing (the usual balanceOf)
-                self._rollback()
-            self._journal = None
-            self._touched, self._exec, self._value_calls, self._logs, self._undo = outer
+            self._views_end(outer)
         if all(map(_is_uint, results)):
             return results
         return [self.balance_of(token, account) for token, account in pairs]  # balance_of says what is wrong
@@ -306,17 +302,33 @@ class SimChain:
         method = None if self._journal is not None else self._view_method(to, fn)
         if method is None:
             return None
-        outer = (self._touched, self._exec, self._value_calls, self._logs, self._undo)
-        self._begin()  # a view that writes (an accrual) leaves nothing behind; its gas is never reported, so not counted
+        outer = self._views_begin()
         try:
             result = method(_VIEW_MSG, *args)
         except SimRevert as exc:
             raise CallReverted(exc.reason, exc.data, where=f"eth_call to {checksum_address(to)}") from None
         finally:
-            self._rollback()
-            self._journal = None  # it was None on entry (checked above)
-            self._touched, self._exec, self._value_calls, self._logs, self._undo = outer
+            self._views_end(outer)
         return result if _is_uint(result) else None
+
+    # Views called by name, outside any transaction (the journal is None on entry): what one writes (an accrual) is
+    # taken back (`_views_undo`), and at the end; their gas is never reported, so not counted. Three plain methods,
+    # not a context manager: the balance reads around every step go through them.
+
+    def _views_begin(self) -> _Outside:
+        outer = (self._touched, self._exec, self._value_calls, self._logs, self._undo)
+        self._begin()
+        return outer
+
+    def _views_undo(self) -> None:
+        if self._journal or self._undo:  # nothing to take back after a view that wrote nothing (the usual balanceOf)
+            self._rollback()
+            self._journal, self._undo = {}, []
+
+    def _views_end(self, outer: _Outside) -> None:
+        self._views_undo()
+        self._journal = None
+        self._touched, self._exec, self._value_calls, self._logs, self._undo = outer
 
     def receipt(self, tx_hash: str) -> SimReceipt | None:
         return self.receipts.get(tx_hash.lower())
