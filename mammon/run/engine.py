@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mammon.abi import Function, decode_call
+from mammon.abi import Function, called, decode_call
 from mammon.chains import ChainConfig
 from mammon.compile.recompile import check_recompiles
 from mammon.errors import InputError, MammonError, PlanError, StalePlanError, WrongChainError
@@ -136,9 +136,10 @@ def resolve_call(step: Step, rec: RunRecord) -> tuple[Call, dict[str, int]]:
 def _resolved_call(to: str, value: int, data: str, values: tuple[tuple[str, int], ...]) -> Call:
     """`data` re-encoded with the arguments at these paths set to these values: a pure function of its inputs, so the
     real run re-uses what the preflight worked out for the same step and outputs (a Call is frozen, so shared).
-    The calldata is a verified plan's: review decoded these very bytes, so decoding them cannot fail here."""
-    fn, args = decode_call(data)
-    return Call(to=to, value=value, data=_patched(fn, data, values) or _reencoded(fn, args, values))
+    The calldata is a verified plan's: review decoded these very bytes, so decoding them cannot fail here.
+    Its arguments are named only where the words cannot be patched in place (`called` finds the function alone)."""
+    patched = _patched(called(data), data, values)
+    return Call(to=to, value=value, data=patched if patched is not None else _reencoded(*decode_call(data), values))
 
 
 def _reencoded(fn: Function, args: dict[str, Any], values: tuple[tuple[str, int], ...]) -> str:
@@ -482,7 +483,7 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
         opts.progress(f"fail  {step.id}: {exc.message}")
         return
     srec.begin(call.to, call.data, resolved, now())
-    before = runner.balances([(ta, a) for a, _t, ta, _d in watched])
+    before = _balances(runner, [(ta, a) for a, _t, ta, _d in watched])
     srec.effects = [ActualEffect(account=a, token=t, token_address=ta, decimals=d, before=b, after=0) for (a, t, ta, d), b in zip(watched, before)]
     try:
         signed = runner.sign(step.id, call, gas_estimate=step.gas.estimate)
@@ -498,7 +499,8 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
     killpoint("step_signed")
     _save(rec, opts, srec)  # write-ahead: the hash is durable before the transaction leaves
     killpoint("step_journaled")
-    opts.progress(f"send  {step.id}: {step.description} ({signed.tx_hash[:12]}…)")
+    if opts.progress is not no_progress:  # the line is not even formatted for nobody
+        opts.progress(f"send  {step.id}: {step.description} ({signed.tx_hash[:12]}…)")
     try:
         runner.broadcast(signed)
         killpoint("step_broadcast")
@@ -509,8 +511,13 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
     _finish(step, srec, outcome, srec.effects, runner, rec, opts)
 
 
+def _balances(runner: Runner, pairs: list[tuple[str, str]]) -> list[int]:
+    """`runner.balances(pairs)`, not asked for no balance at all (an approve watches none: a third of a move's steps)."""
+    return runner.balances(pairs) if pairs else []
+
+
 def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualEffect], runner: Runner, rec: RunRecord, opts: ApplyOptions) -> None:
-    after = runner.balances([(e.token_address, e.account) for e in before])
+    after = _balances(runner, [(e.token_address, e.account) for e in before])
     for effect, balance in zip(before, after):  # the step's own effects (the list `_run_step` or the journal made)
         effect.after = balance
     srec.landed(before, outcome.gas_used, outcome.block, outcome.return_data, outcome.fee_wei, outcome.l1_fee_wei, opts.now())
@@ -536,5 +543,6 @@ def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualE
     killpoint("step_outcome")
     _save(rec, opts, srec)
     killpoint("step_done")
-    word = {"ok": "ok   ", "reverted": "REVERTED", "failed": "FAILED"}[srec.status]
-    opts.progress(f"{word} {step.id}: gas {srec.gas_used:,}" + (f" · {srec.reason}" if srec.reason else ""))
+    if opts.progress is not no_progress:
+        word = {"ok": "ok   ", "reverted": "REVERTED", "failed": "FAILED"}[srec.status]
+        opts.progress(f"{word} {step.id}: gas {srec.gas_used:,}" + (f" · {srec.reason}" if srec.reason else ""))
