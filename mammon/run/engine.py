@@ -160,23 +160,36 @@ def _patched(fn: Function, data: str, values: tuple[tuple[str, int], ...]) -> st
     already (so every other word is one its value re-encodes to: no dirty padding, no trailing bytes), and each
     resolved argument a top-level uint256. None otherwise (the caller re-encodes). Decoding and encoding a
     whole call again for one amount cost more than the rest of a simulated step's bookkeeping."""
-    inputs = fn.inputs
-    if len(data) != 10 + 64 * len(inputs) or any(p["type"] not in _ONE_WORD for p in inputs) or data != data.lower():
-        return None
-    names = [p["name"] for p in inputs]
-    if len(set(names)) != len(names):  # re-encoding reads one value per name: a repeated name is written twice
+    words = _uint256_words(fn)
+    if words is None or len(data) != 10 + 64 * len(fn.inputs) or data != data.lower():
         return None
     for path, resolved in values:
-        if path not in names or type(resolved) is not int or not 0 <= resolved <= _MAX_UINT256:
-            return None
-        n = names.index(path)
-        if inputs[n]["type"] != "uint256":
+        n = words.get(path)
+        if n is None or type(resolved) is not int or not 0 <= resolved <= _MAX_UINT256:
             return None
         start = 10 + 64 * n
         data = data[:start] + format(resolved, "064x") + data[start + 64:]
     return data
 
 
+def _uint256_words(fn: Function) -> dict[str, int] | None:
+    """The word of each uint256 parameter of `fn` by name, when every parameter is one head word and no name repeats
+    (re-encoding reads one value per name: a repeated name is written twice); None otherwise. Remembered per Function
+    object (frozen; the entry holds it, so its id names no other object while remembered): each resolved step asked."""
+    known = _WORDS.get(id(fn))
+    if known is not None and known[0] is fn:
+        return known[1]
+    inputs, words = fn.inputs, None
+    names = [p["name"] for p in inputs]
+    if all(p["type"] in _ONE_WORD for p in inputs) and len(set(names)) == len(names):
+        words = {p["name"]: n for n, p in enumerate(inputs) if p["type"] == "uint256"}
+    if len(_WORDS) >= 1024:
+        _WORDS.clear()
+    _WORDS[id(fn)] = fn, words
+    return words
+
+
+_WORDS: dict[int, tuple[Function, dict[str, int] | None]] = {}
 _MAX_UINT256 = 2**256 - 1
 
 
@@ -369,7 +382,7 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
         if flag is not None and os.access(flag, os.F_OK):
             _stop(rec, plan, step, opts)
             return False
-        failed_dep = next((d for d in step.depends_on if rec.step(d).status != "ok"), None)
+        failed_dep = _failed_dependency(step, rec)
         if failed_dep:
             srec.status, srec.reason = "skipped", f"dependency {failed_dep} did not succeed"
             _save(rec, opts, srec)
@@ -384,6 +397,14 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
     log_event(rec, opts, "apply_finished", status=rec.status)
     _save(rec, opts)
     return True
+
+
+def _failed_dependency(step: Step, rec: RunRecord) -> str | None:
+    """The first of the step's dependencies that did not end `ok` (a loop: no generator object per step)."""
+    for dep in step.depends_on:
+        if rec.step(dep).status != "ok":
+            return dep
+    return None
 
 
 def _recheck(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions) -> None:

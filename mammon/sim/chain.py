@@ -441,8 +441,11 @@ class SimChain:
         # `args` is a new dict (decode_args): passed as it is unless a name is a Python keyword (`from`)
         result = method(Msg(addr(sender), value), **(args if _KEYWORDS.isdisjoint(args) else {py_name(k): v for k, v in args.items()}))
         outputs = fn.output_types
-        values: tuple[Any, ...] = () if not outputs else (result,) if len(outputs) == 1 else tuple(result)
-        values = tuple(_normalise(t, v) for t, v in zip(outputs, values, strict=True))
+        values: tuple[Any, ...]
+        if len(outputs) == 1:
+            values = (_normalise(outputs[0], result),)
+        else:
+            values = tuple(_normalise(t, v) for t, v in zip(outputs, () if not outputs else tuple(result), strict=True))
         return fn, values, _encoded(outputs, values)
 
 
