@@ -256,18 +256,22 @@ class SimChain:
         if self._journal is not None or None in methods:
             return [self.balance_of(token, account) for token, account in pairs]
         results: list[Any] = []
+        plain = True  # every result an int in range so far (what `_is_uint` passes, bar int subclasses: checked below)
         outer = self._views_begin()
         try:
             for method, (token, account) in zip(methods, pairs):
                 assert method is not None  # ruled out above
                 try:
-                    results.append(method(_VIEW_MSG, checksum_address(account)))
+                    result = method(_VIEW_MSG, checksum_address(account))
                 except SimRevert as exc:
                     raise CallReverted(exc.reason, exc.data, where=f"eth_call to {checksum_address(token)}") from None
-                self._views_undo()
+                results.append(result)
+                plain = plain and type(result) is int and 0 <= result <= MAX_UINT256
+                if self._journal or self._undo:  # `_views_undo`, called only when the read wrote (an accrual)
+                    self._views_undo()
         finally:
             self._views_end(outer)
-        if all(map(_is_uint, results)):
+        if plain or all(map(_is_uint, results)):
             return results
         return [self.balance_of(token, account) for token, account in pairs]  # balance_of says what is wrong
 
@@ -467,11 +471,15 @@ def tx_preimage(chain_id: int, sender: str, nonce: int, to: str, value: int, dat
     address to, uint256 value, bytes data, uint256 gasLimit)`, laid out directly (every transaction has a new
     nonce, so nothing to memoise; eth-abi would spend most of a simulated send on it). Out-of-range numbers go
     through eth-abi, which refuses them."""
-    if not (_word(chain_id) and _word(nonce) and _word(value) and _word(gas_limit)):
+    if not (type(chain_id) is type(nonce) is type(value) is type(gas_limit) is int  # `_word` of each, in one expression
+            and 0 <= chain_id <= MAX_UINT256 and 0 <= nonce <= MAX_UINT256 and 0 <= value <= MAX_UINT256 and 0 <= gas_limit <= MAX_UINT256):
         return encode_values(_TX_FIELDS, [chain_id, sender, nonce, to, value, data, gas_limit])
-    head = b"".join((chain_id.to_bytes(32, "big"), bytes(12), bytes.fromhex(sender[2:]), nonce.to_bytes(32, "big"), bytes(12),
-                     bytes.fromhex(to[2:]), value.to_bytes(32, "big"), (32 * 7).to_bytes(32, "big"), gas_limit.to_bytes(32, "big")))
-    return head + len(data).to_bytes(32, "big") + data + bytes(-len(data) % 32)
+    return b"".join((chain_id.to_bytes(32, "big"), _ADDRESS_PAD, bytes.fromhex(sender[2:]), nonce.to_bytes(32, "big"), _ADDRESS_PAD,
+                     bytes.fromhex(to[2:]), value.to_bytes(32, "big"), _DATA_OFFSET, gas_limit.to_bytes(32, "big"),
+                     len(data).to_bytes(32, "big"), data, bytes(-len(data) % 32)))
+
+
+_ADDRESS_PAD, _DATA_OFFSET = bytes(12), (32 * 7).to_bytes(32, "big")  # an address word's zero bytes; where `data` starts
 
 
 def _word(value: object) -> bool:
