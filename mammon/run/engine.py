@@ -545,10 +545,10 @@ def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualE
     if outcome.status == "reverted":
         srec.status, srec.reason = "reverted", outcome.revert_reason or "reverted without a reason"
     else:
-        failure = _guard_failure(step, outcome, srec.effects, rec.wallet)
+        failure = _guard_failure(step, outcome, srec.effects, rec.wallet) if step.guards else None
         srec.status, srec.reason = ("failed", failure) if failure else ("ok", None)
     spent: dict[str, str] = {}
-    if srec.status == "ok":
+    if srec.status == "ok" and (step.outputs or step.pulls):  # what the step's balances moved: its outputs, its spend
         moved = [(e.account.lower(), e.token_address.lower(), e.delta) for e in srec.effects]  # each balance's change, by (account, token)
         for name, out in step.outputs.items():
             account, token = out.account.lower(), out.token_address.lower()
