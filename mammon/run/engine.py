@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mammon.abi import Function, decode_call
+from mammon.abi import Function, called, decode_call
 from mammon.chains import ChainConfig
 from mammon.compile.recompile import check_recompiles
 from mammon.errors import InputError, MammonError, PlanError, StalePlanError, WrongChainError
@@ -136,9 +136,10 @@ def resolve_call(step: Step, rec: RunRecord) -> tuple[Call, dict[str, int]]:
 def _resolved_call(to: str, value: int, data: str, values: tuple[tuple[str, int], ...]) -> Call:
     """`data` re-encoded with the arguments at these paths set to these values: a pure function of its inputs, so the
     real run re-uses what the preflight worked out for the same step and outputs (a Call is frozen, so shared).
-    The calldata is a verified plan's: review decoded these very bytes, so decoding them cannot fail here."""
-    fn, args = decode_call(data)
-    return Call(to=to, value=value, data=_patched(fn, data, values) or _reencoded(fn, args, values))
+    The calldata is a verified plan's: review decoded these very bytes, so decoding them cannot fail here.
+    Its arguments are named only where the words cannot be patched in place (`called` finds the function alone)."""
+    patched = _patched(called(data), data, values)
+    return Call(to=to, value=value, data=patched if patched is not None else _reencoded(*decode_call(data), values))
 
 
 def _reencoded(fn: Function, args: dict[str, Any], values: tuple[tuple[str, int], ...]) -> str:
@@ -159,23 +160,36 @@ def _patched(fn: Function, data: str, values: tuple[tuple[str, int], ...]) -> st
     already (so every other word is one its value re-encodes to: no dirty padding, no trailing bytes), and each
     resolved argument a top-level uint256. None otherwise (the caller re-encodes). Decoding and encoding a
     whole call again for one amount cost more than the rest of a simulated step's bookkeeping."""
-    inputs = fn.inputs
-    if len(data) != 10 + 64 * len(inputs) or any(p["type"] not in _ONE_WORD for p in inputs) or data != data.lower():
-        return None
-    names = [p["name"] for p in inputs]
-    if len(set(names)) != len(names):  # re-encoding reads one value per name: a repeated name is written twice
+    words = _uint256_words(fn)
+    if words is None or len(data) != 10 + 64 * len(fn.inputs) or data != data.lower():
         return None
     for path, resolved in values:
-        if path not in names or type(resolved) is not int or not 0 <= resolved <= _MAX_UINT256:
-            return None
-        n = names.index(path)
-        if inputs[n]["type"] != "uint256":
+        n = words.get(path)
+        if n is None or type(resolved) is not int or not 0 <= resolved <= _MAX_UINT256:
             return None
         start = 10 + 64 * n
         data = data[:start] + format(resolved, "064x") + data[start + 64:]
     return data
 
 
+def _uint256_words(fn: Function) -> dict[str, int] | None:
+    """The word of each uint256 parameter of `fn` by name, when every parameter is one head word and no name repeats
+    (re-encoding reads one value per name: a repeated name is written twice); None otherwise. Remembered per Function
+    object (frozen; the entry holds it, so its id names no other object while remembered): each resolved step asked."""
+    known = _WORDS.get(id(fn))
+    if known is not None and known[0] is fn:
+        return known[1]
+    inputs, words = fn.inputs, None
+    names = [p["name"] for p in inputs]
+    if all(p["type"] in _ONE_WORD for p in inputs) and len(set(names)) == len(names):
+        words = {p["name"]: n for n, p in enumerate(inputs) if p["type"] == "uint256"}
+    if len(_WORDS) >= 1024:
+        _WORDS.clear()
+    _WORDS[id(fn)] = fn, words
+    return words
+
+
+_WORDS: dict[int, tuple[Function, dict[str, int] | None]] = {}
 _MAX_UINT256 = 2**256 - 1
 
 
@@ -368,7 +382,7 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
         if flag is not None and os.access(flag, os.F_OK):
             _stop(rec, plan, step, opts)
             return False
-        failed_dep = next((d for d in step.depends_on if rec.step(d).status != "ok"), None)
+        failed_dep = _failed_dependency(step, rec)
         if failed_dep:
             srec.status, srec.reason = "skipped", f"dependency {failed_dep} did not succeed"
             _save(rec, opts, srec)
@@ -383,6 +397,14 @@ def execute(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, r
     log_event(rec, opts, "apply_finished", status=rec.status)
     _save(rec, opts)
     return True
+
+
+def _failed_dependency(step: Step, rec: RunRecord) -> str | None:
+    """The first of the step's dependencies that did not end `ok` (a loop: no generator object per step)."""
+    for dep in step.depends_on:
+        if rec.step(dep).status != "ok":
+            return dep
+    return None
 
 
 def _recheck(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions) -> None:
@@ -482,7 +504,7 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
         opts.progress(f"fail  {step.id}: {exc.message}")
         return
     srec.begin(call.to, call.data, resolved, now())
-    before = runner.balances([(ta, a) for a, _t, ta, _d in watched])
+    before = _balances(runner, [(ta, a) for a, _t, ta, _d in watched])
     srec.effects = [ActualEffect(account=a, token=t, token_address=ta, decimals=d, before=b, after=0) for (a, t, ta, d), b in zip(watched, before)]
     try:
         signed = runner.sign(step.id, call, gas_estimate=step.gas.estimate)
@@ -498,7 +520,8 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
     killpoint("step_signed")
     _save(rec, opts, srec)  # write-ahead: the hash is durable before the transaction leaves
     killpoint("step_journaled")
-    opts.progress(f"send  {step.id}: {step.description} ({signed.tx_hash[:12]}…)")
+    if opts.progress is not no_progress:  # the line is not even formatted for nobody
+        opts.progress(f"send  {step.id}: {step.description} ({signed.tx_hash[:12]}…)")
     try:
         runner.broadcast(signed)
         killpoint("step_broadcast")
@@ -509,18 +532,23 @@ def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: 
     _finish(step, srec, outcome, srec.effects, runner, rec, opts)
 
 
+def _balances(runner: Runner, pairs: list[tuple[str, str]]) -> list[int]:
+    """`runner.balances(pairs)`, not asked for no balance at all (an approve watches none: a third of a move's steps)."""
+    return runner.balances(pairs) if pairs else []
+
+
 def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualEffect], runner: Runner, rec: RunRecord, opts: ApplyOptions) -> None:
-    after = runner.balances([(e.token_address, e.account) for e in before])
+    after = _balances(runner, [(e.token_address, e.account) for e in before])
     for effect, balance in zip(before, after):  # the step's own effects (the list `_run_step` or the journal made)
         effect.after = balance
     srec.landed(before, outcome.gas_used, outcome.block, outcome.return_data, outcome.fee_wei, outcome.l1_fee_wei, opts.now())
     if outcome.status == "reverted":
         srec.status, srec.reason = "reverted", outcome.revert_reason or "reverted without a reason"
     else:
-        failure = _guard_failure(step, outcome, srec.effects, rec.wallet)
+        failure = _guard_failure(step, outcome, srec.effects, rec.wallet) if step.guards else None
         srec.status, srec.reason = ("failed", failure) if failure else ("ok", None)
     spent: dict[str, str] = {}
-    if srec.status == "ok":
+    if srec.status == "ok" and (step.outputs or step.pulls):  # what the step's balances moved: its outputs, its spend
         moved = [(e.account.lower(), e.token_address.lower(), e.delta) for e in srec.effects]  # each balance's change, by (account, token)
         for name, out in step.outputs.items():
             account, token = out.account.lower(), out.token_address.lower()
@@ -536,5 +564,6 @@ def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualE
     killpoint("step_outcome")
     _save(rec, opts, srec)
     killpoint("step_done")
-    word = {"ok": "ok   ", "reverted": "REVERTED", "failed": "FAILED"}[srec.status]
-    opts.progress(f"{word} {step.id}: gas {srec.gas_used:,}" + (f" · {srec.reason}" if srec.reason else ""))
+    if opts.progress is not no_progress:
+        word = {"ok": "ok   ", "reverted": "REVERTED", "failed": "FAILED"}[srec.status]
+        opts.progress(f"{word} {step.id}: gas {srec.gas_used:,}" + (f" · {srec.reason}" if srec.reason else ""))

@@ -9,6 +9,7 @@ is built by `mammon.sim.world` from a world file and a chain config.
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -138,9 +139,9 @@ class SimChain:
         method = contract.entry(function)
         if method is None:
             raise SimRevert.empty(f"{contract.label} has no function {function} in the simulator")
-        self.touch(contract.address)
-        self.charge(contract.kind, function)
-        return method(Msg(sender=addr(caller)), **kwargs)
+        self._touched.add(contract.address)  # `touch`: the address is a contract's, lower-case already
+        self._exec += gas.execution(contract.kind, function)  # `charge`
+        return method(Msg(addr(caller)), **kwargs)
 
     def transfer_native(self, src: str, dst: str, amount: int) -> None:
         src_key, dst_key = ("native", addr(src)), ("native", addr(dst))
@@ -255,18 +256,22 @@ class SimChain:
         if self._journal is not None or None in methods:
             return [self.balance_of(token, account) for token, account in pairs]
         results: list[Any] = []
+        plain = True  # every result an int in range so far (what `_is_uint` passes, bar int subclasses: checked below)
         outer = self._views_begin()
         try:
             for method, (token, account) in zip(methods, pairs):
                 assert method is not None  # ruled out above
                 try:
-                    results.append(method(_VIEW_MSG, checksum_address(account)))
+                    result = method(_VIEW_MSG, checksum_address(account))
                 except SimRevert as exc:
                     raise CallReverted(exc.reason, exc.data, where=f"eth_call to {checksum_address(token)}") from None
-                self._views_undo()
+                results.append(result)
+                plain = plain and type(result) is int and 0 <= result <= MAX_UINT256
+                if self._journal or self._undo:  # `_views_undo`, called only when the read wrote (an accrual)
+                    self._views_undo()
         finally:
             self._views_end(outer)
-        if all(map(_is_uint, results)):
+        if plain or all(map(_is_uint, results)):
             return results
         return [self.balance_of(token, account) for token, account in pairs]  # balance_of says what is wrong
 
@@ -350,9 +355,8 @@ class SimChain:
 
     def _gas(self, sender: str, to: str, data: bytes) -> int:
         assert self._journal is not None
-        changes = {k: (v, self.storage.get(k, 0)) for k, v in self._journal.items() if k[0] != "native"}
         cold = self._touched - {addr(sender), addr(to)}
-        return (gas.INTRINSIC + gas.calldata_gas(data) + gas.storage_gas(changes) + gas.COLD_ACCOUNT * len(cold)
+        return (gas.INTRINSIC + gas.calldata_gas(data) + gas.storage_gas(self._journal, self.storage) + gas.COLD_ACCOUNT * len(cold)
                 + gas.CALL_VALUE * self._value_calls + self._exec)
 
     def _transaction(self, sender: str, to: str, data: bytes, value: int, gas_limit: int | None
@@ -412,7 +416,7 @@ class SimChain:
                 raise SimRevert.empty(f"no contract at {checksum_address(to)} in the simulated chain "
                                       f"(not in the {self.config.name} chain config)")
             return None, (), b""  # plain native transfer to an account without code
-        self.touch(contract.address)
+        self._touched.add(contract.address)  # `touch`: the address is a contract's, lower-case already
         if not data:
             if isinstance(contract, WETH):
                 self.charge(contract.kind, "deposit")
@@ -437,12 +441,16 @@ class SimChain:
             raise SimRevert.empty(f"sim: {contract.label} does not model {fn.signature}")
         if value and not getattr(method, "_sim_payable", False):
             raise SimRevert.empty(f"{fn.signature} is not payable (msg.value = {value})")
-        self.charge(contract.kind, fn.name)
-        result = method(Msg(addr(sender), value), **{py_name(k): v for k, v in args.items()})
+        self._exec += gas.execution(contract.kind, fn.name)  # `charge`
+        # `args` is a new dict (decode_args): passed as it is unless a name is a Python keyword (`from`)
+        result = method(Msg(addr(sender), value), **(args if _KEYWORDS.isdisjoint(args) else {py_name(k): v for k, v in args.items()}))
         outputs = fn.output_types
-        values: tuple[Any, ...] = () if not outputs else (result,) if len(outputs) == 1 else tuple(result)
-        values = tuple(_normalise(t, v) for t, v in zip(outputs, values, strict=True))
-        return fn, values, encode_values(outputs, values)
+        values: tuple[Any, ...]
+        if len(outputs) == 1:
+            values = (_normalise(outputs[0], result),)
+        else:
+            values = tuple(_normalise(t, v) for t, v in zip(outputs, () if not outputs else tuple(result), strict=True))
+        return fn, values, _encoded(outputs, values)
 
 
 _VIEW_MSG = Msg(ZERO_ADDRESS, 0)  # msg of an eth_call from nobody (frozen, so one serves every view)
@@ -463,11 +471,15 @@ def tx_preimage(chain_id: int, sender: str, nonce: int, to: str, value: int, dat
     address to, uint256 value, bytes data, uint256 gasLimit)`, laid out directly (every transaction has a new
     nonce, so nothing to memoise; eth-abi would spend most of a simulated send on it). Out-of-range numbers go
     through eth-abi, which refuses them."""
-    if not (_word(chain_id) and _word(nonce) and _word(value) and _word(gas_limit)):
+    if not (type(chain_id) is type(nonce) is type(value) is type(gas_limit) is int  # `_word` of each, in one expression
+            and 0 <= chain_id <= MAX_UINT256 and 0 <= nonce <= MAX_UINT256 and 0 <= value <= MAX_UINT256 and 0 <= gas_limit <= MAX_UINT256):
         return encode_values(_TX_FIELDS, [chain_id, sender, nonce, to, value, data, gas_limit])
-    head = b"".join((chain_id.to_bytes(32, "big"), bytes(12), bytes.fromhex(sender[2:]), nonce.to_bytes(32, "big"), bytes(12),
-                     bytes.fromhex(to[2:]), value.to_bytes(32, "big"), (32 * 7).to_bytes(32, "big"), gas_limit.to_bytes(32, "big")))
-    return head + len(data).to_bytes(32, "big") + data + bytes(-len(data) % 32)
+    return b"".join((chain_id.to_bytes(32, "big"), _ADDRESS_PAD, bytes.fromhex(sender[2:]), nonce.to_bytes(32, "big"), _ADDRESS_PAD,
+                     bytes.fromhex(to[2:]), value.to_bytes(32, "big"), _DATA_OFFSET, gas_limit.to_bytes(32, "big"),
+                     len(data).to_bytes(32, "big"), data, bytes(-len(data) % 32)))
+
+
+_ADDRESS_PAD, _DATA_OFFSET = bytes(12), (32 * 7).to_bytes(32, "big")  # an address word's zero bytes; where `data` starts
 
 
 def _word(value: object) -> bool:
@@ -478,6 +490,24 @@ def _word(value: object) -> bool:
 def _is_uint(value: object) -> bool:
     """A uint256 a view returned (an int subclass other than bool passes, as an eth_call's result would)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_UINT256
+
+
+def _encoded(types: list[str], values: tuple[Any, ...]) -> bytes:
+    """`encode_values(types, values)`, laid out here when every value is one word it encodes to directly (a uint256
+    int, a bool): what the models return from most calls (an amount, a success flag), without the memo's key."""
+    words = []
+    for kind, value in zip(types, values):
+        if kind == "uint256" and _word(value):
+            words.append(value.to_bytes(32, "big"))
+        elif kind == "bool" and type(value) is bool:
+            words.append(_TRUE if value else _FALSE)
+        else:
+            return encode_values(types, values)
+    return b"".join(words)
+
+
+_TRUE, _FALSE = (1).to_bytes(32, "big"), bytes(32)
+_KEYWORDS = frozenset(keyword.kwlist)  # the names `py_name` renames (keyword.iskeyword)
 
 
 def _normalise(kind: str, value: Any) -> Any:

@@ -21,6 +21,8 @@ updates the indexes): approve ~46k, Aave supply ~148k and withdraw ~161k, a Unis
 
 from __future__ import annotations
 
+from typing import Any
+
 INTRINSIC = 21_000
 CALLDATA_ZERO = 4
 CALLDATA_NONZERO = 16
@@ -74,11 +76,12 @@ def calldata_gas(data: bytes) -> int:
     return zeros * CALLDATA_ZERO + (len(data) - zeros) * CALLDATA_NONZERO
 
 
-def storage_gas(changes: dict[tuple[object, ...], tuple[int, int]]) -> int:
-    """`changes` maps each written slot to (value at transaction start, value at the end)."""
+def storage_gas(journal: dict[tuple[Any, ...], int], storage: dict[tuple[Any, ...], int]) -> int:
+    """`journal` maps each slot the transaction wrote to its value at the transaction's start, `storage` holds the
+    values at its end (a slot not there is 0). Native balances (keys `("native", account)`) are not storage slots.
+    Read from both as they are: no map of (before, after) pairs is built first (a few per simulated transaction)."""
     total = 0
-    for before, after in changes.values():
-        if before == after:
-            continue
-        total += SSTORE_SET if before == 0 else SSTORE_RESET
+    for key, before in journal.items():
+        if key[0] != "native" and before != storage.get(key, 0):
+            total += SSTORE_SET if before == 0 else SSTORE_RESET
     return total
