@@ -60,6 +60,7 @@ def main() -> None:
         samples["cold"].append(_cpu(plan))
         _clear_compile_memos()
         abi._encode_frozen.cache_clear()
+        abi._calldata.cache_clear()
         abi._decode_values.cache_clear()
         samples["colder"].append(_cpu(plan))
     steps = len(perf.plan_of(args.moves).steps)

@@ -25,7 +25,7 @@ from mammon.market import Market, gas_cost_usd, load_market
 from mammon.plan import dag
 from mammon.plan.decode import arg_view, flatten, view
 from mammon.plan.model import (
-    AllowanceChange, ArgRef, Call, ChainRef, Decoded, Effect, Gas, Plan, Policy, Precondition, Pull, Step, StepOutput, Tolerance, Totals,
+    AllowanceChange, ArgRef, Call, ChainRef, Decoded, DecodedArg, Effect, Gas, Plan, Policy, Precondition, Pull, Step, StepOutput, Tolerance, Totals,
 )
 from mammon.plan.model import Market as MarketInfo
 from mammon.plan.planfile import seal
@@ -239,13 +239,35 @@ def _view(fn: Function, args: dict[str, Any], data: str, draft: Draft, labels: d
     """The view `decode.view` builds from `data`, built from the arguments `data` was just encoded from when each is of a
     type whose decoded value is known without decoding (an integer, a bool, an address: its EIP-55 form; tuples and
     lists of tuples of those); anything else is decoded. tests/test_compile_view.py compares the two on every example plan."""
-    units = {path: (asset.symbol, asset.decimals) for path, asset in draft.arg_tokens.items()}
-    flat = _flat_args(fn.inputs, args)
-    if flat is None:
-        return view(data, draft.target_label, units, labels, draft.abi)
-    decoded = [arg_view(name, kind, value, units.get(name) if kind.startswith("uint") else None,
-                        labels.get(value.lower()) if kind == "address" else None) for name, kind, value in flat]
+    plain = fn.plain_params
+    decoded = _plain_view(plain, args, draft.arg_tokens, labels) if plain is not None else None
+    if decoded is None:
+        units = {path: (asset.symbol, asset.decimals) for path, asset in draft.arg_tokens.items()}
+        flat = _flat_args(fn.inputs, args)
+        if flat is None:
+            return view(data, draft.target_label, units, labels, draft.abi)
+        decoded = [arg_view(name, kind, value, units.get(name) if kind.startswith("uint") else None,
+                            labels.get(value.lower()) if kind == "address" else None) for name, kind, value in flat]
     return Decoded(contract=draft.target_label, function=fn.signature, args=decoded)
+
+
+def _plain_view(params: Sequence[tuple[str, str, str]], args: dict[str, Any], tokens: Mapping[str, Asset], labels: dict[str, str]) -> list[DecodedArg] | None:
+    """`_view`'s arguments for a function without tuple parameters (`Function.plain_params`): what `_flat_args` and the
+    views of its items give, without flattening (each parameter is an argument), or None where `_flat_args` gives None."""
+    out: list[DecodedArg] = []
+    for name, kind, category in params:
+        value = args[name]
+        if category == "address" and type(value) is str:
+            value = checksum_address(value)
+            out.append(arg_view(name, kind, value, None, labels.get(value.lower())))
+        elif category == "uint" and type(value) is int:
+            asset = tokens.get(name)
+            out.append(arg_view(name, kind, value, (asset.symbol, asset.decimals) if asset is not None else None, None))
+        elif (category == "int" and type(value) is int) or (category == "bool" and type(value) is bool):
+            out.append(arg_view(name, kind, value, None, None))
+        else:
+            return None
+    return out
 
 
 def _flat_args(params: Sequence[dict[str, Any]], values: dict[str, Any]) -> list[tuple[str, str, Any]] | None:
