@@ -7,8 +7,8 @@ Each rep compiles a plan of other amounts (untimed) and times, in CPU time (`tim
 
 * warm: as in the simulator figure, right after the plan was compiled in this process (the per-value memos of
   rendered recipe texts and calldata serve the repeats);
-* cold: the rendered-recipe memo cleared first, as in a fresh `mammon apply plan.yaml` process, where no
-  recommendation's recipe text has been read before;
+* cold: the rendered-recipe memo and the memos of step parts (effects, calls, tolerances...) cleared first, as in a
+  fresh `mammon apply plan.yaml` process, where no recommendation's recipe text has been read and no step built before;
 * colder: the ABI encode and decode memos cleared too (a fresh process has encoded none of the plan's calls).
 
 A fresh process also imports Jinja2 and compiles index.yaml and the recipe templates at its first check; those
@@ -28,8 +28,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import perf  # noqa: E402  (the plan bench/perf.py applies)
 
 from mammon import abi  # noqa: E402
-from mammon.compile import recipes  # noqa: E402
+from mammon.compile import compiler, recipes  # noqa: E402
 from mammon.compile.recompile import check_recompiles  # noqa: E402
+from mammon.protocols import base  # noqa: E402
+
+
+def _clear_compile_memos() -> None:
+    recipes._actions.cache_clear()
+    base.with_interest.cache_clear()
+    for memo in compiler.PART_MEMOS:
+        memo.cache_clear()
 
 
 def _cpu(plan: object) -> float:
@@ -48,10 +56,11 @@ def main() -> None:
     for variant in range(1, args.reps + 1):
         plan = perf.plan_of(args.moves, variant)
         samples["warm"].append(_cpu(plan))
-        recipes._actions.cache_clear()
+        _clear_compile_memos()
         samples["cold"].append(_cpu(plan))
-        recipes._actions.cache_clear()
+        _clear_compile_memos()
         abi._encode_frozen.cache_clear()
+        abi._calldata.cache_clear()
         abi._decode_values.cache_clear()
         samples["colder"].append(_cpu(plan))
     steps = len(perf.plan_of(args.moves).steps)

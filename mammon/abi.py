@@ -72,10 +72,24 @@ class Function:
     def selector(self) -> bytes:
         return keccak256(self.signature.encode())[:4]
 
+    @cached_property
+    def plain_params(self) -> tuple[tuple[str, str, str], ...] | None:
+        """(name, type, category) of each parameter when none is a tuple (its arguments need no flattening), else None.
+        Category: "address", "uint" or "int" (a single integer of any size), "bool", or "" (anything else)."""
+        if any(p["type"].startswith("tuple") for p in self.inputs):
+            return None
+        return tuple((p["name"], p["type"], _category(p["type"])) for p in self.inputs)
+
     def encode(self, args: dict[str, Any]) -> str:
-        """Calldata hex for named arguments (tuples as dicts of their component names)."""
+        """Calldata hex for named arguments (tuples as dicts of their component names), memoised per (typed) values as
+        `encode_values` is: a plan's calls are encoded when it is compiled and again when it is compiled to check it."""
         values = [args[name] if write is None else write(args[name]) for name, write in self._writers]
-        return "0x" + (self.selector + encode_values(self._input_key, values)).hex()
+        key = _frozen(values)
+        try:
+            hash(key)
+        except TypeError:
+            return "0x" + (self.selector + abi_encode(list(self._input_key), values)).hex()
+        return _calldata(self.selector, self._input_key, key)
 
     @cached_property
     def _writers(self) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
@@ -127,6 +141,20 @@ def _thawed(key: Any) -> Any:
 @lru_cache(maxsize=_MEMO_SIZE)
 def _encode_frozen(types: tuple[str, ...], key: Any) -> bytes:
     return abi_encode(types, list(_thawed(key)))
+
+
+@lru_cache(maxsize=_MEMO_SIZE)
+def _calldata(selector: bytes, types: tuple[str, ...], key: Any) -> str:
+    """A call's hex text: its selector and its arguments as `encode_values` encodes them (its memo filled alike)."""
+    return "0x" + (selector + _encode_frozen(types, key)).hex()
+
+
+def _category(kind: str) -> str:
+    if kind in ("address", "bool"):
+        return kind
+    if kind.startswith(("uint", "int")) and not kind.endswith("]"):
+        return "uint" if kind.startswith("uint") else "int"
+    return ""
 
 
 def encode_values(types: Sequence[str], values: Sequence[Any]) -> bytes:

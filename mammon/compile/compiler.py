@@ -25,7 +25,7 @@ from mammon.market import Market, gas_cost_usd, load_market
 from mammon.plan import dag
 from mammon.plan.decode import arg_view, flatten, view
 from mammon.plan.model import (
-    AllowanceChange, ArgRef, Call, ChainRef, Decoded, Effect, Gas, Plan, Policy, Precondition, Pull, Step, StepOutput, Tolerance, Totals,
+    AllowanceChange, ArgRef, Call, ChainRef, Decoded, DecodedArg, Effect, Gas, Plan, Policy, Precondition, Pull, Step, StepOutput, Tolerance, Totals,
 )
 from mammon.plan.model import Market as MarketInfo
 from mammon.plan.planfile import seal
@@ -145,18 +145,14 @@ def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[st
     fn = function(draft.abi, draft.function)
     args = _call_args(draft)
     data = fn.encode(args)
-    refs = [
-        ArgRef(arg=path, ref=a.ref, num=a.num, den=a.den, expected=a.expected, min=a.min, max=a.max)
-        for path, a in draft.arg_amounts.items() if a.ref
-    ]
+    refs = [_arg_ref(path, a.ref, a.num, a.den, a.expected, a.min, a.max) for path, a in draft.arg_amounts.items() if a.ref]
     effects = [
-        Effect(account=f.account, account_label=f.label, token=f.token.symbol, token_address=f.token.address, decimals=f.token.decimals,
-               delta=f.sign * f.amount.expected, tolerance=_tolerance(f.tolerance, f.amount))
+        _effect(f.account, f.label, f.token.symbol, f.token.address, f.token.decimals, f.sign * f.amount.expected, _tolerance(f.tolerance, f.amount))
         for f in draft.flows
     ]
+    wallet = b.ctx.wallet
     outputs = {
-        name: StepOutput(token=o.token.symbol, token_address=o.token.address, decimals=o.token.decimals, account=b.ctx.wallet,
-                         expected=o.amount.expected, min=o.amount.min, max=o.amount.max)
+        name: _step_output(o.token.symbol, o.token.address, o.token.decimals, wallet, o.amount.expected, o.amount.min, o.amount.max)
         for name, o in draft.outputs.items()
     }
     for name, out in outputs.items():
@@ -164,13 +160,63 @@ def _step(b: _Build, step_id: str, venue: str, draft: Draft, depends_on: list[st
     gas_venue = "erc20" if draft.kind == "approve" else venue
     return Step(
         id=step_id, kind=draft.kind, venue=gas_venue, description=draft.description, depends_on=depends_on,
-        call=Call(to=draft.target, value=0, data=data),
+        call=_call(draft.target, data),
         decoded=_view(fn, args, data, draft, b.labels),
         gas=_static_gas_model(static_gas(gas_venue, draft.gas_action)),
         effects=effects,
-        pulls=[Pull(token=s.token.symbol, token_address=s.token.address, spender=s.spender, amount=s.amount.max) for s in draft.spends],
+        pulls=[_pull(s.token.symbol, s.token.address, s.spender, s.amount.max) for s in draft.spends],
         guards=draft.guards, outputs=outputs, refs=refs, allowances=list(allowances),
     )
+
+
+# The parts of a step that are frozen models of immutable values (no list or dict inside) are made by these
+# constructors, memoised per (typed) value: each is a pure function of its arguments (the model validates them
+# the same way every time), so an equal part is shared, not built again. A plan compiled again (validate, apply)
+# asks for every part it was built from, and a look-up costs a fraction of a model's validation. Errors are not
+# memoised (lru_cache stores only results).
+_PARTS = 4096
+
+
+@lru_cache(maxsize=_PARTS, typed=True)
+def _effect(account: str, label: str, token: str, token_address: str, decimals: int, delta: int, tolerance: Tolerance) -> Effect:
+    return Effect(account=account, account_label=label, token=token, token_address=token_address, decimals=decimals, delta=delta, tolerance=tolerance)
+
+
+@lru_cache(maxsize=_PARTS, typed=True)
+def _step_output(token: str, token_address: str, decimals: int, account: str, expected: int, low: int, high: int) -> StepOutput:
+    return StepOutput(token=token, token_address=token_address, decimals=decimals, account=account, expected=expected, min=low, max=high)
+
+
+@lru_cache(maxsize=_PARTS, typed=True)
+def _arg_ref(arg: str, ref: str, num: int, den: int, expected: int, low: int, high: int) -> ArgRef:
+    return ArgRef(arg=arg, ref=ref, num=num, den=den, expected=expected, min=low, max=high)
+
+
+@lru_cache(maxsize=_PARTS, typed=True)
+def _call(to: str, data: str) -> Call:
+    return Call(to=to, value=0, data=data)
+
+
+@lru_cache(maxsize=_PARTS, typed=True)
+def _allowance_change(owner: str, spender: str, spender_label: str, token: str, token_address: str, before: int | None, after: int) -> AllowanceChange:
+    return AllowanceChange(owner=owner, spender=spender, spender_label=spender_label, token=token, token_address=token_address, before=before, after=after)
+
+
+@lru_cache(maxsize=_PARTS, typed=True)
+def _precondition(kind: str, description: str, contract: str, data: str | None, account: str | None, spender: str | None, token: str,
+                  decimals: int, op: str, value: int) -> Precondition:
+    """(`data`, `account` and `spender` None as when left out: only the fields set differ, which nothing reads.)"""
+    return Precondition(kind=kind, description=description, contract=contract, data=data, account=account, spender=spender, token=token,
+                        decimals=decimals, op=op, value=value)  # (kind and op: validated by the model as every other value)
+
+
+@lru_cache(maxsize=_PARTS, typed=True)
+def _pull(token: str, token_address: str, spender: str, amount: int) -> Pull:
+    return Pull(token=token, token_address=token_address, spender=spender, amount=amount)
+
+
+#: Every memo of step parts above (a fresh process starts with none: bench/recompile_check.py clears them for its cold figures).
+PART_MEMOS = (_effect, _step_output, _arg_ref, _call, _allowance_change, _precondition, _pull)
 
 
 @lru_cache(maxsize=256)
@@ -193,13 +239,35 @@ def _view(fn: Function, args: dict[str, Any], data: str, draft: Draft, labels: d
     """The view `decode.view` builds from `data`, built from the arguments `data` was just encoded from when each is of a
     type whose decoded value is known without decoding (an integer, a bool, an address: its EIP-55 form; tuples and
     lists of tuples of those); anything else is decoded. tests/test_compile_view.py compares the two on every example plan."""
-    units = {path: (asset.symbol, asset.decimals) for path, asset in draft.arg_tokens.items()}
-    flat = _flat_args(fn.inputs, args)
-    if flat is None:
-        return view(data, draft.target_label, units, labels, draft.abi)
-    decoded = [arg_view(name, kind, value, units.get(name) if kind.startswith("uint") else None,
-                        labels.get(value.lower()) if kind == "address" else None) for name, kind, value in flat]
+    plain = fn.plain_params
+    decoded = _plain_view(plain, args, draft.arg_tokens, labels) if plain is not None else None
+    if decoded is None:
+        units = {path: (asset.symbol, asset.decimals) for path, asset in draft.arg_tokens.items()}
+        flat = _flat_args(fn.inputs, args)
+        if flat is None:
+            return view(data, draft.target_label, units, labels, draft.abi)
+        decoded = [arg_view(name, kind, value, units.get(name) if kind.startswith("uint") else None,
+                            labels.get(value.lower()) if kind == "address" else None) for name, kind, value in flat]
     return Decoded(contract=draft.target_label, function=fn.signature, args=decoded)
+
+
+def _plain_view(params: Sequence[tuple[str, str, str]], args: dict[str, Any], tokens: Mapping[str, Asset], labels: dict[str, str]) -> list[DecodedArg] | None:
+    """`_view`'s arguments for a function without tuple parameters (`Function.plain_params`): what `_flat_args` and the
+    views of its items give, without flattening (each parameter is an argument), or None where `_flat_args` gives None."""
+    out: list[DecodedArg] = []
+    for name, kind, category in params:
+        value = args[name]
+        if category == "address" and type(value) is str:
+            value = checksum_address(value)
+            out.append(arg_view(name, kind, value, None, labels.get(value.lower())))
+        elif category == "uint" and type(value) is int:
+            asset = tokens.get(name)
+            out.append(arg_view(name, kind, value, (asset.symbol, asset.decimals) if asset is not None else None, None))
+        elif (category == "int" and type(value) is int) or (category == "bool" and type(value) is bool):
+            out.append(arg_view(name, kind, value, None, None))
+        else:
+            return None
+    return out
 
 
 def _flat_args(params: Sequence[dict[str, Any]], values: dict[str, Any]) -> list[tuple[str, str, Any]] | None:
@@ -279,25 +347,22 @@ def _add_action(b: _Build, action: recipes.Action, venues: dict[str, Venue]) -> 
             have, need = b.wallet_needs.get(spend.token.symbol, (spend.token, 0))
             b.wallet_needs[spend.token.symbol] = (spend.token, need + spend.amount.max)
         if current is not None and current >= spend.amount.max and key not in b.last_pull:
-            b.preconditions.append(Precondition(
-                kind="allowance", description=f"{spend.spender_label} may already spend {format_amount(spend.amount.max, spend.token.decimals, spend.token.symbol)} (approval left out)",
-                contract=spend.token.address, account=b.ctx.wallet, spender=spend.spender, token=spend.token.symbol,
-                decimals=spend.token.decimals, op="gte", value=spend.amount.max))
+            b.preconditions.append(_precondition(
+                "allowance", f"{spend.spender_label} may already spend {format_amount(spend.amount.max, spend.token.decimals, spend.token.symbol)} (approval left out)",
+                spend.token.address, None, b.ctx.wallet, spend.spender, spend.token.symbol, spend.token.decimals, "gte", spend.amount.max))
         else:
             approve_id = f"{step_id}_approve" if len(draft.spends) == 1 else f"{step_id}_approve_{spend.token.symbol}"
-            allowance = AllowanceChange(owner=b.ctx.wallet, spender=spend.spender, spender_label=spend.spender_label, token=spend.token.symbol,
-                                        token_address=spend.token.address, before=current, after=spend.amount.max)
+            allowance = _allowance_change(b.ctx.wallet, spend.spender, spend.spender_label, spend.token.symbol, spend.token.address, current, spend.amount.max)
             b.steps.append(_step(b, approve_id, "erc20", approve(spend.token, spend.spender, spend.spender_label, spend.amount), depends_here, [allowance]))
             depends.append(approve_id)
         b.last_pull[key] = step_id
     for req in draft.requires:
-        b.preconditions.append(Precondition(kind="balance", description=req.description, contract=req.token.address, account=req.account,
-                                            token=req.token.symbol, decimals=req.token.decimals, op="gte", value=req.amount))
+        b.preconditions.append(_precondition("balance", req.description, req.token.address, None, req.account, None, req.token.symbol,
+                                             req.token.decimals, "gte", req.amount))
     for rate in draft.rates:
         data = function(rate.abi, rate.function).encode(rate.args)
         if (rate.contract, data, rate.op) not in b.rates:  # the same view, bound and limit as an earlier step's: stated once
-            check = Precondition(kind="rate", description=rate.description, contract=rate.contract, data=data,
-                                 token=rate.unit, decimals=rate.decimals, op=rate.op, value=rate.value)
+            check = _precondition("rate", rate.description, rate.contract, data, None, None, rate.unit, rate.decimals, rate.op, rate.value)
             b.rates.add((check.contract, check.data or "", check.op))
             b.preconditions.append(check)
     b.notes += [n for n in draft.notes if n not in b.notes]  # two steps on one vault say where its rate came from once
@@ -402,8 +467,8 @@ def _wallet_preconditions(b: _Build) -> None:
             if have < need:
                 raise InputError(f"the wallet holds {format_amount(have, token.decimals, symbol)} but the plan spends {format_amount(need, token.decimals, symbol)}",
                                  where="recommendation.amount")
-        b.preconditions.insert(0, Precondition(kind="balance", description=f"wallet holds at least the {symbol} it spends",
-                                               contract=token.address, account=b.ctx.wallet, token=symbol, decimals=token.decimals, op="gte", value=need))
+        b.preconditions.insert(0, _precondition("balance", f"wallet holds at least the {symbol} it spends", token.address, None, b.ctx.wallet, None,
+                                                symbol, token.decimals, "gte", need))
 
 
 def _totals(steps: list[Step], gas_price_gwei: Decimal, prices_usd: Mapping[str, Decimal], symbols: Collection[str]) -> Totals:

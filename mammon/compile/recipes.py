@@ -167,10 +167,11 @@ def _actions(name: str, text: str) -> tuple[Action, ...]:
     """The actions a rendered recipe text parses to, once per distinct text: recommendations of one shape
     render alike, and a plan is compiled again at validate and apply (the actions are frozen, so shared).
     Errors are not memoised."""
+    source = str(RECIPE_DIR / name)  # (once: a path join costs as much as validating an action)
     try:
         data = yaml.load(text, Loader=_SAFE_LOADER) or []
     except yaml.YAMLError as exc:
-        raise InputError(f"recipe renders to malformed YAML: {exc}", where=str(RECIPE_DIR / name)) from None
+        raise InputError(f"recipe renders to malformed YAML: {exc}", where=source) from None
     if not isinstance(data, list):
-        raise InputError("a recipe must render to a list of actions", where=str(RECIPE_DIR / name))
-    return tuple(parse_model(Action, item, where=f"{RECIPE_DIR / name}: [{i}]") for i, item in enumerate(data))
+        raise InputError("a recipe must render to a list of actions", where=source)
+    return tuple(parse_model(Action, item, where=f"{source}: [{i}]") for i, item in enumerate(data))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from abc import ABC
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -133,6 +134,7 @@ def accrual(principal: int, rate_ray: int, window: int) -> int:
     return -(-principal * rate_ray * window // (RAY * SECONDS_PER_YEAR))
 
 
+@lru_cache(maxsize=4096, typed=True)
 def with_interest(base: Tolerance, principal: int, rate_ray: int, window: int, source: str | None = None) -> Tolerance:
     """`base` widened by the interest `principal` can earn at `rate_ray` (a yearly rate, 1e27 = 100%) within
     `window` seconds: a balance that grows with time moves by that much more between the runner's reads.
@@ -140,6 +142,10 @@ def with_interest(base: Tolerance, principal: int, rate_ray: int, window: int, s
     Linear, as Aave's `calculateLinearInterest` between updates (compounding within minutes is far below a wei
     per token); rounded up. No rate or no window: `base` unchanged. `source` says where the rate came from
     when that is not the plain reading of a rate view (a vault's measured share-price growth), appended.
+
+    Memoised per (typed) value: a pure function of immutable values, whose result (a frozen model of immutable
+    fields) is shared. A plan compiled again (validate, apply) asks for the same tolerances, and formatting the
+    reason and validating the model cost more than the look-up. Errors are not memoised.
     """
     interest = accrual(principal, rate_ray, window)
     if not interest:
