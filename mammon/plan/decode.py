@@ -14,7 +14,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from mammon.abi import called, decode_call
+from mammon.abi import called, decode_call, decoded_values
 from mammon.errors import TamperedPlanError
 from mammon.plan.model import Decoded, DecodedArg, Step
 from mammon.units import format_amount
@@ -67,9 +67,18 @@ def _flat_call(data: str, abi: str) -> tuple[str, tuple[Flat, ...]]:
     """The signature calldata calls among `abi`'s functions and its arguments flattened to dotted paths (arrays as
     tuples: shared, never changed). A pure function of the bytes: compile, review and the recompile check each view
     every step."""
-    fn, args = decode_call(data, abi)
-    return fn.signature, tuple((name, kind, _frozen(value), kind.startswith("uint"), kind == "address", type(value) in (list, tuple))
-                               for name, kind, value in flatten(fn.inputs, args))
+    fn, values = decoded_values(data, abi)
+    scalars = fn.scalar_inputs
+    if scalars is None:
+        args = decode_call(data, abi)[1]
+        return fn.signature, tuple((name, kind, _frozen(value), kind.startswith("uint"), kind == "address", type(value) in (list, tuple))
+                                   for name, kind, value in flatten(fn.inputs, args))
+    # Only scalars (most calls): named and flattened, each value read in order is itself (no list to freeze).
+    try:
+        return fn.signature, tuple([(name, kind, read(value), kind.startswith("uint"), kind == "address", False)
+                                    for (name, kind, read), value in zip(scalars, values, strict=True)])
+    except Exception as exc:  # (as `decode_call` words it; never for what the decoder returns)
+        raise TamperedPlanError(f"calldata does not decode as {fn.signature}: {exc}") from None
 
 
 def call_texts(data: str, abi: str | None = None) -> tuple[str, Mapping[str, str]]:
