@@ -27,6 +27,7 @@ be written (a directory, a missing directory, a file where a directory should be
 from __future__ import annotations
 
 import difflib
+import errno
 from itertools import accumulate
 import json
 import math
@@ -560,7 +561,10 @@ def _write_all(fd: int, data: bytes) -> None:
     """All of `data` to `fd` (a write to a regular file may take less than it is given)."""
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        written = os.write(fd, view)
+        if not written:  # (never for a regular file with room; no write loops forever)
+            raise OSError(errno.EIO, "the file took none of a write")
+        view = view[written:]
 
 
 def fsync_dir(directory: Path) -> None:
