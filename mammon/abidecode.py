@@ -9,8 +9,9 @@ It follows eth-abi's strict decoder step by step, so a plan is accepted or refus
 every head and tail is read from a frame relative to its container; a read past the end, non-zero
 padding (sign-extended for intN), a bool other than 0 or 1, bytes/string padding that is not zero, and
 an offset that points into its container's head or past the payload are refused; trailing bytes are
-ignored. A well-formed head word is read in one step (review decodes every step of every plan); any
-other goes through the field-by-field check that words the refusal. Values come back as eth-abi returns
+ignored. A well-formed head word is read in one step, and a call whose arguments are all such words in one
+pass without the cursor (review decodes every step of every plan); any other word goes through the
+field-by-field check that words the refusal. Values come back as eth-abi returns
 them (tuples for tuples and arrays, lower-case hex addresses, `bytes`, `str`). `tests/test_abi_decode.py`
 checks both agree, on valid and on mangled bytes.
 Encoding stays with eth-abi (compiling imports it anyway).
