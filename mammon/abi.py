@@ -101,6 +101,16 @@ class Function:
         """Each parameter's name and what `_from_abi` does to its decoded value, chosen once per function."""
         return tuple((p["name"], _reader(p)) for p in self.inputs)
 
+    @cached_property
+    def scalar_inputs(self) -> tuple[tuple[str, str, Callable[[Any], Any]], ...] | None:
+        """Each parameter's name, type and reader (`_readers`) when every one is a scalar (no tuple, no array) of a
+        name of its own: such a call's arguments, named and flattened, are its decoded values read in order. None
+        for any other function."""
+        names = {p["name"] for p in self.inputs}
+        if len(names) != len(self.inputs) or any(p["type"].startswith("tuple") or p["type"].endswith("]") for p in self.inputs):
+            return None
+        return tuple((p["name"], p["type"], read) for p, (_, read) in zip(self.inputs, self._readers, strict=True))
+
     def decode_args(self, data: bytes) -> dict[str, Any]:
         """Named arguments of calldata `data` (selector included); a new dict on every call, safe to change."""
         return self.named(_decode_values(self._input_key, bytes(data[4:])))
@@ -260,6 +270,12 @@ def decode_call(data: str, abi: str | None = None) -> tuple[Function, dict[str, 
         return fn, fn.named(values)
     except Exception as exc:  # (never for what the decoder returns; worded as a decoding failure all the same)
         raise TamperedPlanError(f"calldata does not decode as {fn.signature}: {exc}") from None
+
+
+def decoded_values(data: str, abi: str | None = None) -> tuple[Function, tuple[Any, ...]]:
+    """The function calldata calls and its values as eth-abi decodes them, before `Function.named` reads them
+    (shared tuples, never changed); refused as `decode_call` refuses the bytes."""
+    return _decoded_call(data, abi)
 
 
 def called(data: str, abi: str | None = None) -> Function:

@@ -9,8 +9,9 @@ It follows eth-abi's strict decoder step by step, so a plan is accepted or refus
 every head and tail is read from a frame relative to its container; a read past the end, non-zero
 padding (sign-extended for intN), a bool other than 0 or 1, bytes/string padding that is not zero, and
 an offset that points into its container's head or past the payload are refused; trailing bytes are
-ignored. A well-formed head word is read in one step (review decodes every step of every plan); any
-other goes through the field-by-field check that words the refusal. Values come back as eth-abi returns
+ignored. A well-formed head word is read in one step, and a call whose arguments are all such words in one
+pass without the cursor (review decodes every step of every plan); any other word goes through the
+field-by-field check that words the refusal. Values come back as eth-abi returns
 them (tuples for tuples and arrays, lower-case hex addresses, `bytes`, `str`). `tests/test_abi_decode.py`
 checks both agree, on valid and on mangled bytes.
 Encoding stays with eth-abi (compiling imports it anyway).
@@ -23,6 +24,8 @@ from functools import cache, cached_property
 from typing import Any
 
 WORD = 32
+_ZERO_WORD = bytes(WORD)
+_ADDRESS_PAD, _BOOL_PAD = bytes(12), bytes(31)  # the zero bytes before an address and before a bool's one byte
 _WORD_KINDS = frozenset({"uint", "int", "address", "bool", "fixed_bytes"})  # a static value in one head word
 
 
@@ -53,6 +56,11 @@ class _Type:
     def words(self) -> bool:
         """A tuple of one-word items only (most calls' arguments): decoded word after word, no pointers."""
         return self.kind == "tuple" and all(c.kind in _WORD_KINDS for c in self.components)
+
+    @cached_property
+    def word_reads(self) -> tuple[tuple[str, int], ...]:
+        """A words tuple's (kind, bits) per item, for `_words`."""
+        return tuple((c.kind, c.bits) for c in self.components)
 
     @cached_property
     def head_words(self) -> int:
@@ -154,7 +162,7 @@ def _static_word(t: _Type, s: _Stream) -> Any:
                 s.pos = pos + WORD
                 return value
         elif kind == "address":
-            if not any(raw[:12]):
+            if raw.startswith(_ADDRESS_PAD):
                 s.pos = pos + WORD
                 return "0x" + raw[12:].hex()
         elif kind == "int":
@@ -167,7 +175,7 @@ def _static_word(t: _Type, s: _Stream) -> Any:
             if value <= 1:
                 s.pos = pos + WORD
                 return value == 1
-        elif not any(raw[t.bits:]):  # fixed_bytes
+        elif raw.endswith(_ZERO_WORD[t.bits:]):  # fixed_bytes
             s.pos = pos + WORD
             return raw[:t.bits]
     return _checked_word(t, s)
@@ -270,12 +278,56 @@ def _body(t: _Type, s: _Stream) -> Any:
     return _static_word(t, s)
 
 
+def _words(t: _Type, data: bytes) -> tuple[Any, ...] | None:
+    """A words tuple's values in one pass when every head word is well formed (what `_static_word` reads without
+    `_checked_word`); None for anything else, which the cursor's path then decodes or refuses in its own words."""
+    if len(data) < WORD * len(t.components):
+        return None
+    out: list[Any] = []
+    pos = 0
+    for kind, bits in t.word_reads:
+        raw = data[pos:pos + WORD]
+        pos += WORD
+        if kind == "uint":
+            value: Any = int.from_bytes(raw, "big")
+            if value >> bits:
+                return None
+        elif kind == "address":
+            if not raw.startswith(_ADDRESS_PAD):
+                return None
+            value = "0x" + raw[12:].hex()
+        elif kind == "int":
+            value = int.from_bytes(raw, "big", signed=True)
+            if not -(1 << (bits - 1)) <= value < 1 << (bits - 1):
+                return None
+        elif kind == "bool":
+            if not raw.startswith(_BOOL_PAD) or raw[31] > 1:
+                return None
+            value = raw[31] == 1
+        else:  # fixed_bytes
+            if not raw.endswith(_ZERO_WORD[bits:]):
+                return None
+            value = raw[:bits]
+        out.append(value)
+    return tuple(out)
+
+
+@cache
+def _top(types: tuple[str, ...]) -> _Type:
+    return parse_type("(" + ",".join(types) + ")")
+
+
 def decode(types: list[str] | tuple[str, ...], data: bytes) -> tuple[Any, ...]:
     """The values `data` strictly encodes for `types` (as `eth_abi.decode(types, data, strict=True)`)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"can only decode bytes, got {type(data).__name__}")
-    top = parse_type("(" + ",".join(types) + ")")
+    top = _top(types if type(types) is tuple else tuple(types))
+    data = bytes(data)
+    if top.words:  # (most calls: every argument one head word)
+        values = _words(top, data)
+        if values is not None:
+            return values
     try:
-        return tuple(_body(top, _Stream(bytes(data))))
+        return tuple(_body(top, _Stream(data)))
     except UnicodeDecodeError as exc:
         raise DecodeError(f"string is not UTF-8: {exc}") from None

@@ -27,6 +27,7 @@ be written (a directory, a missing directory, a file where a directory should be
 from __future__ import annotations
 
 import difflib
+import errno
 from itertools import accumulate
 import json
 import math
@@ -499,10 +500,10 @@ def _temporary(directory: Path, name: str, mode: int, path: Path) -> tuple[Path,
         return tmp, fd
 
 
-def write_output(path: str | Path, text: str, *, mode: int = 0o666, durable: bool = False, keep_mode: bool = True) -> None:
-    """Replace `path` with `text`, all or nothing: a uniquely named temporary file beside it (so two writers
-    never share one) renamed over it; a failure raises InputError naming the path and the OS's reason and
-    leaves the old file as it was. A symlink is written through (its target replaced), a device or pipe
+def write_output(path: str | Path, text: str | bytes, *, mode: int = 0o666, durable: bool = False, keep_mode: bool = True) -> None:
+    """Replace `path` with `text` (bytes as they are), all or nothing: a uniquely named temporary file beside it
+    (so two writers never share one) renamed over it; a failure raises InputError naming the path and the OS's
+    reason and leaves the old file as it was. A symlink is written through (its target replaced), a device or pipe
     written in place. `mode`: the new file's permission bits before the umask (an existing file's are kept
     when `keep_mode`); `durable`: fsync the file before the rename and the directory after it."""
     path = Path(path)
@@ -513,8 +514,12 @@ def write_output(path: str | Path, text: str, *, mode: int = 0o666, durable: boo
         st = None
     if st is not None and not stat.S_ISREG(st.st_mode):
         try:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            if isinstance(text, bytes):
+                with open(path, "wb") as out:
+                    out.write(text)
+            else:
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.write(text)
         except OSError as exc:
             raise cannot_write(exc, path) from None
         return
@@ -522,13 +527,23 @@ def write_output(path: str | Path, text: str, *, mode: int = 0o666, durable: boo
     directory = target.parent if str(target.parent) else Path(".")
     tmp, fd = _temporary(directory, target.name, mode, path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            if keep_mode and st is not None:
-                os.fchmod(fh.fileno(), stat.S_IMODE(st.st_mode))
-            fh.write(text)
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
+        if isinstance(text, bytes):  # (a run record: pydantic's own bytes, written without a text layer)
+            try:
+                if keep_mode and st is not None:
+                    os.fchmod(fd, stat.S_IMODE(st.st_mode))
+                _write_all(fd, text)
+                if durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                if keep_mode and st is not None:
+                    os.fchmod(fh.fileno(), stat.S_IMODE(st.st_mode))
+                fh.write(text)
+                fh.flush()
+                if durable:
+                    os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
@@ -540,6 +555,16 @@ def write_output(path: str | Path, text: str, *, mode: int = 0o666, durable: boo
             fsync_dir(directory)
         except OSError as exc:
             raise cannot_write(exc, path) from None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """All of `data` to `fd` (a write to a regular file may take less than it is given)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if not written:  # (never for a regular file with room; no write loops forever)
+            raise OSError(errno.EIO, "the file took none of a write")
+        view = view[written:]
 
 
 def fsync_dir(directory: Path) -> None:

@@ -145,8 +145,32 @@ def test_refusals_read_as_the_checked_decoders(types: list[str], data: st.DataOb
     fast = [_message(types, m) for m in [encoded, *mangled]]
     with pytest.MonkeyPatch.context() as patched:
         patched.setattr(abidecode, "_static_word", abidecode._checked_word)
+        patched.setattr(abidecode, "_words", lambda t, d: None)  # (and no one-pass read of a words tuple)
         checked = [_message(types, m) for m in [encoded, *mangled]]
     assert fast == checked
+
+
+@settings(max_examples=300, deadline=None)
+@given(kinds=st.lists(st.sampled_from(STATIC), max_size=5), words=st.lists(st.tuples(st.sampled_from([0, 0xFF, None]), st.binary(max_size=32)), max_size=6),
+       extra=st.binary(max_size=40))
+def test_a_words_tuple_read_in_one_pass_is_what_the_checked_words_give(kinds: list[str], words: list[tuple[int | None, bytes]], extra: bytes) -> None:
+    """`_words` reads a call of one-word arguments without the cursor; where it answers, the value is what the
+    field-by-field decoding gives, and it answers for every well-formed call (a refusal is left to the cursor's path)."""
+    import mammon.abidecode as abidecode
+
+    data = b"".join((bytes([fill]) * 32 if fill is not None else bytes(range(1, 33)))[:32 - len(tail)] + tail for fill, tail in words)
+    data += extra[:len(extra) % 33]
+    top = abidecode._top(tuple(kinds))
+    fast = abidecode._words(top, data)
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(abidecode, "_static_word", abidecode._checked_word)
+        try:
+            checked: Any = tuple(abidecode._body(top, abidecode._Stream(data)))
+        except Exception:  # noqa: BLE001 - a refusal: the one-pass read must not answer
+            checked = None
+    if fast is not None or checked is not None:
+        assert fast == checked
+        assert [type(v) for v in fast] == [type(v) for v in checked]
 
 
 def _message(types: list[str], data: bytes) -> Any:

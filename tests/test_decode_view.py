@@ -52,7 +52,6 @@ def test_views_built_from_the_memo_are_the_views_built_afresh(monkeypatch: pytes
     abi._CALLS.clear()
     abi._decode_values.cache_clear()
     decode._flat_call.cache_clear()
-    decode._texts.cache_clear()
     assert memoised == again == views()
     assert memoised == [s.decoded.model_dump() for s in steps]  # and what compile wrote in the plan
     # each argument as text, as derive and the policy read them: the view's values, whether memoised or not
@@ -93,3 +92,38 @@ def test_a_call_decoded_for_its_abi_file_serves_the_selector_look_up_only_when_i
         assert fresh[0].abi_file == files[0]
         for other in files:  # and the selector's look-up serves each file's own only when it is that file's function
             assert decode_call(data, other) == (abi._CALLS.clear() or decode_call(data, other))
+
+
+def test_a_call_of_scalars_flattens_as_its_named_arguments_do() -> None:
+    """`_flat_call` reads a call of scalars straight from its decoded values (issue #10); for every such function of
+    every ABI file the flattened view is what naming the arguments and flattening them gives, types included."""
+    import random
+
+    import mammon.abi as abi
+    from mammon.abi import decode_call, encode_values
+    from mammon.plan import decode
+
+    rng = random.Random(10)
+    samples = {"address": lambda: "0x" + rng.randbytes(20).hex(), "bool": lambda: rng.random() < 0.5, "string": lambda: "é, \"x\"" * rng.randrange(3),
+               "bytes": lambda: rng.randbytes(rng.randrange(70))}
+
+    def value(kind: str) -> object:
+        if kind in samples:
+            return samples[kind]()
+        if kind.startswith(("uint", "int")):
+            bits = int(kind.lstrip("uint") or 256)
+            return rng.randrange(2**bits) - (2 ** (bits - 1) if kind.startswith("int") else 0)
+        assert kind.startswith("bytes"), kind
+        return rng.randbytes(int(kind[5:]))
+
+    functions = [fn for fns in abi._by_selector().values() for fn in fns]
+    assert {fn.scalar_inputs is None for fn in functions} == {True, False}  # both paths are in use
+    for fn in (fn for fn in functions if fn.scalar_inputs is not None):
+        data = "0x" + (fn.selector + encode_values(fn.input_types, [value(t) for t in fn.input_types])).hex()
+        args = decode_call(data, fn.abi_file)[1]
+        plain = tuple((name, kind, decode._frozen(v), kind.startswith("uint"), kind == "address", type(v) in (list, tuple))
+                      for name, kind, v in decode.flatten(fn.inputs, args))
+        flat = decode._flat_call(data, fn.abi_file)
+        assert flat[:2] == (fn.signature, plain)
+        assert [type(f[2]) for f in flat[1]] == [type(p[2]) for p in plain]  # (True is not 1)
+        assert dict(flat[2]) == {name: str(decode._json_value(kind, v)) if array else str(v) for name, kind, v, _, _, array in plain}

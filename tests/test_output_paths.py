@@ -220,25 +220,28 @@ def test_a_run_record_that_cannot_be_written_is_refused_before_the_run(work: Pat
 # --- how a write replaces a file -------------------------------------------------------------------
 
 
-def test_a_write_replaces_the_whole_file_keeps_its_mode_and_leaves_no_temporary_file(work: Path) -> None:
+@pytest.mark.parametrize("new", ["new é\n", "new é\n".encode()], ids=["text", "bytes"])
+def test_a_write_replaces_the_whole_file_keeps_its_mode_and_leaves_no_temporary_file(work: Path, new: str | bytes) -> None:
     path = work / "out.json"
     path.write_text("an older, longer file\n" * 100)
     path.chmod(0o640)
-    write_output(path, "new\n")
-    assert path.read_text() == "new\n" and stat.S_IMODE(path.stat().st_mode) == 0o640
+    write_output(path, new)
+    assert path.read_text(encoding="utf-8") == "new é\n" and stat.S_IMODE(path.stat().st_mode) == 0o640
     assert listing(work) == ["adir", "afile", "out.json"]
 
 
-def test_a_write_through_a_symlink_replaces_its_target_and_keeps_the_link(work: Path) -> None:
+@pytest.mark.parametrize("new", ["new\n", b"new\n"], ids=["text", "bytes"])
+def test_a_write_through_a_symlink_replaces_its_target_and_keeps_the_link(work: Path, new: str | bytes) -> None:
     (work / "adir" / "real.json").write_text("old\n")
     link = work / "latest.json"
     link.symlink_to(work / "adir" / "real.json")
-    write_output(link, "new\n")
+    write_output(link, new)
     assert link.is_symlink() and (work / "adir" / "real.json").read_text() == "new\n"
 
 
-def test_a_device_is_written_in_place(work: Path) -> None:
-    write_output("/dev/null", "nothing\n")
+@pytest.mark.parametrize("new", ["nothing\n", b"nothing\n"], ids=["text", "bytes"])
+def test_a_device_is_written_in_place(work: Path, new: str | bytes) -> None:
+    write_output("/dev/null", new)
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode), "/dev/null is still the device"
 
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from mammon.abi import called, decode_call
+from mammon.abi import called, decode_call, decoded_values
 from mammon.errors import TamperedPlanError
 from mammon.plan.model import Decoded, DecodedArg, Step
 from mammon.units import format_amount
@@ -47,7 +47,7 @@ def _json_value(kind: str, value: Any) -> Any:
 
 def view(data: str, contract: str, units: Units, labels: dict[str, str], abi: str | None = None) -> Decoded:
     """Decode `data` and render each argument: token amounts in units, known addresses by name."""
-    signature, flat = _flat_call(data, called(data, abi).abi_file)  # (keyed by the ABI file that matched: compile names it)
+    signature, flat, _ = _flat_call(data, called(data, abi).abi_file)  # (keyed by the ABI file that matched: compile names it)
     decoded: list[DecodedArg] = []
     for name, kind, value, amount, address, array in flat:
         unit = units.get(name) if amount else None
@@ -63,26 +63,34 @@ Flat = tuple[str, str, Any, bool, bool, bool]  # path, type, value, a uint?, an 
 
 
 @lru_cache(maxsize=4096)
-def _flat_call(data: str, abi: str) -> tuple[str, tuple[Flat, ...]]:
-    """The signature calldata calls among `abi`'s functions and its arguments flattened to dotted paths (arrays as
-    tuples: shared, never changed). A pure function of the bytes: compile, review and the recompile check each view
-    every step."""
-    fn, args = decode_call(data, abi)
-    return fn.signature, tuple((name, kind, _frozen(value), kind.startswith("uint"), kind == "address", type(value) in (list, tuple))
-                               for name, kind, value in flatten(fn.inputs, args))
+def _flat_call(data: str, abi: str) -> tuple[str, tuple[Flat, ...], Mapping[str, str]]:
+    """The signature calldata calls among `abi`'s functions, its arguments flattened to dotted paths (arrays as
+    tuples: shared, never changed), and each argument's view as text (`call_texts`). A pure function of the bytes:
+    compile, review and the recompile check each view every step, and review derives from the texts."""
+    fn, values = decoded_values(data, abi)
+    scalars = fn.scalar_inputs
+    if scalars is None:
+        args = decode_call(data, abi)[1]
+        flat = tuple((name, kind, _frozen(value), kind.startswith("uint"), kind == "address", type(value) in (list, tuple))
+                     for name, kind, value in flatten(fn.inputs, args))
+        # (a scalar's view value is itself, or its decimal text: the same text; an array's is a list)
+        texts = {name: str(_json_value(kind, value)) if array else str(value) for name, kind, value, _, _, array in flat}
+        return fn.signature, flat, MappingProxyType(texts)
+    # Only scalars (most calls): named and flattened, each value read in order is itself (no list to freeze).
+    try:
+        flat = tuple([(name, kind, read(value), kind.startswith("uint"), kind == "address", False)
+                      for (name, kind, read), value in zip(scalars, values, strict=True)])
+    except Exception as exc:  # (as `decode_call` words it; never for what the decoder returns)
+        raise TamperedPlanError(f"calldata does not decode as {fn.signature}: {exc}") from None
+    return fn.signature, flat, MappingProxyType({name: str(value) for name, _, value, _, _, _ in flat})
 
 
 def call_texts(data: str, abi: str | None = None) -> tuple[str, Mapping[str, str]]:
     """The signature calldata calls and each argument of its view as text (`str(arg.value)`; values do not depend
-    on units or labels). Memoised per bytes, shared and read-only: review derives from it, policy after review."""
-    return _texts(data, called(data, abi).abi_file)
-
-
-@lru_cache(maxsize=4096)
-def _texts(data: str, abi: str) -> tuple[str, Mapping[str, str]]:
-    signature, flat = _flat_call(data, abi)
-    # (a scalar's view value is itself, or its decimal text: the same text; an array's is a list)
-    return signature, MappingProxyType({name: str(_json_value(kind, value)) if array else str(value) for name, kind, value, _, _, array in flat})
+    on units or labels). Memoised per bytes with the flattened call, shared and read-only: review derives from it,
+    policy after review."""
+    signature, _, texts = _flat_call(data, called(data, abi).abi_file)
+    return signature, texts
 
 
 def _frozen(value: Any) -> Any:
@@ -124,10 +132,13 @@ def verify(step: Step, labels: dict[str, str], abi: str | None = None, *, contra
     stored = {a.name: a for a in step.decoded.args}
     for arg in fresh.args:
         old = stored.get(arg.name)
+        if old is arg:  # the very view (views are shared): the same value and display
+            continue
         if old is None or old.value != arg.value:
             shown = old.value if old else "(missing)"
             raise TamperedPlanError(f"argument {arg.name}: calldata says {arg.value} but the view says {shown}", where=f"step {step.id}")
-        if arg.token and old.display is not None and arg.display is not None and old.display.split(" (")[0] != arg.display.split(" (")[0]:
+        if (arg.token and old.display is not None and arg.display is not None and old.display != arg.display
+                and old.display.split(" (")[0] != arg.display.split(" (")[0]):
             raise TamperedPlanError(f"argument {arg.name}: calldata is {arg.display} but the view says {old.display}", where=f"step {step.id}")
     if len(stored) != len(fresh.args):
         raise TamperedPlanError("the view lists arguments the calldata does not have", where=f"step {step.id}")

@@ -161,7 +161,7 @@ class _Deriver:
 
     def min_outs(self, step: Step, args: Mapping[str, str], rule: roles.Rule) -> None:
         derived: list[tuple[str, int]] = []
-        if not rule.min_outs and not any(g.kind == "min_out" for g in step.guards):  # no minimum, and none stated
+        if not rule.min_outs and not (step.guards and any(g.kind == "min_out" for g in step.guards)):  # no minimum, and none stated
             self.out.min_outs[step.id] = derived
             return
         for m in rule.min_outs:
@@ -243,7 +243,7 @@ def derive(plan: Plan, ordered: list[tuple[Step, Decoded]], cfg: ChainConfig | N
         texts.append((step, args))
         rule = d.call(step, decoded)
         d.address_args(step, decoded, rule)
-        pulled = d.pulls(step, args, rule)
+        pulled = d.pulls(step, args, rule) if rule.pulls or step.pulls else None  # (most calls pull nothing, and say so)
         if pulled:
             d.out.pulls += pulled
             d.pulls_of.setdefault(step.id, []).extend(pulled)

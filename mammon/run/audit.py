@@ -84,22 +84,28 @@ def loads_line(text: bytes, limit: int = 8) -> Any:
     return json.loads(text)
 
 
+def _c_encoder(item: str, key: str) -> Callable[[Any], str] | None:
+    """CPython's C encoder for `json.dumps(value, sort_keys=True, separators=(item, key))`, built once (json.dumps
+    builds it on every call); None where it is missing or takes other arguments. The circular-reference check is
+    left out: an event is a tree of plain values."""
+    make: Any = getattr(json.encoder, "c_make_encoder", None)  # (not in the type stubs)
+    if make is None:
+        return None
+    try:  # the arguments JSONEncoder.iterencode gives it, as they are in CPython 3.11 to 3.13
+        encode = make(None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, key, item, True, False, True)
+    except TypeError:  # another signature
+        return None
+    return lambda value: "".join(encode(value, 0))
+
+
 def _encoder(item: str, key: str) -> Callable[[Any], str]:
     """`json.dumps(value, sort_keys=True, separators=(item, key))` with its C encoder built once, not on every
-    call as json.dumps builds it (a simulated run writes hundreds of events at once, each encoded twice). The
-    circular-reference check is left out: an event is a tree of plain values. json.dumps itself where the
-    C encoder is missing or takes other arguments; tests/run/test_audit.py checks both agree."""
+    call as json.dumps builds it. json.dumps itself where the C encoder is missing or takes other arguments;
+    tests/run/test_audit.py checks both agree."""
     base = json.JSONEncoder(sort_keys=True, separators=(item, key))
-    make: Any = getattr(json.encoder, "c_make_encoder", None)  # CPython's C encoder (not in the type stubs)
-    if make is None:
-        return base.encode
-    try:  # the arguments JSONEncoder.iterencode gives it, as they are in CPython 3.11 to 3.13
-        encode = make(None, base.default, json.encoder.encode_basestring_ascii, None, key, item, True, False, True)
-    except TypeError:  # another signature
-        return base.encode
-    fast: Callable[[Any], str] = lambda value: "".join(encode(value, 0))  # noqa: E731
+    fast = _c_encoder(item, key)
     # A Python whose encoder takes the same types in another order would write other bytes, and other hashes: checked once.
-    return fast if fast(_SAMPLE) == base.encode(_SAMPLE) else base.encode
+    return fast if fast is not None and fast(_SAMPLE) == base.encode(_SAMPLE) else base.encode
 
 
 _SAMPLE: dict[str, Any] = {"b": [1, -2, 10**80, 1.5, None, True, False, "é\u2028\"q\"", {"z": {}, "a": []}], "a": "x"}
@@ -108,11 +114,52 @@ _SAMPLE: dict[str, Any] = {"b": [1, -2, 10**80, 1.5, None, True, False, "é\u202
 _hashed = _encoder(",", ":")  # what an entry's hash is taken over
 _line = _encoder(", ", ": ")  # how an entry is written
 
+# Both forms of an entry from one encoding (a simulated run seals hundreds of entries at once). The ASCII encoder
+# escapes every control character in a string (\u0000...), so a NUL written into the line's separators (", " and
+# ": " as ",\0 " and ":\0 ") marks exactly the structural ones: without the NULs it is the line, without each NUL
+# and the space after it the compact form the hash is taken over. The entry's own hash is encoded as a placeholder
+# (`_HOLE`, written \u0002): the compact form leaves its pair out (never the last: "seq" and "time" sort after
+# "hash"), the line gets the digest in its place. An entry that writes the placeholder's text anywhere else (no
+# event mammon logs does) is sealed the plain way, by `entry_hash` and `_line`.
+_MARK, _HOLE = "\x00", "\x02"
+_HOLE_TEXT = "\\u0002"
+_HOLE_PAIR = f'"hash":{_MARK} "{_HOLE_TEXT}",{_MARK} '
+_marked = _c_encoder(f",{_MARK} ", f":{_MARK} ")
+
+
+def _spaced(text: str) -> str:
+    """Sealed lines (`_sealed`) as they are written."""
+    return text.replace(_MARK, "")
+
+
+def _sealed(entry: dict[str, Any]) -> tuple[str, str]:
+    """`entry`'s hash and line, its "hash" set to `_HOLE` (the digest once sealed); the line with `_MARK` in its
+    separators (`_spaced` writes it as `_line` does; a line sealed the plain way has none)."""
+    if _marked is not None:
+        text = _marked(entry)
+        if text.count(_HOLE_TEXT) == 1 and _HOLE_PAIR in text:
+            digest = hashlib.sha256(text.replace(_HOLE_PAIR, "", 1).replace(_MARK + " ", "").encode()).hexdigest()
+            entry["hash"] = digest
+            return digest, text.replace(_HOLE_TEXT, digest, 1)
+    entry["hash"] = digest = entry_hash(entry)
+    return digest, _line(entry)
+
 
 def entry_hash(entry: dict[str, Any]) -> str:
     """The sha256 of the entry without its `hash`, as compact JSON with sorted keys."""
     body = {k: v for k, v in entry.items() if k != "hash"} if "hash" in entry else entry
     return hashlib.sha256(_hashed(body).encode()).hexdigest()
+
+
+def _seals_as_dumps() -> bool:
+    """Whether `_sealed` gives what `entry_hash` and `_line` give (checked once, as `_encoder` checks)."""
+    entry = {"seq": 1, "time": "t", "event": "e", **_SAMPLE, "prev": GENESIS, "hash": _HOLE}
+    digest, line = _sealed(dict(entry))
+    return (digest, _spaced(line)) == (entry_hash(entry), _line({**entry, "hash": digest}))
+
+
+if not _seals_as_dumps():
+    _marked = None
 
 
 @contextmanager
@@ -164,17 +211,17 @@ def append(directory: Path, event: str, when: datetime, **data: Any) -> tuple[in
     """Append one event; returns its (seq, hash), the anchor callers keep."""
     with _locked(directory) as fd:
         count, prev = _last_complete(fd)
-        entry = {"seq": count + 1, "time": when.isoformat(), "event": event, **data, "prev": prev}
-        entry["hash"] = entry_hash(entry)
-        line = (_line(entry) + "\n").encode()
+        entry = {"seq": count + 1, "time": when.isoformat(), "event": event, **data, "prev": prev, "hash": _HOLE}
+        digest, line_text = _sealed(entry)
+        line = (_spaced(line_text) + "\n").encode()
         if os.write(fd, line) != len(line):  # pragma: no cover - a regular file takes the whole line
             raise AuditError("short write to the audit log", where=str(directory / LOG))
         os.fsync(fd)
         from mammon.run.killpoints import killpoint
 
         killpoint("audit_appended")
-        _write_anchor(directory, entry["seq"], entry["hash"])
-    return entry["seq"], entry["hash"]
+        _write_anchor(directory, entry["seq"], digest)
+    return entry["seq"], digest
 
 
 def append_many(directory: Path, events: Iterable[tuple[str, datetime, dict[str, Any]]]) -> tuple[int, str]:
@@ -189,11 +236,10 @@ def append_many(directory: Path, events: Iterable[tuple[str, datetime, dict[str,
             count += 1
             if when is not last:  # a run's events often share the clock's one datetime
                 last, time = when, when.isoformat()
-            entry = {"seq": count, "time": time, "event": event, **data, "prev": prev}
-            entry["hash"] = prev = entry_hash(entry)
-            lines.append(_line(entry))
+            prev, line = _sealed({"seq": count, "time": time, "event": event, **data, "prev": prev, "hash": _HOLE})
+            lines.append(line)
         if lines:
-            blob = ("\n".join(lines) + "\n").encode()
+            blob = (_spaced("\n".join(lines)) + "\n").encode()
             if os.write(fd, blob) != len(blob):  # pragma: no cover - a regular file takes the whole write
                 raise AuditError("short write to the audit log", where=str(directory / LOG))
             os.fsync(fd)

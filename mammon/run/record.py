@@ -150,7 +150,7 @@ class RunRecord(BaseModel):
         return self.steps[n]
 
 
-def atomic_write(path: Path, text: str, mode: int = 0o600) -> None:
+def atomic_write(path: Path, text: str | bytes, mode: int = 0o600) -> None:
     """Replace `path` with `text` durably (`mammon.files.write_output`: a uniquely named temporary file,
     fsynced, renamed over `path`, then the directory fsynced). `mode` is the new file's permission bits
     before the umask: 0o600 (owner only) for run records and audit anchors, 0o666 for what a plain `open`
@@ -177,9 +177,15 @@ def dumps(record: RunRecord) -> str:
     return record.model_dump_json(exclude_none=True) + "\n"
 
 
+def _dumped(record: RunRecord) -> bytes:
+    """`dumps(record)` as UTF-8 bytes: the JSON pydantic serialises to (which model_dump_json decodes to text),
+    written without decoding and encoding 100 KB of it again."""
+    return record.__pydantic_serializer__.to_json(record, exclude_none=True) + b"\n"
+
+
 def write(record: RunRecord, path: str | Path) -> None:
     """Atomically replace `path` with the record as a one-line journal, durable before this returns."""
-    atomic_write(Path(path), dumps(record))
+    atomic_write(Path(path), _dumped(record))
 
 
 class Journal:
@@ -205,7 +211,7 @@ class Journal:
         assert self.path is not None
         run = _run_fields(record)
         if not self._started:
-            atomic_write(self.path, dumps(record))
+            atomic_write(self.path, _dumped(record))
             self._started, self._run = True, run
             return
         changes: list[dict[str, Any]] = [{"step": _step_fields(s)} for s in steps] or [{}]

@@ -189,6 +189,46 @@ def test_lines_and_hashes_are_json_dumps_with_sorted_keys(entry: dict[str, objec
     assert audit._encoder(", ", ": ")(entry) == json.dumps(entry, sort_keys=True)
 
 
+_SEALED = [  # what an event may hold, the texts the one-encoding seal works with among them (each sealed the plain way)
+    {"plan": "sha256:abc", "simulated": True, "nonce": None, "spent": {"USDC": "5", "DAI": "7"}, "reason": "a, b: c"},
+    {"reason": 'quote " backslash \\ newline \n tab \t, comma: colon', "é": "ü€😀", "n": 10**80, "f": 2.5, "nan": float("nan"),
+     "deep": [[{"b": [1, {}], "a": []}]], "empty": "", "zero": "\x00\x01"},
+    {"note": "\x02"}, {"note": "\\u0002"}, {"nested": {"hash": "\x02"}}, {"nested": [{"hash": "\x02", "z": 1}]},
+    {"hash": "claimed"}, {"a": "\\\x02"}, {"time": "then"},
+]
+
+
+def _dumped(events: list[tuple[str, datetime, dict[str, object]]]) -> bytes:
+    """The log json.dumps writes for `events` (as audit wrote it before sealing each entry in one encoding)."""
+    prev, lines = audit.GENESIS, []
+    for n, (event, when, data) in enumerate(events, start=1):
+        entry: dict[str, object] = {"seq": n, "time": when.isoformat(), "event": event, **data, "prev": prev}
+        body = {k: v for k, v in entry.items() if k != "hash"}
+        entry["hash"] = prev = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        lines.append(json.dumps(entry, sort_keys=True) + "\n")
+    return "".join(lines).encode()
+
+
+@pytest.mark.parametrize("c_encoder", [True, False])
+def test_appended_lines_are_json_dumps_byte_for_byte(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, c_encoder: bool) -> None:
+    """append_many and append write exactly the bytes and hashes json.dumps gives, whatever the event holds
+    (the placeholder's own text, control characters, a `hash` of its own), with or without the C encoder."""
+    if not c_encoder:
+        monkeypatch.setattr(audit, "_marked", None)
+    elif getattr(json.encoder, "c_make_encoder", None) is not None:
+        assert audit._marked is not None  # CPython: the one-encoding seal is in use
+    events = [("step_done", T0, data) for data in _SEALED]
+    (tmp_path / "many").mkdir()
+    head = audit.append_many(tmp_path / "many", events)
+    assert (tmp_path / "many" / "audit.jsonl").read_bytes() == _dumped(events)
+    (tmp_path / "one").mkdir()
+    for event, when, data in events:
+        last = audit.append(tmp_path / "one", event, when, **data)
+    assert (tmp_path / "one" / "audit.jsonl").read_bytes() == _dumped(events)
+    assert last == head == (len(events), json.loads(_dumped(events).splitlines()[-1])["hash"])
+    assert audit.verify(tmp_path / "many") == audit.verify(tmp_path / "one") == len(events)
+
+
 def test_an_entry_longer_than_the_first_read_continues_the_chain(tmp_path: Path) -> None:
     """An append reads the log's last 64 KiB first, and further back (up to 1 MiB) when the last line starts there."""
     audit.append(tmp_path, "step_done", T0, note="x" * 200_000)

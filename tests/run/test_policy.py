@@ -78,7 +78,6 @@ def test_policy_reads_the_spend_from_the_calldata_whether_review_decoded_it_firs
     chain = load_chain("base")
     abi._CALLS.clear()
     decode._flat_call.cache_clear()
-    decode._texts.cache_clear()
     cold = spend_of(plan, chain)
     review(plan, chain=chain, now=NOW)
     assert spend_of(plan, chain) == cold == {"USDC": 1000 * 10**6}

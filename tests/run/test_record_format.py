@@ -97,3 +97,15 @@ def test_step_transitions_leave_a_record_as_attribute_assignments_do() -> None:
     bulk.landed(effects, 21000, 4, "0x", None, 12, at)
     plain.effects, plain.gas_used, plain.block, plain.return_data, plain.fee_wei, plain.l1_fee_wei, plain.finished_at = effects, 21000, 4, "0x", None, 12, at
     assert _state(bulk) == _state(plain)
+
+
+def test_a_record_is_written_as_the_json_dumps_gives(tmp_path: Path) -> None:
+    """`write` puts pydantic's serialised bytes in the file without a text layer (issue #10): the file holds
+    exactly `dumps(record)` in UTF-8, non-ASCII text included, and reads back as the record written."""
+    steps = [StepRecord(id="s1", status="failed", reason="reverted: «no» 😀", started_at=T0), StepRecord(id="s2")]
+    rec = RunRecord(plan_hash="sha256:ab", chain_id=8453, wallet=WALLET, runner="sim", started_at=T0, steps=steps)
+    journal.write(rec, tmp_path / "run.json")
+    assert (tmp_path / "run.json").read_bytes() == journal.dumps(rec).encode("utf-8")
+    assert journal.load(tmp_path / "run.json") == rec
+    journal.atomic_write(tmp_path / "text.json", journal.dumps(rec))  # (text is written as before)
+    assert (tmp_path / "text.json").read_bytes() == (tmp_path / "run.json").read_bytes()
