@@ -168,3 +168,58 @@ def test_a_mammon_toml_in_the_working_directory_that_replaces_base_is_named_and_
     monkeypatch.delenv("MAMMON_CHAIN_CONFIG")
     shown = mammon("show", "evil.yaml", "--chain-config", "chains.yaml").stdout
     assert "registry  chains.yaml (from --chain-config), in place of the built-in base\n" in shown and "Warnings  none" in shown
+
+
+# --- #9: diff reports what the run record holds beyond the plan -------------------------------------
+
+
+def _applied(mammon: Mammon, tmp_path: Path) -> tuple[Path, Path, dict[str, Any]]:
+    plan = write_plan(tmp_path / "plan.yaml", compiled())
+    record = tmp_path / "plan.run.json"
+    mammon("apply", plan, "--state-dir", tmp_path / "state", "-o", record, "--quiet", "--yes")
+    return plan, record, json.loads(record.read_text())
+
+
+def test_diff_reports_a_record_step_the_plan_does_not_have(mammon: Mammon, tmp_path: Path) -> None:
+    plan, record, data = _applied(mammon, tmp_path)
+    extra = {**data["steps"][1], "id": "sweep", "status": "reverted", "to": EVIL}
+    data["steps"].append(extra)
+    record.write_text(json.dumps(data))
+    run = mammon("diff", plan, record, code=1)
+    assert f"MISMATCH step sweep is in the run record (reverted, tx {extra['tx_hash']}, to {EVIL}) but not in the plan\n" in run.stdout
+    assert run.stdout.endswith("result: the run record does not match the plan (MISMATCH above)\n")
+    assert json.loads(mammon("diff", plan, record, "--format", "json", code=1).stdout)["mismatches"] == [
+        f"step sweep is in the run record (reverted, tx {extra['tx_hash']}, to {EVIL}) but not in the plan"]
+
+
+def test_diff_reports_a_step_sent_elsewhere_or_with_other_calldata(mammon: Mammon, tmp_path: Path) -> None:
+    plan, record, data = _applied(mammon, tmp_path)
+    data["steps"][1]["to"] = EVIL
+    data["steps"][0]["data"] = data["steps"][0]["data"][:-2] + "ff"
+    record.write_text(json.dumps(data))
+    out = mammon("diff", plan, record, code=1).stdout
+    assert "MISMATCH step withdraw was sent with other calldata than the plan's (redeemUnderlying(uint256))\n" in out
+    assert "MISMATCH step deposit_approve was sent to 0x000000000000000000000000000000000000dEaD, the plan calls 0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913\n" in out
+
+
+def test_diff_of_an_untouched_record_is_clean(mammon: Mammon, tmp_path: Path) -> None:
+    plan, record, _ = _applied(mammon, tmp_path)
+    out = mammon("diff", plan, record).stdout
+    assert "MISMATCH" not in out and out.endswith("result: all effects within tolerance\n") and "fees " not in out  # the simulator pays none
+
+
+# --- hunt_rpc #4: diff compares the fees paid with what the plan was reviewed at --------------------
+
+
+@pytest.mark.parametrize("multiple, flagged", [(2, False), (10, True)])
+def test_diff_compares_fees_paid_with_the_plans_gas_price(mammon: Mammon, tmp_path: Path, multiple: int, flagged: bool) -> None:
+    """A record as the rpc runner writes it (fee_wei per step): 10x the reviewed gas price is a mismatch, 2x is not."""
+    plan, record, data = _applied(mammon, tmp_path)
+    price = int(compiled().market.gas_price_gwei * 10**9)
+    for step in data["steps"]:
+        step["fee_wei"] = str(step["gas_used"] * price * multiple)
+    record.write_text(json.dumps(data))
+    run = mammon("diff", plan, record, code=1 if flagged else 0)
+    assert f" · the plan's totals: 0.00000336 ETH (L2) · {multiple:.2f} x its gas price per gas\n" in run.stdout
+    mismatch = "MISMATCH paid 10.0 x the gas price the plan was reviewed at (0.01 gwei), above the default fee ceiling of 3 x ([policy] max_fee_multiple)\n"
+    assert (mismatch in run.stdout) is flagged
