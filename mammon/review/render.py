@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mammon.chains import BUILTIN_IDS, CHAIN_CONFIG_ENV, DATA, SETTINGS_FILE, ChainConfig, devnet_config_path, user_chain_files
+from mammon.errors import MammonError
 from mammon.plan.model import Decoded, Effect, Step, Tolerance
 from mammon.protocols import venue_display
 from mammon.review import Review, short, usd
@@ -58,10 +59,12 @@ def _same_file(a: str | Path, b: str | Path) -> bool:
 
 def _origin(source: str) -> str:
     """How a user chain file came to be used: the environment, ./mammon.toml, the devnet, or --chain-config."""
-    if os.environ.get(CHAIN_CONFIG_ENV) and any(_same_file(source, f) for f in user_chain_files()):
-        return f"from {CHAIN_CONFIG_ENV}"
-    if not os.environ.get(CHAIN_CONFIG_ENV) and SETTINGS_FILE.is_file() and any(_same_file(source, f) for f in user_chain_files()):
-        return f"from ./{SETTINGS_FILE}"
+    try:
+        given = any(_same_file(source, f) for f in user_chain_files())
+    except MammonError:  # a broken mammon.toml the review never read (the chain came from --chain-config)
+        given = False
+    if given:
+        return f"from {CHAIN_CONFIG_ENV}" if os.environ.get(CHAIN_CONFIG_ENV) else f"from ./{SETTINGS_FILE}"
     if _same_file(source, devnet_config_path()):
         return "the devnet's file"
     return "from --chain-config"
@@ -73,7 +76,9 @@ def registry(chain: ChainConfig | None) -> tuple[str, str | None]:
     if chain is None:
         return "none: targets, tokens and roles were not checked", None
     shipped = DATA / f"{BUILTIN_IDS.get(str(chain.chain_id), '')}.yaml"
-    source = chain._source or f"chain {chain.name}"
+    source = chain._source
+    if source is None:
+        return f"{chain.name} (a chain config built in Python, not read from a file)", None
     if _same_file(source, shipped):
         return f"built-in {chain.name} (mammon/chains/data/{shipped.name})", None
     origin = _origin(source)

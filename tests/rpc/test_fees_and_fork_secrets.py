@@ -129,3 +129,32 @@ def test_a_policy_ceiling_is_what_signing_obeys(rpc_devnet: Any, compile_on_devn
         assert w3.eth.get_transaction(step.tx_hash)["maxFeePerGas"] <= cap
     out = mammon("diff", tmp_path / "plan.yaml", tmp_path / "run.json").stdout
     assert "\nfees      paid L2 " in out and " · the plan's totals: " in out and "MISMATCH" not in out
+
+
+def test_a_fee_spike_mid_run_stops_before_signing_and_the_rerun_sends_each_step_once(
+        rpc_devnet: Any, compile_on_devnet: Any, apply_rpc: Any, key0: str, w3: Any, tmp_path: Path) -> None:
+    """Fees jump after the first transaction: the run stops before signing the second (interrupted, nothing more
+    sent); once fees are back, the rerun of the same record sends the remaining steps, each exactly once."""
+    from mammon.errors import FeeCeilingError
+    from mammon.run.rpc import RpcRunner
+
+    plan = compile_on_devnet(MOONWELL_TO_AAVE)
+    normal = int(w3.eth.get_block("latest")["baseFeePerGas"])
+    spike = int(plan.market.gas_price_gwei * 10**9) * 50
+
+    class SpikeAfterFirst(RpcRunner):
+        def wait(self, tx_hash: str) -> Any:
+            outcome = super().wait(tx_hash)
+            w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(spike)])
+            return outcome
+
+    start, record = nonce(w3), tmp_path / "run.json"
+    with pytest.raises(FeeCeilingError, match="^max_fee_multiple: fees on the node are now .* nothing was signed or sent"):
+        apply_rpc(plan, SpikeAfterFirst.create(plan, rpc_url=rpc_devnet.rpc_url), record=record)
+    first = journal.load(record)
+    assert nonce(w3) == start + 1 and first.status == "interrupted"
+    assert [s.status for s in first.steps] == ["ok", "pending", "pending"] and first.steps[1].tx_hash is None
+    w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(normal)])
+    again = apply_rpc(plan, record=record).record
+    assert again.status == "ok" and nonce(w3) == start + 3
+    assert again.steps[0].tx_hash == first.steps[0].tx_hash, "the first step was not sent again"
