@@ -90,13 +90,23 @@ def test_a_plain_local_url_is_given_to_anvil_as_it_is(rpc_devnet: Any) -> None:
 # --- hunt_rpc #4: no fee above the policy's ceiling ---------------------------------------------------
 
 
+@pytest.fixture()
+def next_base_fee(w3: Any) -> Iterator[int]:
+    """The devnet's next-block base fee, put back after the test: anvil_setNextBlockBaseFeePerGas outlives evm_revert,
+    and a refused apply mines no block to use it up, so a spike would reach every later test on the shared devnet."""
+    normal = int(w3.eth.fee_history(1, "latest")["baseFeePerGas"][-1])
+    yield normal
+    w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(normal)])
+
+
 def _apply(mammon: Any, rpc_devnet: Any, key0: str, plan: Path, tmp_path: Path, *extra: Any, code: int | None) -> Any:
     return mammon("apply", plan, "--runner", "rpc", "--rpc-url", rpc_devnet.rpc_url, "--chain-config", rpc_devnet.chain_config,
                   "--state-dir", tmp_path / "state", "--yes", "--quiet", "-o", tmp_path / "run.json", *extra,
                   code=code, env={"MAMMON_PRIVATE_KEY": key0})
 
 
-def test_fees_above_the_ceiling_send_nothing(rpc_devnet: Any, compile_on_devnet: Any, mammon: Any, key0: str, w3: Any, tmp_path: Path) -> None:
+def test_fees_above_the_ceiling_send_nothing(rpc_devnet: Any, compile_on_devnet: Any, mammon: Any, key0: str, w3: Any, tmp_path: Path,
+                                            next_base_fee: int) -> None:
     """The node's fees jump to 50x the gas price the plan was reviewed at: refused before signing, nothing sent."""
     plan = compile_on_devnet(MOONWELL_TO_AAVE)
     dump(plan, tmp_path / "plan.yaml")
@@ -132,14 +142,13 @@ def test_a_policy_ceiling_is_what_signing_obeys(rpc_devnet: Any, compile_on_devn
 
 
 def test_a_fee_spike_mid_run_stops_before_signing_and_the_rerun_sends_each_step_once(
-        rpc_devnet: Any, compile_on_devnet: Any, apply_rpc: Any, key0: str, w3: Any, tmp_path: Path) -> None:
+        rpc_devnet: Any, compile_on_devnet: Any, apply_rpc: Any, key0: str, w3: Any, tmp_path: Path, next_base_fee: int) -> None:
     """Fees jump after the first transaction: the run stops before signing the second (interrupted, nothing more
     sent); once fees are back, the rerun of the same record sends the remaining steps, each exactly once."""
     from mammon.errors import FeeCeilingError
     from mammon.run.rpc import RpcRunner
 
     plan = compile_on_devnet(MOONWELL_TO_AAVE)
-    normal = int(w3.eth.get_block("latest")["baseFeePerGas"])
     spike = int(plan.market.gas_price_gwei * 10**9) * 50
 
     class SpikeAfterFirst(RpcRunner):
@@ -154,7 +163,7 @@ def test_a_fee_spike_mid_run_stops_before_signing_and_the_rerun_sends_each_step_
     first = journal.load(record)
     assert nonce(w3) == start + 1 and first.status == "interrupted"
     assert [s.status for s in first.steps] == ["ok", "pending", "pending"] and first.steps[1].tx_hash is None
-    w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(normal)])
+    w3.provider.make_request("anvil_setNextBlockBaseFeePerGas", [hex(next_base_fee)])  # fees are back
     again = apply_rpc(plan, record=record).record
     assert again.status == "ok" and nonce(w3) == start + 3
     assert again.steps[0].tx_hash == first.steps[0].tx_hash, "the first step was not sent again"
