@@ -223,3 +223,15 @@ def test_diff_compares_fees_paid_with_the_plans_gas_price(mammon: Mammon, tmp_pa
     assert f" · the plan's totals: 0.00000336 ETH (L2) · {multiple:.2f} x its gas price per gas\n" in run.stdout
     mismatch = "MISMATCH paid 10.0 x the gas price the plan was reviewed at (0.01 gwei), above the default fee ceiling of 3 x ([policy] max_fee_multiple)\n"
     assert (mismatch in run.stdout) is flagged
+
+
+@pytest.mark.parametrize("value, problem", [("0", "max_fee_multiple: Input should be greater than 0"),
+                                            ('"lots"', "max_fee_multiple: Input should be a valid number"),
+                                            ("2000", "max_fee_multiple: Input should be less than or equal to 1000")])
+def test_a_bad_fee_ceiling_in_the_policy_is_one_line(mammon: Mammon, tmp_path: Path, value: str, problem: str) -> None:
+    plan = write_plan(tmp_path / "plan.yaml", compiled())
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f"[policy]\nmax_fee_multiple = {value}\n")
+    line = mammon.refuses("apply", plan, "--policy", policy, "--state-dir", tmp_path / "state", "-o", tmp_path / "run.json", "--yes")
+    assert line == f"{policy}: [policy]: {problem}"
+    assert not (tmp_path / "run.json").exists()

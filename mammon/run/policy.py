@@ -36,7 +36,7 @@ class Policy(BaseModel):
     max_slippage_bps: StrictInt = Field(100, ge=0, le=10_000)
     required_approvals: StrictInt = Field(0, ge=0, description="apply needs this many signatures (`mammon approve`) from `approvers`")
     approvers: list[Address] = Field(default_factory=list, description="reviewers whose approvals count")
-    max_fee_multiple: StrictInt | StrictFloat = Field(DEFAULT_MAX_FEE_MULTIPLE, gt=0, le=1000, description=(
+    max_fee_multiple: StrictFloat = Field(DEFAULT_MAX_FEE_MULTIPLE, gt=0, le=1000, description=(
         "a transaction's maxFeePerGas is at most this many times the plan's reviewed gas price; above it nothing is signed"))
     _source: str | None = PrivateAttr(None)  # the file it was read from, named in every error about a value in it
 
@@ -147,5 +147,6 @@ def capped_fees(plan: Plan, multiple: float | None, max_fee: int, tip: int, next
         raise FeeCeilingError(
             f"fees on the node are now {_gwei(next_base + tip)} gwei per gas (next base fee {_gwei(next_base)} + tip {_gwei(tip)}), above "
             f"{factor.normalize():f} x the {plan.market.gas_price_gwei.normalize():f} gwei the plan was reviewed at ({_gwei(cap)} gwei); "
-            "nothing was signed or sent: rerun when fees fall, or raise [policy] max_fee_multiple", where="max_fee_multiple")
+            "nothing was signed or sent: rerun when fees fall, raise [policy] max_fee_multiple, or compile the plan again "
+            "(`mammon plan --rpc` records the node's gas price)", where="max_fee_multiple")
     return min(max_fee, cap), tip
