@@ -33,7 +33,10 @@ RELAY_TIMEOUT = 120.0  # seconds an upstream answer may take (anvil's own fork r
 
 def has_secret(url: str) -> bool:
     """Whether a node URL carries what `redact` hides (credentials, an API key in the path or the query)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL anvil could use either: its own error names it (redacted)
+        return False
     return parts.username is not None or parts.path not in ("", "/") or bool(parts.query)
 
 
