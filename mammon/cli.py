@@ -229,11 +229,16 @@ def validate(plan: str, chain_config: str | None, exports: tuple[str, ...]) -> N
         from mammon.export import verify_export
 
         checked = [(path, verify_export(rv, path, plan_where=plan)) for path in exports]
-    click.echo(f"ok: {plan} is valid ({len(rv.steps)} steps, {rv.plan.content_hash[:19]}…, valid until {rv.plan.valid_until:%Y-%m-%d %H:%M:%S} UTC)")
+    from mammon.review.render import registry
+    from mammon.safetext import printable  # plan text and file names: no escape or line break reaches the terminal
+
+    source, replaced = registry(rv.chain)
+    click.echo(printable(f"ok: {plan} is valid ({len(rv.steps)} steps, {rv.plan.content_hash[:19]}…, valid until {rv.plan.valid_until:%Y-%m-%d %H:%M:%S} UTC)"))
+    click.echo(printable(f"registry: {source}"))
     for path, fmt in checked if exports else []:
-        click.echo(f"ok: {path} is a {fmt} export of it ({len(rv.steps)} calls, same order)")
-    for warning in rv.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(printable(f"ok: {path} is a {fmt} export of it ({len(rv.steps)} calls, same order)"))
+    for warning in [*rv.warnings, *([replaced] if replaced else [])]:
+        click.echo(printable(f"warning: {warning}"), err=True)
     if rv.failing:  # a plan that failed its own dry run is not a plan to sign
         sys.exit(1)
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 
 from mammon.errors import InputError
 from mammon.plan.model import Effect, Plan, Tolerance
+from mammon.run.policy import DEFAULT_MAX_FEE_MULTIPLE
 from mammon.run.record import ActualEffect, RunRecord
 from mammon.safetext import printable
 from mammon.units import format_amount
@@ -46,6 +48,24 @@ class GasDiff:
         return None if self.used is None or self.estimate == 0 else 100.0 * (self.used - self.estimate) / self.estimate
 
 
+@dataclass(frozen=True)
+class Fees:
+    """What the run paid for gas beside what the plan was reviewed at (`totals.cost_eth`, `market.gas_price_gwei`)."""
+
+    l2_wei: int
+    l1_wei: int
+    gas_used: int
+    planned_wei: int
+    planned_price_wei: int
+
+    @property
+    def price_multiple(self) -> Decimal | None:
+        """The average gas price paid (L2) over the plan's reviewed price."""
+        if not self.gas_used or not self.planned_price_wei:
+            return None
+        return Decimal(self.l2_wei) / self.gas_used / self.planned_price_wei
+
+
 @dataclass
 class _Total:
     """Running sums of one (account, token) over the steps; `actual` is None once any step has no measurement."""
@@ -64,10 +84,13 @@ class Diff:
     effects: list[EffectDiff] = field(default_factory=list)
     gas: list[GasDiff] = field(default_factory=list)
     totals: list[EffectDiff] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)  # what the record holds that the plan does not (a step, a target, calldata)
+    fees: Fees | None = None  # fees paid beside the plan's totals (None: the runner paid none, e.g. the simulator)
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok" and all(e.within for e in self.effects) and all(s == "ok" for _, s, _ in self.steps)
+        return (self.status == "ok" and all(e.within for e in self.effects) and all(s == "ok" for _, s, _ in self.steps)
+                and not self.mismatches)
 
 
 def within(tolerance: Tolerance, expected: int, actual: int) -> bool:
@@ -94,6 +117,24 @@ def _actual(effect: Effect, rec_effects: list[ActualEffect]) -> int | None:
     return None
 
 
+def _mismatches(plan: Plan, record: RunRecord) -> list[str]:
+    """Record steps the plan does not have, and steps sent to another target or with other calldata than the plan's
+    (a step whose amounts come from earlier outputs may differ in its arguments, never in its function)."""
+    planned = {s.id: s for s in plan.steps}
+    found = []
+    for srec in record.steps:
+        step = planned.get(srec.id)
+        if step is None:
+            sent = "".join(f", {k} {v}" for k, v in (("tx", srec.tx_hash), ("to", srec.to)) if v)
+            found.append(f"step {srec.id} is in the run record ({srec.status}{sent}) but not in the plan")
+            continue
+        if srec.to is not None and srec.to.lower() != step.call.to.lower():
+            found.append(f"step {srec.id} was sent to {srec.to}, the plan calls {step.call.to}")
+        elif srec.data is not None and (srec.data[:10] if step.refs else srec.data).lower() != (step.call.data[:10] if step.refs else step.call.data).lower():
+            found.append(f"step {srec.id} was sent with other calldata than the plan's ({step.decoded.function})")
+    return found
+
+
 def diff(plan: Plan, record: RunRecord) -> Diff:
     """Compare every expected effect and gas estimate of `plan` with what `record` measured."""
     recorded = {s.id for s in record.steps}
@@ -101,7 +142,7 @@ def diff(plan: Plan, record: RunRecord) -> Diff:
     if missing or len(recorded) != len(record.steps):
         what = f"has no step {missing[0]!r} of the plan" if missing else "lists a step twice"
         raise InputError(f"the run record {what}: it is not this plan's record", where="run record")
-    result = Diff(plan_hash=plan.content_hash, status=record.status)
+    result = Diff(plan_hash=plan.content_hash, status=record.status, mismatches=_mismatches(plan, record))
     totals: dict[tuple[str, str], _Total] = {}
     for step in plan.steps:
         srec = record.step(step.id)
@@ -120,7 +161,20 @@ def diff(plan: Plan, record: RunRecord) -> Diff:
         total.within = total.within and e.within
     result.totals = [EffectDiff("total", label, "", token, t.decimals, t.expected, t.actual, "per step", t.within)
                      for (label, token), t in totals.items()]
+    result.fees = _fees(plan, record)
+    multiple = result.fees.price_multiple if result.fees else None
+    if result.fees and multiple is not None and multiple > DEFAULT_MAX_FEE_MULTIPLE:
+        result.mismatches.append(f"paid {multiple:.1f} x the gas price the plan was reviewed at ({plan.market.gas_price_gwei.normalize():f} gwei), "
+                                 f"above the default fee ceiling of {DEFAULT_MAX_FEE_MULTIPLE} x ([policy] max_fee_multiple)")
     return result
+
+
+def _fees(plan: Plan, record: RunRecord) -> Fees | None:
+    paid = [s for s in record.steps if s.fee_wei is not None]
+    if not paid:
+        return None
+    return Fees(l2_wei=sum(s.fee_wei or 0 for s in paid), l1_wei=sum(s.l1_fee_wei or 0 for s in paid), gas_used=sum(s.gas_used or 0 for s in paid),
+                planned_wei=int(plan.totals.cost_eth * 10**18), planned_price_wei=int(plan.market.gas_price_gwei * 10**9))
 
 
 def _fmt(value: int | None, decimals: int, token: str, signed: bool = True) -> str:
@@ -154,16 +208,26 @@ def render_text(d: Diff, *, fees: bool = True) -> str:
     est = sum(g.estimate for g in d.gas)
     used_total = sum(g.used or 0 for g in d.gas)
     lines.append(f"  {'total':<28} estimated {est:>9,}  used {used_total:>9,}" + (f" ({100.0 * (used_total - est) / est:+.1f}%)" if est else ""))
-    lines.append("result: " + ("all effects within tolerance" if d.ok else "OUTSIDE TOLERANCE or steps not run"))
+    if d.fees is not None and fees:
+        f, multiple = d.fees, d.fees.price_multiple
+        l1 = f" + L1 data fee {format_amount(f.l1_wei, 18, 'ETH')}" if f.l1_wei else ""
+        price = f" · {multiple:.2f} x its gas price per gas" if multiple is not None else ""
+        lines.append(f"fees      paid L2 {format_amount(f.l2_wei, 18, 'ETH')}{l1} · the plan's totals: {format_amount(f.planned_wei, 18, 'ETH')} "
+                     f"(L2){price}")
+    lines += [f"MISMATCH {m}" for m in d.mismatches]
+    lines.append("result: " + ("all effects within tolerance" if d.ok else "the run record does not match the plan (MISMATCH above)" if d.mismatches
+                               else "OUTSIDE TOLERANCE or steps not run"))
     return "\n".join(printable(line) for line in lines) + "\n"  # a revert reason or step id cannot add a line
 
 
 def render_json(d: Diff) -> str:
     data = {
-        "plan_hash": d.plan_hash, "status": d.status, "ok": d.ok,
+        "plan_hash": d.plan_hash, "status": d.status, "ok": d.ok, **({"mismatches": d.mismatches} if d.mismatches else {}),
         "steps": [{"id": i, "status": s, "reason": r} for i, s, r in d.steps],
         "effects": [{**asdict(e), "expected": str(e.expected), "actual": None if e.actual is None else str(e.actual)} for e in d.effects],
         "totals": [{**asdict(e), "expected": str(e.expected), "actual": None if e.actual is None else str(e.actual)} for e in d.totals],
+        **({"fees": {"l2_wei": str(d.fees.l2_wei), "l1_wei": str(d.fees.l1_wei), "planned_wei": str(d.fees.planned_wei),
+                     "price_multiple": None if d.fees.price_multiple is None else float(round(d.fees.price_multiple, 4))}} if d.fees else {}),
         "gas": [{**asdict(g), "fee_wei": None if g.fee_wei is None else str(g.fee_wei), "l1_fee_wei": None if g.l1_fee_wei is None else str(g.l1_fee_wei),
                  "error_pct": None if g.error_pct is None else round(g.error_pct, 2)} for g in d.gas],
     }

@@ -90,6 +90,11 @@ class PolicyError(PlanError):
     """The plan breaches a policy limit."""
 
 
+class FeeCeilingError(MammonError):
+    """The node's fees are above the policy's ceiling (a multiple of the plan's reviewed gas price): nothing is signed.
+    Not a PlanError: the plan is fine, the moment is not; the run stops before signing and a rerun may send."""
+
+
 class DevnetError(MammonError):
     """The local devnet cannot be started or deployed."""
 

@@ -21,12 +21,87 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mammon.errors import DevnetError
 from mammon.node import Node, redact
 from mammon.proc import child_env, die_with_parent
 
 _LISTENING = re.compile(r"Listening on (127\.0\.0\.1:[0-9]+)")
+RELAY_TIMEOUT = 120.0  # seconds an upstream answer may take (anvil's own fork requests wait as long)
+
+
+def has_secret(url: str) -> bool:
+    """Whether a node URL carries what `redact` hides (credentials, an API key in the path or the query)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL anvil could use either: its own error names it (redacted)
+        return False
+    return parts.username is not None or parts.path not in ("", "/") or bool(parts.query)
+
+
+class _Relay:
+    """A forwarding proxy on 127.0.0.1, in this process, for a node URL with a secret in it: anvil is given the
+    relay's URL, never the node's. A process's argv is readable by every local user (`ps`, /proc/PID/cmdline,
+    process accounting), so `--fork-url https://user:pw@host/v2/KEY` would publish the key for the fork's lifetime.
+    Each POST body is relayed as it is; the node's path, query and Basic credentials are added here."""
+
+    def __init__(self, source_url: str) -> None:
+        import base64
+        import http.client
+        import ssl
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import unquote
+
+        parts = urlsplit(source_url)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "mammon-fork-relay"}
+        if parts.username is not None:
+            creds = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(creds).decode()
+        local = threading.local()  # one kept-alive upstream connection per relay thread
+
+        def upstream() -> http.client.HTTPConnection:
+            conn: http.client.HTTPConnection | None = getattr(local, "conn", None)
+            if conn is None:
+                if parts.scheme == "https":
+                    conn = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=RELAY_TIMEOUT, context=ssl.create_default_context())
+                else:
+                    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=RELAY_TIMEOUT)
+                local.conn = conn
+            return conn
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # anvil keeps its connection alive
+
+            def do_POST(self) -> None:  # noqa: N802 - the http.server hook's name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    conn = upstream()
+                    conn.request("POST", path, body=body, headers=headers)
+                    resp = conn.getresponse()
+                    status, payload = resp.status, resp.read()
+                except (OSError, http.client.HTTPException) as exc:
+                    local.conn = None
+                    status, payload = 502, f"node unreachable ({exc.__class__.__name__})".encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet: nothing of the node's URL is printed
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, name="mammon-fork-relay", daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 GAS_TOPUP_WEI = 10**18  # node gas estimates only: a wallet with less ETH gets this much on the fork
 
 
@@ -85,13 +160,20 @@ class Fork:
         self._dir = tempfile.TemporaryDirectory(prefix="mammon-fork-")
         self._log = Path(self._dir.name) / "anvil.log"
         self.url = ""  # known once anvil has bound its port (`ready`)
-        args = [str(find_anvil()), "--host", "127.0.0.1", "--port", "0",
-                "--fork-url", source_url, "--fork-block-number", str(self.block),
+        anvil = str(find_anvil())
+        self._relay = _Relay(source_url) if has_secret(source_url) else None  # no secret on anvil's argv
+        args = [anvil, "--host", "127.0.0.1", "--port", "0",
+                "--fork-url", self._relay.url if self._relay else source_url, "--fork-block-number", str(self.block),
                 "--no-mining", "--no-storage-caching", "--accounts", "0"]
-        with open(self._log, "wb") as fh:
-            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-                args, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=child_env(NO_COLOR="1"),
-                preexec_fn=die_with_parent())  # a kill -9 of mammon must not leave the fork running
+        self._proc: subprocess.Popen[bytes] | None = None
+        try:
+            with open(self._log, "wb") as fh:
+                self._proc = subprocess.Popen(
+                    args, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=child_env(NO_COLOR="1"),
+                    preexec_fn=die_with_parent())  # a kill -9 of mammon must not leave the fork running
+        except BaseException:
+            self.close()
+            raise
         if wait:
             self.ready()
 
@@ -149,6 +231,9 @@ class Fork:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        relay, self._relay = getattr(self, "_relay", None), None
+        if relay is not None:
+            relay.close()
         self._dir.cleanup()
 
     def __enter__(self) -> Fork:

@@ -73,3 +73,37 @@ def check_calls(got: Any, expected: list[BatchCall], where: str, *, items: str, 
             raise TamperedPlanError(f"data differs from step {call.step.id}'s calldata ({call.decoded.function})", where=at)
         if more is not None:
             more(item, call, at)
+
+
+def only_keys(item: Any, allowed: Any, where: str, *, what: str) -> None:
+    """Refuse a key mammon's export never writes: a wallet would read or act on it (a paymaster, a label) beside the plan's calls."""
+    if not isinstance(item, dict):
+        raise TamperedPlanError(f"{what} is not an object", where=where)
+    extra = sorted(set(item) - set(allowed))
+    if extra:
+        raise TamperedPlanError(f"{what} has {', '.join(map(repr, extra))[:200]}, which mammon's export of this plan does not write", where=where)
+
+
+def difference(got: Any, want: Any, path: str) -> tuple[str, Any, Any] | None:
+    """The first place (a dotted path) where `got` is not `want`, with both values there; None when equal."""
+    if isinstance(want, dict) and isinstance(got, dict):
+        for key in [*want, *sorted(set(got) - set(want))]:
+            found = difference(got.get(key), want.get(key), f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
+        for n, (g, w) in enumerate(zip(got, want, strict=True)):
+            found = difference(g, w, f"{path}[{n}]")
+            if found:
+                return found
+        return None
+    return None if got == want and type(got) is type(want) else (path, got, want)
+
+
+def shown_json(value: Any) -> str:
+    """A JSON value for an error line, short."""
+    import json
+
+    text = json.dumps(value, ensure_ascii=False) if value is not None else "absent"
+    return text if len(text) <= 120 else text[:117] + "..."

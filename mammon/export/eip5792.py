@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from mammon.errors import TamperedPlanError
-from mammon.export.calls import batch_calls, check_calls
+from mammon.export.calls import batch_calls, check_calls, only_keys, shown_json
 from mammon.review import Review
 
 VERSION = "2.0.0"
@@ -46,5 +46,11 @@ def check(reviewed: Review, data: Any, where: str, *, plan_where: str = "plan") 
         raise TamperedPlanError(f"from is {params['from']}, the plan's wallet is {plan.wallet}", where=where)
     if params.get("atomicRequired") is not True:
         raise TamperedPlanError("atomicRequired is not true: the wallet could run part of the batch", where=where)
+    only_keys(params, build(reviewed, where=plan_where)[0], where, what="the request")
+    if params.get("version") != VERSION:
+        raise TamperedPlanError(f"version is {shown_json(params.get('version'))}, mammon writes {VERSION!r}", where=where)
+    if params.get("capabilities") != {}:  # a paymaster (who pays, and sees, the batch) or any other capability is not the plan's
+        raise TamperedPlanError(f"capabilities is {shown_json(params.get('capabilities'))}: mammon asks the wallet for none", where=where)
     check_calls(params["calls"], batch_calls(reviewed, where=plan_where), where, items="calls",
-                value_of=lambda c: int(str(c.get("value", "0x0")), 16), shown=hex, data_of=lambda c: str(c.get("data", "")))
+                value_of=lambda c: int(str(c.get("value", "0x0")), 16), shown=hex, data_of=lambda c: str(c.get("data", "")),
+                more=lambda c, _, at: only_keys(c, ("to", "value", "data"), at, what="the call"))

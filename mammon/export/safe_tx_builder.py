@@ -17,7 +17,7 @@ from typing import Any
 
 from mammon.abi import abi_encode, decode_call, type_str
 from mammon.errors import InputError, TamperedPlanError
-from mammon.export.calls import BatchCall, batch_calls, check_calls
+from mammon.export.calls import BatchCall, batch_calls, check_calls, difference, only_keys, shown_json
 from mammon.files import loads_json
 from mammon.hashing import keccak256
 from mammon.review import Review
@@ -163,8 +163,23 @@ def check(reviewed: Review, data: Any, where: str, *, plan_where: str = "plan") 
     safe = str(meta.get("createdFromSafeAddress", ""))
     if safe.lower() != plan.wallet.lower():
         raise TamperedPlanError(f"meta.createdFromSafeAddress is {safe}, the plan's wallet is {plan.wallet}", where=where)
+    _check_text(data, build(reviewed, where=plan_where), where)
     check_calls(data["transactions"], batch_calls(reviewed, where=plan_where), where, items="transactions",
                 value_of=lambda tx: int(str(tx["value"]), 10), shown=str, data_of=lambda tx: str(tx.get("data") or ""), more=_check_method)
+
+
+def _check_text(data: dict[str, Any], expected: dict[str, Any], where: str) -> None:
+    """What the Builder shows beside the calls (the batch's name and description, its date, the file's version) is
+    exactly what mammon writes for this plan: a signer reads it, and nothing there is checked on chain."""
+    only_keys(data, expected, where, what="the file")
+    only_keys(data["meta"], expected["meta"], where, what="meta")
+    for key in ("version", "createdAt"):
+        if data.get(key) != expected[key]:
+            raise TamperedPlanError(f"{key} is {shown_json(data.get(key))}, mammon writes {shown_json(expected[key])} for this plan", where=where)
+    for key in ("name", "description", "txBuilderVersion"):
+        if data["meta"].get(key) != expected["meta"][key]:
+            raise TamperedPlanError(f"meta.{key} is {shown_json(data['meta'].get(key))}, mammon writes {shown_json(expected['meta'][key])} "
+                                    "for this plan", where=where)
 
 
 def _check_method(tx: dict[str, Any], call: BatchCall, at: str) -> None:
@@ -189,3 +204,10 @@ def _check_method(tx: dict[str, Any], call: BatchCall, at: str) -> None:
             raise TamperedPlanError(
                 f"contractMethod + contractInputsValues encode other calldata than step {call.step.id} ({call.decoded.function}); "
                 "the Transaction Builder would send those", where=at)
+    expected = transaction(call)
+    only_keys(tx, expected, at, what="the transaction")
+    if method is not None:  # the argument names and `payable` the Builder shows: the ABI's own, as mammon writes them
+        found = difference(method, expected["contractMethod"], "contractMethod")
+        if found:
+            path, got, want = found
+            raise TamperedPlanError(f"{path} is {shown_json(got)}, step {call.step.id}'s ABI ({call.decoded.function}) gives {shown_json(want)}", where=at)

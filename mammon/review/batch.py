@@ -12,7 +12,7 @@ from __future__ import annotations
 from mammon.chains import ChainConfig
 from mammon.errors import TamperedPlanError
 from mammon.plan.batch import decode_batch, safe_tx_hash
-from mammon.plan.model import Plan, Step
+from mammon.plan.model import Plan, SafeTx, Step
 
 
 def _registry(chain: ChainConfig | None, *path: str) -> str | None:
@@ -20,6 +20,24 @@ def _registry(chain: ChainConfig | None, *path: str) -> str | None:
     for key in path:
         node = node.get(key) if isinstance(node, dict) else None
     return node if isinstance(node, str) else None
+
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+def _no_refund(tx: SafeTx, at: str) -> None:
+    """Refuse SafeTx fields mammon never writes, which the owners' hash commits to: a refund (baseGas, gasPrice,
+    gasToken, refundReceiver: Safe's handlePayment pays (gasUsed + baseGas) x gasPrice of gasToken, uncapped by the
+    transaction's own gas price) or a safeTxGas (with it a failing batch no longer reverts: "all or nothing" is lost)."""
+    why = {"safe_tx_gas": "with it a failing batch would not revert", "base_gas": "a Safe refund would be paid out of the Safe",
+           "gas_price": "a Safe refund would be paid out of the Safe"}
+    for name, because in why.items():
+        if getattr(tx, name) != 0:
+            raise TamperedPlanError(f"{name} is {str(getattr(tx, name))[:80]}, mammon writes 0 ({because})", where=f"{at}.safe.{name}")
+    for name in ("gas_token", "refund_receiver"):
+        if getattr(tx, name).lower() != ZERO_ADDRESS:
+            raise TamperedPlanError(f"{name} is {getattr(tx, name)}, mammon writes the zero address (a Safe refund would be paid out of the Safe)",
+                                    where=f"{at}.safe.{name}")
 
 
 def verify_batch(plan: Plan, ordered: list[Step], chain: ChainConfig | None, *, where: str = "plan") -> None:
@@ -44,6 +62,7 @@ def verify_batch(plan: Plan, ordered: list[Step], chain: ChainConfig | None, *, 
             raise TamperedPlanError("a safe batch needs its SafeTx, for the plan's wallet", where=f"{at}.safe")
         if (batch.call.to, batch.call.data, batch.call.value) != (tx.to, tx.data, tx.value) or tx.operation != 1:
             raise TamperedPlanError("batch.call is not the SafeTx's DELEGATECALL to MultiSendCallOnly", where=f"{at}.call")
+        _no_refund(tx, at)
         known = _registry(chain, "safe", "multisend_call_only")
         if chain is not None and (known is None or known.lower() != tx.to.lower()):
             raise TamperedPlanError(f"the SafeTx delegatecalls {tx.to}, not the {chain.name} registry's MultiSendCallOnly ({known or 'none listed'})", where=f"{at}.safe.to")

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
+from pathlib import Path
 from typing import Any
 
+from mammon.chains import BUILTIN_IDS, CHAIN_CONFIG_ENV, DATA, SETTINGS_FILE, ChainConfig, devnet_config_path, user_chain_files
+from mammon.errors import MammonError
 from mammon.plan.model import Decoded, Effect, Step, Tolerance
 from mammon.protocols import venue_display
 from mammon.review import Review, short, usd
@@ -45,6 +50,51 @@ def _refs(step: Step) -> list[str]:
     return lines
 
 
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, RuntimeError):
+        return False
+
+
+def _origin(source: str) -> str:
+    """How a user chain file came to be used: the environment, ./mammon.toml, the devnet, or --chain-config."""
+    try:
+        given = any(_same_file(source, f) for f in user_chain_files())
+    except MammonError:  # a broken mammon.toml the review never read (the chain came from --chain-config)
+        given = False
+    if given:
+        return f"from {CHAIN_CONFIG_ENV}" if os.environ.get(CHAIN_CONFIG_ENV) else f"from ./{SETTINGS_FILE}"
+    if _same_file(source, devnet_config_path()):
+        return "the devnet's file"
+    return "from --chain-config"
+
+
+def registry(chain: ChainConfig | None) -> tuple[str, str | None]:
+    """Which chain registry file review checked the plan against, and a warning when a file the command line did
+    not name stands in for one mammon ships (a mammon.toml in the working directory or MAMMON_CHAIN_CONFIG)."""
+    if chain is None:
+        return "none: targets, tokens and roles were not checked", None
+    shipped = DATA / f"{BUILTIN_IDS.get(str(chain.chain_id), '')}.yaml"
+    source = chain._source
+    if source is None:
+        return f"{chain.name} (a chain config built in Python, not read from a file)", None
+    if _same_file(source, shipped):
+        return f"built-in {chain.name} (mammon/chains/data/{shipped.name})", None
+    origin = _origin(source)
+    if not shipped.is_file():
+        return f"{source} ({origin})", None
+    line = f"{source} ({origin}), in place of the built-in {shipped.stem}"
+    if origin == "from --chain-config":  # asked for on this very command line: named, not warned about
+        return line, None
+    return line, f"the registry is {source} ({origin}), not mammon's built-in {shipped.stem}: every registry check used that file"
+
+
+def _warnings(rv: Review) -> list[str]:
+    extra = registry(rv.chain)[1]
+    return [*rv.warnings, *([extra] if extra else [])]
+
+
 def _header(rv: Review) -> list[str]:
     p = rv.plan
     left = int((p.valid_until - rv.now).total_seconds())
@@ -59,6 +109,7 @@ def _header(rv: Review) -> list[str]:
     return [
         f"plan      {p.content_hash}  (format {p.format_version})",
         f"chain     {p.chain.name} ({p.chain.id})",
+        f"registry  {registry(rv.chain)[0]}",
         f"wallet    {p.wallet}",
         f"created   {p.created_at:%Y-%m-%d %H:%M:%S} UTC",
         f"valid     until {p.valid_until:%Y-%m-%d %H:%M:%S} UTC ({'expired' if left <= 0 else f'{left // 60} min {left % 60} s left'})",
@@ -126,8 +177,9 @@ def text(rv: Review, width: int = 200) -> str:
         say(line)
     for note in rv.plan.notes:
         say(f"Note      {note}")
-    if rv.warnings:
-        for w in rv.warnings:
+    warnings = _warnings(rv)
+    if warnings:
+        for w in warnings:
             say(f"WARNING   {w}")
     else:
         say("Warnings  none")
@@ -150,7 +202,9 @@ def _batch_lines(rv: Review) -> list[str]:
         lines = [f"Execution safe: ONE execTransaction of Safe {t.safe} (nonce {t.nonce}, {t.threshold} of {len(t.owners)} owners: "
                  f"{', '.join(t.owners)}) DELEGATECALLing MultiSendCallOnly {t.to} with the {n} calls above (decoded from its bytes, same order); "
                  "all or nothing",
-                 f"safeTxHash {t.safe_tx_hash} (EIP-712, what each owner signs with `mammon safe sign`)"]
+                 f"safeTxHash {t.safe_tx_hash} (EIP-712, what each owner signs with `mammon safe sign`)",
+                 f"Refund    safeTxGas {t.safe_tx_gas} · baseGas {t.base_gas} · gasPrice {t.gas_price} · gasToken {t.gas_token} · "
+                 f"refundReceiver {t.refund_receiver} (checked: all zero, the Safe pays no refund)"]
     lines.append(f"Gas       for the one transaction {b.gas.estimate:,} ({b.gas.source})")
     lines += [f"Fixed     {left}" for left in b.left_behind] or ["Fixed     every amount is exact at plan time: nothing stays behind"]
     return lines
@@ -165,6 +219,7 @@ def as_dict(rv: Review) -> dict[str, Any]:
     return {
         "content_hash": p.content_hash,
         "chain": p.chain.model_dump(),
+        "registry": registry(rv.chain)[0],
         "wallet": p.wallet,
         "valid_until": p.valid_until.isoformat(),
         "steps": [
@@ -177,7 +232,7 @@ def as_dict(rv: Review) -> dict[str, Any]:
         "totals": p.totals.model_dump(mode="json"),
         "checks": [{"check": c, "result": "ok"} for c in rv.checks],
         "notes": p.notes,
-        "warnings": rv.warnings,
+        "warnings": _warnings(rv),
         **({"execution": p.execution, "batch": p.batch.model_dump(mode="json", exclude_none=True)} if p.batch else {}),
     }
 
@@ -186,21 +241,44 @@ def as_json(rv: Review) -> str:
     return json.dumps(as_dict(rv), indent=2, ensure_ascii=False) + "\n"
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~!#])")
+
+
+def _md(text: object) -> str:
+    """Plan text as literal Markdown: controls escaped (`printable`), then every character Markdown or HTML could
+    read as markup backslash-escaped, so a `reason` cannot add a link, an image, a tag, emphasis or a table cell."""
+    return _MD_SPECIAL.sub(r"\\\1", printable(str(text)))
+
+
+def _code(text: object, *, cell: bool = False) -> str:
+    """Plan text as an inline code span (nothing inside is markup): fenced by more backticks than it holds; in a
+    table cell `|` is escaped as GFM requires even inside code."""
+    body = printable(str(text))
+    fence = "`" * (max((len(run) for run in re.findall("`+", body)), default=0) + 1)
+    pad = " " if body.startswith("`") or body.endswith("`") else ""
+    if cell:
+        body = body.replace("|", "\\|")
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
 def markdown(rv: Review) -> str:
-    lines = [f"### mammon plan `{rv.plan.content_hash[:19]}…`", ""]
-    lines += [f"- {line.split(maxsplit=1)[0]}: {line.split(maxsplit=1)[1]}" for line in _header(rv)[1:]]
+    """The review for a PR or chat: every piece of plan text escaped (`_md`, `_code`), the layout mammon's own."""
+    lines = [f"### mammon plan {_code(rv.plan.content_hash[:19] + '…')}", ""]
+    lines += [f"- {line.split(maxsplit=1)[0]}: {_md(line.split(maxsplit=1)[1])}" for line in _header(rv)[1:]]
     lines += ["", "| # | step | venue | call | amounts | target | gas | after |", "|---|---|---|---|---|---|---|---|"]
     for n, (s, d) in enumerate(rv.steps, start=1):
-        lines.append(f"| {n} | `{s.id}` | {venue_display(s.venue)} | `{d.function}` | {_amounts(d)} | {d.contract} `{s.call.to}` | {s.gas.estimate:,} | {', '.join(s.depends_on) or '-'} |")
+        cells = [str(n), _code(s.id, cell=True), _md(venue_display(s.venue)), _code(d.function, cell=True), _md(_amounts(d)),
+                 f"{_md(d.contract)} {_code(s.call.to, cell=True)}", f"{s.gas.estimate:,}", _md(", ".join(s.depends_on) or "-")]
+        lines.append(f"| {' | '.join(cells)} |")
     lines += ["", "**Effects**", ""]
     for s, _ in rv.steps:
-        lines += [f"- `{s.id}`: {_effect(e)}" for e in s.effects]
+        lines += [f"- {_code(s.id)}: {_md(_effect(e))}" for e in s.effects]
     lines += ["", "**Checks** (derived from the calldata and the chain registry)", ""]
-    lines += [f"- ok: {c}" for c in rv.checks]
-    lines += ["", f"**Totals**: {_totals(rv)}", ""]
-    lines += [f"> **{line.split(maxsplit=1)[0]}**: {line.split(maxsplit=1)[1]}" for line in _batch_lines(rv)]
-    lines += [f"> **Note**: {n}" for n in rv.plan.notes]
-    lines += [f"> **Warning**: {w}" for w in rv.warnings] or ["No warnings."]
+    lines += [f"- ok: {_md(c)}" for c in rv.checks]
+    lines += ["", f"**Totals**: {_md(_totals(rv))}", ""]
+    lines += [f"> **{line.split(maxsplit=1)[0]}**: {_md(line.split(maxsplit=1)[1])}" for line in _batch_lines(rv)]
+    lines += [f"> **Note**: {_md(n)}" for n in rv.plan.notes]
+    lines += [f"> **Warning**: {_md(w)}" for w in _warnings(rv)] or ["No warnings."]
     return "\n".join(printable(line) for line in lines) + "\n"
 
 

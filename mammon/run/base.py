@@ -65,6 +65,7 @@ class Runner(ABC):
 
     name: ClassVar[str]
     simulated: ClassVar[bool] = False
+    max_fee_multiple: float | None = None  # [policy] max_fee_multiple, set by the engine for a real apply; a runner that sets fees caps them by it
 
     @classmethod
     @abstractmethod

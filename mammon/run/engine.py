@@ -254,6 +254,7 @@ def apply_plan(plan: Plan, runner: Runner, options: ApplyOptions) -> RunRecord:
     chain = opts.chain or registry_chain(plan)
     rv, verified = reviewed(plan, opts, chain)
     _check_identity(plan, runner)
+    runner.max_fee_multiple = opts.policy.max_fee_multiple  # the fee ceiling a runner that sets fees signs under
     if not verified:
         check_recompiles(plan, rv.chain)
     require_approvals(plan, opts.approvals, opts.policy.required_approvals, opts.policy.approvers)

@@ -45,6 +45,7 @@ from mammon.plan.model import Call, Plan
 from mammon.run import eip1559
 from mammon.run.base import Outcome, Runner, Signed, TxDropped
 from mammon.run.killpoints import killpoint
+from mammon.run.policy import capped_fees
 
 GAS_LIMIT_MARGIN = (12, 10)  # gas limit = estimate * 12 // 10
 FEE_HISTORY_BLOCKS = 10
@@ -222,7 +223,7 @@ class NodeRunner(Runner):
                 tip = int(self.node.request("eth_maxPriorityFeePerGas"), 16)
             except NodeError:
                 tip = 0
-        return 2 * next_base + tip, tip
+        return capped_fees(self.plan, self.max_fee_multiple, 2 * next_base + tip, tip, next_base)  # the policy's fee ceiling
 
     def _gas_limit(self, step_id: str, estimate: Any, plan_estimate: int) -> tuple[int, str]:
         """The gas limit from the node's eth_estimateGas answer (a NodeError when it gave none)."""

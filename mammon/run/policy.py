@@ -7,13 +7,14 @@ breaches it is refused before anything is sent, naming the limit.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, StrictFloat, StrictInt, model_validator
 
 from mammon.chains import ChainConfig
-from mammon.errors import InputError, PolicyError, UnknownNameError
+from mammon.errors import FeeCeilingError, InputError, PolicyError, UnknownNameError
 from mammon.files import parse_model, read_toml
 from mammon.plan.model import Plan
 from mammon.run import state
@@ -21,6 +22,7 @@ from mammon.types import Address
 from mammon.units import format_amount, parse_amount
 
 DEFAULT_POLICY_FILE = Path("mammon.toml")
+DEFAULT_MAX_FEE_MULTIPLE = 3  # maxFeePerGas at most 3x the gas price the plan was reviewed at (market.gas_price_gwei)
 TABLES = ("policy", "chains")  # the tables of mammon.toml ([chains] is read by mammon.chains)
 
 
@@ -34,6 +36,8 @@ class Policy(BaseModel):
     max_slippage_bps: StrictInt = Field(100, ge=0, le=10_000)
     required_approvals: StrictInt = Field(0, ge=0, description="apply needs this many signatures (`mammon approve`) from `approvers`")
     approvers: list[Address] = Field(default_factory=list, description="reviewers whose approvals count")
+    max_fee_multiple: StrictFloat = Field(DEFAULT_MAX_FEE_MULTIPLE, gt=0, le=1000, description=(
+        "a transaction's maxFeePerGas is at most this many times the plan's reviewed gas price; above it nothing is signed"))
     _source: str | None = PrivateAttr(None)  # the file it was read from, named in every error about a value in it
 
     @property
@@ -123,3 +127,26 @@ def enforce(policy: Policy, plan: Plan, chain: ChainConfig | None, directory: Pa
             to = step.call.to.lower()
             if to not in known and to not in allowed:
                 raise PolicyError(f"step {step.id} calls {step.call.to}, which is not in the chain registry or allowed_contracts", where=policy.origin)
+
+
+def _gwei(wei: int | Decimal) -> str:
+    return f"{(Decimal(wei) / 10**9).normalize():f}"
+
+
+def capped_fees(plan: Plan, multiple: float | None, max_fee: int, tip: int, next_base: int) -> tuple[int, int]:
+    """(maxFeePerGas, tip) with maxFeePerGas at most `multiple` x the plan's reviewed gas price ([policy]
+    max_fee_multiple, default 3, which the engine gives every runner of a real apply): the most a transaction can
+    pay per gas is then bounded by what the reviewer saw. Raises FeeCeilingError, before anything is signed, when
+    the node's fees now (next base fee + tip) are above the cap. `multiple` None (a dry run on a fork): no cap."""
+    if multiple is None:
+        return max_fee, tip
+    factor = Decimal(str(multiple))
+    reviewed = plan.market.gas_price_gwei * 10**9
+    cap = int((reviewed * factor).to_integral_value(rounding=ROUND_FLOOR))
+    if next_base + tip > cap:
+        raise FeeCeilingError(
+            f"fees on the node are now {_gwei(next_base + tip)} gwei per gas (next base fee {_gwei(next_base)} + tip {_gwei(tip)}), above "
+            f"{factor.normalize():f} x the {plan.market.gas_price_gwei.normalize():f} gwei the plan was reviewed at ({_gwei(cap)} gwei); "
+            "nothing was signed or sent: rerun when fees fall, raise [policy] max_fee_multiple, or compile the plan again "
+            "(`mammon plan --rpc` records the node's gas price)", where="max_fee_multiple")
+    return min(max_fee, cap), tip

@@ -144,7 +144,27 @@ SAFE_TAMPERING = {
                        "transactions[1]: contractMethod + contractInputsValues encode other calldata than step deposit_approve"),
     "other plan": (lambda d: d["meta"].update(description="mammon plan sha256:" + "ab" * 32), True, "meta.description does not name plan"),
     "other safe": (lambda d: d["meta"].update(createdFromSafeAddress="0x" + "11" * 20), True, "meta.createdFromSafeAddress is 0x1111"),
+    # what the Builder shows a signer beside the calls: exactly what mammon writes for the plan (hunt_show #6)
+    "batch name": (lambda d: d["meta"].update(name="Harmless refresh (no funds moved)"), True,
+                   'meta.name is "Harmless refresh (no funds moved)", mammon writes "mammon '),
+    "description": (lambda d: d["meta"].update(description=d["meta"]["description"] + " -- REVIEWED: moves no funds. Sign all 3."), True,
+                    "meta.description is \"mammon plan sha256:"),
+    "created at": (lambda d: d.update(createdAt=0), True, "createdAt is 0, mammon writes 17"),
+    "meta key": (lambda d: d["meta"].update(note="approved by the risk desk"), True, "meta has 'note', which mammon's export of this plan does not write"),
+    "argument names": (lambda d: _rename_inputs(d["transactions"][1]), True,
+                       'transactions[1]: contractMethod.inputs[0].name is "checkedBy", step deposit_approve\'s ABI (approve(address,uint256)) gives "spender"'),
+    "payable": (lambda d: d["transactions"][1]["contractMethod"].update(payable=True), True,
+                "transactions[1]: contractMethod.payable is true, step deposit_approve's ABI (approve(address,uint256)) gives false"),
+    "transaction key": (lambda d: d["transactions"][0].update(description="refresh"), True,
+                        "transactions[0]: the transaction has 'description', which mammon's export of this plan does not write"),
 }
+
+
+def _rename_inputs(tx: dict[str, Any]) -> None:
+    """Builder labels swapped: it would show `checkedBy: 0xA238…` and `nonce: 1000000000` (same calldata)."""
+    inputs, values = tx["contractMethod"]["inputs"], tx["contractInputsValues"]
+    inputs[0]["name"], inputs[1]["name"] = "checkedBy", "nonce"
+    tx["contractInputsValues"] = {"checkedBy": values["spender"], "nonce": values["value"]}
 
 
 @pytest.mark.parametrize("case", sorted(SAFE_TAMPERING))
@@ -163,6 +183,13 @@ EIP5792_TAMPERING = {
     "value": (lambda d: d[0]["calls"][0].update(value="0x1"), "calls[0]: value is 0x1"),
     "other plan": (lambda d: d[0].update(id="sha256:" + "ab" * 32), "not plan sha256:"),
     "other chain": (lambda d: d[0].update(chainId="0x1"), "chainId is 0x1"),
+    # a paymaster (or any capability) and other fields mammon never writes (hunt_show #6)
+    "paymaster": (lambda d: d[0].update(capabilities={"paymasterService": {"url": "https://paymaster.evil.example/rpc"}}),
+                  'capabilities is {"paymasterService": {"url": "https://paymaster.evil.example/rpc"}}: mammon asks the wallet for none'),
+    "call capabilities": (lambda d: d[0]["calls"][1].update(capabilities={"paymasterService": {"url": "https://evil.example"}}),
+                          "calls[1]: the call has 'capabilities', which mammon's export of this plan does not write"),
+    "version": (lambda d: d[0].update(version="1.0"), "version is \"1.0\", mammon writes '2.0.0'"),
+    "request key": (lambda d: d[0].update(label="reviewed"), "the request has 'label', which mammon's export of this plan does not write"),
 }
 
 
