@@ -287,3 +287,14 @@ def test_an_error_quoting_any_huge_value_stays_one_short_line(mammon: Mammon, tm
     assert line.startswith(f"{path}: inputs.compiler: the file says ")
     assert "(50001 characters)" in line
 
+
+
+def test_the_library_review_without_the_recompile_says_what_it_did_not_check(tmp_path: Path, plan_dict: dict[str, Any]) -> None:
+    from mammon.api import validate_plan
+
+    path = write_plan(tmp_path / "plan.yaml", parse(_data(plan_dict), where="x"))
+    rv = validate_plan(path, now=NOW, recompile=False)
+    assert "compiled again from its own recorded inputs: identical" not in rv.checks
+    assert rv.warnings == ["not compiled again from its recorded inputs: the descriptions, token units, effects, totals and notes "
+                           "shown are the file's own claims (run `mammon validate`)"]
+    assert validate_plan(path, now=NOW).checks[-1] == "compiled again from its own recorded inputs: identical"
