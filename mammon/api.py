@@ -43,7 +43,7 @@ def compile_plan(
 
     `execution` batch or safe compiles one atomic transaction (`mammon.compile.batching`; safe needs the
     Safe's state in `safe`). The compiler (recipes, venues, Jinja2) is imported here, on first use:
-    loading, validating and showing plans do not need it.
+    loading a plan does not need it (showing and validating one compile it again, in `validate_plan`).
 
     A `ChainConfig` passed as `chain` must not be changed afterwards, in place or in its nested sections: what is
     derived from it (its fingerprint, address labels, venue sections) is cached per config object. Load or build a new one.
@@ -59,14 +59,16 @@ def validate_plan(path: str | Path, *, chain_config: str | Path | None = None, n
     """Load a plan, run every check review runs (hash, schema, DAG, calldata vs view and what it implies,
     expiry), and compile it again from its recorded inputs: it must be exactly what mammon compiles.
 
-    `recompile=False` is `show`: it reviews without the compiler (which `validate` and `apply` load).
+    `show` and `validate` both check this way: the units, names, descriptions, effects, totals and notes a
+    review prints are the plan file's own text, which only the recompile vouches for. `recompile=False`
+    skips it (no command does) and says so in a warning.
     """
     plan = load_plan(path)
     chain: ChainConfig | None = load_chain_file(chain_config) if chain_config else None
     rv = review(plan, chain=chain, now=now or clock.now(), where=str(path))
     if not recompile:
-        if plan.inputs is None:
-            rv.warnings.append(f"format {plan.format_version}: the plan records no compile inputs, so validate and apply refuse it (compile it again)")
+        rv.warnings.append("not compiled again from its recorded inputs: the descriptions, token units, effects, totals and notes "
+                           "shown are the file's own claims (run `mammon validate`)")
         return rv
     from mammon.compile.recompile import check_recompiles
 

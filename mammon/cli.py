@@ -31,10 +31,23 @@ DEBUG_ENV = "MAMMON_DEBUG"
 INTERNAL_ERROR = 3
 
 
+_LONGEST_WORD = 200  # an address is 42 characters, a hash 66: a longer word in an error is a file's content
+_LONGEST_LINE = 4000
+
+
+def _shortened(message: str) -> str:
+    """The message with each overlong word cut to its ends, and at most _LONGEST_LINE characters: an error that
+    quotes a 300 KB value from a file stays one line a reader can read."""
+    if len(message) <= _LONGEST_WORD:
+        return message
+    text = " ".join(w if len(w) <= _LONGEST_WORD else f"{w[:80]}…{w[-20:]} ({len(w)} characters)" for w in message.split(" "))
+    return text if len(text) <= _LONGEST_LINE else f"{text[:_LONGEST_LINE - 500]}… ({len(text)} characters)"
+
+
 def _fail(message: str, code: int) -> NoReturn:
     from mammon.safetext import printable
 
-    click.echo(f"error: {printable(message)}", err=True)
+    click.echo(f"error: {printable(_shortened(message))}", err=True)
     sys.exit(code)
 
 
@@ -207,12 +220,12 @@ def _plan_targets(output: str | None, count: int) -> list[Path]:
 @click.option("--format", "fmt", type=click.Choice(sorted(RENDER_FORMATS)), default="text", show_default=True)
 @click.option("--chain-config", type=click.Path(dir_okay=False), help="chain config for a chain not in the registry")
 def show(plan: str, fmt: str, chain_config: str | None) -> None:
-    """Review PLAN: every step decoded from its calldata, effects, totals and warnings."""
+    """Review PLAN: every step decoded from its calldata, effects, totals and warnings (checked as validate checks it)."""
     from mammon import clock
     from mammon.api import validate_plan
     from mammon.review.render import RENDERERS
 
-    click.echo(RENDERERS[fmt](validate_plan(plan, chain_config=chain_config, now=clock.now(), recompile=False)), nl=False)
+    click.echo(RENDERERS[fmt](validate_plan(plan, chain_config=chain_config, now=clock.now())), nl=False)
 
 
 @cli.command()

@@ -86,7 +86,7 @@ def to_decimal(raw: int, decimals: int) -> Decimal:
         return Decimal(raw).scaleb(-decimals)
 
 
-_EXACT_FORMAT = 10**28  # fewer than 29 digits: within the default Decimal context's precision
+_EXACT_FORMAT = 10**28  # the integer path's range (the Decimal path below is exact for every uint256 too)
 
 
 def format_amount(raw: int, decimals: int, symbol: str | None = None, *, places: int | None = None) -> str:
@@ -95,8 +95,7 @@ def format_amount(raw: int, decimals: int, symbol: str | None = None, *, places:
         text = "all (uint256 max)"
         return f"{text} {symbol}" if symbol else text
     if places is None and -_EXACT_FORMAT < raw < _EXACT_FORMAT and decimals >= 0:
-        # Integer arithmetic for amounts the Decimal path below shows without rounding (its `normalize` rounds
-        # to 28 digits); the same text (tests/test_units.py compares the two).
+        # Integer arithmetic for the usual amounts; the same text as the Decimal path below (tests/test_units.py compares the two).
         whole_units, rest = divmod(abs(raw), 10**decimals)
         frac = str(rest).rjust(decimals, "0").rstrip("0") if decimals else ""
         out = f"{'-' if raw < 0 else ''}{whole_units:,}.{frac.ljust(2, '0')}"
@@ -109,7 +108,9 @@ def _format_decimal(raw: int, decimals: int, symbol: str | None = None, *, place
     sign = "-" if raw < 0 else ""
     value = to_decimal(abs(raw), decimals)
     if places is None:
-        text = f"{value.normalize():f}"
+        with localcontext() as ctx:
+            ctx.prec = 2 * MAX_DIGITS  # `normalize` rounds to the context's precision: 28 digits by default
+            text = f"{value.normalize():f}"
         whole, _, frac = text.partition(".")
         frac = (frac + "00")[: max(2, len(frac))]
     else:

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from mammon.chains.strict import unknown_keys
-from mammon.errors import AmbiguousNameError, InputError, UnknownNameError
+from mammon.errors import AmbiguousNameError, InputError, PlanError, UnknownNameError
 from mammon.filecache import FileCache
 from mammon.files import parse_model, read_data, read_toml
 from mammon.types import Address
@@ -213,10 +213,24 @@ def load_chain(name: str, extra: Iterable[str | Path] = ()) -> ChainConfig:
     return load_chain_file(path)
 
 
-def chain_for_plan(chain_id: int, name: str) -> ChainConfig:
-    """The config of a plan's chain: by its id among the user's chain files, else the registry's by name."""
-    for path in user_chain_files():
-        cfg = load_chain_file(path)
-        if cfg.chain_id == chain_id:
-            return cfg
-    return load_chain(name)
+def chain_for_plan(chain_id: int, name: str, *, where: str = "plan") -> ChainConfig:
+    """The config of a plan's chain, found by its id (the name is free text): among the user's chain files, else
+    the registry's. A plan that names the chain otherwise than that config is refused (PlanError), never reviewed without it."""
+    found = next((cfg for cfg in map(load_chain_file, user_chain_files()) if cfg.chain_id == chain_id), None)
+    if found is None:
+        builtin = BUILTIN_IDS.get(str(chain_id))
+        if builtin is None:
+            known = ", ".join(f"{n} {i}" for i, n in BUILTIN_IDS.items())
+            raise UnknownNameError("chain", name, (), where=f"{where}: chain.id", hint=f": no chain file has its id {chain_id} (built in: {known})")
+        found = load_chain(builtin)
+    if found.chain_id != chain_id:
+        raise PlanError(f"the plan says chain {_shown(name)} is id {chain_id}, the registry says {found.chain_id}", where=f"{where}: chain.id")
+    if found.name != name:
+        raise PlanError(f"the plan names chain id {chain_id} {_shown(name)}, but the registry's chain {chain_id} is {found.name}: "
+                        "pass the --chain-config it was compiled with", where=f"{where}: chain.name")
+    return found
+
+
+def _shown(text: str) -> str:
+    """A name from a file, quoted and cut short for an error line."""
+    return repr(text if len(text) <= 40 else text[:40] + "…")

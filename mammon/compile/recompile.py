@@ -51,7 +51,7 @@ def _chain(plan: Plan, chain: ChainConfig | None, where: str) -> ChainConfig:
     if chain is not None:
         return chain
     try:
-        return chain_for_plan(plan.chain.id, plan.chain.name)
+        return chain_for_plan(plan.chain.id, plan.chain.name, where=where)
     except UnknownNameError:  # (a chain file that cannot be read is named by its own error, which goes up as it is)
         raise PlanError(f"chain {plan.chain.name} is not in the registry, so the plan cannot be compiled again to check it: "
                         "pass the --chain-config it was compiled with", where=f"{where}: inputs.chain_config") from None

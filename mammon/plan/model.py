@@ -6,20 +6,24 @@ Every integer amount is in base units and serialised as a string (uint256 overfl
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from mammon.market import Market as MarketSnapshot
 from mammon.recommend import Recommendation
-from mammon.types import Address, HexData, PlainDecimal, Wallet, Wei
+from mammon.types import Address, HexData, PlainDecimal, UInt, Wallet, Wei
 
 # 2.0: a recommendation's expected_apy is a percentage as a decimal string ("8.5"; 1.x held a float fraction, 0.085),
 # and `inputs` records what the compile used, so validate/apply can compile the plan again.
 FORMAT_VERSION = "2.0.0"
 #: Plans that use the 2.1 additions (`execution`, `batch`) declare this version; others keep 2.0.0, byte for byte.
 BATCH_FORMAT_VERSION = "2.1.0"
+
+# A token's decimals: a uint256 has 78 digits, and a file's 10**100000000 would keep every review busy for hours.
+Decimals = Annotated[int, Field(ge=0, le=77)]
+# major.minor.patch, nothing else: the review prints it on its first line.
+FormatVersion = Annotated[str, Field(pattern=r"^[0-9]{1,6}\.[0-9]{1,6}\.[0-9]{1,6}$")]
 
 StepKind = Literal["approve", "withdraw", "deposit", "swap", "add_liquidity", "remove_liquidity", "check"]
 
@@ -43,7 +47,7 @@ class DecodedArg(_Model):
     type: str
     value: Any = Field(description="ABI value as JSON (integers as strings, tuples as lists)")
     token: str | None = Field(None, description="token symbol whose units this amount is in")
-    decimals: int | None = None
+    decimals: Decimals | None = None
     display: str | None = Field(None, description="human form, e.g. '1,000.00 USDC' or 'USDC (0x8335…)'")
 
 
@@ -75,7 +79,7 @@ class Effect(_Model):
     account_label: str = Field(description="'wallet' or the contract's registry name")
     token: str
     token_address: Address
-    decimals: int
+    decimals: Decimals
     delta: Wei
     tolerance: Tolerance = Tolerance(kind="exact")
 
@@ -104,7 +108,7 @@ class StepOutput(_Model):
 
     token: str
     token_address: Address
-    decimals: int
+    decimals: Decimals
     account: Address
     expected: Wei
     min: Wei
@@ -116,8 +120,8 @@ class ArgRef(_Model):
 
     arg: str = Field(description="dotted path of the argument, e.g. 'amount' or 'params.amountIn'")
     ref: str = Field(description="'<step id>.<output name>', several joined by ' + ' are summed")
-    num: Wei = Field(1, description="the value is sum(outputs) * num // den")
-    den: Wei = 1
+    num: Wei = Field(1, ge=0, description="the value is sum(outputs) * num // den")
+    den: Wei = Field(1, ge=1)
     expected: Wei
     min: Wei
     max: Wei
@@ -159,7 +163,7 @@ class Precondition(_Model):
     account: Address | None = None
     spender: Address | None = None
     token: str
-    decimals: int
+    decimals: Decimals
     op: Literal["gte", "eq", "lte"]
     value: Wei
 
@@ -189,15 +193,15 @@ class SafeTx(_Model):
 
     safe: Address = Field(description="the Safe (the plan's wallet)")
     to: Address = Field(description="MultiSendCallOnly 1.4.1, called with DELEGATECALL")
-    value: Wei = 0
+    value: UInt = 0
     data: HexData = Field(description="multiSend(bytes): the steps' calls, packed")
     operation: int = Field(1, ge=0, le=1, description="1 = DELEGATECALL")
-    safe_tx_gas: Wei = 0
-    base_gas: Wei = 0
-    gas_price: Wei = 0
+    safe_tx_gas: UInt = 0
+    base_gas: UInt = 0
+    gas_price: UInt = 0
     gas_token: Address = "0x0000000000000000000000000000000000000000"
     refund_receiver: Address = "0x0000000000000000000000000000000000000000"
-    nonce: Wei
+    nonce: UInt
     owners: list[Address]
     threshold: int = Field(ge=1)
     safe_tx_hash: HexData = Field(description="EIP-712 hash of this SafeTx for the Safe on the plan's chain (what owners sign)")
@@ -241,11 +245,11 @@ class CompileInputs(_Model):
 
 
 class Plan(_Model):
-    format_version: str = FORMAT_VERSION
+    format_version: FormatVersion = FORMAT_VERSION
     chain: ChainRef
     wallet: Wallet
-    created_at: datetime
-    valid_until: datetime
+    created_at: AwareDatetime
+    valid_until: AwareDatetime
     recommendations: list[Recommendation]
     policy: Policy
     market: Market

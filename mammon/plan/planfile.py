@@ -53,7 +53,8 @@ def parse(data: Any, *, where: str, verify_hash: bool = True) -> Plan:
         raise InputError("not a plan: expected a mapping at the top level", where=where)
     version = str(data.get("format_version", ""))
     if version.split(".")[0] != FORMAT_VERSION.split(".")[0]:
-        raise InputError(f"format_version {version or '(missing)'} is not supported (this mammon reads {FORMAT_VERSION.split('.')[0]}.x)", where=where)
+        shown = version if len(version) <= 20 else version[:20] + f"… ({len(version)} characters)"  # an error is one short line
+        raise InputError(f"format_version {shown or '(missing)'} is not supported (this mammon reads {FORMAT_VERSION.split('.')[0]}.x)", where=where)
     plan = parse_model(Plan, data, where=where)
     if verify_hash:
         actual = content_hash(plan)

@@ -37,7 +37,7 @@ class MoonwellConfig(BaseModel):
     markets: dict[str, Address]
     comptroller: Address | None = None
     weth_router: Address | None = None
-    m_token_decimals: int = 8
+    m_token_decimals: int = Field(8, ge=0, le=36)  # as a chain token's decimals (a plan holds at most 77)
     redeems_native: list[str] = []
 
 

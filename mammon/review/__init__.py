@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from mammon.chains import ChainConfig, chain_for_plan
 from mammon.compile.inputs import registry_labels
-from mammon.errors import ExpiredPlanError, InputError, MammonError, TamperedPlanError
+from mammon.errors import ExpiredPlanError, InputError, MammonError, PlanError, TamperedPlanError
 from mammon.plan import dag
 from mammon.plan.decode import verify
 from mammon.plan.model import Decoded, Plan, Step
@@ -21,6 +21,7 @@ from mammon.review.derive import derive
 from mammon.units import format_amount, parse_amount
 
 EXPIRY_WARNING = timedelta(minutes=1)
+CLOCK_SKEW = timedelta(minutes=5)  # how far a plan's created_at may be ahead of this machine's clock
 
 
 @dataclass
@@ -63,17 +64,24 @@ def check_refs(plan: Plan, decoded: dict[str, Decoded], *, where: str = "plan") 
 
 
 def check_expiry(plan: Plan, now: datetime, *, where: str = "plan") -> None:
+    """Refuse a plan past its valid_until, or created later than now (give or take a clock's skew): a post-dated
+    created_at would keep it, and the approvals of its hash, valid past the few days a plan may live."""
+    if plan.created_at > now + CLOCK_SKEW:
+        raise PlanError(f"created_at {plan.created_at.isoformat()} is in the future (now {now.replace(microsecond=0).isoformat()}, "
+                        f"allowing {int(CLOCK_SKEW.total_seconds()) // 60} min of clock skew); compile it again", where=f"{where}: created_at")
     if now >= plan.valid_until:
         raise ExpiredPlanError(f"valid_until {plan.valid_until.isoformat()} has passed (now {now.replace(microsecond=0).isoformat()}); compile it again", where=f"{where}: valid_until")
 
 
-def _chain_for(plan: Plan, chain: ChainConfig | None, warnings: list[str]) -> ChainConfig | None:
+def _chain_for(plan: Plan, chain: ChainConfig | None, warnings: list[str], where: str = "plan") -> ChainConfig | None:
     if chain is not None:
         if chain.chain_id != plan.chain.id:
             raise InputError(f"chain config {chain.name} is chain id {chain.chain_id}, the plan is for {plan.chain.id}", where="--chain-config")
         return chain
     try:
-        found = chain_for_plan(plan.chain.id, plan.chain.name)
+        found = chain_for_plan(plan.chain.id, plan.chain.name, where=where)
+    except PlanError:  # the plan names its chain otherwise than the registry: refused, not reviewed without it
+        raise
     except MammonError:
         warnings.append(f"chain {plan.chain.name} is not in the registry: targets cannot be checked (pass --chain-config)")
         return None
@@ -90,7 +98,7 @@ def review(plan: Plan, *, chain: ChainConfig | None = None, now: datetime | None
     check_structure(plan, where=where)
     if not allow_expired:
         check_expiry(plan, now, where=where)
-    cfg = _chain_for(plan, chain, warnings)
+    cfg = _chain_for(plan, chain, warnings, where)
     labels = {**(registry_labels(cfg) if cfg else {}), plan.wallet.lower(): "wallet"}
     ordered = []
     for step in dag.order(plan):

@@ -251,14 +251,14 @@ def derive(plan: Plan, ordered: list[tuple[Step, Decoded]], cfg: ChainConfig | N
         functions.append(decoded.function)
     approvals = d.approvals(texts)
     d.spend()
-    registry = f"the {cfg.name} registry" if cfg else "no registry (targets and tokens unchecked)"
     decimals = {t.symbol: t.decimals for t in cfg.tokens} if cfg else {}
     spent = ", ".join(format_amount(v, decimals[k], k) if k in decimals else f"{v} {k}" for k, v in sorted(d.out.spend.items()))
     swaps = sum(1 for v in d.out.min_outs.values() if v)
     d.out.checks = [
         f"every call is one mammon compiles ({', '.join(dict.fromkeys(f.split('(')[0] for f in dict.fromkeys(functions)))}), "
-        f"to a contract of {registry}, with no ETH value",
-        f"every address argument is the wallet or a registry contract in its role ({d.addresses} checked)",
+        + (f"to a contract of the {cfg.name} registry, with no ETH value" if cfg else "with no ETH value"),
+        # (without a registry no role was checked: review warns that the targets are unchecked, and claims nothing here)
+        *([f"every address argument is the wallet or a registry contract in its role ({d.addresses} checked)"] if cfg else []),
         f"approvals are exact and for the next step's spender ({approvals} checked)",
         f"pulls and totals.spend match the calldata: " + (f"the wallet spends at most {spent}" if spent else "the wallet spends none of the chain's tokens"),
         f"min-out guards match the calldata ({swaps} step{'s' if swaps != 1 else ''} with a minimum)",

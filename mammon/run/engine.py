@@ -58,6 +58,7 @@ def verify(plan: Plan, chain: ChainConfig | None, *, now: datetime, where: str =
     raises on the first problem. Expiry is checked only without `allow_expired` (apply checks it before each new send)."""
     rv = review(plan, chain=chain, now=now, where=where, allow_expired=allow_expired)
     check_recompiles(plan, rv.chain, where=where)
+    rv.checks.append("compiled again from its own recorded inputs: identical")  # the review apply shows says so, as show does
     return Verified(plan, chain, rv)
 
 

@@ -13,7 +13,7 @@ from eth_account import Account
 
 from mammon.abi import decode_call, function
 from mammon.diff import diff, render_text
-from mammon.errors import InputError, StalePlanError, WrongChainError
+from mammon.errors import InputError, PlanError, StalePlanError, WrongChainError
 from mammon.plan.model import Call, ChainRef
 from mammon.plan.planfile import seal
 from mammon.recommend import Recommendation
@@ -134,15 +134,20 @@ def test_preflight_catches_a_revert_with_its_decoded_reason(rpc_devnet: Any, cha
     assert nonce(w3) == before
 
 
-def test_wrong_chain_id_is_refused(rpc_devnet: Any, compile_on_devnet: Any, key0: str, w3: Any, tmp_path: Path) -> None:
+def test_wrong_chain_id_is_refused(rpc_devnet: Any, compile_on_devnet: Any, chain: Any, key0: str, w3: Any, tmp_path: Path) -> None:
+    """A plan for another chain id sends nothing: refused by the registry of that id when the plan names the chain
+    otherwise (it is not reviewed without one), and by the runner's chain id when the plan's own config says that id."""
     from mammon.run.engine import ApplyOptions, apply_plan
 
     plan = compile_on_devnet(AAVE_TO_WALLET)
     other = seal(plan.model_copy(update={"chain": ChainRef(id=8453, name="devnet")}))
     runner = RpcRunner.create(other, rpc_url=rpc_devnet.rpc_url)
     before = nonce(w3)
-    with pytest.raises(WrongChainError, match=r"the rpc runner is on chain 31337, the plan is for devnet \(8453\)"):
+    with pytest.raises(PlanError, match=r"^plan: chain.name: the plan names chain id 8453 'devnet', but the registry's chain 8453 is base"):
         apply_plan(other, runner, ApplyOptions(record_path=tmp_path / "r.json", state_dir=tmp_path))
+    claimed = chain.model_copy(update={"chain_id": 8453})  # the devnet's contracts, said to be on chain 8453
+    with pytest.raises(WrongChainError, match=r"the rpc runner is on chain 31337, the plan is for devnet \(8453\)"):
+        apply_plan(other, runner, ApplyOptions(record_path=tmp_path / "r.json", state_dir=tmp_path, chain=claimed))
     assert nonce(w3) == before
 
 
