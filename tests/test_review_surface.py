@@ -123,12 +123,16 @@ def test_markdown_review_shows_a_reason_as_text_not_markup(mammon: Mammon, tmp_p
     assert all(row.count("<td>") == 8 for row in html.split("<tr>")[2:])
 
 
-def test_markdown_review_keeps_step_ids_and_names_inside_their_cells(mammon: Mammon, tmp_path: Path) -> None:
-    """`show` reads plans nobody validated: a step id or contract name with `|`, backticks or tags stays in its cell, as text."""
+def test_markdown_review_keeps_step_ids_and_names_inside_their_cells(tmp_path: Path) -> None:
+    """A review rendered without the recompile (the library's `validate_plan(recompile=False)`; `show` refuses this
+    plan): a contract name with `|`, backticks or tags stays in its cell, as text."""
+    from mammon.api import validate_plan
+    from mammon.review.render import RENDERERS
+
     data = plan_data(compiled())
     data["steps"][2]["decoded"]["contract"] = "Aave | <b>SAFE</b> | `x`"
     path = resealed(tmp_path / "plan.yaml", data)
-    html = _rendered(mammon("show", path, "--format", "markdown").stdout)
+    html = _rendered(RENDERERS["markdown"](validate_plan(path, now=NOW, recompile=False)))
     assert "<b>" not in html and "&lt;b&gt;SAFE&lt;/b&gt;" in html
     assert all(row.count("<td>") == 8 for row in html.split("<tr>")[2:])
 
