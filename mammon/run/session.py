@@ -134,8 +134,9 @@ def refuse_replay(plan: Plan, opts: ApplyOptions) -> dict[str, Any] | None:
 
 
 def _audit_events(directory: Path, events: tuple[bytes, ...]) -> Iterator[dict[str, Any]]:
-    """The audit log's entries whose event is one of `events` (lines are filtered on the bytes before parsing: the log
-    holds every simulated run's events too). Not a check of the log (`audit.verify`, and every apply, make that)."""
+    """The audit log's entries of real runs whose event is one of `events` (lines are filtered on the bytes before
+    parsing: the log holds every simulated run's events too, marked `"simulated": true`). Not a check of the log
+    (`audit.verify`, and every apply, make that)."""
     try:
         raw = (directory / audit.LOG).read_bytes()
     except FileNotFoundError:
@@ -144,7 +145,7 @@ def _audit_events(directory: Path, events: tuple[bytes, ...]) -> Iterator[dict[s
         raise InputError(f"cannot read the audit log ({exc.__class__.__name__})", where=str(directory / audit.LOG)) from None
     wanted = tuple(b'"event": "' + e + b'"' for e in events)
     for line in raw.split(b"\n"):
-        if any(w in line for w in wanted):
+        if any(w in line for w in wanted) and b'"simulated": true' not in line:
             try:
                 entry = json.loads(line)
             except ValueError:
