@@ -224,6 +224,8 @@ def _result_problem(method: str, result: Any) -> str | None:
         if txs is not None and (not isinstance(txs, list) or any(isinstance(t, dict) and _bad_fields(t, _TX_QUANTITIES) for t in txs)):
             return "the block's transactions are not transaction objects"
         return None
+    if method == "debug_traceTransaction":
+        return None if isinstance(result, dict) else "the result is not a call trace object"
     if method == "eth_getCode":
         return None if result is None or is_hex_data(result) else "the result is not hex data"
     if method == "eth_simulateV1":

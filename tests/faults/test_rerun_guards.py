@@ -146,6 +146,29 @@ def test_a_null_nonce_from_the_node_is_one_line_and_nothing_is_sent(compile_plan
     assert onchain.nonce() == start and not (tmp_path / "run.json").exists()
 
 
+@pytest.mark.parametrize("method, params, bad, problem", [
+    ("eth_blockNumber", [], "0xzz", "the result is not a hex quantity"),
+    ("eth_getTransactionCount", [WALLET, "latest"], 7, "the result is not a hex quantity"),
+    ("eth_feeHistory", ["0x2", "latest", [50]], {"baseFeePerGas": ["high"]}, "the fee history's baseFeePerGas is not a list of hex quantities"),
+    ("eth_getBlockByNumber", ["latest", True], "0x12", "the result is not a block object"),
+    ("eth_getTransactionReceipt", ["0x" + "ab" * 32], {"blockNumber": "0x1"}, "the mined receipt has no gasUsed or transactionHash"),
+    ("eth_getTransactionByHash", ["0x" + "ab" * 32], {"nonce": None, "gas": 21000}, "the transaction's gas is not a hex quantity"),
+    ("eth_getCode", [WALLET, "latest"], "0x123", "the result is not hex data"),
+])
+def test_every_read_result_is_checked_for_its_shape(method: str, params: list[Any], bad: Any, problem: str, rewriting: RewritingProxy,
+                                                     fast_client: None) -> None:
+    from mammon.node import Node, NodeServerError
+
+    node = Node(rewriting.url, retries=0)
+    rewriting.rewrites["bad"] = lambda _result: bad
+    rewriting.fail(method, "bad", 1)
+    with pytest.raises(NodeServerError) as err:
+        node.request(method, params)
+    assert str(err.value) == f"node: {method}: the node at {rewriting.url} failed to answer (server error) ({problem})"
+    node.request(method, params)  # the next answer is the node's own, and passes
+    node.close()
+
+
 def test_a_receipt_that_is_not_an_object_leaves_the_run_interrupted_and_the_rerun_resolves_it(
         compile_plan: Any, apply_cli: Any, onchain: Chain, rewriting: RewritingProxy, tmp_path: Path) -> None:
     plan = compile_plan(THREE)
