@@ -301,7 +301,7 @@ def schema() -> None:
 @click.option("--account-index", type=click.IntRange(0, 2**31 - 1), help="rpc: MAMMON_MNEMONIC account m/44'/60'/0'/0/N (default 0)")
 @click.option("--derivation-path", help="rpc: MAMMON_MNEMONIC derivation path (instead of --account-index)")
 @click.option("--fork-url", help="dry-run: apply on an anvil fork of this URL")
-@click.option("--confirmations", default=1, show_default=True, type=click.IntRange(min=0), help="rpc: blocks to wait per step")
+@click.option("--confirmations", default=1, show_default=True, type=click.IntRange(min=1), help="rpc: blocks to wait per step")
 @click.option("--yes", is_flag=True, help="do not ask before sending to a real chain")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="run record (default: <plan>.run.json; an existing one is resumed)")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="policy TOML (default mammon.toml if present)")
@@ -350,7 +350,7 @@ def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, k
 @click.option("--keystore", type=click.Path(dir_okay=False), help="rpc: encrypted JSON keystore (else MAMMON_PRIVATE_KEY or MAMMON_MNEMONIC)")
 @click.option("--account-index", type=click.IntRange(0, 2**31 - 1), help="rpc: MAMMON_MNEMONIC account m/44'/60'/0'/0/N (default 0)")
 @click.option("--derivation-path", help="rpc: MAMMON_MNEMONIC derivation path (instead of --account-index)")
-@click.option("--confirmations", default=1, show_default=True, type=click.IntRange(min=0), help="rpc: blocks to wait per step")
+@click.option("--confirmations", default=1, show_default=True, type=click.IntRange(min=1), help="rpc: blocks to wait per step")
 @click.option("--yes", is_flag=True, help="do not ask before sending to a real chain (automation)")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="policy TOML (default mammon.toml if present)")
 @click.option("--state-dir", type=click.Path(file_okay=False),
@@ -374,6 +374,7 @@ def rebalance(recommendation: str, chain: str, wallet: str, runner_name: str, ou
     recs = load_recommendations(recommendation)
     if output is not None:  # refused before anything is compiled (a missing directory is created, as for the default)
         check_output(output, probe=True, parents=True)
+    r.refuse_unfinished()  # a rerun after a crash resumes that apply, never compiles the rebalance again
     try:
         plan = r.plan(recs)
     except InputError as exc:

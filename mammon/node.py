@@ -10,13 +10,14 @@ naming the method and the node with its path and query redacted)::
     ├── NodeUnreachable    connection refused / reset / closed, DNS failure
     ├── NodeTimeout        no answer within the client timeout
     ├── NodeRateLimited    HTTP 429 or JSON-RPC -32005 (limit exceeded)
-    └── NodeServerError    HTTP 5xx, JSON-RPC -32603 (internal error), a reply that is not JSON-RPC
+    └── NodeServerError    HTTP 5xx, JSON-RPC -32603 (internal error), a reply that is not JSON-RPC, or a
+                           result without the shape its method has (`_result_problem`: a null nonce, a string receipt)
 
 Reads are retried on `NodeUnavailable` with bounded exponential backoff (honouring `Retry-After`);
 a method that changes state (``eth_sendRawTransaction``, ``eth_sendTransaction``, ``evm_*``) is sent
 once and never retried blindly: its caller looks the transaction up instead (the journal decides).
-Tuning (tests set them short): ``MAMMON_RPC_TIMEOUT`` seconds per attempt (default 30),
-``MAMMON_RPC_RETRIES`` retries of a read (default 4), ``MAMMON_RPC_BACKOFF`` first backoff in seconds
+Tuning (tests set them short): ``MAMMON_RPC_TIMEOUT`` seconds per attempt (default 30, more than 0),
+``MAMMON_RPC_RETRIES`` retries of a read (a whole number, default 4), ``MAMMON_RPC_BACKOFF`` first backoff in seconds
 (default 0.25, doubling, at most 8 s; a ``Retry-After`` above 60 s is not waited for).
 """
 
@@ -129,7 +130,9 @@ def _error_data(err: Mapping[str, object]) -> bytes | None:
     return None
 
 
-def _env_float(name: str, default: float) -> float:
+def _env_float(name: str, default: float, *, positive: bool = False) -> float:
+    """A number of seconds from the environment; `positive`: 0 refused too (a 0 s socket timeout is a
+    non-blocking socket, whose every read fails as if the node were down)."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -139,7 +142,109 @@ def _env_float(name: str, default: float) -> float:
         raise InputError(f"{raw!r} is not a number", where=name) from None
     if not value >= 0 or value == float("inf"):
         raise InputError(f"must be a non-negative number, got {raw}", where=name)
+    if positive and value == 0:
+        raise InputError(f"must be greater than 0 seconds, got {raw}", where=name)
     return value
+
+
+def _env_count(name: str, default: int) -> int:
+    """A whole number from the environment (a retry count: 0.5 retries is no count at all)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    text = raw.strip()
+    if not (text.isascii() and text.isdecimal()) or len(text) > 6:
+        raise InputError(f"must be a whole number of retries (0 or more), got {raw!r}", where=name)
+    return int(text)
+
+
+# What each read's result must look like before any caller touches it (`_check_result`): a node that answers
+# `null` for a nonce or a string for a receipt is the node's fault (NodeServerError, retried like one), never a
+# TypeError deep in the runner. Methods not listed are checked by their callers (eth_call: `Node.hex_bytes`) or
+# not at all (eth_chainId: `Node.__init__` refuses a bad one as bad input).
+_QUANTITY_METHODS = frozenset({"eth_getTransactionCount", "eth_blockNumber", "eth_estimateGas", "eth_gasPrice", "eth_maxPriorityFeePerGas",
+                               "eth_getBalance"})
+_RECEIPT_QUANTITIES = ("blockNumber", "gasUsed", "status", "effectiveGasPrice", "l1Fee")
+_TX_QUANTITIES = ("nonce", "gas", "blockNumber", "value")
+
+
+def is_quantity(value: object) -> bool:
+    """A JSON-RPC quantity: "0x" and 1 to 64 hex digits (a uint256 at most)."""
+    return isinstance(value, str) and 3 <= len(value) <= 66 and value[:2] in ("0x", "0X") and all(c in _HEX for c in value[2:])
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def is_hex_data(value: object) -> bool:
+    """JSON-RPC data: "0x" and an even number of hex digits."""
+    return isinstance(value, str) and value[:2] in ("0x", "0X") and len(value) % 2 == 0 and all(c in _HEX for c in value[2:])
+
+
+def _bad_fields(obj: dict[str, Any], names: tuple[str, ...]) -> str | None:
+    """The first of `names` that `obj` holds as something other than a quantity (null counts as absent)."""
+    for name in names:
+        value = obj.get(name)
+        if value is not None and not is_quantity(value):
+            return name
+    return None
+
+
+def _result_problem(method: str, result: Any) -> str | None:
+    """What is wrong with `result` as an answer to `method`; None when it has the shape its callers read."""
+    if method in _QUANTITY_METHODS:
+        return None if is_quantity(result) else "the result is not a hex quantity"
+    if method == "eth_getTransactionReceipt":
+        if result is None:
+            return None
+        if not isinstance(result, dict):
+            return "the result is not a receipt object"
+        bad = _bad_fields(result, _RECEIPT_QUANTITIES)
+        if bad:
+            return f"the receipt's {bad} is not a hex quantity"
+        if result.get("blockNumber") is not None and not (is_quantity(result.get("gasUsed")) and isinstance(result.get("transactionHash"), str)):
+            return "the mined receipt has no gasUsed or transactionHash"
+        return None
+    if method == "eth_getTransactionByHash":
+        if result is None:
+            return None
+        if not isinstance(result, dict):
+            return "the result is not a transaction object"
+        bad = _bad_fields(result, _TX_QUANTITIES)
+        return f"the transaction's {bad} is not a hex quantity" if bad else None
+    if method == "eth_getBlockByNumber":
+        if result is None:
+            return None
+        if not isinstance(result, dict):
+            return "the result is not a block object"
+        bad = _bad_fields(result, ("number", "baseFeePerGas"))
+        if bad:
+            return f"the block's {bad} is not a hex quantity"
+        txs = result.get("transactions")
+        if txs is not None and (not isinstance(txs, list) or any(isinstance(t, dict) and _bad_fields(t, _TX_QUANTITIES) for t in txs)):
+            return "the block's transactions are not transaction objects"
+        return None
+    if method == "debug_traceTransaction":
+        return None if isinstance(result, dict) else "the result is not a call trace object"
+    if method == "eth_getCode":
+        return None if result is None or is_hex_data(result) else "the result is not hex data"
+    if method == "eth_simulateV1":
+        if not isinstance(result, list) or not all(isinstance(b, dict) and isinstance(b.get("calls"), list)
+                                                   and all(isinstance(c, dict) and _bad_fields(c, ("status", "gasUsed")) is None for c in b["calls"])
+                                                   for b in result):
+            return "the result is not a list of simulated blocks"
+        return None
+    if method == "eth_feeHistory":
+        if not isinstance(result, dict):
+            return "the result is not a fee history object"
+        base = result.get("baseFeePerGas")
+        if not isinstance(base, list) or not all(is_quantity(b) for b in base):  # empty: `_fees` reads the block instead
+            return "the fee history's baseFeePerGas is not a list of hex quantities"
+        reward = result.get("reward")
+        if reward is not None and not (isinstance(reward, list) and all(isinstance(r, list) and all(is_quantity(x) for x in r) for r in reward)):
+            return "the fee history's reward is not a list of hex quantities"
+        return None
+    return None
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -161,8 +266,11 @@ def _retry_after(value: str | None) -> float | None:
 class _Transport:
     """One JSON-RPC POST over a kept-alive HTTP(S) connection; every failure becomes a NodeUnavailable."""
 
-    def __init__(self, url: str, timeout: float) -> None:
-        parts = urlsplit(url)
+    def __init__(self, url: str, timeout: float, where: str = "node") -> None:
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # e.g. an unclosed IPv6 literal, "http://[::1"
+            raise InputError(f"not a valid node URL: {redact(url)} (check the host, e.g. IPv6 in [brackets])", where=where) from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InputError(f"not an http(s) node URL: {redact(url)}", where="node")
         self.https = parts.scheme == "https"
@@ -243,10 +351,10 @@ class Node:
     def __init__(self, url: str, *, timeout: float | None = None, where: str = "--rpc-url", retries: int | None = None) -> None:
         self.url = url
         self.display = redact(url)
-        self.timeout = _env_float("MAMMON_RPC_TIMEOUT", 30.0) if timeout is None else timeout
-        self.retries = int(_env_float("MAMMON_RPC_RETRIES", 4)) if retries is None else retries
+        self.timeout = _env_float("MAMMON_RPC_TIMEOUT", 30.0, positive=True) if timeout is None else timeout
+        self.retries = _env_count("MAMMON_RPC_RETRIES", 4) if retries is None else retries
         self.backoff = _env_float("MAMMON_RPC_BACKOFF", 0.25)
-        self._transport = _Transport(url, self.timeout)
+        self._transport = _Transport(url, self.timeout, where)
         self._lock = threading.Lock()
         self._id = 0
         self._batches = True  # until the node shows it does not take JSON-RPC batches
@@ -303,7 +411,11 @@ class Node:
             if transient == "server" and _error_data(err) is None:
                 raise NodeServerError(method, self.display, f"JSON-RPC {code}: {message}")
             raise NodeError(method, code if isinstance(code, int) else None, message, _error_data(err), node=self.display)
-        return reply.get("result")
+        result = reply.get("result")
+        problem = _result_problem(method, result)
+        if problem is not None:
+            raise NodeServerError(method, self.display, problem)
+        return result
 
     def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         """Several reads in one round trip (a JSON-RPC batch): per call, its result or the `NodeError` it got

@@ -20,6 +20,12 @@ Refusals (bad recommendation, unknown name, float amount, stale or expired plan,
 seed phrase that does not derive the wallet, …) raise `MammonError` subclasses; a run whose step fails
 or lands outside tolerance returns a result with `success` False (and its record says why).
 `mammon rebalance REC.yaml` is this class behind a command line.
+
+A rerun after a crash must not rebalance twice: each compile reads the chain as it is and the plan's hash
+(its file name, the replay refusal's key) includes its creation time, so a second `execute` of the same
+recommendation is a new plan. Before compiling, an apply of this wallet on this chain that sent a transaction
+and did not finish (its record `running`/`interrupted`, or a step `sent`) is refused naming its record and the
+`mammon apply` that resumes it (`UnfinishedApply`).
 """
 
 from __future__ import annotations
@@ -35,21 +41,22 @@ from mammon import clock
 from mammon.chains import ChainConfig, load_chain
 from mammon.compile.compiler import compile_plan
 from mammon.diff import Diff, render_text
-from mammon.errors import InputError
+from mammon.errors import InputError, PlanError
 from mammon.files import make_directory
 from mammon.market import Market, gas_cost_usd, load_market
 from mammon.plan.model import Plan
 from mammon.plan.planfile import dump, load
 from mammon.recommend import Recommendation
-from mammon.run.session import no_progress
+from mammon.run import audit
+from mammon.run.session import Unfinished, no_progress, unfinished_runs
 from mammon.run.api import apply_file, default_record_path
 from mammon.run.record import RunRecord
 from mammon.run.policy import enforce, load_policy
 from mammon.run.registry import runner_class
-from mammon.run.state import default_state_dir
+from mammon.run.state import default_state_dir, wallet_lock
 from mammon.types import wallet_address
 
-__all__ = ["RebalanceResult", "Rebalancer", "compile_recommendations", "save_plan"]
+__all__ = ["RebalanceResult", "Rebalancer", "UnfinishedApply", "compile_recommendations", "save_plan"]
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,33 @@ def save_plan(plan: Plan, path: Path) -> Path:
     return path
 
 
+class UnfinishedApply(PlanError):
+    """An earlier apply of the wallet on the chain may have sent transactions and did not finish: resume it first."""
+
+
+def _plan_file_of(record: Path, runner: str) -> Path | None:
+    """The plan file next to a run record named as `default_record_path` names it (`X.plan.run.json` for
+    `X.plan.yaml`, `X.plan.<runner>.run.json`), when it is there."""
+    stem = record.name.removesuffix(".run.json").removesuffix(f".{runner}")
+    for suffix in (".yaml", ".yml", ".json"):
+        candidate = record.with_name(stem + suffix)
+        if candidate != record and candidate.is_file():
+            return candidate
+    return None
+
+
+def _unfinished_message(run: Unfinished, wallet: str, chain: ChainConfig) -> str:
+    if run.status == "unreadable":
+        return (f"an earlier apply of {wallet} on {chain.name} ({chain.chain_id}) sent transactions and its run record {run.record} cannot be "
+                "read; find out what it did before rebalancing again (a new plan could repeat its steps)")
+    plan_file = _plan_file_of(run.record, run.runner)
+    state = run.status + (f", step(s) {', '.join(run.sent)} sent with outcome unknown" if run.sent else "")
+    plan_text = str(plan_file) if plan_file else f"PLAN (the file of plan {run.plan_hash[:19]}…)"
+    return (f"an unfinished apply of {wallet} on {chain.name} ({chain.chain_id}) may have sent transactions: run record {run.record} ({state}); "
+            f"resume it first with `mammon apply {plan_text} --runner {run.runner} -o {run.record}` and the same node options, "
+            "then rebalance again (a new plan now would repeat its steps)")
+
+
 class Rebalancer:
     """Executes recommendations end to end for one wallet on one chain through one runner.
 
@@ -160,10 +194,15 @@ class Rebalancer:
         self.read_node = (runner_name == "rpc") if read_node is None else read_node
         if self.read_node and not self.rpc_url:
             raise InputError("reading the market from a node needs rpc_url (or ETH_RPC_URL)", where="rpc_url")
-        if runner_name == "rpc" and not keystore:  # a wrong key or seed phrase is refused before a plan is written
-            from mammon.run.keys import load_signer
+        if isinstance(confirmations, bool) or not isinstance(confirmations, int) or confirmations < 1:
+            raise InputError(f"must be a whole number of blocks, 1 or more (the receipt's block is the first), got {confirmations!r}",
+                             where="confirmations")
+        if runner_name == "rpc":  # a wrong key or seed phrase, or a derivation option it cannot use, is refused before a plan is written
+            from mammon.run.keys import check_derivation, load_signer
 
-            load_signer(account_index=account_index, derivation_path=derivation_path, wallet=self.wallet)
+            check_derivation(keystore, account_index, derivation_path)
+            if not keystore:
+                load_signer(account_index=account_index, derivation_path=derivation_path, wallet=self.wallet)
         self.plan_dir = Path(plan_dir)
         if self.plan_dir.exists() and not self.plan_dir.is_dir():  # refused before anything is compiled
             raise InputError("the plan directory is a file, not a directory", where=str(self.plan_dir))
@@ -195,6 +234,22 @@ class Rebalancer:
         directory = Path(self.state_dir) if self.state_dir else default_state_dir()
         enforce(self.policy, plan, self.chain, directory, clock.now())
 
+    def refuse_unfinished(self) -> None:
+        """Refuse to compile while an apply of this wallet on this chain that sent transactions is unfinished (killed,
+        or interrupted by the node): a new plan, compiled from the chain as that apply left it, would repeat what it
+        did (the plan file's name and the replay refusal both follow the new plan's hash). The message names the
+        record and the `mammon apply` that resumes it (`apply(plan_path)` here). A runner that simulates is not asked:
+        its runs leave nothing unfinished."""
+        if runner_class(self.runner).simulated:
+            return
+        directory = Path(self.state_dir) if self.state_dir else default_state_dir()
+        if not (directory / audit.LOG).exists():
+            return
+        with wallet_lock(directory, self.wallet, self.chain.chain_id):  # an apply running right now is named as such
+            found = unfinished_runs(directory, self.wallet, self.chain.chain_id)
+        if found:
+            raise UnfinishedApply(_unfinished_message(found[0], self.wallet, self.chain), where="rebalance")
+
     def default_plan_path(self, plan: Plan) -> Path:
         return self.plan_dir / f"{plan.created_at:%Y%m%dT%H%M%SZ}-{plan.content_hash.removeprefix('sha256:')[:12]}.plan.yaml"
 
@@ -205,6 +260,7 @@ class Rebalancer:
         confirm: asked (with a one-line summary) before anything is sent to a real chain; None sends without
         asking (the caller decided by calling). show_review: pass the review text to `progress` first.
         """
+        self.refuse_unfinished()
         plan = self.plan(recommendation)
         self.check(plan)
         path = save_plan(plan, Path(plan_path) if plan_path else self.default_plan_path(plan))

@@ -19,7 +19,7 @@ from mammon_test_support import EXAMPLES_DIR, WALLET, Mammon
      "mammon plan: No such option '--formt'. Did you mean '--format'? (see 'mammon plan --help')"),
     (("show",), "mammon show: Missing argument 'PLAN'. (see 'mammon show --help')"),
     (("apply", "p.yaml", "--confirmations", "-1"),
-     "mammon apply: Invalid value for '--confirmations': -1 is not in the range x>=0. (see 'mammon apply --help')"),
+     "mammon apply: Invalid value for '--confirmations': -1 is not in the range x>=1. (see 'mammon apply --help')"),
     (("show", "p.yaml", "--format", "html"),
      "mammon show: Invalid value for '--format': 'html' is not one of 'json', 'markdown', 'text'. (see 'mammon show --help')"),
     (("shwo",), "mammon: No such command 'shwo'. Did you mean 'show'? (see 'mammon --help')"),

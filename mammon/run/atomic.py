@@ -21,15 +21,14 @@ from mammon.chains import ChainConfig
 from mammon.errors import InputError, MammonError, StalePlanError, WrongChainError
 from mammon.plan.model import Plan
 from mammon.run import record as journal, state
-from mammon.run.base import Outcome, Runner, Signed
+from mammon.run.base import Outcome, Runner, Signed, TxDropped
 from mammon.review import check_expiry
 from mammon.compile.recompile import check_recompiles
 from mammon.plan.approvals import require as require_approvals
 from mammon.run.engine import check_preconditions, reviewed
-from mammon.run.session import (ApplyOptions, existing_record, log_event, new_record, on_the_wire, refuse_replay, registry_chain,
-                                watched_balances)
+from mammon.run.session import ApplyOptions, existing_record, log_event, new_record, refuse_replay, registry_chain, watched_balances
 from mammon.run.policy import enforce
-from mammon.run.record import ActualEffect, RunRecord
+from mammon.run.record import ActualEffect, RunRecord, StepRecord
 from mammon.run.rpc import RpcRunner, with_margin
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
@@ -215,7 +214,11 @@ def _transfers(frame: dict[str, Any]) -> dict[tuple[str, str], int]:
 
 
 def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> RunRecord:
-    """Run an atomic plan through `runner` (one transaction), journaling to options.record_path."""
+    """Run an atomic plan through `runner` (one transaction), journaling to options.record_path.
+
+    A record whose transaction is on the wire is resumed (looked up, or the same bytes rebroadcast); one whose
+    transaction was dropped (another transaction took its nonce: it can never be mined) is checked again like a
+    fresh plan and signed again at the wallet's next nonce, as the step engine does for a dropped step."""
     opts, now = options, options.now
     chain: ChainConfig | None = opts.chain or registry_chain(plan)
     rv, verified = reviewed(plan, opts, chain)
@@ -230,55 +233,116 @@ def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> Run
     require_approvals(plan, opts.approvals, opts.policy.required_approvals, opts.policy.approvers)
     with state.wallet_lock(opts.state_dir, plan.wallet, plan.chain.id):
         rec = existing_record(plan, opts.record_path, runner.name)
-        if not on_the_wire(rec):
-            runner.sender_check(plan)
-            check_expiry(plan, now())
-            replay = refuse_replay(plan, opts)
-            check_preconditions(plan, runner)
-            enforce(opts.policy, plan, chain, opts.state_dir, now())
-            failure = runner.trial(plan)
-            if failure:
-                raise StalePlanError([failure], where="preflight (the whole transaction, tried on a fork of the node before signing)")
-            opts.before_send()
-            rec = new_record(plan, runner, now())
-            if replay:
-                rec.allow_replay = True
-                log_event(rec, opts, "replay_allowed", **replay)
-            log_event(rec, opts, "apply_started", runner=runner.name, simulated=False, chain=plan.chain.id, wallet=plan.wallet,
-                 record=str(opts.record_path.resolve()))
-            watched = {(a.lower(), ta.lower()): (a, t, ta, d) for s in plan.steps for a, t, ta, d in watched_balances(s)}
-            before = dict(zip(watched, runner.balances([(ta, a) for a, _t, ta, _d in watched.values()]), strict=True))
-            signed = runner.sign_batch(plan)
-            for step, srec in zip(plan.steps, rec.steps, strict=True):
-                srec.status, srec.tx_hash, srec.nonce, srec.started_at = "sent", signed.tx_hash, signed.nonce, now()
-                srec.to, srec.data = step.call.to, step.call.data
-                srec.effects = [ActualEffect(account=a, token=t, token_address=ta, decimals=d, before=before[(a.lower(), ta.lower())], after=0)
-                                for a, t, ta, d in watched_balances(step)]
-            rec.steps[0].raw_tx = signed.raw_tx
-            rec.status = "running"
-            log_event(rec, opts, "step_sent", step=plan.steps[0].id, tx=signed.tx_hash, nonce=signed.nonce, simulated=False,
-                 batch=[s.id for s in plan.steps])
-            journal.write(rec, opts.record_path)  # write-ahead: the signed batch is durable before it leaves
-            opts.progress(f"send  the whole plan as one transaction ({runner.mode}, {len(plan.steps)} calls): {signed.tx_hash[:12]}…")
-            runner.broadcast(signed)
-            outcome = runner.wait(signed.tx_hash)
+        if rec is None or not any(s.tx_hash for s in rec.steps):  # nothing on the wire: never sent, or dropped
+            rec, signed = _send_fresh(plan, runner, opts, chain, rec)
+            outcome = _settled(rec, opts, lambda: _broadcast_and_wait(runner, signed))
         else:
-            assert rec is not None
             sent = rec.steps[0]
+            _mark_running(rec)
             log_event(rec, opts, "apply_resumed", runner=runner.name, simulated=False, chain=plan.chain.id, wallet=plan.wallet,
                  record=str(opts.record_path.resolve()))
-            found = runner.lookup(sent.tx_hash or "")
-            if found is None:
-                opts.progress(f"resend the journaled transaction {sent.tx_hash}: the node never saw it (same signed bytes)")
-                runner.broadcast(Signed(tx_hash=sent.tx_hash or "", raw_tx=sent.raw_tx, nonce=sent.nonce))
-                found = runner.wait(sent.tx_hash or "")
-            outcome = found
+            outcome = _settled(rec, opts, lambda: _resume(runner, sent, opts.progress))
         _finish(plan, rec, outcome, runner, opts.now, opts.progress)
         # One record for the transaction's outcome and what it spent (the audit log counts spends once per tx).
         log_event(rec, opts, "step_done", step=plan.steps[0].id, status=rec.status, tx=outcome.tx_hash, simulated=False, spent=_spent(plan, rec))
         log_event(rec, opts, "apply_finished", status=rec.status)
         journal.write(rec, opts.record_path)
         return rec
+
+
+def _send_fresh(plan: Plan, runner: AtomicRunner, opts: ApplyOptions, chain: ChainConfig | None,
+                rec: RunRecord | None) -> tuple[RunRecord, Signed]:
+    """Every check a plan passes before its transaction (again, after a dropped one), then sign it and journal it
+    as `sent` (write-ahead: durable before it leaves). `rec`: the record of a dropped transaction, continued."""
+    now = opts.now
+    runner.sender_check(plan)
+    check_expiry(plan, now())
+    replay = refuse_replay(plan, opts)
+    check_preconditions(plan, runner)
+    enforce(opts.policy, plan, chain, opts.state_dir, now())
+    failure = runner.trial(plan)
+    if failure:
+        raise StalePlanError([failure], where="preflight (the whole transaction, tried on a fork of the node before signing)")
+    opts.before_send()
+    again = rec is not None
+    if rec is None:
+        rec = new_record(plan, runner, now())
+    _mark_running(rec)
+    if replay:
+        rec.allow_replay = True
+        log_event(rec, opts, "replay_allowed", **replay)
+    log_event(rec, opts, "apply_resumed" if again else "apply_started", runner=runner.name, simulated=False, chain=plan.chain.id,
+              wallet=plan.wallet, record=str(opts.record_path.resolve()))
+    watched = {(a.lower(), ta.lower()): (a, t, ta, d) for s in plan.steps for a, t, ta, d in watched_balances(s)}
+    before = dict(zip(watched, runner.balances([(ta, a) for a, _t, ta, _d in watched.values()]), strict=True))
+    signed = runner.sign_batch(plan)
+    for step, srec in zip(plan.steps, rec.steps, strict=True):
+        srec.status, srec.tx_hash, srec.nonce, srec.started_at, srec.reason = "sent", signed.tx_hash, signed.nonce, now(), None
+        srec.to, srec.data = step.call.to, step.call.data
+        srec.effects = [ActualEffect(account=a, token=t, token_address=ta, decimals=d, before=before[(a.lower(), ta.lower())], after=0)
+                        for a, t, ta, d in watched_balances(step)]
+    rec.steps[0].raw_tx = signed.raw_tx
+    log_event(rec, opts, "step_sent", step=plan.steps[0].id, tx=signed.tx_hash, nonce=signed.nonce, simulated=False,
+         batch=[s.id for s in plan.steps])
+    journal.write(rec, opts.record_path)  # write-ahead: the signed batch is durable before it leaves
+    opts.progress(f"send  the whole plan as one transaction ({runner.mode}, {len(plan.steps)} calls): {signed.tx_hash[:12]}…")
+    return rec, signed
+
+
+def _mark_running(rec: RunRecord) -> None:
+    rec.status, rec.interrupted, rec.finished_at = "running", None, None
+
+
+def _broadcast_and_wait(runner: AtomicRunner, signed: Signed) -> Outcome:
+    runner.broadcast(signed)
+    return runner.wait(signed.tx_hash)
+
+
+def _resume(runner: AtomicRunner, sent: StepRecord, progress: Callable[[str], None]) -> Outcome:
+    """The journaled transaction's outcome: looked up, or the same signed bytes rebroadcast when the node never saw them."""
+    found = runner.lookup(sent.tx_hash or "")
+    if found is None:
+        progress(f"resend the journaled transaction {sent.tx_hash}: the node never saw it (same signed bytes)")
+        runner.broadcast(Signed(tx_hash=sent.tx_hash or "", raw_tx=sent.raw_tx, nonce=sent.nonce))
+        found = runner.wait(sent.tx_hash or "")
+    return found
+
+
+def _settled(rec: RunRecord, opts: ApplyOptions, attempt: Callable[[], Outcome]) -> Outcome:
+    """`attempt()` (the transaction's outcome), with the record kept true when it raises: a dropped transaction marks
+    every step `dropped` (a rerun checks and signs again); anything else (the node, the user, a bug) leaves the
+    steps `sent` and the run `interrupted` for a rerun to resolve."""
+    try:
+        return attempt()
+    except TxDropped as exc:
+        _dropped(rec, opts, exc)
+        _interrupted(rec, opts, exc)
+        raise
+    except (Exception, KeyboardInterrupt) as exc:
+        _interrupted(rec, opts, exc)
+        raise
+
+
+def _dropped(rec: RunRecord, opts: ApplyOptions, exc: TxDropped) -> None:
+    """The one transaction can never be mined: no call of the plan ran (all or nothing)."""
+    for srec in rec.steps:
+        if srec.tx_hash and srec.tx_hash not in srec.replaced:
+            srec.replaced.append(srec.tx_hash)
+        srec.status, srec.conflict_tx, srec.reason = "dropped", exc.conflict, exc.message
+        srec.tx_hash, srec.raw_tx, srec.nonce = None, None, None
+    log_event(rec, opts, "step_dropped", step=rec.steps[0].id, tx=exc.tx_hash, conflict=exc.conflict)
+    opts.progress(f"DROP  the whole plan's transaction: {exc.message}; a rerun checks the plan again and signs it again")
+
+
+def _interrupted(rec: RunRecord, opts: ApplyOptions, exc: BaseException) -> None:
+    """The run stopped without an outcome: `interrupted`, logged and journaled (best effort: the original error is the one reported)."""
+    message = exc.message if isinstance(exc, MammonError) else exc.__class__.__name__
+    rec.status, rec.interrupted, rec.finished_at = "interrupted", message, opts.now()
+    try:
+        log_event(rec, opts, "apply_interrupted", reason=message[:500])
+        journal.write(rec, opts.record_path)
+    except (OSError, MammonError):
+        pass
 
 
 def _spent(plan: Plan, rec: RunRecord) -> dict[str, str]:

@@ -297,7 +297,7 @@ def _run(plan: Plan, runner: Runner, rec: RunRecord, opts: ApplyOptions, *, repl
         killpoint("apply_started")
         try:
             execute(plan, runner, rec, opts, recheck=resuming)
-        except (MammonError, KeyboardInterrupt) as exc:
+        except (Exception, KeyboardInterrupt) as exc:  # not only MammonError (a bug, a node's garbage): no record left `running`
             _halted(rec, opts, exc)
             raise
     finally:

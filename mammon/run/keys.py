@@ -180,13 +180,28 @@ def from_mnemonic(phrase: str, *, account_index: int | None = None, path: str | 
     return Signer(bytes(account.key))
 
 
+def check_derivation(keystore: str | Path | None, account_index: int | None, derivation_path: str | None) -> None:
+    """Refuse --account-index/--derivation-path unless the key is derived from MAMMON_MNEMONIC: with a keystore or a
+    hex key they would be ignored, and the apply would sign with another account than the one asked for.
+    A malformed value is refused as such first."""
+    if account_index is None and derivation_path is None:
+        return
+    option = "--derivation-path" if derivation_path is not None else "--account-index"
+    hd_path(account_index, derivation_path)
+    source = "--keystore" if keystore else (KEY_ENV if os.environ.get(KEY_ENV) and not os.environ.get(MNEMONIC_ENV) else None)
+    if source is not None:
+        raise InputError(f"applies to a key derived from {MNEMONIC_ENV} only, but the key comes from {source}; drop {option}", where=option)
+
+
 def load_signer(keystore: str | Path | None = None, *, prompt: Callable[[str], str] | None = None, account_index: int | None = None,
                 derivation_path: str | None = None, wallet: str | None = None) -> Signer:
     """The signer from `keystore` if given, else MAMMON_PRIVATE_KEY, else MAMMON_MNEMONIC; a clear InputError otherwise.
 
     `wallet`: the address the signer must be (the plan's); a seed phrase that derives another one is refused here,
-    naming the derived address and the path, so the fix (another index or phrase) is plain.
+    naming the derived address and the path, so the fix (another index or phrase) is plain. `account_index` and
+    `derivation_path` are refused with a keystore or MAMMON_PRIVATE_KEY (`check_derivation`).
     """
+    check_derivation(keystore, account_index, derivation_path)
     if keystore:
         return from_keystore(keystore, prompt=prompt)
     value = os.environ.get(KEY_ENV)

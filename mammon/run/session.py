@@ -9,8 +9,9 @@ accounts and tokens), and neither should reach into the other's internals to get
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,8 +28,8 @@ from mammon.run.base import Runner
 from mammon.run.policy import Policy
 from mammon.run.record import RunRecord
 
-__all__ = ["ApplyOptions", "Progress", "ReplayRefused", "Verified", "existing_journal", "existing_record", "log_event", "new_record", "no_progress",
-           "on_the_wire", "refuse_replay", "registry_chain", "watched_balances"]
+__all__ = ["ApplyOptions", "Progress", "ReplayRefused", "Unfinished", "Verified", "existing_journal", "existing_record", "log_event", "new_record",
+           "no_progress", "on_the_wire", "refuse_replay", "registry_chain", "unfinished_runs", "watched_balances"]
 
 Progress = Callable[[str], None]
 
@@ -111,20 +112,108 @@ def log_event(rec: RunRecord, opts: ApplyOptions, event: str, **data: Any) -> No
 
 
 def refuse_replay(plan: Plan, opts: ApplyOptions) -> dict[str, Any] | None:
-    """Refuse a plan the audit log says was applied already (unless `allow_replay`); the replay note to audit, or None."""
-    prior = audit.applied(opts.state_dir, plan.content_hash)
-    if prior is None:
+    """Refuse a plan the audit log says was applied already (unless `allow_replay`); the replay note to audit, or None.
+
+    Applied: a real transaction of the plan was sent and not dropped since (a dropped one can never be mined), by
+    another run record than this one (this record's own send, logged but killed before it was journaled, never left)."""
+    if audit.applied(opts.state_dir, plan.content_hash) is None:
+        return None  # the index's answer: nothing real was ever sent for this plan
+    here = str(opts.record_path.resolve()) if opts.record_path.exists() else None
+    elsewhere = [(time, record) for time, record in _live_sends(opts.state_dir, plan.content_hash) if record is None or record != here]
+    if not elsewhere:
         return None
-    if prior.record == str(opts.record_path.resolve()) and opts.record_path.exists():
-        return None  # the same run, killed after logging a signature it never journaled or broadcast: resume it
-    when = prior.time.replace("T", " ").split(".")[0].replace("+00:00", " UTC")
-    where = f"run record {prior.record}" if prior.record else "its run record is unknown"
+    first_sent, record = elsewhere[0]
+    when = first_sent.replace("T", " ").split(".")[0].replace("+00:00", " UTC")
+    where = f"run record {record}" if record else "its run record is unknown"
     if not opts.allow_replay:
         raise ReplayRefused(
             f"plan {plan.content_hash[:19]}… was already applied on {plan.chain.name} ({plan.chain.id}) by {plan.wallet} on {when} "
             f"({where}); applying it again would send its transactions again: rerun with that record (-o) to resume it, or pass "
             "--allow-replay if a second execution is really wanted", where="apply")
-    return {"replay_of": prior.record, "replay_first_sent": prior.time}
+    return {"replay_of": record, "replay_first_sent": first_sent}
+
+
+def _audit_events(directory: Path, events: tuple[bytes, ...]) -> Iterator[dict[str, Any]]:
+    """The audit log's entries of real runs whose event is one of `events` (lines are filtered on the bytes before
+    parsing: the log holds every simulated run's events too, marked `"simulated": true`). Not a check of the log
+    (`audit.verify`, and every apply, make that)."""
+    try:
+        raw = (directory / audit.LOG).read_bytes()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InputError(f"cannot read the audit log ({exc.__class__.__name__})", where=str(directory / audit.LOG)) from None
+    wanted = tuple(b'"event": "' + e + b'"' for e in events)
+    for line in raw.split(b"\n"):
+        if any(w in line for w in wanted) and b'"simulated": true' not in line:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a torn last line, or an edited one (verify names it)
+            if isinstance(entry, dict):
+                yield entry
+
+
+def _live_sends(directory: Path, plan_hash: str) -> list[tuple[str, str | None]]:
+    """(time, run record) of each real transaction the log says was sent for the plan and not dropped since, in log
+    order. The record is the one of the sending run's `apply_started`/`apply_resumed`, else of the plan's latest one."""
+    runs: dict[str, str | None] = {}
+    latest: str | None = None
+    sent: dict[str, tuple[str, str | None]] = {}
+    for e in _audit_events(directory, (b"apply_started", b"apply_resumed", b"step_sent", b"step_dropped")):
+        if e.get("plan") != plan_hash or e.get("simulated"):
+            continue
+        event, run = e.get("event"), str(e.get("run", ""))
+        if event in ("apply_started", "apply_resumed"):
+            record = e.get("record") if isinstance(e.get("record"), str) else None
+            runs[run] = record
+            latest = record if event == "apply_started" else latest
+        elif event == "step_sent":
+            sent.setdefault(str(e.get("tx", "")).lower(), (str(e.get("time", "")), runs.get(run, latest)))
+        else:
+            sent.pop(str(e.get("tx", "")).lower(), None)
+    return list(sent.values())
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """A real apply of a wallet on a chain that may have sent transactions and did not finish (killed, interrupted)."""
+
+    record: Path
+    plan_hash: str
+    status: str
+    runner: str
+    sent: list[str]  # its steps on the wire (outcome unknown)
+
+
+def unfinished_runs(directory: Path, wallet: str, chain_id: int) -> list[Unfinished]:
+    """The run records of `wallet` on `chain_id` that the audit log says sent a real transaction and that are not
+    finished: status `running` (the process died) or `interrupted` (the node, the nonce, the user), or a step still
+    `sent`. A rerun of `mammon apply` with such a record resolves it; compiling a new plan instead would repeat
+    what it did. A record that no longer exists is not reported (nothing can resume it)."""
+    wallet = wallet.lower()
+    runs: dict[str, tuple[str, bool]] = {}  # run id -> (its record, whether it sent a real transaction)
+    for e in _audit_events(directory, (b"apply_started", b"apply_resumed", b"step_sent")):
+        run, record = str(e.get("run")), e.get("record")
+        if e.get("event") != "step_sent":
+            if e.get("chain") == chain_id and str(e.get("wallet", "")).lower() == wallet and isinstance(record, str) and not e.get("simulated"):
+                runs[run] = (record, runs.get(run, (record, False))[1])
+        elif run in runs and not e.get("simulated"):
+            runs[run] = (runs[run][0], True)
+    found: dict[str, Unfinished] = {}
+    for record, sent in runs.values():
+        path = Path(record)
+        if not sent or record in found or not path.exists():
+            continue
+        try:
+            rec = journal.load(path)
+        except InputError:
+            found[record] = Unfinished(path, "", "unreadable", "rpc", [])
+            continue
+        on_wire = [s.id for s in rec.steps if s.status == "sent"]
+        if rec.chain_id == chain_id and rec.wallet.lower() == wallet and (rec.status in ("running", "interrupted") or on_wire):
+            found[record] = Unfinished(path, rec.plan_hash, rec.status, rec.runner, on_wire)
+    return list(found.values())
 
 
 def registry_chain(plan: Plan) -> ChainConfig | None:
