@@ -397,6 +397,17 @@ class NodeRunner(Runner):
         except ValueError:
             return False
 
+    def pending_replacement(self, tx_hash: str, nonce: int | None) -> str | None:
+        """A pending transaction at `nonce` with `tx_hash`'s very call (a wallet's "speed up" not yet mined), adopted
+        (`wait` follows it); None when the pending block shows none."""
+        if nonce is None:
+            return None
+        rival = self._user_in_block("pending", nonce)
+        if rival is None or str(rival.get("hash", "")).lower() == tx_hash.lower() or not self._same_call(tx_hash, rival):
+            return None
+        self._adopt(tx_hash, str(rival.get("hash")), nonce)
+        return str(rival.get("hash"))
+
     def _adopt(self, tx_hash: str, rival: str, nonce: int) -> None:
         """Follow `rival` for `tx_hash`'s outcome: its nonce and call are the step's (the replay needs no lookup)."""
         self._adopted[tx_hash] = rival
@@ -432,8 +443,9 @@ class NodeRunner(Runner):
                     return self._outcome(again, answers[2] if known else None)
             elif time.monotonic() >= next_check:
                 used = None if self._known(tx_hash) else self._gone(tx_hash)
+                used = self._adopted.get(tx_hash, used)  # the rebroadcast may have found (or signed) a replacement
                 if used is not None and used != tx_hash:
-                    return self.wait(used)  # a same-call replacement was mined with its nonce
+                    return self.wait(used)  # a same-call replacement holds its nonce
                 next_check = time.monotonic() + KNOWN_CHECK_SECONDS
             if time.monotonic() > deadline:
                 raise ReceiptTimeout(

@@ -21,7 +21,8 @@ The shared engine decides what runs; this runner only reads state and executes o
   where it does not show pooled transactions by hash); "nonce too low" for a hash the node does not
   show is settled by who used the nonce (`NodeRunner._settle`: this transaction, a same-call
   replacement, `TxDropped` for a different call, or unknown); "replacement transaction underpriced"
-  means another pending transaction holds it (`NonceHeld`).
+  means another pending transaction holds it: followed when it makes the same call (a wallet's
+  "speed up", not mined yet), else `NonceHeld`.
 * **Fee too low** ("max fee per gas less than block base fee" after a base-fee spike, geth's
   "transaction underpriced"): the node did not take the bytes, so they are not on the chain; while
   the nonce is still free the same call is signed again at the same nonce with the current fees
@@ -230,6 +231,8 @@ class RpcRunner(NodeRunner):
                 self._resign(signed, nonce, exc.node_message)
                 return
             if "underpriced" in text:
+                if self.pending_replacement(signed.tx_hash, nonce) is not None:
+                    return  # a pending "speed up" of this very call holds the nonce: `wait` follows it
                 raise NonceHeld(
                     f"a pending transaction that is not this apply's holds nonce {nonce} of {self._sender()} ({exc.node_message}), so "
                     f"{signed.tx_hash} was not accepted; the step stays 'sent': rerun once that transaction is mined or dropped",

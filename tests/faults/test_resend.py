@@ -123,6 +123,39 @@ def test_a_step_sped_up_while_mammon_waits_is_adopted(compile_plan: Any, apply_c
     checks.right_state(mining, plan, start, record_of(tmp_path / "run.json"))
 
 
+def test_a_speed_up_still_pending_when_mammon_rebroadcasts_is_followed(compile_plan: Any, apply_cli: Any, mining: Chain,
+                                                                        tmp_path: Path) -> None:
+    """Finding 9 (pool): the speed-up waits in the pool for seconds; mammon's rebroadcast gets "replacement transaction
+    underpriced" from its own step's call, follows the pending replacement and takes its receipt."""
+    plan = compile_plan(THREE)
+    start = checks.before(mining, plan)
+    mining("evm_setAutomine", False)
+    faster: list[tuple[str, str]] = []
+
+    def owner() -> None:
+        chain = Chain(mining.node.url)
+        deadline = time.monotonic() + 120
+        while not faster and time.monotonic() < deadline:
+            pooled = _pooled(chain)
+            if pooled:
+                faster.append((pooled[0]["hash"], _speed_up(chain, pooled[0])))
+                time.sleep(2.5)  # mammon looks for its transaction after 1 s without a receipt
+                chain("evm_mine")
+                chain("evm_setAutomine", True)
+            time.sleep(0.05)
+        chain.node.close()
+
+    thread = threading.Thread(target=owner, daemon=True)
+    thread.start()
+    result = apply_cli(plan)
+    thread.join(5)
+    assert result.code == 0, result.stderr
+    (mammons, wallets), = faster
+    withdraw = record_of(tmp_path / "run.json")["steps"][0]
+    assert withdraw["tx_hash"] == wallets and withdraw["replaced"] == [mammons]
+    checks.right_state(mining, plan, start, record_of(tmp_path / "run.json"))
+
+
 def test_already_known_for_its_own_pending_transaction_is_no_foreign_holder(compile_plan: Any, apply_cli: Any, mining: Chain,
                                                                            devnet: Any, tmp_path: Path) -> None:
     """Finding 2: a provider that does not return pooled transactions; blocks every 2 s, so each step is pending a while."""
