@@ -252,3 +252,21 @@ def test_a_step_mined_long_before_the_rerun_is_found_by_its_nonce(compile_plan: 
     record = record_of(tmp_path / "run.json")
     assert record["steps"][0]["tx_hash"] == first["tx_hash"] and record["steps"][0]["replaced"] == []
     checks.mined_once_per_step(onchain, plan, start, record)  # balances: an hour of interest accrued on the wallet's positions
+
+
+def test_a_crash_after_a_fee_re_sign_is_settled_by_the_nonce(compile_plan: Any, apply_cli: Any, onchain: Chain, devnet: Any,
+                                                            tmp_path: Path) -> None:
+    """The re-signed hash is not journaled before it leaves; after a kill -9 the rerun finds it by its nonce and call."""
+    plan = compile_plan(THREE)
+    start = checks.before(onchain, plan)
+    with FaultProxy(devnet.rpc_url) as proxy:
+        proxy.fail("eth_sendRawTransaction", "underpriced", 1)
+        assert apply_cli(plan, url=proxy.url, env={"MAMMON_TEST_KILL_AT": "receipt_wait:1"}).killed  # the re-signed one is mined
+    journaled = record_of(tmp_path / "run.json")["steps"][0]
+    assert journaled["status"] == "sent" and onchain.nonce() == start.nonce + 1
+    rerun = apply_cli(plan)
+    assert rerun.code == 0, rerun.stderr
+    record = record_of(tmp_path / "run.json")
+    withdraw = record["steps"][0]
+    assert withdraw["replaced"] == [journaled["tx_hash"]] and withdraw["tx_hash"] != journaled["tx_hash"]
+    checks.right_state(onchain, plan, start, record)
