@@ -270,3 +270,36 @@ def test_a_crash_after_a_fee_re_sign_is_settled_by_the_nonce(compile_plan: Any, 
     withdraw = record["steps"][0]
     assert withdraw["replaced"] == [journaled["tx_hash"]] and withdraw["tx_hash"] != journaled["tx_hash"]
     checks.right_state(onchain, plan, start, record)
+
+
+def test_a_base_fee_spike_while_a_step_is_pooled_is_signed_again(compile_plan: Any, apply_cli: Any, mining: Chain, tmp_path: Path) -> None:
+    """Finding 3 (live): the base fee jumps past the pooled withdraw's fee cap; anvil evicts it, mammon's rebroadcast is
+    refused for its fee, and the same call goes out again at the same nonce with the current fees."""
+    plan = compile_plan(THREE)
+    start = checks.before(mining, plan)
+    mining("evm_setAutomine", False)
+    spiked: list[str] = []
+
+    def spike() -> None:
+        chain = Chain(mining.node.url)
+        deadline = time.monotonic() + 120
+        while not spiked and time.monotonic() < deadline:
+            pooled = _pooled(chain)
+            if pooled:
+                spiked.append(pooled[0]["hash"])
+                chain("anvil_setNextBlockBaseFeePerGas", hex(100 * 10**9))
+                chain("evm_mine")  # a block the withdraw cannot pay for
+                chain("evm_setAutomine", True)
+            time.sleep(0.05)
+        chain.node.close()
+
+    thread = threading.Thread(target=spike, daemon=True)
+    thread.start()
+    result = apply_cli(plan)
+    thread.join(5)
+    assert result.code == 0, result.stderr
+    record = record_of(tmp_path / "run.json")
+    withdraw = record["steps"][0]
+    assert withdraw["replaced"] == spiked and withdraw["tx_hash"] != spiked[0]
+    assert int(mining("eth_getTransactionByHash", withdraw["tx_hash"])["maxFeePerGas"], 16) > 100 * 10**9 * 9 // 8
+    checks.right_state(mining, plan, start, record)
