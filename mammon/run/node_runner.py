@@ -22,7 +22,9 @@ imports the other for what is here (the rpc runner imports the fork runner for i
   the node lagged), a replacement with the very same call (a wallet's "speed up": adopted, its
   receipt is the step's outcome), or a different call (`TxDropped`, at once, not after the receipt
   timeout). A used nonce whose transaction the node cannot show is an unknown outcome
-  (`NonceUserUnknown`: the step stays `sent`), never a reason to sign again.
+  (`NonceUserUnknown`: the step stays `sent`), never a reason to sign again. A runner that signs
+  replaces a transaction pooled for REPRICE_AFTER seconds whose fee cap the base fee has passed
+  (`_reprice`: same call, same nonce, current fees).
   Return data and revert reasons come from replaying the call with `eth_call` at the parent
   block; reasons are decoded (`Error(string)`, `Panic(uint256)`, known custom errors).
 * **Lookup** (crash recovery): the outcome if mined, waits if the node has it pending, the same
@@ -61,6 +63,7 @@ DEFAULT_RECEIPT_TIMEOUT = 300.0
 POLL_FIRST = 0.005
 POLL_MAX = 0.1
 KNOWN_CHECK_SECONDS = 1.0
+REPRICE_AFTER = 3.0  # seconds a transaction stays pooled before its fee cap is compared with the base fee (`_reprice`)
 CONFLICT_SEARCH_BLOCKS = 256  # how far back a dropped transaction's rival is looked for
 
 
@@ -397,14 +400,19 @@ class NodeRunner(Runner):
         except ValueError:
             return False
 
+    def _reprice(self, tx_hash: str) -> str | None:
+        """A runner that signs replaces a pooled transaction the base fee has priced out (the new hash); here: None."""
+        return None
+
     def pending_replacement(self, tx_hash: str, nonce: int | None) -> str | None:
         """A pending transaction at `nonce` with `tx_hash`'s very call (a wallet's "speed up" not yet mined), adopted
         (`wait` follows it); None when the pending block shows none."""
         if nonce is None:
             return None
         rival = self._user_in_block("pending", nonce)
-        if rival is None or str(rival.get("hash", "")).lower() == tx_hash.lower() or not self._same_call(tx_hash, rival):
-            return None
+        held = str((rival or {}).get("hash", "")).lower()
+        if rival is None or held == tx_hash.lower() or held in self._adopted or not self._same_call(tx_hash, rival):
+            return None  # none, this one, or one this runner replaced (a replacement must not follow what it replaces)
         self._adopt(tx_hash, str(rival.get("hash")), nonce)
         return str(rival.get("hash"))
 
@@ -426,6 +434,7 @@ class NodeRunner(Runner):
         tx_hash = self._adopted.get(tx_hash, tx_hash)
         deadline = time.monotonic() + self.receipt_timeout
         next_check = time.monotonic() + KNOWN_CHECK_SECONDS
+        reprice_at = time.monotonic() + REPRICE_AFTER
         delay = POLL_FIRST
         while True:
             killpoint("receipt_wait")
@@ -442,7 +451,10 @@ class NodeRunner(Runner):
                         and _succeeded(again) == _succeeded(receipt)):
                     return self._outcome(again, answers[2] if known else None)
             elif time.monotonic() >= next_check:
-                used = None if self._known(tx_hash) else self._gone(tx_hash)
+                if self._known(tx_hash):
+                    used = self._reprice(tx_hash) if time.monotonic() >= reprice_at else None
+                else:
+                    used = self._gone(tx_hash)
                 used = self._adopted.get(tx_hash, used)  # the rebroadcast may have found (or signed) a replacement
                 if used is not None and used != tx_hash:
                     return self.wait(used)  # a same-call replacement holds its nonce

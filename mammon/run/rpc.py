@@ -29,7 +29,9 @@ The shared engine decides what runs; this runner only reads state and executes o
   (at least 12.5 % above the old ones, a valid replacement) and sent; `wait` then follows the new
   hash and the record names it, the old one in `replaced`. One nonce for both: never two executions
   (a crash in between is settled by the nonce: the new transaction has the step's call). Rejected
-  again: `FeeTooLow`, the step stays `sent` and a rerun signs it anew.
+  again: `FeeTooLow`, the step stays `sent` and a rerun signs it anew. A transaction the node keeps
+  pending (geth) while the next base fee is above its fee cap is replaced the same way once it has
+  waited REPRICE_AFTER seconds (`_reprice`; the replacement not taken: the pooled one is waited for).
 * **Cost**: on OP-stack chains (Base) the L1 data fee is read from the receipt's `l1Fee`, else
   estimated at signing from the GasPriceOracle predeploy (`getL1Fee(bytes)` with the signed
   transaction). Kept per hash in `runner.costs` beside the L2 fee.
@@ -258,6 +260,16 @@ class RpcRunner(NodeRunner):
             raise too_low
         if self._settle(signed.tx_hash) is not None:
             return  # the nonce was used meanwhile: by this step's call (`wait` follows it), else TxDropped was raised
+        new = self._repriced(signed.tx_hash, nonce, call, old)
+        self._resigned.add(new.tx_hash)
+        self._adopted[signed.tx_hash] = new.tx_hash
+        try:
+            self.broadcast(new)
+        except FeeTooLow:
+            raise too_low from None
+
+    def _repriced(self, tx_hash: str, nonce: int, call: dict[str, Any], old: dict[str, Any]) -> Signed:
+        """`call` signed at `nonce` with the current fees, at least FEE_BUMP above `old`'s (a valid replacement of it)."""
         max_fee, tip = self._fees()
         old_max, old_tip = old["fees"]
         bump_max, bump_tip = -(-old_max * FEE_BUMP[0] // FEE_BUMP[1]), -(-old_tip * FEE_BUMP[0] // FEE_BUMP[1])
@@ -265,14 +277,34 @@ class RpcRunner(NodeRunner):
               "data": call["data"], "gas": int(old["gas"], 16), "maxFeePerGas": max(max_fee, bump_max), "maxPriorityFeePerGas": max(tip, bump_tip)}
         tx["maxFeePerGas"] = max(tx["maxFeePerGas"], tx["maxPriorityFeePerGas"])
         next_nonce = self._next_nonce
-        new = self._signed(tx, self.gas_limits.get(signed.tx_hash, (0, "node"))[1])
+        new = self._signed(tx, self.gas_limits.get(tx_hash, (0, "node"))[1])
         self._next_nonce = max(next_nonce, nonce + 1)
+        return new
+
+    def _reprice(self, tx_hash: str) -> str | None:
+        """A pooled transaction whose fee cap the next block's base fee has passed (geth keeps it pending, never mined):
+        the same call at the same nonce with the current fees replaces it; its hash, None when it is not priced out
+        or the replacement was not taken (the old one is waited for, as before)."""
+        raw, nonce, call = self._raw.get(tx_hash), self._nonces.get(tx_hash), self._calls.get(tx_hash)
+        old = decoded_call(raw) if raw else None
+        if old is None or nonce is None or call is None:
+            return None
+        try:
+            next_base = int(self.node.request("eth_feeHistory", ["0x1", "latest", []])["baseFeePerGas"][-1], 16)
+        except (NodeError, KeyError, IndexError, TypeError, ValueError):
+            return None
+        if old["fees"][0] >= next_base:
+            return None
+        new = self._repriced(tx_hash, nonce, call, old)
         self._resigned.add(new.tx_hash)
-        self._adopted[signed.tx_hash] = new.tx_hash
+        self._adopted[tx_hash] = new.tx_hash  # before the send: the pooled one must not be taken for a speed-up of the new one
         try:
             self.broadcast(new)
-        except FeeTooLow:
-            raise too_low from None
+        except MammonError:
+            del self._adopted[tx_hash]
+            self._adopted.pop(new.tx_hash, None)
+            return None  # not taken (underpriced as a replacement, refused): the pooled one stays what is waited for
+        return new.tx_hash
 
     # --------------------------------------------------------------- outcomes
 

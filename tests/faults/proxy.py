@@ -14,6 +14,8 @@ Faults (what a flaky provider does):
 * ``deep``        HTTP 200 with JSON nested 100,000 levels deep (a parser without a bound crashes)
 * ``null``        forward, then answer the faulted method's result as ``null`` (a load-balanced provider
                   whose backend lags: no receipt, no transaction, no block yet)
+* ``pending``     forward, then answer the faulted method's result as a pending transaction (geth keeps one whose fee
+                  cap the base fee passed in its pool, unmined, where anvil evicts it)
 * ``underpriced`` a JSON-RPC error -32000 "transaction underpriced" (geth: a tip below the pool's minimum), not forwarded
 * ``32601``       a JSON-RPC error -32601 "the method … does not exist/is not available" (a gateway that
                   does not expose the method)
@@ -46,8 +48,8 @@ from urllib.parse import urlsplit
 FAULTS = ("drop", "drop_after", "429", "502", "32603", "delay")
 
 
-def _nulled(payload: bytes, items: list[Any], method: str | None) -> bytes:
-    """The node's answer with the result of every call of `method` replaced by null (ids matched in a batch)."""
+def _nulled(payload: bytes, items: list[Any], method: str | None, value: Any = None) -> bytes:
+    """The node's answer with the result of every call of `method` replaced by `value` (ids matched in a batch)."""
     try:
         answer: Any = json.loads(payload)
     except ValueError:
@@ -55,7 +57,7 @@ def _nulled(payload: bytes, items: list[Any], method: str | None) -> bytes:
     ids = {x.get("id") for x in items if isinstance(x, dict) and x.get("method") == method}
     for reply in answer if isinstance(answer, list) else [answer]:
         if isinstance(reply, dict) and reply.get("id") in ids and "result" in reply:
-            reply["result"] = None
+            reply["result"] = value
     return json.dumps(answer).encode()
 
 
@@ -127,8 +129,8 @@ class FaultProxy:
                 if fault == "drop_after":
                     self.close_connection = True
                     return
-                if fault == "null":
-                    payload = _nulled(payload, items, faulted)
+                if fault in ("null", "pending"):
+                    payload = _nulled(payload, items, faulted, None if fault == "null" else {"blockNumber": None})
                 self._reply(status, payload)
 
             def _reply(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:

@@ -16,6 +16,7 @@ from eth_utils import to_checksum_address
 
 import checks
 from chainview import KEY0, WALLET, Chain, record_of
+from mammon.run.node_runner import decoded_call
 from proxy import FaultProxy
 
 THREE = "moonwell-to-aave"  # withdraw, approve, deposit
@@ -192,7 +193,7 @@ def test_a_fee_below_a_spiked_base_fee_is_signed_again_at_the_same_nonce(compile
     start = checks.before(onchain, plan)
     assert apply_cli(plan, env={"MAMMON_TEST_KILL_AT": "step_journaled:1"}).killed  # signed and journaled, never sent
     first = record_of(tmp_path / "run.json")["steps"][0]
-    onchain("anvil_setNextBlockBaseFeePerGas", hex(100 * 10**9))  # far above the journaled maxFeePerGas
+    onchain("anvil_setNextBlockBaseFeePerGas", hex(4 * decoded_call(first["raw_tx"])["fees"][0]))  # far above the journaled fee cap
     rerun = apply_cli(plan)
     assert rerun.code == 0, rerun.stderr
     record = record_of(tmp_path / "run.json")
@@ -279,6 +280,7 @@ def test_a_base_fee_spike_while_a_step_is_pooled_is_signed_again(compile_plan: A
     start = checks.before(mining, plan)
     mining("evm_setAutomine", False)
     spiked: list[str] = []
+    spikes: list[int] = []
 
     def spike() -> None:
         chain = Chain(mining.node.url)
@@ -287,7 +289,8 @@ def test_a_base_fee_spike_while_a_step_is_pooled_is_signed_again(compile_plan: A
             pooled = _pooled(chain)
             if pooled:
                 spiked.append(pooled[0]["hash"])
-                chain("anvil_setNextBlockBaseFeePerGas", hex(100 * 10**9))
+                spikes.append(4 * int(pooled[0]["maxFeePerGas"], 16))  # anvil's base fee outlives evm_revert: relative
+                chain("anvil_setNextBlockBaseFeePerGas", hex(spikes[0]))
                 chain("evm_mine")  # a block the withdraw cannot pay for
                 chain("evm_setAutomine", True)
             time.sleep(0.05)
@@ -301,5 +304,38 @@ def test_a_base_fee_spike_while_a_step_is_pooled_is_signed_again(compile_plan: A
     record = record_of(tmp_path / "run.json")
     withdraw = record["steps"][0]
     assert withdraw["replaced"] == spiked and withdraw["tx_hash"] != spiked[0]
-    assert int(mining("eth_getTransactionByHash", withdraw["tx_hash"])["maxFeePerGas"], 16) > 100 * 10**9 * 9 // 8
+    assert int(mining("eth_getTransactionByHash", withdraw["tx_hash"])["maxFeePerGas"], 16) > spikes[0]
     checks.right_state(mining, plan, start, record)
+
+
+def test_a_pooled_transaction_priced_out_by_the_base_fee_is_replaced(compile_plan: Any, mining: Chain, devnet: Any,
+                                                                     monkeypatch: Any) -> None:
+    """Finding 3 (geth): the node keeps a transaction whose fee cap the base fee passed pending forever; after a few
+    seconds the same call is signed again at its nonce with the current fees, and its receipt is the outcome."""
+    from mammon.plan.planfile import load
+    from mammon.run.rpc import RpcRunner
+
+    monkeypatch.setenv("MAMMON_PRIVATE_KEY", KEY0)
+    plan = load(compile_plan(THREE))
+    step = plan.steps[0]
+    nonce = mining.nonce()
+    with FaultProxy(devnet.rpc_url) as proxy:
+        runner = RpcRunner.create(plan, rpc_url=proxy.url, receipt_timeout=30)
+        try:
+            mining("evm_setAutomine", False)
+            signed = runner.sign(step.id, step.call, gas_estimate=step.gas.estimate)
+            runner.broadcast(signed)
+            spike = 4 * int(mining("eth_getTransactionByHash", signed.tx_hash)["maxFeePerGas"], 16)
+            mining("anvil_setNextBlockBaseFeePerGas", hex(spike))
+            mining("evm_mine")  # the withdraw cannot pay for this block (anvil drops it from its pool; geth would keep it)
+            mining("evm_setAutomine", True)
+            proxy.fail("eth_getTransactionByHash", "pending", 100_000)  # the node says it still has it, pending
+            t0 = time.monotonic()
+            outcome = runner.wait(signed.tx_hash)
+        finally:
+            runner.close()
+    assert time.monotonic() - t0 < 15  # not the receipt timeout
+    assert outcome.status == "ok" and outcome.tx_hash != signed.tx_hash
+    mined = mining("eth_getTransactionByHash", outcome.tx_hash)
+    assert int(mined["nonce"], 16) == nonce == signed.nonce and mining.nonce() == nonce + 1
+    assert mined["input"] == step.call.data.lower() and int(mined["maxFeePerGas"], 16) > spike
