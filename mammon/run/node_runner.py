@@ -119,8 +119,8 @@ class NonceUserUnknown(MammonError):
 
 def decoded_call(raw_tx: str) -> dict[str, Any] | None:
     """to, data, value, gas (0x-hex) and fees (maxFeePerGas, maxPriorityFeePerGas) of signed type-2 bytes as journaled;
-    None for anything else. Why: a rerun
-    compares a replacement with the step's own call, and replays it, without asking the node for the transaction."""
+    None for anything else. Why: a rerun compares a replacement with the step's own call, replays it and re-signs it
+    for a refused fee without asking the node for the transaction."""
     try:
         raw = bytes.fromhex(raw_tx.removeprefix("0x"))
         items = rlp.decode(raw[1:]) if raw[:1] == b"\x02" else None
@@ -328,8 +328,8 @@ class NodeRunner(Runner):
 
     def _mined_nonce_user(self, nonce: int) -> dict[str, Any] | None:
         """The mined transaction of the wallet with `nonce`: read from the block where the wallet's count passed it
-        (binary search on eth_getTransactionCount at a block: no window to fall out of), else, on a node without
-        the old state, looked for in the recent blocks. None when the node shows none."""
+        (eth_getTransactionCount at a block, galloping then bisecting: no window to fall out of), else looked for in
+        the recent blocks (a head that does not show the nonce used yet). None when the node shows none."""
         block = self._block_using_nonce(nonce)
         if block is not None:
             return self._user_in_block(hex(block), nonce)
