@@ -495,6 +495,14 @@ def _dropped(srec: StepRecord, rec: RunRecord, opts: ApplyOptions, exc: TxDroppe
     opts.progress(f"DROP  {srec.id}: {exc.message}")
 
 
+def _adopted(srec: StepRecord, rec: RunRecord, opts: ApplyOptions, tx_hash: str) -> None:
+    """The step's outcome is `tx_hash`'s, a transaction with its nonce and call: the record names it, the journaled one in `replaced`."""
+    log_event(rec, opts, "step_replaced", step=srec.id, tx=srec.tx_hash, by=tx_hash)
+    srec.replaced.append(srec.tx_hash or "")
+    srec.tx_hash, srec.raw_tx = tx_hash, None
+    opts.progress(f"note  {srec.id}: {srec.replaced[-1][:12]}… was replaced by {tx_hash[:12]}… (same call, other fees); its receipt is the step's")
+
+
 def _run_step(plan: Plan, step: Step, srec: StepRecord, rec: RunRecord, runner: Runner, opts: ApplyOptions) -> None:
     now = opts.now
     watched = watched_balances(step)
@@ -540,6 +548,8 @@ def _balances(runner: Runner, pairs: list[tuple[str, str]]) -> list[int]:
 
 
 def _finish(step: Step, srec: StepRecord, outcome: Outcome, before: list[ActualEffect], runner: Runner, rec: RunRecord, opts: ApplyOptions) -> None:
+    if outcome.tx_hash != srec.tx_hash and srec.tx_hash is not None:  # a same-call replacement (a wallet's "speed up") was mined
+        _adopted(srec, rec, opts, outcome.tx_hash)
     after = _balances(runner, [(e.token_address, e.account) for e in before])
     for effect, balance in zip(before, after):  # the step's own effects (the list `_run_step` or the journal made)
         effect.after = balance

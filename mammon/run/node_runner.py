@@ -17,13 +17,20 @@ imports the other for what is here (the rpc runner imports the fork runner for i
 * **Wait**: the receipt (polled after 5 ms, then at doubling intervals up to 0.1 s), then
   `confirmations` blocks (the receipt's block counts as the first; the receipt is re-read
   afterwards and a changed block hash, i.e. a reorg, restarts the wait). While there is no receipt,
-  a transaction the node no longer knows (asked once a second) is rebroadcast, or, when its nonce
-  has been used meanwhile, reported as `TxDropped` at once (not after the receipt timeout).
+  a transaction the node no longer knows (asked once a second) is rebroadcast while its nonce is
+  free; once the nonce is used, the transaction that used it decides (`_settle`): this one (mined,
+  the node lagged), a replacement with the very same call (a wallet's "speed up": adopted, its
+  receipt is the step's outcome), or a different call (`TxDropped`, at once, not after the receipt
+  timeout). A used nonce whose transaction the node cannot show is an unknown outcome
+  (`NonceUserUnknown`: the step stays `sent`), never a reason to sign again. A runner that signs
+  replaces a transaction pooled for REPRICE_AFTER seconds whose fee cap the base fee has passed
+  (`_reprice`: same call, same nonce, current fees).
   Return data and revert reasons come from replaying the call with `eth_call` at the parent
   block; reasons are decoded (`Error(string)`, `Panic(uint256)`, known custom errors).
-* **Lookup** (crash recovery): the outcome if mined, waits if the node has it pending, `TxDropped`
-  if its nonce was used by another transaction, None if the node has never seen the hash and the
-  nonce is free (the engine then rebroadcasts the journaled bytes).
+* **Lookup** (crash recovery): the outcome if mined, waits if the node has it pending, the same
+  settling as the wait when its nonce was used, None if the node has never seen the hash and the
+  nonce is free (the engine then rebroadcasts the journaled bytes). The journaled bytes also give
+  the call for the replay, so a node without `eth_getTransactionByHash` still yields return data.
 * **Cost**: L2 fee = gasUsed × effectiveGasPrice, plus the L1 data fee where the receipt carries
   `l1Fee` (OP-stack chains) or the runner estimated one (`l1_fees`). Kept per hash in `costs`.
 """
@@ -36,6 +43,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+import rlp
 from eth_abi import encode as abi_encode
 from eth_utils import to_checksum_address
 
@@ -56,6 +64,7 @@ DEFAULT_RECEIPT_TIMEOUT = 300.0
 POLL_FIRST = 0.005
 POLL_MAX = 0.1
 KNOWN_CHECK_SECONDS = 1.0
+REPRICE_AFTER = 3.0  # seconds a transaction stays pooled before its fee cap is compared with the base fee (`_reprice`)
 CONFLICT_SEARCH_BLOCKS = 256  # how far back a dropped transaction's rival is looked for
 
 
@@ -97,6 +106,33 @@ class ReceiptTimeout(MammonError):
     """No receipt in time; the step stays `sent` in the record and a rerun looks it up again."""
 
 
+class NonceUserUnknown(MammonError):
+    """The wallet's nonce of a journaled transaction was used, but the node shows no transaction with it (a backend
+    that lags, a block it answers null): the outcome is unknown, so the step stays `sent` and a rerun looks again.
+    Signing again on "not found" could execute the step twice."""
+
+    def __init__(self, tx_hash: str, nonce: int, sender: str, *, where: str | None = None) -> None:
+        super().__init__(
+            f"nonce {nonce} of {sender} was used, but the node shows neither {tx_hash} nor another transaction with that nonce "
+            "(a node that lags behind, or does not serve the block that holds it); the outcome is unknown, so nothing was signed "
+            "again: the step stays 'sent': rerun apply to look it up again (it is never sent twice)", where=where)
+
+
+def decoded_call(raw_tx: str) -> dict[str, Any] | None:
+    """to, data, value, gas (0x-hex) and fees (maxFeePerGas, maxPriorityFeePerGas) of signed type-2 bytes as journaled;
+    None for anything else. Why: a rerun compares a replacement with the step's own call, replays it and re-signs it
+    for a refused fee without asking the node for the transaction."""
+    try:
+        raw = bytes.fromhex(raw_tx.removeprefix("0x"))
+        items = rlp.decode(raw[1:]) if raw[:1] == b"\x02" else None
+    except Exception:  # not RLP: no call to compare with
+        return None
+    if not isinstance(items, list) or len(items) < 8 or not all(isinstance(i, bytes) for i in items[:8]) or len(items[5]) != 20:
+        return None
+    return {"to": to_checksum_address(items[5]), "data": "0x" + items[7].hex(), "value": hex(int.from_bytes(items[6], "big")),
+            "gas": hex(int.from_bytes(items[4], "big")), "fees": (int.from_bytes(items[3], "big"), int.from_bytes(items[2], "big"))}
+
+
 # ----------------------------------------------------------------------------- the shared runner
 
 
@@ -136,6 +172,7 @@ class NodeRunner(Runner):
         self._nonces: dict[str, int] = {}
         self._raw: dict[str, str] = {}
         self._calls: dict[str, dict[str, Any]] = {}  # tx hash -> the call this runner sent (its replay needs no lookup)
+        self._adopted: dict[str, str] = {}  # tx hash -> the same-call replacement mined with its nonce (a wallet's "speed up")
         self._next_nonce = self._pending_nonce()
 
     def _fork_of_node(self) -> AbstractContextManager[Runner]:
@@ -268,29 +305,124 @@ class NodeRunner(Runner):
     def find_nonce_user(self, nonce: int, *, pending: bool = False) -> str | None:
         """The hash of the wallet's transaction with `nonce` in the pending block or the last
         CONFLICT_SEARCH_BLOCKS blocks, None when not found there."""
-        sender = self._sender().lower()
         tags: list[str] = ["pending"] if pending else []
         head = int(self.node.request("eth_blockNumber"), 16)
         tags += [hex(n) for n in range(head, max(-1, head - CONFLICT_SEARCH_BLOCKS), -1)]
         for tag in tags:
-            try:
-                block = self.node.request("eth_getBlockByNumber", [tag, True])
-            except NodeError:
-                continue
-            for tx in (block or {}).get("transactions") or []:
-                if isinstance(tx, dict) and str(tx.get("from", "")).lower() == sender and int(tx.get("nonce", "0x0"), 16) == nonce:
-                    return str(tx.get("hash"))
+            tx = self._user_in_block(tag, nonce)
+            if tx is not None:
+                return str(tx.get("hash"))
         return None
 
-    def _dropped(self, tx_hash: str) -> TxDropped | None:
-        """TxDropped when the wallet's mined nonce has passed this transaction's nonce (it can never be mined)."""
+    def _user_in_block(self, tag: str, nonce: int) -> dict[str, Any] | None:
+        """The wallet's transaction with `nonce` in block `tag`; None when absent or the node gave no block."""
+        sender = self._sender().lower()
+        try:
+            block = self.node.request("eth_getBlockByNumber", [tag, True])
+        except NodeError:
+            return None
+        txs = block.get("transactions") if isinstance(block, dict) else None
+        for tx in txs or []:
+            if isinstance(tx, dict) and str(tx.get("from", "")).lower() == sender and int(tx.get("nonce", "0x0"), 16) == nonce:
+                return tx
+        return None
+
+    def _mined_nonce_user(self, nonce: int) -> dict[str, Any] | None:
+        """The mined transaction of the wallet with `nonce`: read from the block where the wallet's count passed it
+        (eth_getTransactionCount at a block, galloping then bisecting: no window to fall out of), else looked for in
+        the recent blocks (a head that does not show the nonce used yet). None when the node shows none."""
+        block = self._block_using_nonce(nonce)
+        if block is not None:
+            return self._user_in_block(hex(block), nonce)
+        head = int(self.node.request("eth_blockNumber"), 16)
+        for n in range(head, max(-1, head - CONFLICT_SEARCH_BLOCKS), -1):
+            tx = self._user_in_block(hex(n), nonce)
+            if tx is not None:
+                return tx
+        return None
+
+    def _block_using_nonce(self, nonce: int) -> int | None:
+        """The block whose transactions took the wallet's count past `nonce`: galloping back from the head, then
+        bisecting (recent blocks first: a node without old state still answers for them). A block the node has no
+        state for counts as "not yet": the answer is only a block to look in, and only a transaction found there
+        settles anything. None when the head does not show the nonce used."""
+        sender = self._sender()
+
+        def used(block: int) -> bool:  # the count after `block`; before the genesis block it is 0
+            if block < 0:
+                return False
+            try:
+                return int(self.node.request("eth_getTransactionCount", [sender, hex(block)]), 16) > nonce
+            except (NodeError, ValueError, TypeError):
+                return False
+
+        try:
+            hi = int(self.node.request("eth_blockNumber"), 16)
+            if not used(hi):
+                return None
+            lo, step = hi - 1, 1
+            while used(lo):
+                hi, step = lo, step * 2
+                lo = max(-1, lo - step)
+            while hi - lo > 1:  # used(hi), not used(lo)
+                mid = (lo + hi) // 2
+                lo, hi = (lo, mid) if used(mid) else (mid, hi)
+        except (NodeError, ValueError, TypeError):
+            return None
+        return hi
+
+    def _settle(self, tx_hash: str) -> str | None:
+        """What became of `tx_hash` by its nonce: None while the nonce is free; the hash to take the outcome of once it
+        was used (this one, mined; or a replacement with the very same call, adopted). TxDropped only when a
+        transaction with a different call is found at that nonce; NonceUserUnknown when none is found (unknown)."""
         nonce = self._nonces.get(tx_hash)
         if nonce is None or self._latest_nonce() <= nonce:
             return None
-        rival = self.find_nonce_user(nonce)
-        if rival is not None and rival.lower() == tx_hash.lower():
-            return None  # mined after all (the receipt read raced the block)
-        return TxDropped(tx_hash, nonce, rival, where="rpc")
+        rival = self._mined_nonce_user(nonce)
+        if rival is None:
+            raise NonceUserUnknown(tx_hash, nonce, self._sender(), where="rpc")
+        rival_hash = str(rival.get("hash"))
+        if rival_hash.lower() == tx_hash.lower():
+            return tx_hash  # mined after all (the receipt read raced the block, or the node lagged)
+        if self._same_call(tx_hash, rival):
+            self._adopt(tx_hash, rival_hash, nonce)
+            return rival_hash
+        raise TxDropped(tx_hash, nonce, rival_hash, where="rpc")
+
+    def _same_call(self, tx_hash: str, rival: dict[str, Any]) -> bool:
+        """Whether `rival` (same sender and nonce) makes the call `tx_hash` makes: to, data and value (fees and gas aside)."""
+        own = self._calls.get(tx_hash)
+        if own is None:
+            return False
+        try:
+            return (str(rival.get("to") or "").lower() == str(own["to"]).lower()
+                    and str(rival.get("input") or rival.get("data") or "0x").lower() == str(own["data"]).lower()
+                    and int(str(rival.get("value") or "0x0"), 16) == int(str(own["value"]), 16))
+        except ValueError:
+            return False
+
+    def _reprice(self, tx_hash: str) -> str | None:
+        """A runner that signs replaces a pooled transaction the base fee has priced out (the new hash); here: None."""
+        return None
+
+    def pending_replacement(self, tx_hash: str, nonce: int | None) -> str | None:
+        """A pending transaction at `nonce` with `tx_hash`'s very call (a wallet's "speed up" not yet mined), adopted
+        (`wait` follows it); None when the pending block shows none."""
+        if nonce is None:
+            return None
+        rival = self._user_in_block("pending", nonce)
+        held = str((rival or {}).get("hash", "")).lower()
+        if rival is None or held == tx_hash.lower() or held in self._adopted or not self._same_call(tx_hash, rival):
+            return None  # none, this one, or one this runner replaced (a replacement must not follow what it replaces)
+        self._adopt(tx_hash, str(rival.get("hash")), nonce)
+        return str(rival.get("hash"))
+
+    def _adopt(self, tx_hash: str, rival: str, nonce: int) -> None:
+        """Follow `rival` for `tx_hash`'s outcome: its nonce and call are the step's (the replay needs no lookup)."""
+        self._adopted[tx_hash] = rival
+        self._nonces[rival] = nonce
+        call = self._calls[tx_hash]
+        self._calls[rival] = {k: v for k, v in call.items() if k != "gas"}
 
     @staticmethod
     def _raw_nonce(raw_tx: str) -> int | None:
@@ -299,8 +431,11 @@ class NodeRunner(Runner):
     # --------------------------------------------------------------- outcomes
 
     def wait(self, tx_hash: str) -> Outcome:
+        """The outcome of `tx_hash`, or of the same-call replacement adopted for it (its `tx_hash` says which)."""
+        tx_hash = self._adopted.get(tx_hash, tx_hash)
         deadline = time.monotonic() + self.receipt_timeout
         next_check = time.monotonic() + KNOWN_CHECK_SECONDS
+        reprice_at = time.monotonic() + REPRICE_AFTER
         delay = POLL_FIRST
         while True:
             killpoint("receipt_wait")
@@ -317,8 +452,13 @@ class NodeRunner(Runner):
                         and _succeeded(again) == _succeeded(receipt)):
                     return self._outcome(again, answers[2] if known else None)
             elif time.monotonic() >= next_check:
-                if not self._known(tx_hash):
-                    self._gone(tx_hash)
+                if self._known(tx_hash):
+                    used = self._reprice(tx_hash) if time.monotonic() >= reprice_at else None
+                else:
+                    used = self._gone(tx_hash)
+                used = self._adopted.get(tx_hash, used)  # the rebroadcast may have found (or signed) a replacement
+                if used is not None and used != tx_hash:
+                    return self.wait(used)  # a same-call replacement holds its nonce
                 next_check = time.monotonic() + KNOWN_CHECK_SECONDS
             if time.monotonic() > deadline:
                 raise ReceiptTimeout(
@@ -328,15 +468,15 @@ class NodeRunner(Runner):
             time.sleep(delay)
             delay = min(delay * 2, self.poll_max)
 
-    def _gone(self, tx_hash: str) -> None:
-        """No receipt and the node no longer knows the transaction: dropped for good (its nonce was
-        used), or evicted from the pool (rebroadcast the same bytes)."""
-        dropped = self._dropped(tx_hash)
-        if dropped is not None:
-            raise dropped
-        raw = self._raw.get(tx_hash)
-        if raw is not None:
-            self.broadcast(Signed(tx_hash=tx_hash, raw_tx=raw, nonce=self._nonces.get(tx_hash)))
+    def _gone(self, tx_hash: str) -> str | None:
+        """No receipt and the node does not show the transaction: settled by its nonce (`_settle`: the hash to
+        follow), or, while the nonce is free, evicted from the pool (the same bytes rebroadcast; None)."""
+        used = self._settle(tx_hash)
+        if used is None:
+            raw = self._raw.get(tx_hash)
+            if raw is not None:
+                self.broadcast(Signed(tx_hash=tx_hash, raw_tx=raw, nonce=self._nonces.get(tx_hash)))
+        return used
 
     def lookup(self, tx_hash: str) -> Outcome | None:
         receipt = self.node.request("eth_getTransactionReceipt", [tx_hash])
@@ -344,10 +484,8 @@ class NodeRunner(Runner):
             return self.wait(tx_hash)
         if self._known(tx_hash):  # in the node's pool: it will be mined, wait for it
             return self.wait(tx_hash)
-        dropped = self._dropped(tx_hash)
-        if dropped is not None:
-            raise dropped
-        return None
+        used = self._settle(tx_hash)
+        return None if used is None else self.wait(used)
 
     def _outcome(self, receipt: dict[str, Any], replayed: Any = None) -> Outcome:
         """The outcome of a mined receipt; `replayed`: the replay's answer (or NodeError) when already read."""
@@ -375,7 +513,7 @@ class NodeRunner(Runner):
         "Nearly": when a call made by the contract runs out, each calling frame kept 1/64 of its gas back
         (EIP-150) and reverts with it, so gasUsed can be a few percent below the limit (Aave's Pool: ~98%).
         """
-        tx = self.node.request("eth_getTransactionByHash", [tx_hash]) or {}
+        tx = self._transaction(tx_hash)
         limit = int(tx.get("gas") or "0x0", 16)
         if not limit or gas_used * 10 < limit * 9 or not tx.get("blockNumber"):
             return None
@@ -387,6 +525,15 @@ class NodeRunner(Runner):
         source = self.gas_limits.get(tx_hash, (limit, "node"))[1]
         basis = "the plan's estimate × 1.2: the node gave no estimate" if source == "plan" else "the node's estimate × 1.2"
         return f"ran out of gas: used {gas_used:,} of its {limit:,} gas limit ({basis})"
+
+    def _transaction(self, tx_hash: str) -> dict[str, Any]:
+        """The node's eth_getTransactionByHash, {} when it gives none (a gateway without the method): the replay
+        and the out-of-gas check then lack only detail, the outcome stands."""
+        try:
+            tx = self.node.request("eth_getTransactionByHash", [tx_hash])
+        except NodeError:
+            return {}
+        return tx if isinstance(tx, dict) else {}
 
     def _replay_call(self, tx_hash: str, ok: bool) -> dict[str, Any] | None:
         """The call to replay, from what this runner sent (None when it did not send it). A transaction that
@@ -405,7 +552,7 @@ class NodeRunner(Runner):
         if replayed is None:
             call = self._replay_call(tx_hash, ok)
             if call is None:
-                tx = self.node.request("eth_getTransactionByHash", [tx_hash]) or {}
+                tx = self._transaction(tx_hash)
                 call = {"from": tx.get("from"), "to": tx.get("to"), "data": tx.get("input") or tx.get("data") or "0x",
                         "value": tx.get("value", "0x0"), "gas": None if ok else tx.get("gas")}
                 call = {k: v for k, v in call.items() if v is not None}
@@ -427,5 +574,5 @@ class NodeRunner(Runner):
         self.node.close()
 
 
-__all__ = ["DEFAULT_RECEIPT_TIMEOUT", "GAS_LIMIT_MARGIN", "NodeRunner", "NonceMovedError", "ReceiptTimeout", "TxCost", "WouldRevertError",
-           "with_margin"]
+__all__ = ["DEFAULT_RECEIPT_TIMEOUT", "GAS_LIMIT_MARGIN", "NodeRunner", "NonceMovedError", "NonceUserUnknown", "ReceiptTimeout", "TxCost",
+           "WouldRevertError", "decoded_call", "with_margin"]

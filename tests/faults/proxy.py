@@ -12,6 +12,13 @@ Faults (what a flaky provider does):
 * ``delay``       hold the request ``delay`` seconds (past the client's timeout), then forward it
 * ``garbage``     HTTP 200 with a body that is not JSON
 * ``deep``        HTTP 200 with JSON nested 100,000 levels deep (a parser without a bound crashes)
+* ``null``        forward, then answer the faulted method's result as ``null`` (a load-balanced provider
+                  whose backend lags: no receipt, no transaction, no block yet)
+* ``pending``     forward, then answer the faulted method's result as a pending transaction (geth keeps one whose fee
+                  cap the base fee passed in its pool, unmined, where anvil evicts it)
+* ``underpriced`` a JSON-RPC error -32000 "transaction underpriced" (geth: a tip below the pool's minimum), not forwarded
+* ``32601``       a JSON-RPC error -32601 "the method … does not exist/is not available" (a gateway that
+                  does not expose the method)
 
 Scripted faults (`fail`) also only hit the client under test.
 
@@ -39,6 +46,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 FAULTS = ("drop", "drop_after", "429", "502", "32603", "delay")
+
+
+def _nulled(payload: bytes, items: list[Any], method: str | None, value: Any = None) -> bytes:
+    """The node's answer with the result of every call of `method` replaced by `value` (ids matched in a batch)."""
+    try:
+        answer: Any = json.loads(payload)
+    except ValueError:
+        return payload
+    ids = {x.get("id") for x in items if isinstance(x, dict) and x.get("method") == method}
+    for reply in answer if isinstance(answer, list) else [answer]:
+        if isinstance(reply, dict) and reply.get("id") in ids and "result" in reply:
+            reply["result"] = value
+    return json.dumps(answer).encode()
 
 
 class FaultProxy:
@@ -80,7 +100,7 @@ class FaultProxy:
                     if not proxy.batches:
                         self._reply(400, json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "batch requests are not supported"}}).encode())
                         return
-                fault = proxy.choose_any(methods, self.headers.get("User-Agent", ""))
+                fault, faulted = proxy.choose_method(methods, self.headers.get("User-Agent", ""))
                 if fault in ("drop",):
                     self.close_connection = True
                     return
@@ -90,9 +110,11 @@ class FaultProxy:
                 if fault == "502":
                     self._reply(502, b"bad gateway")
                     return
-                if fault == "32603":
-                    errors = [{"jsonrpc": "2.0", "id": x.get("id") if isinstance(x, dict) else None,
-                               "error": {"code": -32603, "message": "internal error"}} for x in items]
+                if fault in ("32603", "32601", "underpriced"):
+                    error = {"32603": {"code": -32603, "message": "internal error"},
+                             "32601": {"code": -32601, "message": f"the method {faulted} does not exist/is not available"},
+                             "underpriced": {"code": -32000, "message": "transaction underpriced"}}[fault]
+                    errors = [{"jsonrpc": "2.0", "id": x.get("id") if isinstance(x, dict) else None, "error": error} for x in items]
                     self._reply(200, json.dumps(errors if isinstance(parsed, list) else errors[0]).encode())
                     return
                 if fault == "garbage":
@@ -107,6 +129,8 @@ class FaultProxy:
                 if fault == "drop_after":
                     self.close_connection = True
                     return
+                if fault in ("null", "pending"):
+                    payload = _nulled(payload, items, faulted, None if fault == "null" else {"blockNumber": None})
                 self._reply(status, payload)
 
             def _reply(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
@@ -151,11 +175,15 @@ class FaultProxy:
 
     def choose_any(self, methods: list[str], agent: str = "mammon") -> str | None:
         """The fault for a request carrying `methods` (one, or a batch's): the first one drawn."""
+        return self.choose_method(methods, agent)[0]
+
+    def choose_method(self, methods: list[str], agent: str = "mammon") -> tuple[str | None, str | None]:
+        """(fault, the method that drew it) for a request carrying `methods`; (None, None) when none is drawn."""
         for method in methods:
             fault = self.choose(method, agent)
             if fault is not None:
-                return fault
-        return None
+                return fault, method
+        return None, None
 
     def forward(self, body: bytes) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
