@@ -133,16 +133,22 @@ def _gwei(wei: int | Decimal) -> str:
     return f"{(Decimal(wei) / 10**9).normalize():f}"
 
 
+def fee_cap(plan: Plan, multiple: float | None) -> int | None:
+    """The most a transaction of `plan` may pay per gas (wei): `multiple` x its reviewed gas price; None for no cap."""
+    if multiple is None:
+        return None
+    return int((plan.market.gas_price_gwei * 10**9 * Decimal(str(multiple))).to_integral_value(rounding=ROUND_FLOOR))
+
+
 def capped_fees(plan: Plan, multiple: float | None, max_fee: int, tip: int, next_base: int) -> tuple[int, int]:
     """(maxFeePerGas, tip) with maxFeePerGas at most `multiple` x the plan's reviewed gas price ([policy]
     max_fee_multiple, default 3, which the engine gives every runner of a real apply): the most a transaction can
     pay per gas is then bounded by what the reviewer saw. Raises FeeCeilingError, before anything is signed, when
     the node's fees now (next base fee + tip) are above the cap. `multiple` None (a dry run on a fork): no cap."""
-    if multiple is None:
+    cap = fee_cap(plan, multiple)
+    if cap is None:
         return max_fee, tip
     factor = Decimal(str(multiple))
-    reviewed = plan.market.gas_price_gwei * 10**9
-    cap = int((reviewed * factor).to_integral_value(rounding=ROUND_FLOOR))
     if next_base + tip > cap:
         raise FeeCeilingError(
             f"fees on the node are now {_gwei(next_base + tip)} gwei per gas (next base fee {_gwei(next_base)} + tip {_gwei(tip)}), above "

@@ -48,7 +48,7 @@ from typing import Any, ClassVar
 from eth_abi import encode as abi_encode
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
-from mammon.errors import InputError, MammonError
+from mammon.errors import FeeCeilingError, InputError, MammonError
 from mammon.fork import Fork
 from mammon.l1fee import GAS_PRICE_ORACLE  # OP-stack predeploy (Base, Optimism)
 from mammon.node import Node, NodeError, NodeUnavailable, decode_revert
@@ -58,6 +58,7 @@ from mammon.run.fork import ForkRunner
 from mammon.run.keys import Signer, load_signer
 from mammon.run.node_runner import (DEFAULT_RECEIPT_TIMEOUT, GAS_LIMIT_MARGIN, POLL_MAX, NodeRunner, NonceMovedError, ReceiptTimeout,
                                     TxCost, WouldRevertError, decoded_call, with_margin)
+from mammon.run.policy import fee_cap
 
 BROADCAST_ATTEMPTS = 3
 FEE_BUMP = (9, 8)  # a re-signed transaction pays at least 12.5 % more than the one it replaces (geth needs 10 %)
@@ -276,6 +277,12 @@ class RpcRunner(NodeRunner):
         tx = {"type": 2, "chainId": self.node.chain_id, "nonce": nonce, "to": to_checksum_address(call["to"]), "value": int(call["value"], 16),
               "data": call["data"], "gas": int(old["gas"], 16), "maxFeePerGas": max(max_fee, bump_max), "maxPriorityFeePerGas": max(tip, bump_tip)}
         tx["maxFeePerGas"] = max(tx["maxFeePerGas"], tx["maxPriorityFeePerGas"])
+        cap = fee_cap(self.plan, self.max_fee_multiple)
+        if cap is not None and tx["maxFeePerGas"] > cap:  # a valid replacement must outbid the old fees: not beyond the policy's ceiling
+            raise FeeCeilingError(
+                f"replacing {tx_hash} at nonce {nonce} needs {tx['maxFeePerGas'] / 10**9:f} gwei per gas, above the policy's ceiling of "
+                f"{cap / 10**9:f} gwei ({self.max_fee_multiple} x the plan's reviewed gas price); nothing was signed: rerun when fees fall, "
+                "or raise [policy] max_fee_multiple", where="max_fee_multiple")
         next_nonce = self._next_nonce
         new = self._signed(tx, self.gas_limits.get(tx_hash, (0, "node"))[1])
         self._next_nonce = max(next_nonce, nonce + 1)

@@ -339,3 +339,35 @@ def test_a_pooled_transaction_priced_out_by_the_base_fee_is_replaced(compile_pla
     mined = mining("eth_getTransactionByHash", outcome.tx_hash)
     assert int(mined["nonce"], 16) == nonce == signed.nonce and mining.nonce() == nonce + 1
     assert mined["input"] == step.call.data.lower() and int(mined["maxFeePerGas"], 16) > spike
+
+
+def test_a_fee_re_sign_beyond_the_policy_ceiling_is_not_signed(compile_plan: Any, apply_cli: Any, onchain: Chain, devnet: Any,
+                                                               tmp_path: Path) -> None:
+    """A refused fee is signed again only within [policy] max_fee_multiple: when outbidding the refused transaction
+    (at the ceiling already) needs more than the ceiling allows, nothing more is signed and the step stays `sent`;
+    the rerun, fees back to normal, sends the journaled bytes and the run ends with one transaction per step."""
+    from mammon.plan.planfile import load
+
+    path = compile_plan(THREE)
+    start = checks.before(onchain, path)
+    reviewed = load(path).market.gas_price_gwei * 10**9
+    spike = 100 * 10**9  # the next base fee: the ceiling, 150 gwei + a little, lies between base + tip and 2 x base + tip
+    (tmp_path / "policy.toml").write_text(f"[policy]\nmax_fee_multiple = {150 * 10**9 / float(reviewed):.6f}\n")
+    normal = int(onchain("eth_feeHistory", "0x1", "latest", [])["baseFeePerGas"][-1], 16)
+    try:
+        onchain("anvil_setNextBlockBaseFeePerGas", hex(spike))
+        with FaultProxy(devnet.rpc_url) as proxy:
+            proxy.fail("eth_sendRawTransaction", "underpriced", 1)
+            refused = apply_cli(path, "--policy", tmp_path / "policy.toml", url=proxy.url)
+    finally:
+        onchain("anvil_setNextBlockBaseFeePerGas", hex(normal))
+    assert refused.code == 2 and len(refused.stderr.splitlines()) == 1, refused.stderr
+    first = record_of(tmp_path / "run.json")["steps"][0]
+    assert refused.stderr.startswith(f"error: max_fee_multiple: replacing {first['tx_hash']} at nonce {start.nonce} needs "), refused.stderr
+    assert "above the policy's ceiling" in refused.stderr and "nothing was signed" in refused.stderr
+    assert first["status"] == "sent" and onchain.nonce() == start.nonce  # nothing on the chain
+    rerun = apply_cli(path, "--policy", tmp_path / "policy.toml")
+    assert rerun.code == 0, rerun.stderr
+    record = record_of(tmp_path / "run.json")
+    assert record["steps"][0]["tx_hash"] == first["tx_hash"]  # the journaled bytes, as they were
+    checks.right_state(onchain, path, start, record)
