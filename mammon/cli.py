@@ -429,17 +429,19 @@ def approve(plan: str, keystore: str | None, chain_config: str | None, output: s
 @click.argument("plan", type=click.Path(dir_okay=False))
 @click.argument("record", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def diff_cmd(plan: str, record: str, fmt: str) -> None:
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="policy TOML whose fee ceiling applies (default mammon.toml if present)")
+def diff_cmd(plan: str, record: str, fmt: str, policy_file: str | None) -> None:
     """Compare PLAN's expected effects and gas with RECORD; exit 1 when outside tolerance."""
     from mammon.diff import diff, render_json, render_text
     from mammon.errors import InputError
     from mammon.plan.planfile import load
     from mammon.run import record as journal
+    from mammon.run.policy import load_policy
 
     loaded, rec = load(plan), journal.load(record)
     if rec.plan_hash != loaded.content_hash:
         raise InputError(f"run record is for plan {rec.plan_hash[:19]}…, not {loaded.content_hash[:19]}…", where=record)
-    result = diff(loaded, rec)
+    result = diff(loaded, rec, max_fee_multiple=load_policy(policy_file).max_fee_multiple)
     click.echo((render_json if fmt == "json" else render_text)(result), nl=False)
     if not result.ok:
         sys.exit(1)

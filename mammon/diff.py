@@ -135,8 +135,9 @@ def _mismatches(plan: Plan, record: RunRecord) -> list[str]:
     return found
 
 
-def diff(plan: Plan, record: RunRecord) -> Diff:
-    """Compare every expected effect and gas estimate of `plan` with what `record` measured."""
+def diff(plan: Plan, record: RunRecord, *, max_fee_multiple: float = DEFAULT_MAX_FEE_MULTIPLE) -> Diff:
+    """Compare every expected effect and gas estimate of `plan` with what `record` measured; fees paid above
+    `max_fee_multiple` x the plan's reviewed gas price (the apply's [policy] ceiling) are a mismatch."""
     recorded = {s.id for s in record.steps}
     missing = [s.id for s in plan.steps if s.id not in recorded]
     if missing or len(recorded) != len(record.steps):
@@ -163,9 +164,10 @@ def diff(plan: Plan, record: RunRecord) -> Diff:
                      for (label, token), t in totals.items()]
     result.fees = _fees(plan, record)
     multiple = result.fees.price_multiple if result.fees else None
-    if result.fees and multiple is not None and multiple > DEFAULT_MAX_FEE_MULTIPLE:
+    if result.fees and multiple is not None and multiple > Decimal(str(max_fee_multiple)):
+        which = "the default fee ceiling" if max_fee_multiple == DEFAULT_MAX_FEE_MULTIPLE else "the policy's fee ceiling"
         result.mismatches.append(f"paid {multiple:.1f} x the gas price the plan was reviewed at ({plan.market.gas_price_gwei.normalize():f} gwei), "
-                                 f"above the default fee ceiling of {DEFAULT_MAX_FEE_MULTIPLE} x ([policy] max_fee_multiple)")
+                                 f"above {which} of {max_fee_multiple:g} x ([policy] max_fee_multiple)")
     return result
 
 

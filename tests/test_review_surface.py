@@ -229,6 +229,20 @@ def test_diff_compares_fees_paid_with_the_plans_gas_price(mammon: Mammon, tmp_pa
     assert (mismatch in run.stdout) is flagged
 
 
+def test_diff_takes_the_fee_ceiling_of_the_policy_the_apply_ran_with(mammon: Mammon, tmp_path: Path) -> None:
+    """A run that paid 10x under a policy allowing 20x is within it: `diff --policy` (and the apply's own diff) use its ceiling."""
+    plan, record, data = _applied(mammon, tmp_path)
+    price = int(compiled().market.gas_price_gwei * 10**9)
+    for step in data["steps"]:
+        step["fee_wei"] = str(step["gas_used"] * price * 10)
+    record.write_text(json.dumps(data))
+    (tmp_path / "wide.toml").write_text("[policy]\nmax_fee_multiple = 20\n")
+    assert "MISMATCH" not in mammon("diff", plan, record, "--policy", tmp_path / "wide.toml", code=0).stdout
+    (tmp_path / "narrow.toml").write_text("[policy]\nmax_fee_multiple = 5\n")
+    run = mammon("diff", plan, record, "--policy", tmp_path / "narrow.toml", code=1)
+    assert "MISMATCH paid 10.0 x the gas price the plan was reviewed at (0.01 gwei), above the policy's fee ceiling of 5 x " in run.stdout
+
+
 @pytest.mark.parametrize("value, problem", [("0", "max_fee_multiple: Input should be greater than 0"),
                                             ('"lots"', "max_fee_multiple: Input should be a valid number"),
                                             ("2000", "max_fee_multiple: Input should be less than or equal to 1000")])

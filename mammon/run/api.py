@@ -97,7 +97,7 @@ def apply_file(
         ))
     finally:
         runner.close()
-    return record, diff(plan, record)
+    return record, diff(plan, record, max_fee_multiple=policy.max_fee_multiple)
 
 
 def _on_the_wire(path: Path) -> bool:

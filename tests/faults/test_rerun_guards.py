@@ -46,9 +46,9 @@ class RewritingProxy(FaultProxy):
             return None  # forwarded as usual; `forward` rewrites or prepares
         return fault
 
-    def choose_any(self, methods: list[str], agent: str = "mammon") -> str | None:
-        self._local.hit = None
-        return super().choose_any(methods, agent)
+    def choose_method(self, methods: list[str], agent: str = "mammon") -> tuple[str | None, str | None]:
+        self._local.hit = None  # (each request: the proxy's handler asks this once, before `choose` per method)
+        return super().choose_method(methods, agent)
 
     def forward(self, body: bytes) -> tuple[int, bytes]:
         hit = getattr(self._local, "hit", None)

@@ -32,6 +32,17 @@ def mining(onchain: Chain) -> Iterator[Chain]:
         onchain("evm_setAutomine", True)
 
 
+@pytest.fixture()
+def no_fee_ceiling(onchain: Chain, tmp_path: Path) -> Iterator[Path]:
+    """A policy whose fee ceiling ([policy] max_fee_multiple) is out of the way of a base-fee spike, and the devnet's
+    next-block base fee put back afterwards (anvil_setNextBlockBaseFeePerGas outlives evm_revert)."""
+    normal = int(onchain("eth_feeHistory", "0x1", "latest", [])["baseFeePerGas"][-1], 16)
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[policy]\nmax_fee_multiple = 1000\n")
+    yield policy
+    onchain("anvil_setNextBlockBaseFeePerGas", hex(normal))
+
+
 def _pooled(chain: Chain) -> list[dict[str, Any]]:
     pool = chain("txpool_content")["pending"]
     return [tx for sender, by in pool.items() if sender.lower() == WALLET.lower() for tx in by.values()]
@@ -187,14 +198,14 @@ def test_a_rerun_replays_the_journaled_call_on_a_node_without_transaction_lookup
 
 
 def test_a_fee_below_a_spiked_base_fee_is_signed_again_at_the_same_nonce(compile_plan: Any, apply_cli: Any, onchain: Chain,
-                                                                         tmp_path: Path) -> None:
+                                                                         tmp_path: Path, no_fee_ceiling: Path) -> None:
     """Finding 3: the journaled bytes pay less than the base fee now; the rerun signs the call again, same nonce, current fees."""
     plan = compile_plan(THREE)
     start = checks.before(onchain, plan)
     assert apply_cli(plan, env={"MAMMON_TEST_KILL_AT": "step_journaled:1"}).killed  # signed and journaled, never sent
     first = record_of(tmp_path / "run.json")["steps"][0]
     onchain("anvil_setNextBlockBaseFeePerGas", hex(4 * decoded_call(first["raw_tx"])["fees"][0]))  # far above the journaled fee cap
-    rerun = apply_cli(plan)
+    rerun = apply_cli(plan, "--policy", no_fee_ceiling)
     assert rerun.code == 0, rerun.stderr
     record = record_of(tmp_path / "run.json")
     withdraw = record["steps"][0]
@@ -273,7 +284,8 @@ def test_a_crash_after_a_fee_re_sign_is_settled_by_the_nonce(compile_plan: Any, 
     checks.right_state(onchain, plan, start, record)
 
 
-def test_a_base_fee_spike_while_a_step_is_pooled_is_signed_again(compile_plan: Any, apply_cli: Any, mining: Chain, tmp_path: Path) -> None:
+def test_a_base_fee_spike_while_a_step_is_pooled_is_signed_again(compile_plan: Any, apply_cli: Any, mining: Chain, tmp_path: Path,
+                                                                  no_fee_ceiling: Path) -> None:
     """Finding 3 (live): the base fee jumps past the pooled withdraw's fee cap; anvil evicts it, mammon's rebroadcast is
     refused for its fee, and the same call goes out again at the same nonce with the current fees."""
     plan = compile_plan(THREE)
@@ -298,7 +310,7 @@ def test_a_base_fee_spike_while_a_step_is_pooled_is_signed_again(compile_plan: A
 
     thread = threading.Thread(target=spike, daemon=True)
     thread.start()
-    result = apply_cli(plan)
+    result = apply_cli(plan, "--policy", no_fee_ceiling)
     thread.join(5)
     assert result.code == 0, result.stderr
     record = record_of(tmp_path / "run.json")
