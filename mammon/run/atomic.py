@@ -219,7 +219,7 @@ def apply_atomic(plan: Plan, runner: AtomicRunner, options: ApplyOptions) -> Run
     A record whose transaction is on the wire is resumed (looked up, or the same bytes rebroadcast); one whose
     transaction was dropped (another transaction took its nonce: it can never be mined) is checked again like a
     fresh plan and signed again at the wallet's next nonce, as the step engine does for a dropped step."""
-    opts, now = options, options.now
+    opts = options
     chain: ChainConfig | None = opts.chain or registry_chain(plan)
     rv, verified = reviewed(plan, opts, chain)
     if plan.batch is None or plan.batch.mode != runner.mode:
