@@ -318,15 +318,13 @@ def apply(plan: str, runner_name: str, world: str | None, rpc_url: str | None, k
     from mammon.diff import render_text
     from mammon.run.api import apply_file
 
-    from mammon.safetext import printable
-
     from mammon.run.session import no_progress
 
     if output is not None:  # refused before the plan is checked, a runner started or anything logged
         from mammon.files import check_output
 
         check_output(output, probe=True, regular=True)
-    echo = no_progress if quiet else (lambda m: click.echo("\n".join(printable(line) for line in m.split("\n"))))
+    echo = no_progress if quiet else _echo_progress
     record, result = apply_file(
         plan, runner_name=runner_name, record_path=output, policy_file=policy_file, state_dir=state_dir, chain_config=chain_config,
         confirm=None if yes else _confirm, progress=echo, show_review=not quiet, allow_replay=allow_replay, approvals_path=approvals_file,
@@ -370,7 +368,7 @@ def rebalance(recommendation: str, chain: str, wallet: str, runner_name: str, ou
 
     r = Rebalancer(chain=chain, wallet=wallet, runner=runner_name, rpc_url=rpc_url, world=world, prices=prices, keystore=keystore,
                    account_index=account_index, derivation_path=derivation_path, policy_file=policy_file, state_dir=state_dir,
-                   chain_config=chain_config, confirmations=confirmations, read_node=read_node, progress=click.echo)
+                   chain_config=chain_config, confirmations=confirmations, read_node=read_node, progress=_echo_progress)
     recs = load_recommendations(recommendation)
     if output is not None:  # refused before anything is compiled (a missing directory is created, as for the default)
         check_output(output, probe=True, parents=True)
@@ -388,6 +386,14 @@ def rebalance(recommendation: str, chain: str, wallet: str, runner_name: str, ou
     click.echo(result.summary(), nl=False)
     if not result.success:
         sys.exit(1)
+
+
+def _echo_progress(message: str) -> None:
+    """A progress line of an apply (the review, each step, a revert reason from the chain): escaped line by line, so no
+    text from a plan or a node moves the cursor or fakes a line."""
+    from mammon.safetext import printable
+
+    click.echo("\n".join(printable(line) for line in message.split("\n")))
 
 
 def _confirm(summary: str) -> bool:

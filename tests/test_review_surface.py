@@ -253,3 +253,13 @@ def test_a_bad_fee_ceiling_in_the_policy_is_one_line(mammon: Mammon, tmp_path: P
     line = mammon.refuses("apply", plan, "--policy", policy, "--state-dir", tmp_path / "state", "-o", tmp_path / "run.json", "--yes")
     assert line == f"{policy}: [policy]: {problem}"
     assert not (tmp_path / "run.json").exists()
+
+
+def test_apply_and_rebalance_progress_lines_are_escaped(capsys: pytest.CaptureFixture[str]) -> None:
+    """The progress both `apply` and `rebalance` print (a revert reason comes from the node): a line break splits it into
+    lines, and nothing in it moves the cursor, erases a line or reorders the text."""
+    from mammon.cli import _echo_progress
+
+    _echo_progress("fail  deposit: reverted: \x1b[2K\rok   deposit\u202e\nsecond line")
+    out = capsys.readouterr().out
+    assert out.splitlines() == ["fail  deposit: reverted: \\x1b[2K\\rok   deposit\\u202e", "second line"]
