@@ -43,6 +43,11 @@ def type_str(param: dict[str, Any]) -> str:
     return str(param["type"])
 
 
+# ABI types that are one head word and nothing else, whose decoded value encodes again as it is: no tuple, array,
+# dynamic type (bytes, string), nor bytesN (decoded to "0x…" text, which the encoder refuses).
+ONE_WORD_TYPES = frozenset({"address", "bool", *(f"{sign}int{8 * n}" for sign in ("", "u") for n in range(1, 33))})
+
+
 @dataclass(frozen=True)
 class Function:
     """One ABI function: where it came from, its signature and its parameters."""
@@ -110,6 +115,16 @@ class Function:
         if len(names) != len(self.inputs) or any(p["type"].startswith("tuple") or p["type"].endswith("]") for p in self.inputs):
             return None
         return tuple((p["name"], p["type"], read) for p, (_, read) in zip(self.inputs, self._readers, strict=True))
+
+    @cached_property
+    def uint256_words(self) -> dict[str, int] | None:
+        """The head word of each uint256 parameter by name, when every parameter is one head word (`ONE_WORD_TYPES`)
+        and no name repeats (re-encoding reads one value per name: a repeated name is written twice); None otherwise.
+        The engine writes a resolved amount straight into that word."""
+        names = [p["name"] for p in self.inputs]
+        if not all(p["type"] in ONE_WORD_TYPES for p in self.inputs) or len(set(names)) != len(names):
+            return None
+        return {p["name"]: n for n, p in enumerate(self.inputs) if p["type"] == "uint256"}
 
     def decode_args(self, data: bytes) -> dict[str, Any]:
         """Named arguments of calldata `data` (selector included); a new dict on every call, safe to change."""

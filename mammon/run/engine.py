@@ -150,18 +150,13 @@ def _reencoded(fn: Function, args: dict[str, Any], values: tuple[tuple[str, int]
     return fn.encode(args)
 
 
-# ABI types that are one head word and nothing else, whose decoded value encodes again as it is: no tuple, array,
-# dynamic type (bytes, string), nor bytesN (decoded to "0x…" text, which the encoder refuses).
-_ONE_WORD = frozenset({"address", "bool", *(f"{sign}int{8 * n}" for sign in ("", "u") for n in range(1, 33))})
-
-
 def _patched(fn: Function, data: str, values: tuple[tuple[str, int], ...]) -> str | None:
     """What `_reencoded` gives, by replacing the words of the resolved arguments in `data`, where that is the same:
     a call whose every parameter is one head word, `data` exactly that long, in lower-case hex, strictly decoded
     already (so every other word is one its value re-encodes to: no dirty padding, no trailing bytes), and each
     resolved argument a top-level uint256. None otherwise (the caller re-encodes). Decoding and encoding a
     whole call again for one amount cost more than the rest of a simulated step's bookkeeping."""
-    words = _uint256_words(fn)
+    words = fn.uint256_words
     if words is None or len(data) != 10 + 64 * len(fn.inputs) or data != data.lower():
         return None
     for path, resolved in values:
@@ -173,24 +168,6 @@ def _patched(fn: Function, data: str, values: tuple[tuple[str, int], ...]) -> st
     return data
 
 
-def _uint256_words(fn: Function) -> dict[str, int] | None:
-    """The word of each uint256 parameter of `fn` by name, when every parameter is one head word and no name repeats
-    (re-encoding reads one value per name: a repeated name is written twice); None otherwise. Remembered per Function
-    object (frozen; the entry holds it, so its id names no other object while remembered): each resolved step asked."""
-    known = _WORDS.get(id(fn))
-    if known is not None and known[0] is fn:
-        return known[1]
-    inputs, words = fn.inputs, None
-    names = [p["name"] for p in inputs]
-    if all(p["type"] in _ONE_WORD for p in inputs) and len(set(names)) == len(names):
-        words = {p["name"]: n for n, p in enumerate(inputs) if p["type"] == "uint256"}
-    if len(_WORDS) >= 1024:
-        _WORDS.clear()
-    _WORDS[id(fn)] = fn, words
-    return words
-
-
-_WORDS: dict[int, tuple[Function, dict[str, int] | None]] = {}
 _MAX_UINT256 = 2**256 - 1
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mammon import compile_plan, load_recommendations
-from mammon.abi import ABI_DIR, Function, decode_call, load_abi
+from mammon.abi import ABI_DIR, ONE_WORD_TYPES, Function, decode_call, load_abi
 from mammon.run import engine
 from mammon_test_support import EXAMPLES, NOW, WALLET
 
@@ -26,7 +26,7 @@ def _functions() -> list[Function]:
 
 
 def _word(kind: str, rng: random.Random) -> bytes:
-    """A random word that strictly decodes as `kind` (one of engine._ONE_WORD)."""
+    """A random word that strictly decodes as `kind` (one of ONE_WORD_TYPES)."""
     if kind == "address":
         return bytes(12) + rng.randbytes(20)
     if kind == "bool":
@@ -46,7 +46,7 @@ def _both(fn: Function, data: str, values: tuple[tuple[str, int], ...]) -> tuple
     return patched, engine._reencoded(fn, args, values)
 
 
-ONE_WORD = [fn for fn in _functions() if fn.inputs and all(p["type"] in engine._ONE_WORD for p in fn.inputs)]
+ONE_WORD = [fn for fn in _functions() if fn.inputs and all(p["type"] in ONE_WORD_TYPES for p in fn.inputs)]
 
 
 @pytest.mark.parametrize("fn", ONE_WORD, ids=lambda fn: f"{fn.abi_file}:{fn.signature}")
