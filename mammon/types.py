@@ -14,6 +14,9 @@ from mammon.errors import AmountError
 from mammon.hashing import keccak256
 from mammon.units import plain_decimal
 
+# A token's decimals: a uint256 has 78 digits, and a file's 10**100000000 would keep every review busy for hours.
+Decimals = Annotated[int, Field(ge=0, le=77)]
+
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")  # fullmatch: `$` would let a trailing newline through
 _HEX_DATA = re.compile(r"0x[0-9a-fA-F]*")  # and an even number of digits (a `([0-9a-fA-F]{2})*` group is 10x slower on calldata)
 _ANY_HEX_ADDRESS = re.compile(r"(0x)?[0-9a-f]{40}")  # what eth-utils' to_checksum_address accepts, lower-cased

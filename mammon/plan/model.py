@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from mammon.market import Market as MarketSnapshot
 from mammon.recommend import Recommendation
-from mammon.types import Address, HexData, PlainDecimal, UInt, Wallet, Wei
+from mammon.types import Address, Decimals, HexData, PlainDecimal, UInt, Wallet, Wei
 
 # 2.0: a recommendation's expected_apy is a percentage as a decimal string ("8.5"; 1.x held a float fraction, 0.085),
 # and `inputs` records what the compile used, so validate/apply can compile the plan again.
@@ -20,8 +20,6 @@ FORMAT_VERSION = "2.0.0"
 #: Plans that use the 2.1 additions (`execution`, `batch`) declare this version; others keep 2.0.0, byte for byte.
 BATCH_FORMAT_VERSION = "2.1.0"
 
-# A token's decimals: a uint256 has 78 digits, and a file's 10**100000000 would keep every review busy for hours.
-Decimals = Annotated[int, Field(ge=0, le=77)]
 # major.minor.patch, nothing else: the review prints it on its first line.
 FormatVersion = Annotated[str, Field(pattern=r"^[0-9]{1,6}\.[0-9]{1,6}\.[0-9]{1,6}$")]
 

@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from mammon.errors import InputError
 from mammon.files import MAX_BYTES, cannot_write, check_output, loads_json, parse_model, read_text, write_output
-from mammon.types import Address, HexData, Wei
+from mammon.types import Address, Decimals, HexData, Wei
 
 RECORD_VERSION = "2.0.0"
 READS_MAJORS = ("1", "2")
@@ -57,7 +57,7 @@ class ActualEffect(BaseModel):
     account: Address
     token: str
     token_address: Address
-    decimals: int = Field(ge=0, le=77)  # a uint256 has at most 78 digits
+    decimals: Decimals
     before: Wei
     after: Wei
 
