@@ -132,17 +132,13 @@ def _same(stored: Any, fresh: Any) -> bool:
     return True
 
 
-def _same_steps(plan: Plan, fresh: Plan) -> bool:
-    """The steps (most of a plan's JSON) shown the same without writing them out: when `plan` was compiled in this
-    process (an apply right after its compile), its steps share their frozen parts with the compile's again."""
-    return _same(plan.steps, fresh.steps)
-
-
 def check_recompiles(plan: Plan, chain: ChainConfig | None = None, *, where: str = "plan") -> None:
     """Refuse the plan unless compiling it again from its recorded inputs gives exactly the plan."""
     fresh = recompile(plan, chain, where=where, sealed=False)
-    # Steps that `_same` shows equal need not be written out: the rest of the two plans is compared as text below.
-    if _same_steps(plan, fresh):
+    # Steps that `_same` shows equal need not be written out (most of a plan's JSON; when `plan` was compiled in this
+    # process, an apply right after its compile, its steps share their frozen parts with the compile's again): the
+    # rest of the two plans is compared as text.
+    if _same(plan.steps, fresh.steps):
         rest = _SKIP | {"steps"}
         if plan.model_dump_json(exclude=rest, exclude_none=True) == fresh.model_dump_json(exclude=rest, exclude_none=True):
             return
