@@ -262,15 +262,14 @@ class RpcRunner(NodeRunner):
         if self._settle(signed.tx_hash) is not None:
             return  # the nonce was used meanwhile: by this step's call (`wait` follows it), else TxDropped was raised
         new = self._repriced(signed.tx_hash, nonce, call, old)
-        self._resigned.add(new.tx_hash)
-        self._adopted[signed.tx_hash] = new.tx_hash
         try:
             self.broadcast(new)
         except FeeTooLow:
             raise too_low from None
 
     def _repriced(self, tx_hash: str, nonce: int, call: dict[str, Any], old: dict[str, Any]) -> Signed:
-        """`call` signed at `nonce` with the current fees, at least FEE_BUMP above `old`'s (a valid replacement of it)."""
+        """`call` signed at `nonce` with the current fees, at least FEE_BUMP above `old`'s (a valid replacement of it), and
+        followed from `tx_hash` from now on (before it is sent: the old one must not be taken for a speed-up of the new one)."""
         max_fee, tip = self._fees()
         old_max, old_tip = old["fees"]
         bump_max, bump_tip = -(-old_max * FEE_BUMP[0] // FEE_BUMP[1]), -(-old_tip * FEE_BUMP[0] // FEE_BUMP[1])
@@ -286,6 +285,8 @@ class RpcRunner(NodeRunner):
         next_nonce = self._next_nonce
         new = self._signed(tx, self.gas_limits.get(tx_hash, (0, "node"))[1])
         self._next_nonce = max(next_nonce, nonce + 1)
+        self._resigned.add(new.tx_hash)
+        self._adopted[tx_hash] = new.tx_hash
         return new
 
     def _reprice(self, tx_hash: str) -> str | None:
@@ -303,8 +304,6 @@ class RpcRunner(NodeRunner):
         if old["fees"][0] >= next_base:
             return None
         new = self._repriced(tx_hash, nonce, call, old)
-        self._resigned.add(new.tx_hash)
-        self._adopted[tx_hash] = new.tx_hash  # before the send: the pooled one must not be taken for a speed-up of the new one
         try:
             self.broadcast(new)
         except MammonError:
