@@ -200,8 +200,9 @@ class Rebalancer:
         if runner_name == "rpc":  # a wrong key or seed phrase, or a derivation option it cannot use, is refused before a plan is written
             from mammon.run.keys import check_derivation, load_signer
 
-            check_derivation(keystore, account_index, derivation_path)
-            if not keystore:
+            if keystore:  # (its password is asked at apply; load_signer checks the options the same way first)
+                check_derivation(keystore, account_index, derivation_path)
+            else:
                 load_signer(account_index=account_index, derivation_path=derivation_path, wallet=self.wallet)
         self.plan_dir = Path(plan_dir)
         if self.plan_dir.exists() and not self.plan_dir.is_dir():  # refused before anything is compiled
@@ -231,8 +232,12 @@ class Rebalancer:
     def check(self, plan: Plan) -> None:
         """What apply would refuse in the plan itself before writing it: the policy's limits (spend, slippage,
         registry), against the spend the audit log holds (a state directory not made yet holds none)."""
-        directory = Path(self.state_dir) if self.state_dir else default_state_dir()
+        directory = self._state_directory()
         enforce(self.policy, plan, self.chain, directory, clock.now())
+
+    def _state_directory(self) -> Path:
+        """Where the audit log this wallet's applies write is read from (not created: `state.state_dir` would)."""
+        return Path(self.state_dir) if self.state_dir else default_state_dir()
 
     def refuse_unfinished(self) -> None:
         """Refuse to compile while an apply of this wallet on this chain that sent transactions is unfinished (killed,
@@ -242,7 +247,7 @@ class Rebalancer:
         its runs leave nothing unfinished."""
         if runner_class(self.runner).simulated:
             return
-        directory = Path(self.state_dir) if self.state_dir else default_state_dir()
+        directory = self._state_directory()
         if not (directory / audit.LOG).exists():
             return
         with wallet_lock(directory, self.wallet, self.chain.chain_id):  # an apply running right now is named as such
